@@ -1,0 +1,14 @@
+/**
+ * What a subsystem (accelerators, faults, KV cache) plugs into the agent: its routes, its readiness
+ * check and its resources. The agent app lists enabled components in /v1/info.
+ */
+import type { BrixletServer } from '../common/http/create-server.js';
+import type { Disposable } from '../common/lifecycle.js';
+import type { ReadinessCheck } from '../common/readiness.js';
+
+export interface AgentComponent extends Disposable {
+  readonly name: string;
+  /** Registers the component's routes; called once while the app is built. */
+  register?(app: BrixletServer): void | Promise<void>;
+  readonly readiness?: ReadinessCheck;
+}

@@ -1,0 +1,28 @@
+/** `brixlet agent`: the per-node DaemonSet process. */
+import { startAgent } from '../../agent/main.js';
+import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
+import { serve } from '../serve.js';
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run the per-node agent (the DaemonSet process)',
+  usage: 'brixlet agent [--agent.port N] [--agent.node-name NAME] [flags]',
+  description: [
+    'Serves this node\'s agent API on --agent.port (default 9464): /healthz, /readyz, /metrics,',
+    '/v1/info and /openapi.json. On Kubernetes, set --agent.node-name (BRIXLET_AGENT_NODE_NAME)',
+    'from the downward API so reports carry the node name rather than the pod\'s host name.',
+  ].join('\n'),
+  examples: ['brixlet agent', 'BRIXLET_AGENT_NODE_NAME=gpu-node-1 brixlet agent --agent.port 9464'],
+  configSections: ['log', 'agent', 'shutdown'],
+  options: [JSON_OPTION, CONFIG_OPTION],
+  run: (ctx) =>
+    serve(ctx, async (rt) => {
+      const agent = await startAgent(rt);
+      return {
+        title: `agent for node ${agent.nodeName}`,
+        urls: { agent: agent.url },
+        roles: { agent: '/v1/info, /metrics, /healthz, /readyz' },
+        beforeDrain: () => agent.readiness.setDraining(),
+      };
+    }),
+};

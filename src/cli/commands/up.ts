@@ -1,0 +1,39 @@
+/** `brixlet up`: coordinator and agent in one process, the agent registered with the coordinator. */
+import { startAgent } from '../../agent/main.js';
+import { startCoordinator } from '../../coordinator/main.js';
+import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
+import { serve } from '../serve.js';
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'Run the coordinator and an agent in one process on this machine',
+  usage: 'brixlet up [--gateway.port N] [--control.port N] [--agent.port N] [--json] [flags]',
+  description: [
+    'The embedded default: no Kubernetes and no external services. Starts the OpenAI-compatible',
+    'gateway, the control API and this node\'s agent, registers the agent with the coordinator and',
+    'prints their URLs. SIGTERM or Ctrl-C drains in-flight requests and exits 0. Use port 0 for a',
+    'free port; with --json the URLs are printed as one JSON line.',
+  ].join('\n'),
+  examples: ['brixlet up', 'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json', 'BRIXLET_LOG_LEVEL=debug brixlet up'],
+  configSections: ['log', 'agent', 'gateway', 'control', 'shutdown'],
+  options: [JSON_OPTION, CONFIG_OPTION],
+  run: (ctx) =>
+    serve(ctx, async (rt) => {
+      const coordinator = await startCoordinator(rt);
+      const agent = await startAgent(rt);
+      coordinator.registry.upsertNode({ name: agent.nodeName, agentUrl: agent.url, version: rt.version, components: [...agent.components] });
+      return {
+        title: 'coordinator and agent in one process',
+        urls: { gateway: coordinator.gatewayUrl, control: coordinator.controlUrl, agent: agent.url },
+        roles: {
+          gateway: 'OpenAI-compatible API (/v1/models)',
+          control: 'registry and metrics (/v1/nodes, /metrics)',
+          agent: `node ${agent.nodeName} (/v1/info, /metrics)`,
+        },
+        beforeDrain: () => {
+          coordinator.readiness.setDraining();
+          agent.readiness.setDraining();
+        },
+      };
+    }),
+};

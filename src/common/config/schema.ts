@@ -1,0 +1,64 @@
+/**
+ * The one brixlet configuration schema. Every key has a default, a `--flag` and a `BRIXLET_*` env
+ * twin derived from its path (see fields.ts). Later subsystems add their sections here.
+ */
+import type { Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { Duration, Enum, Port, Section, Size, Str } from './fields.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigSchema = Type.Object(
+  {
+    log: Section(
+      {
+        level: Enum(LOG_LEVELS, 'info', { description: 'Lowest level written to stderr.' }),
+        format: Enum(['auto', 'json', 'pretty'] as const, 'auto', {
+          description: 'Log line format; auto = pretty on a terminal, JSON lines otherwise.',
+        }),
+      },
+      'Logging (pino, one child logger per component, always on stderr).',
+    ),
+    agent: Section(
+      {
+        host: Str('0.0.0.0', { description: 'Address the agent HTTP API binds.' }),
+        port: Port(9464, { description: 'Agent HTTP port (/metrics, /v1/*); 0 picks a free port.' }),
+        nodeName: Str('', {
+          description: 'Node name the agent reports; empty = the host name (set it from spec.nodeName on Kubernetes).',
+        }),
+        bodyLimit: Size(1 * MiB, 1 * KiB, 64 * MiB, { description: 'Largest request body the agent accepts.' }),
+      },
+      'The per-node agent (DaemonSet).',
+    ),
+    gateway: Section(
+      {
+        host: Str('0.0.0.0', { description: 'Address the OpenAI-compatible gateway binds.' }),
+        port: Port(8080, { description: 'Gateway port; 0 picks a free port.' }),
+        bodyLimit: Size(16 * MiB, 1 * KiB, 256 * MiB, { description: 'Largest request body the gateway accepts.' }),
+      },
+      'The coordinator gateway listener (OpenAI-compatible API).',
+    ),
+    control: Section(
+      {
+        host: Str('0.0.0.0', { description: 'Address the coordinator control API binds.' }),
+        port: Port(8081, { description: 'Control port (/metrics, /v1/nodes); 0 picks a free port.' }),
+        bodyLimit: Size(1 * MiB, 1 * KiB, 64 * MiB, { description: 'Largest request body the control API accepts.' }),
+      },
+      'The coordinator control listener (registry, metrics, admin).',
+    ),
+    shutdown: Section(
+      {
+        timeout: Duration(10_000, 100, 600_000, {
+          description: 'How long SIGTERM/SIGINT waits for in-flight work to drain before exiting.',
+        }),
+      },
+      'Process lifecycle.',
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

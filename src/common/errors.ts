@@ -1,0 +1,132 @@
+/**
+ * The one catalog of brixlet errors. Every error the product raises on purpose has a stable
+ * `BRX_ERR_<AREA>_<COND>` code, a message template, an HTTP status and a hint on how to solve it.
+ * Callers switch on `.code`; the README's error table is checked against this catalog by a test.
+ */
+
+interface CatalogEntry {
+  /** Message template; `{name}` placeholders are filled from the params. */
+  readonly message: string;
+  readonly statusCode: number;
+  /** Process exit code when the error ends a CLI command. */
+  readonly exitCode: number;
+  /** What a user does about it: rendered in the README table and in CLI output. */
+  readonly fix: string;
+}
+
+function entry(message: string, statusCode: number, fix: string, exitCode = 1): CatalogEntry {
+  return { message, statusCode, exitCode, fix };
+}
+
+export const codes = {
+  BRX_ERR_CFG_INVALID: entry(
+    'invalid configuration ({count} problem(s))',
+    500,
+    'Fix every listed key; `brixlet <command> --help` shows each flag, its env twin and default.',
+    2,
+  ),
+  BRX_ERR_CFG_FILE: entry(
+    'cannot read config file {path}: {reason}',
+    500,
+    'Check the path given to --config (or BRIXLET_CONFIG) and that the file is valid YAML.',
+    2,
+  ),
+  BRX_ERR_CLI_USAGE: entry('{reason}', 400, 'Run `brixlet --help` or `brixlet <command> --help`.', 2),
+  BRX_ERR_HTTP_LISTEN: entry(
+    'cannot listen on {host}:{port} for {server}: {reason}',
+    500,
+    'Free the port or pick another with the flag named in the message (0 picks a free port).',
+  ),
+  BRX_ERR_HTTP_NOT_FOUND: entry(
+    'no route {method} {url}',
+    404,
+    'See /openapi.json on the same listener for the routes it serves.',
+  ),
+  BRX_ERR_HTTP_BODY_TOO_LARGE: entry(
+    'request body exceeds the limit of {limit} bytes',
+    413,
+    'Send a smaller body, or raise --agent.body-limit, --gateway.body-limit or --control.body-limit.',
+  ),
+  BRX_ERR_HTTP_BAD_REQUEST: entry(
+    'invalid request: {reason}',
+    400,
+    'Correct the request to match the schema published at /openapi.json.',
+  ),
+  BRX_ERR_HTTP_MEDIA_TYPE: entry(
+    'unsupported content type {contentType}',
+    415,
+    'Send the body as application/json.',
+  ),
+  BRX_ERR_HTTP_NOT_READY: entry(
+    '{server} is not ready: {reason}',
+    503,
+    'Wait for readiness (GET /readyz) or retry on another replica.',
+  ),
+  BRX_ERR_HTTP_INTERNAL: entry(
+    'internal error handling {method} {url}',
+    500,
+    'A bug: report it with the log line carrying the same request id.',
+  ),
+  BRX_ERR_LIFECYCLE_DRAIN_TIMEOUT: entry(
+    'shutdown did not finish within {timeoutMs} ms; still pending: {pending}',
+    500,
+    'Raise --shutdown.timeout, or find what holds the named resources open.',
+  ),
+  BRX_ERR_REGISTRY_INVALID_NODE: entry(
+    'invalid node report: {reason}',
+    400,
+    'Agents and coordinator must run the same brixlet version; check the agent log.',
+  ),
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof codes;
+
+export type ErrorParams = Record<string, string | number | boolean | undefined>;
+
+export interface BrixletErrorOptions {
+  readonly cause?: unknown;
+  /** Structured detail for clients (for example every config problem). */
+  readonly details?: readonly unknown[];
+}
+
+export class BrixletError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly exitCode: number;
+  readonly params: ErrorParams;
+  readonly details: readonly unknown[];
+
+  constructor(code: ErrorCode, params: ErrorParams = {}, options: BrixletErrorOptions = {}) {
+    const spec = codes[code];
+    super(formatMessage(spec.message, params), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BrixletError';
+    this.code = code;
+    this.statusCode = spec.statusCode;
+    this.exitCode = spec.exitCode;
+    this.params = params;
+    this.details = options.details ?? [];
+  }
+
+  get fix(): string {
+    return codes[this.code].fix;
+  }
+}
+
+/** Fills `{name}` placeholders; a missing param stays visible rather than printing "undefined". */
+export function formatMessage(template: string, params: ErrorParams): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) => {
+    const value = params[key];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+export function isBrixletError(err: unknown, code?: ErrorCode): err is BrixletError {
+  if (typeof err !== 'object' || err === null) return false;
+  const c = (err as { code?: unknown }).code;
+  if (typeof c !== 'string' || !Object.hasOwn(codes, c)) return false;
+  return code === undefined || c === code;
+}
+
+export function errorCodes(): ErrorCode[] {
+  return Object.keys(codes) as ErrorCode[];
+}

@@ -1,0 +1,99 @@
+/**
+ * The fastify factory every brixlet listener starts from: TypeBox schemas, body limit, one error
+ * shape, JSON 404s, request ids, OpenAPI collection and per-route HTTP metrics.
+ */
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController, type RawServerDefault } from 'fastify';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BrixletError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { AppMetrics } from '../metrics.js';
+import { mapError } from './error-reply.js';
+
+export type BrixletServer = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+
+export interface ServerOptions {
+  /** Listener name in logs, metrics and OpenAPI: `agent`, `gateway`, `control`. */
+  readonly name: string;
+  readonly title: string;
+  readonly version: string;
+  readonly log: Logger;
+  readonly bodyLimit: number;
+  readonly metrics: AppMetrics;
+}
+
+let requestSeq = 0;
+
+export async function createServer(options: ServerOptions): Promise<BrixletServer> {
+  const { name, bodyLimit } = options;
+  const app = fastify({
+    loggerInstance: options.log,
+    // Per-request info lines would put logging on the request path; errors are logged by the handler below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => `${name}-${(++requestSeq).toString(36)}`,
+    return503OnClosing: true,
+    // Errors fastify raises before routing (a malformed URL) get the same JSON shape as the rest.
+    frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const mapped = mapError(err, request, bodyLimit);
+      void reply.code(mapped.statusCode).send(mapped.body);
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.title, version: options.version },
+    },
+  });
+
+  const { requests, duration } = httpMetrics(options.metrics.registry);
+
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ server: name, route, method: request.method, status: String(reply.statusCode) });
+    duration.observe({ server: name, route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const mapped = mapError(err, request, bodyLimit);
+    if (mapped.serverFault) request.log.error({ err, reqId: request.id }, 'request failed');
+    else request.log.debug({ code: mapped.body.error.code, reqId: request.id }, 'request rejected');
+    return reply.code(mapped.statusCode).send(mapped.body);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    const mapped = mapError(new BrixletError('BRX_ERR_HTTP_NOT_FOUND', { method: request.method, url: request.url }), request, bodyLimit);
+    return reply.code(404).send(mapped.body);
+  });
+
+  return app;
+}
+
+/** HTTP metrics, created once per registry: listeners sharing a registry share the series, told apart by `server`. */
+function httpMetrics(registry: Registry) {
+  const requests =
+    (registry.getSingleMetric('brixlet_http_requests_total') as Counter<'server' | 'route' | 'method' | 'status'> | undefined) ??
+    new Counter({
+      name: 'brixlet_http_requests_total',
+      help: 'HTTP requests served, by listener, route template, method and status code.',
+      labelNames: ['server', 'route', 'method', 'status'] as const,
+      registers: [registry],
+    });
+  const duration =
+    (registry.getSingleMetric('brixlet_http_request_duration_seconds') as Histogram<'server' | 'route'> | undefined) ??
+    new Histogram({
+      name: 'brixlet_http_request_duration_seconds',
+      help: 'HTTP request handling time, by listener and route template.',
+      labelNames: ['server', 'route'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    });
+  return { requests, duration };
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { LOOPBACK, startService } from '../../helpers/services.js';
+
+describe('brixlet up (in-process)', () => {
+  it('serves both apps, registers the agent with the coordinator, and drains on signal', async () => {
+    const svc = await startService(['up', '--agent.port', '0', '--gateway.port', '0', '--control.port', '0', '--agent.node-name', 'laptop', ...LOOPBACK]);
+    expect(Object.keys(svc.urls)).toEqual(['gateway', 'control', 'agent']);
+    const { gateway, control, agent } = svc.urls as Record<'gateway' | 'control' | 'agent', string>;
+
+    expect(await (await fetch(`${agent}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${control}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${gateway}/v1/models`)).json()).toEqual({ object: 'list', data: [] });
+    const nodes = (await (await fetch(`${control}/v1/nodes`)).json()) as { nodes: { name: string; agentUrl: string }[] };
+    expect(nodes.nodes).toEqual([expect.objectContaining({ name: 'laptop', agentUrl: agent })]);
+    expect((await fetch(`${agent}/v1/info`).then((r) => r.json())) as object).toMatchObject({ node: 'laptop' });
+
+    expect(await svc.stop()).toBe(0);
+    await expect(fetch(`${agent}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${gateway}/v1/models`)).rejects.toThrow();
+  });
+});
