@@ -9,7 +9,7 @@ import { BrixletError, isBrixletError } from '../common/errors.js';
 import { suggest } from '../common/suggest.js';
 import { brixletVersion } from '../common/version.js';
 import { parseArgs } from './args.js';
-import type { CliIo, Command } from './types.js';
+import { type CliIo, type Command, HELP_OPTION } from './types.js';
 import { agentCommand } from './commands/agent.js';
 import { configCommand } from './commands/config.js';
 import { coordinatorCommand } from './commands/coordinator.js';
@@ -47,7 +47,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       });
     }
     const fields = fieldsFor(cmd);
-    const args = parseArgs(rest, { command: cmd.name, fields, allFields: configFields(ConfigSchema), options: [...cmd.options, { name: 'help', short: 'h', type: 'boolean', description: '' }] });
+    const args = parseArgs(rest, { command: cmd.name, fields, allFields: configFields(ConfigSchema), options: [...cmd.options, HELP_OPTION] });
     if (args.options.help === true) {
       io.stdout.write(renderCommandHelp(cmd, fields, out));
       return 0;

@@ -2,13 +2,12 @@
  * Runs a long-lived service command: config → logger → start → summary → wait for SIGTERM/SIGINT →
  * drain within --shutdown.timeout. Resolves with the exit code once everything is released.
  */
-import { redactConfig } from '../common/config/load-config.js';
+import type { Registry } from 'prom-client';
+import { type DeepReadonly, redactConfig } from '../common/config/load-config.js';
 import type { Config } from '../common/config/schema.js';
-import type { DeepReadonly } from '../common/config/load-config.js';
 import { DisposableStore, handleShutdownSignals } from '../common/lifecycle.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { createProcessRegistry } from '../common/metrics.js';
-import type { Registry } from 'prom-client';
 import type { CommandContext } from './types.js';
 
 export interface ServiceRuntime {

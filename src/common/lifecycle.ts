@@ -29,7 +29,9 @@ export class DisposableStore implements Disposable {
   add<T extends Disposable>(item: T): T {
     if (this.disposed) {
       // Added after shutdown began: release it right away rather than leak it.
-      void Promise.resolve().then(() => item.dispose());
+      void Promise.resolve()
+        .then(() => item.dispose())
+        .catch(() => undefined);
       return item;
     }
     this.items.push(item);

@@ -46,6 +46,5 @@ export async function startCoordinator(rt: CoordinatorRuntime): Promise<RunningC
 
   const controlUrl = await listen(control, { host: c.host, port: c.port, server: 'control', flag: '--control.port' });
   const gatewayUrl = await listen(gateway, { host: g.host, port: g.port, server: 'gateway', flag: '--gateway.port' });
-  log.info({ gatewayUrl, controlUrl }, 'coordinator listening');
   return { gatewayUrl, controlUrl, registry, readiness };
 }

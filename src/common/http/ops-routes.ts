@@ -1,6 +1,5 @@
 /** The operational routes every brixlet listener with an admin role serves. */
 import { Type } from '@sinclair/typebox';
-import { BrixletError } from '../errors.js';
 import type { AppMetrics } from '../metrics.js';
 import type { Readiness } from '../readiness.js';
 import type { BrixletServer } from './create-server.js';
@@ -43,9 +42,4 @@ export function registerOpsRoutes(app: BrixletServer, options: OpsRoutesOptions)
 /** `GET /openapi.json`: the OpenAPI 3.1 document fastify-swagger collected from the route schemas. */
 export function openApiRoute(app: BrixletServer): void {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-}
-
-/** A 503 for routes that need a component that is not ready yet. */
-export function notReady(server: string, reason: string): BrixletError {
-  return new BrixletError('BRX_ERR_HTTP_NOT_READY', { server, reason });
 }

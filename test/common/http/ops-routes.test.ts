@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrixletServer, createServer } from '../../../src/common/http/create-server.js';
-import { notReady, registerOpsRoutes } from '../../../src/common/http/ops-routes.js';
+import { registerOpsRoutes } from '../../../src/common/http/ops-routes.js';
 import { Readiness } from '../../../src/common/readiness.js';
 import { silentLog, testMetrics } from '../../helpers/apps.js';
 
@@ -45,9 +45,5 @@ describe('ops routes', () => {
     expect((await bare.inject('/healthz')).statusCode).toBe(200);
     expect((await bare.inject('/readyz')).statusCode).toBe(404);
     expect((await bare.inject('/metrics')).statusCode).toBe(404);
-  });
-
-  it('builds 503 errors for components not ready yet', () => {
-    expect(notReady('agent', 'kv shard mapping').message).toBe('agent is not ready: kv shard mapping');
   });
 });
