@@ -21,14 +21,14 @@ function usage(reason: string): BrixletError {
 }
 
 export function validFlags(spec: ArgsSpec): string[] {
-  return [...spec.options.map((o) => `--${o.name}`), ...spec.fields.map((f) => f.flag)];
+  return [...spec.options.map((o) => `--${o.name}`), ...spec.fields.flatMap((f) => (f.alias === undefined ? [f.flag] : [f.flag, f.alias]))];
 }
 
 export function parseArgs(argv: readonly string[], spec: ArgsSpec): ParsedArgs {
   const configFlags: Record<string, string | boolean> = {};
   const options: Record<string, string | boolean> = {};
   const positionals: string[] = [];
-  const fieldByFlag = new Map(spec.fields.map((f) => [f.flag, f]));
+  const fieldByFlag = new Map(spec.fields.flatMap((f) => (f.alias === undefined ? [[f.flag, f]] : [[f.flag, f], [f.alias, f]]) as [string, ConfigField][]));
   const optionByName = new Map<string, OptionSpec>();
   for (const o of spec.options) {
     optionByName.set(`--${o.name}`, o);
@@ -71,7 +71,7 @@ export function parseArgs(argv: readonly string[], spec: ArgsSpec): ParsedArgs {
       configFlags[negated.path] = false;
       continue;
     }
-    const elsewhere = spec.allFields.find((f) => f.flag === name);
+    const elsewhere = spec.allFields.find((f) => f.flag === name || f.alias === name);
     const valid = validFlags(spec);
     if (elsewhere !== undefined) {
       throw usage(`flag ${name} does not apply to 'brixlet ${spec.command}'; valid flags: ${valid.join(', ')}`);

@@ -16,7 +16,8 @@ function optionLabel(o: OptionSpec): string {
 
 function fieldLine(f: ConfigField, st: Style): string {
   const value = f.kind === 'boolean' ? '' : f.values ? ` ${f.values.join('|')}` : ` ${f.kind.toUpperCase()}`;
-  return `    ${pad(f.flag + value, 34)}${f.description}\n    ${' '.repeat(34)}${st.dim(`env ${f.env}, default ${formatDefault(f)}`)}`;
+  const flag = f.alias === undefined ? f.flag : `${f.flag}, ${f.alias}`;
+  return `    ${pad(flag + value, 34)}${f.description}\n    ${' '.repeat(34)}${st.dim(`env ${f.env}, default ${formatDefault(f)}`)}`;
 }
 
 export function renderTopHelp(commands: readonly Command[], version: string, st: Style): string {

@@ -72,6 +72,18 @@ export const codes = {
     500,
     'Raise --shutdown.timeout, or find what holds the named resources open.',
   ),
+  BRX_ERR_ACCEL_SCENARIO: entry(
+    'invalid accelerator scenario {source}: {reason}',
+    400,
+    'Fix the scenario file; mocks/README.md documents every key (and `brixlet up --accel sim:<name>` takes names from mocks/scenarios/).',
+    2,
+  ),
+  BRX_ERR_ACCEL_DEVICE_NOT_FOUND: entry('no accelerator with index {index}', 404, 'List devices with GET /v1/accelerators.'),
+  BRX_ERR_ACCEL_UNAVAILABLE: entry(
+    'accelerator telemetry is not available: {reason}',
+    503,
+    'Start the agent with --accel (auto, nvml, dcmi or sim:<scenario>) and check the backend status in /v1/accelerators.',
+  ),
   BRX_ERR_REGISTRY_INVALID_NODE: entry(
     'invalid node report: {reason}',
     400,

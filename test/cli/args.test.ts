@@ -41,6 +41,13 @@ describe('parseArgs', () => {
     expect(msg).toContain('--agent.body-limit');
   });
 
+  it('accepts a field alias for its flag', () => {
+    const withAccel = { ...spec, fields: all.filter((f) => ['accel'].includes(f.segments[0] ?? '')) };
+    expect(parseArgs(['--accel', 'sim:x'], withAccel).configFlags).toEqual({ 'accel.backend': 'sim:x' });
+    expect(parseArgs(['--accel=none'], withAccel).configFlags).toEqual({ 'accel.backend': 'none' });
+    expect(() => parseArgs(['--accel', 'none'], { ...spec, fields: [] })).toThrow(/--accel does not apply/);
+  });
+
   it('says a flag of another command does not apply here', () => {
     expect(usageError(['--gateway.port', '1'])).toMatch(/^flag --gateway\.port does not apply to 'brixlet agent'/);
   });

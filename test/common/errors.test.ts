@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BrixletError, codes, errorCodes, formatMessage, isBrixletError } from '../../src/common/errors.js';
 import { readmePath } from '../helpers/repo.js';
+import { renderErrorDocs } from '../../src/common/error-docs.js';
+import { spliceBlock } from '../../src/common/config/config-docs.js';
 
 /** Rows of the README's error table: | `BRX_ERR_…` | status | exit | message | fix |. */
 function readmeRows(): { code: string; status: number; exit: number }[] {
@@ -27,6 +29,11 @@ describe('error catalog', () => {
 
   it('matches the README error table in both directions, in order, with status and exit code', () => {
     expect(readmeRows()).toEqual(errorCodes().map((code) => ({ code, status: codes[code].statusCode, exit: codes[code].exitCode })));
+  });
+
+  it('is the generated block in the README (regenerate with `npm run docs`)', () => {
+    const readme = readFileSync(readmePath, 'utf8');
+    expect(spliceBlock(readme, 'errors', renderErrorDocs())).toBe(readme);
   });
 
   it('fills message params and keeps unknown placeholders visible', () => {

@@ -15,7 +15,7 @@ export const upCommand: Command = {
     'free port; with --json the URLs are printed as one JSON line.',
   ].join('\n'),
   examples: ['brixlet up', 'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json', 'BRIXLET_LOG_LEVEL=debug brixlet up'],
-  configSections: ['log', 'agent', 'gateway', 'control', 'shutdown'],
+  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'gateway', 'control', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {

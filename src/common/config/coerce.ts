@@ -83,10 +83,14 @@ function inRange(field: ConfigField, n: number, shown: string): Coerced {
 
 export function coerceField(field: ConfigField, raw: unknown): Coerced {
   switch (field.kind) {
-    case 'string':
-      if (typeof raw === 'string') return { ok: true, value: raw };
-      if (typeof raw === 'number') return { ok: true, value: String(raw) };
-      return { ok: false, problem: `must be a string, got ${describe(raw)}` };
+    case 'string': {
+      const text = typeof raw === 'string' ? raw : typeof raw === 'number' ? String(raw) : undefined;
+      if (text === undefined) return { ok: false, problem: `must be a string, got ${describe(raw)}` };
+      if (field.pattern !== undefined && !new RegExp(field.pattern).test(text)) {
+        return { ok: false, problem: `must be ${field.expected ?? `a string matching ${field.pattern}`}, got ${describe(raw)}` };
+      }
+      return { ok: true, value: text };
+    }
     case 'boolean': {
       if (typeof raw === 'boolean') return { ok: true, value: raw };
       const s = typeof raw === 'string' ? raw.trim().toLowerCase() : '';

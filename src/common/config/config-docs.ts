@@ -34,17 +34,24 @@ export function renderConfigDocs(schema: TObject = ConfigSchema): string {
     lines.push('', `**\`${section.name}\`** — ${section.description}`, '');
     lines.push('| key | flag | env | default | meaning |', '|---|---|---|---|---|');
     for (const f of fields.filter((x) => x.segments[0] === section.name)) {
-      lines.push(`| \`${f.path}\` | \`${f.flag}\` | \`${f.env}\` | \`${formatDefault(f)}\` | ${meaning(f)} |`);
+      const flags = f.alias === undefined ? `\`${f.flag}\`` : `\`${f.flag}\`, \`${f.alias}\``;
+      lines.push(`| \`${f.path}\` | ${flags} | \`${f.env}\` | \`${formatDefault(f)}\` | ${meaning(f)} |`);
     }
   }
   lines.push('', CONFIG_DOCS_END);
   return lines.join('\n');
 }
 
-/** Replaces the generated block in a document (the README); throws when the markers are missing. */
+/** Replaces the generated config block in a document (the README); throws when the markers are missing. */
 export function spliceConfigDocs(document: string, rendered: string = renderConfigDocs()): string {
-  const begin = document.indexOf('<!-- config:begin');
-  const end = document.indexOf(CONFIG_DOCS_END);
-  if (begin < 0 || end < begin) throw new Error('config reference markers <!-- config:begin … --> / <!-- config:end --> not found');
-  return document.slice(0, begin) + rendered + document.slice(end + CONFIG_DOCS_END.length);
+  return spliceBlock(document, 'config', rendered);
+}
+
+/** Replaces the block between `<!-- NAME:begin … -->` and `<!-- NAME:end -->`, markers included. */
+export function spliceBlock(document: string, name: string, rendered: string): string {
+  const begin = document.indexOf(`<!-- ${name}:begin`);
+  const endMarker = `<!-- ${name}:end -->`;
+  const end = document.indexOf(endMarker);
+  if (begin < 0 || end < begin) throw new Error(`${name} markers <!-- ${name}:begin … --> / ${endMarker} not found`);
+  return document.slice(0, begin) + rendered + document.slice(end + endMarker.length);
 }

@@ -11,11 +11,14 @@ interface LeafOptions {
   readonly description: string;
   /** Redacted when the effective config is logged or printed. */
   readonly secret?: boolean;
+  /** A second, shorter flag for the same key, e.g. `--accel` for `--accel.backend`. */
+  readonly alias?: string;
 }
 
 const KIND = 'x-brixlet-kind';
 
-export function Str(def: string, opts: LeafOptions & { pattern?: string }) {
+/** A string; with `pattern`, values must match it and `expected` says what a valid value looks like. */
+export function Str(def: string, opts: LeafOptions & { pattern?: string; expected?: string }) {
   return Type.String({ default: def, [KIND]: 'string', ...opts });
 }
 
@@ -66,6 +69,10 @@ export interface ConfigField {
   readonly default: unknown;
   readonly description: string;
   readonly secret: boolean;
+  readonly alias?: string;
+  /** For strings with a pattern: what a valid value looks like, for error messages. */
+  readonly pattern?: string;
+  readonly expected?: string;
   readonly values?: readonly string[];
   readonly minimum?: number;
   readonly maximum?: number;
@@ -100,6 +107,9 @@ export function configFields(schema: TObject): ConfigField[] {
       default: node.default,
       description: String(node.description ?? ''),
       secret: node.secret === true,
+      ...(typeof node.alias === 'string' ? { alias: node.alias } : {}),
+      ...(typeof node.pattern === 'string' ? { pattern: node.pattern } : {}),
+      ...(typeof node.expected === 'string' ? { expected: node.expected } : {}),
       ...(kind === 'enum' ? { values: node['x-brixlet-values'] as string[] } : {}),
       ...(typeof node.minimum === 'number' ? { minimum: node.minimum } : {}),
       ...(typeof node.maximum === 'number' ? { maximum: node.maximum } : {}),

@@ -4,7 +4,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
-import { Duration, Enum, Port, Section, Size, Str } from './fields.js';
+import { Bool, Duration, Enum, Int, Port, Section, Size, Str } from './fields.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -48,6 +48,41 @@ export const ConfigSchema = Type.Object(
         bodyLimit: Size(1 * MiB, 1 * KiB, 64 * MiB, { description: 'Largest request body the control API accepts.' }),
       },
       'The coordinator control listener (registry, metrics, admin).',
+    ),
+    accel: Section(
+      {
+        backend: Str('auto', {
+          alias: '--accel',
+          pattern: '^(auto|nvml|dcmi|none|sim:[\\w./-]+)$',
+          expected: 'auto, nvml, dcmi, none or sim:<scenario>',
+          description:
+            'Accelerator backend: auto (every vendor library that loads and is real), nvml, dcmi, none, or sim:<scenario> (a name from mocks/scenarios/ or a path to a scenario JSON).',
+        }),
+        sampleInterval: Duration(5000, 100, 600_000, { description: 'How often every device is sampled into a new snapshot.' }),
+        xidIgnore: Str('13,31,43,45,68,109', {
+          pattern: '^(\\d+(,\\d+)*)?$',
+          expected: 'a comma-separated list of XID numbers',
+          description: 'XIDs that do not affect device health (application errors); comma-separated.',
+        }),
+        expectedCount: Int(0, 0, 1024, { description: 'Devices expected on this node, checked by diagnose; 0 = do not check.' }),
+        dcgmMetrics: Bool(true, { description: 'Export dcgm-exporter compatible DCGM_FI_* families for NVIDIA GPUs.' }),
+        npuMetrics: Bool(true, { description: 'Export npu-exporter compatible npu_chip_info_* families for Ascend NPUs.' }),
+      },
+      'Accelerator telemetry (NVIDIA NVML, Ascend DCMI, or a simulated scenario).',
+    ),
+    nvml: Section(
+      {
+        library: Str('', {
+          description: 'Path to libnvidia-ml.so.1; empty = the dynamic linker, then known driver paths (incl. /run/nvidia/driver and /host).',
+        }),
+      },
+      'NVIDIA Management Library.',
+    ),
+    dcmi: Section(
+      {
+        library: Str('', { description: 'Path to libdcmi.so; empty = known Ascend driver paths.' }),
+      },
+      'Huawei Ascend DCMI library.',
     ),
     shutdown: Section(
       {

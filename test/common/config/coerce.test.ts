@@ -61,6 +61,13 @@ describe('coerceField', () => {
     expect(coerceField(field('log.level'), null)).toMatchObject({ ok: false, problem: 'must be one of fatal, error, warn, info, debug, trace, silent, got nothing (null)' });
   });
 
+  it('checks string patterns and says what is expected', () => {
+    expect(coerceField(field('accel.backend'), 'sim:healthy-8x-h100')).toEqual({ ok: true, value: 'sim:healthy-8x-h100' });
+    expect(coerceField(field('accel.backend'), 'cuda')).toEqual({ ok: false, problem: 'must be auto, nvml, dcmi, none or sim:<scenario>, got "cuda"' });
+    expect(coerceField(field('accel.xidIgnore'), '13,31')).toEqual({ ok: true, value: '13,31' });
+    expect(coerceField(field('accel.xidIgnore'), '13;31')).toMatchObject({ ok: false, problem: 'must be a comma-separated list of XID numbers, got "13;31"' });
+  });
+
   it('never throws on arbitrary input', () => {
     const fields = configFields(ConfigSchema);
     fc.assert(

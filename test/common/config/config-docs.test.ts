@@ -9,7 +9,8 @@ describe('configuration reference', () => {
   it('lists every field with its flag, env twin and default', () => {
     const docs = renderConfigDocs();
     for (const f of configFields(ConfigSchema)) {
-      expect(docs).toContain(`| \`${f.path}\` | \`${f.flag}\` | \`${f.env}\` | \`${formatDefault(f)}\` |`);
+      const flags = f.alias === undefined ? `\`${f.flag}\`` : `\`${f.flag}\`, \`${f.alias}\``;
+      expect(docs).toContain(`| \`${f.path}\` | ${flags} | \`${f.env}\` | \`${formatDefault(f)}\` |`);
     }
   });
 

@@ -21,9 +21,15 @@ describe('config fields', () => {
     }
   });
 
+  it('derives the BRIXLET_NVML_LIBRARY twin and the --accel alias', () => {
+    const fields = configFields(ConfigSchema);
+    expect(fields.find((f) => f.path === 'nvml.library')?.env).toBe('BRIXLET_NVML_LIBRARY');
+    expect(fields.find((f) => f.path === 'accel.backend')).toMatchObject({ flag: '--accel.backend', alias: '--accel', env: 'BRIXLET_ACCEL_BACKEND' });
+  });
+
   it('lists sections with descriptions', () => {
     const sections = configSections(ConfigSchema).map((s) => s.name);
-    expect(sections).toEqual(['log', 'agent', 'gateway', 'control', 'shutdown']);
+    expect(sections).toEqual(['log', 'agent', 'gateway', 'control', 'accel', 'nvml', 'dcmi', 'shutdown']);
   });
 
   it('refuses a leaf not built with the helpers, so flags cannot silently go missing', () => {
