@@ -185,3 +185,51 @@ export interface AcceleratorBackend {
   /** Stops event delivery and shuts the library down. */
   close(): Promise<void>;
 }
+
+export type HealthState = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
+
+export interface DeviceHealth {
+  readonly state: HealthState;
+  /** Why, worst first, e.g. "XID 79 (GPU has fallen off the bus)", "row remap failure". */
+  readonly reasons: readonly string[];
+  /** Since when the device is unhealthy (ms epoch); unhealthy is sticky until recovery clears it. */
+  readonly since?: number;
+}
+
+export interface XidRecord {
+  readonly xid: number;
+  readonly at: number;
+}
+
+export interface DeviceSnapshot {
+  readonly identity: DeviceIdentity;
+  readonly backend: BackendKind;
+  readonly sample: Readonly<DeviceSample>;
+  /** Failed calls of this sample (not NOT_SUPPORTED). */
+  readonly errors: readonly ApiError[];
+  /** APIs that are NOT_SUPPORTED on this device: their fields are absent, never 0. */
+  readonly unsupported: readonly string[];
+  readonly health: DeviceHealth;
+  /** XIDs seen since the agent started, newest last (bounded). */
+  readonly recentXids: readonly XidRecord[];
+  /** XID number → count since the agent started. */
+  readonly xidCounts: Readonly<Record<number, number>>;
+}
+
+export interface ProbeRun {
+  readonly probe: string;
+  readonly durationSeconds: number;
+  readonly success: boolean;
+}
+
+/** What the sampler publishes every interval: immutable, read by /metrics, /v1/accelerators and diagnose. */
+export interface AccelSnapshot {
+  readonly seq: number;
+  /** ms epoch when sampling finished. */
+  readonly at: number;
+  readonly node: string;
+  readonly backends: readonly BackendStatus[];
+  /** Ordered by vendor (nvidia, then ascend), then index. */
+  readonly devices: readonly DeviceSnapshot[];
+  readonly probes: readonly ProbeRun[];
+}

@@ -54,7 +54,7 @@ export async function buildAgentApp(deps: AgentAppDeps): Promise<BrixletServer> 
 
   for (const c of components) {
     if (c.readiness !== undefined) deps.readiness.add(c.readiness);
-    await c.register?.(app);
+    await c.register?.(app, { metrics: deps.metrics, log: deps.log, nodeName: deps.nodeName });
   }
   return app;
 }

@@ -4,11 +4,20 @@
  */
 import type { BrixletServer } from '../common/http/create-server.js';
 import type { Disposable } from '../common/lifecycle.js';
+import type { Logger } from '../common/logger.js';
+import type { AppMetrics } from '../common/metrics.js';
 import type { ReadinessCheck } from '../common/readiness.js';
+
+export interface AgentContext {
+  /** The agent's metrics: register collectors or add text sources here. */
+  readonly metrics: AppMetrics;
+  readonly log: Logger;
+  readonly nodeName: string;
+}
 
 export interface AgentComponent extends Disposable {
   readonly name: string;
-  /** Registers the component's routes; called once while the app is built. */
-  register?(app: BrixletServer): void | Promise<void>;
+  /** Registers the component's routes and metrics; called once while the app is built. */
+  register?(app: BrixletServer, ctx: AgentContext): void | Promise<void>;
   readonly readiness?: ReadinessCheck;
 }

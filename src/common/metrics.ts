@@ -18,18 +18,32 @@ export interface AppMetrics {
   /** Registry for the app's own metrics. */
   readonly registry: Registry;
   readonly contentType: string;
-  /** The exposition text /metrics serves: process metrics, then the app's own. */
+  /**
+   * Adds pre-rendered exposition text (for families rendered once per snapshot, such as the
+   * accelerator metrics); the function runs on every scrape and must be cheap. Returns a remover.
+   */
+  addTextSource(source: () => string): () => void;
+  /** The exposition text /metrics serves: process metrics, the app's own, then text sources. */
   render(): Promise<string>;
 }
 
 export function createAppMetrics(processRegistry: Registry): AppMetrics {
   const registry = new Registry();
+  const sources = new Set<() => string>();
   return {
     registry,
     contentType: registry.contentType,
+    addTextSource(source) {
+      sources.add(source);
+      return () => sources.delete(source);
+    },
     async render() {
-      const [proc, own] = await Promise.all([processRegistry.metrics(), registry.metrics()]);
-      return own === '' ? proc : `${proc}${proc.endsWith('\n') ? '' : '\n'}${own}`;
+      const parts = await Promise.all([processRegistry.metrics(), registry.metrics()]);
+      for (const s of sources) parts.push(s());
+      return parts
+        .filter((p) => p !== '')
+        .map((p) => (p.endsWith('\n') ? p : `${p}\n`))
+        .join('');
     },
   };
 }

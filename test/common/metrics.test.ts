@@ -18,3 +18,13 @@ it('serves process metrics with the brixlet_ prefix and app metrics registered l
   expect(other).toContain('brixlet_process_cpu_user_seconds_total');
   expect(other).not.toContain('brixlet_test_late_total');
 });
+
+it('appends text sources after registries, each ending in a newline, until removed', async () => {
+  const m = createAppMetrics(createProcessRegistry());
+  const remove = m.addTextSource(() => '# TYPE DCGM_FI_DEV_GPU_TEMP gauge\nDCGM_FI_DEV_GPU_TEMP{gpu="0"} 41');
+  const text = await m.render();
+  expect(text.endsWith('DCGM_FI_DEV_GPU_TEMP{gpu="0"} 41\n')).toBe(true);
+  expect(text.indexOf('brixlet_process_cpu_user_seconds_total')).toBeLessThan(text.indexOf('DCGM_FI_DEV_GPU_TEMP'));
+  remove();
+  expect(await m.render()).not.toContain('DCGM_FI_DEV_GPU_TEMP');
+});
