@@ -4,7 +4,8 @@
  * the same files, so a scenario behaves the same through real FFI and in pure TypeScript.
  * mocks/README.md documents every key; `validateScenario` is the reference.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { BrixletError } from '../common/errors.js';
@@ -206,4 +207,17 @@ function mergeReturns(a: object | undefined, b: object): { returns?: Record<stri
   const ra = (a as { returns?: Record<string, number> } | undefined)?.returns;
   const rb = (b as { returns?: Record<string, number> }).returns;
   return ra === undefined && rb === undefined ? {} : { returns: { ...ra, ...rb } };
+}
+
+/** The shipped scenarios: <package root>/mocks/scenarios (the same from src/ and dist/). */
+export const SCENARIO_DIR = fileURLToPath(new URL('../../mocks/scenarios/', import.meta.url));
+
+/** `healthy-8x-h100` → the shipped file; anything with a slash or ending in .json is a path. */
+export function resolveScenario(nameOrPath: string): string {
+  if (nameOrPath.includes('/') || nameOrPath.endsWith('.json')) return nameOrPath;
+  const path = `${SCENARIO_DIR}${nameOrPath}.json`;
+  if (!existsSync(path)) {
+    throw new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source: nameOrPath, reason: `no scenario of that name in ${SCENARIO_DIR}` });
+  }
+  return path;
 }

@@ -84,6 +84,18 @@ export const codes = {
     503,
     'Start the agent with --accel (auto, nvml, dcmi or sim:<scenario>) and check the backend status in /v1/accelerators.',
   ),
+  BRX_ERR_ACCEL_LIBRARY: entry(
+    'cannot use the {vendor} library: {reason}',
+    500,
+    'Point --nvml.library / --dcmi.library (BRIXLET_NVML_LIBRARY, BRIXLET_DCMI_LIBRARY) at the driver library, or use --accel auto.',
+    2,
+  ),
+  BRX_ERR_DIAGNOSE_AGENT: entry(
+    'cannot get diagnose results from the agent at {url}: {reason}',
+    502,
+    'Check the --agent URL and that the agent runs with an accelerator backend (GET /v1/accelerators).',
+    2,
+  ),
   BRX_ERR_REGISTRY_INVALID_NODE: entry(
     'invalid node report: {reason}',
     400,
