@@ -1,0 +1,60 @@
+/**
+ * One group read of one NPU: async DCMI calls, NOT_SUPPORT remembered per (chip, api) so an
+ * unsupported call is made once per agent lifetime, failures collected.
+ */
+import type { ApiError, DeviceSample } from '../types.js';
+import type { DcmiApi, DcmiLibrary } from './library.js';
+import { DCMI_OK, dcmiError, isDcmiUnsupported } from './returns.js';
+
+export interface DcmiChip {
+  readonly logicId: number;
+  readonly cardId: number;
+  readonly deviceId: number;
+  /** API labels found NOT_SUPPORT (or not exported) on this chip: never called again. */
+  readonly unsupported: Set<string>;
+}
+
+export class DcmiReadContext {
+  readonly values: DeviceSample = {};
+  readonly errors: ApiError[] = [];
+  private readonly skipped = new Set<string>();
+
+  constructor(
+    private readonly lib: DcmiLibrary,
+    readonly chip: DcmiChip,
+  ) {}
+
+  get unsupported(): string[] {
+    return [...this.skipped];
+  }
+
+  /** Calls `api(card, device, ...args)`; true on DCMI_OK. */
+  async call(api: DcmiApi, qualifier: string | undefined, ...args: unknown[]): Promise<boolean> {
+    const base = this.lib.name(api);
+    const label = qualifier === undefined ? base : `${base}(${qualifier})`;
+    if (this.chip.unsupported.has(label)) {
+      this.skipped.add(label);
+      return false;
+    }
+    const rc = await this.lib.call(api, this.chip.cardId, this.chip.deviceId, ...args);
+    if (rc === DCMI_OK) return true;
+    if (isDcmiUnsupported(rc)) {
+      this.chip.unsupported.add(label);
+      this.skipped.add(label);
+    } else {
+      this.errors.push(dcmiError(label, rc));
+    }
+    return false;
+  }
+
+  /** A call whose last out-parameter is one 32-bit value; `signed` for `int *` outs. */
+  async scalar(api: DcmiApi, qualifier: string | undefined, args: readonly unknown[], signed = false): Promise<number | undefined> {
+    const out = signed ? new Int32Array(1) : new Uint32Array(1);
+    return (await this.call(api, qualifier, ...args, out)) ? out[0] : undefined;
+  }
+}
+
+/** Little-endian u64 as a number (exact below 2^53). */
+export function u64(view: DataView, offset: number): number {
+  return view.getUint32(offset + 4, true) * 0x1_0000_0000 + view.getUint32(offset, true);
+}

@@ -1,0 +1,119 @@
+/**
+ * The telemetry probe groups of a GPU: memory, utilization, thermal, power, clocks, pcie. Each
+ * reads its NVML calls into `ctx.values`; a call that fails leaves its fields undefined.
+ */
+import type { ProbeGroup } from '../types.js';
+import type { ReadContext } from './read-context.js';
+import { NVML_ERROR_ARGUMENT_VERSION_MISMATCH, NVML_ERROR_FUNCTION_NOT_FOUND, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS } from './returns.js';
+import { readEcc, readNvlink, readProcesses, readRecovery, readRetirement } from './health-groups.js';
+
+/** nvmlMemory_v2_t: sizeof (40) | version 2 << 24. */
+const MEMORY_V2_VERSION = 0x02000028;
+const TEMPERATURE_GPU = 0;
+const THRESHOLD_SHUTDOWN = 0;
+const THRESHOLD_SLOWDOWN = 1;
+const FIELD_MEMORY_TEMP = 82;
+const CLOCK_GRAPHICS = 0;
+const CLOCK_SM = 1;
+const CLOCK_MEM = 2;
+const PCIE_TX = 0;
+const PCIE_RX = 1;
+
+function readMemory(ctx: ReadContext): void {
+  const s = ctx.scratch;
+  const v = ctx.values;
+  const s0 = s.slots[0];
+  if (!ctx.isUnsupported('memoryV2')) {
+    s.clear(0);
+    s.setU32(0, 0, MEMORY_V2_VERSION);
+    // A driver that predates the v2 struct says so with one of these: fall back to v1 quietly.
+    const quiet = [NVML_ERROR_NOT_SUPPORTED, NVML_ERROR_FUNCTION_NOT_FOUND, NVML_ERROR_ARGUMENT_VERSION_MISMATCH];
+    const rc = ctx.call('memoryV2', undefined, (fn, h) => fn(h, s0), quiet);
+    if (rc === NVML_SUCCESS) {
+      v.memoryTotalBytes = s.u64(0, 8);
+      v.memoryReservedBytes = s.u64(0, 16);
+      v.memoryFreeBytes = s.u64(0, 24);
+      v.memoryUsedBytes = s.u64(0, 32);
+      return;
+    }
+    if (!quiet.includes(rc)) return;
+    ctx.device.unsupported.add(ctx.label('memoryV2'));
+  }
+  if (ctx.call('memory', undefined, (fn, h) => fn(h, s0)) === NVML_SUCCESS) {
+    v.memoryTotalBytes = s.u64(0, 0);
+    v.memoryFreeBytes = s.u64(0, 8);
+    v.memoryUsedBytes = s.u64(0, 16);
+  }
+}
+
+function readUtilization(ctx: ReadContext): void {
+  const s = ctx.scratch;
+  const v = ctx.values;
+  const [s0, s1] = s.slots;
+  if (ctx.call('utilization', undefined, (fn, h) => fn(h, s0)) === NVML_SUCCESS) {
+    v.gpuUtilPercent = s.u32(0, 0);
+    v.memoryUtilPercent = s.u32(0, 4);
+  }
+  // Second out-parameter is the sampling period (µs), not needed.
+  if (ctx.call('encoder', undefined, (fn, h) => fn(h, s0, s1)) === NVML_SUCCESS) v.encoderUtilPercent = s.u32(0);
+  if (ctx.call('decoder', undefined, (fn, h) => fn(h, s0, s1)) === NVML_SUCCESS) v.decoderUtilPercent = s.u32(0);
+}
+
+function readThermal(ctx: ReadContext): void {
+  const v = ctx.values;
+  v.gpuTempC = ctx.u32('temperature', undefined, TEMPERATURE_GPU);
+  v.memoryTempC = ctx.field(FIELD_MEMORY_TEMP);
+  v.slowdownTempC = ctx.u32('temperatureThreshold', 'SLOWDOWN', THRESHOLD_SLOWDOWN);
+  v.shutdownTempC = ctx.u32('temperatureThreshold', 'SHUTDOWN', THRESHOLD_SHUTDOWN);
+}
+
+function readPower(ctx: ReadContext): void {
+  const v = ctx.values;
+  const mw = ctx.u32('powerUsage');
+  v.powerW = mw === undefined ? undefined : mw / 1000;
+  const limit = ctx.u32('powerLimit');
+  v.powerLimitW = limit === undefined ? undefined : limit / 1000;
+  v.energyMj = ctx.u64('energy');
+}
+
+function readClocks(ctx: ReadContext): void {
+  const v = ctx.values;
+  v.graphicsClockMhz = ctx.u32('clock', 'GRAPHICS', CLOCK_GRAPHICS);
+  v.smClockMhz = ctx.u32('clock', 'SM', CLOCK_SM);
+  v.memClockMhz = ctx.u32('clock', 'MEM', CLOCK_MEM);
+  v.maxSmClockMhz = ctx.u32('maxClock', 'SM', CLOCK_SM);
+  v.pstate = ctx.u32('pstate');
+  v.clockEventReasons = ctx.u64('clockEventReasons');
+}
+
+function readPcie(ctx: ReadContext): void {
+  const v = ctx.values;
+  v.pcieGen = ctx.u32('pcieGen');
+  v.pcieGenMax = ctx.u32('pcieGenMax');
+  v.pcieWidth = ctx.u32('pcieWidth');
+  v.pcieWidthMax = ctx.u32('pcieWidthMax');
+  v.pcieTxKBps = ctx.u32('pcieThroughput', 'TX', PCIE_TX);
+  v.pcieRxKBps = ctx.u32('pcieThroughput', 'RX', PCIE_RX);
+  v.pcieReplayCount = ctx.u32('pcieReplay');
+}
+
+/** Groups NVML has; `npu-health` is Ascend's and reads nothing here. */
+export const NVML_GROUPS: Partial<Record<ProbeGroup, (ctx: ReadContext) => void>> = {
+  memory: readMemory,
+  utilization: readUtilization,
+  thermal: readThermal,
+  power: readPower,
+  clocks: readClocks,
+  pcie: readPcie,
+  ecc: readEcc,
+  retirement: readRetirement,
+  nvlink: readNvlink,
+  recovery: readRecovery,
+  processes: readProcesses,
+};
+
+/** Drops the keys a failed call left as undefined, so `values` holds only what was read. */
+export function definedOnly<T extends object>(values: T): T {
+  for (const key of Object.keys(values) as (keyof T)[]) if (values[key] === undefined) delete values[key];
+  return values;
+}

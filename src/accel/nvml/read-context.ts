@@ -1,0 +1,137 @@
+/**
+ * One group read of one GPU: runs native calls, remembers NOT_SUPPORTED per (device, api) so an
+ * unsupported call is made once per agent lifetime, and collects what failed.
+ */
+import type { ApiError, DeviceSample } from '../types.js';
+import type { NativeFunction } from '../native-library.js';
+import { type NvmlApi, NVML_SIGNATURES, type NvmlLibrary, type Scratch } from './library.js';
+import { NVML_ERROR_FUNCTION_NOT_FOUND, NVML_ERROR_GPU_IS_LOST, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, nvmlError } from './returns.js';
+
+export interface NvmlDevice {
+  readonly index: number;
+  /** Undefined while nvmlDeviceGetHandleByIndex fails (e.g. GPU_IS_LOST at start): retried on every read. */
+  handle?: bigint;
+  /** API labels found NOT_SUPPORTED (or not exported) on this device: never called again. */
+  readonly unsupported: Set<string>;
+  /** NVLink count, found on the first nvlink read (0 = none). */
+  linkCount?: number;
+}
+
+// Labels are built once: a sample makes hundreds of calls and string building would dominate them.
+const LABELS = new Map<NvmlApi, Map<string | number | undefined, string>>();
+
+function apiLabel(api: NvmlApi, qualifier: string | number | undefined): string {
+  let byQualifier = LABELS.get(api);
+  if (byQualifier === undefined) LABELS.set(api, (byQualifier = new Map()));
+  let label = byQualifier.get(qualifier);
+  if (label === undefined) {
+    const base = NVML_SIGNATURES[api].names[0] ?? api;
+    label = qualifier === undefined ? base : `${base}(${qualifier})`;
+    byQualifier.set(qualifier, label);
+  }
+  return label;
+}
+
+export class ReadContext {
+  readonly values: DeviceSample = {};
+  readonly errors: ApiError[] = [];
+  private readonly skipped = new Set<string>();
+  /** After GPU_IS_LOST every further call of this read would fail the same way: stop calling. */
+  private lost = false;
+
+  constructor(
+    private readonly lib: NvmlLibrary,
+    readonly device: NvmlDevice,
+  ) {}
+
+  get scratch(): Scratch {
+    return this.lib.scratch;
+  }
+
+  get unsupported(): string[] {
+    return [...this.skipped];
+  }
+
+  /** `nvmlDeviceGetClockInfo(SM)`: the name used in errors and `unsupported`. */
+  label(api: NvmlApi, qualifier?: string | number): string {
+    return apiLabel(api, qualifier);
+  }
+
+  /** The symbol `api` resolved to (which struct version it speaks), undefined when not exported. */
+  symbol(api: NvmlApi): string | undefined {
+    return this.lib.native.resolve(api)?.name;
+  }
+
+  isUnsupported(api: NvmlApi, qualifier?: string | number): boolean {
+    return this.device.unsupported.has(this.label(api, qualifier));
+  }
+
+  /**
+   * Calls `api` with the device handle; returns the nvmlReturn_t. NOT_SUPPORTED and a missing
+   * symbol are remembered; `expected` codes are the caller's to interpret (e.g. INSUFFICIENT_SIZE);
+   * anything else is recorded in `errors`.
+   */
+  call(api: NvmlApi, qualifier: string | number | undefined, invoke: (fn: NativeFunction, handle: bigint) => number, expected?: readonly number[]): number {
+    const label = this.label(api, qualifier);
+    if (this.device.unsupported.has(label)) {
+      this.skipped.add(label);
+      return NVML_ERROR_NOT_SUPPORTED;
+    }
+    if (this.lost) return NVML_ERROR_GPU_IS_LOST;
+    const resolved = this.lib.native.resolve(api);
+    const rc = resolved === undefined ? NVML_ERROR_FUNCTION_NOT_FOUND : (invoke(resolved.fn, this.device.handle ?? 0n) as number);
+    if (rc === NVML_SUCCESS || expected?.includes(rc)) return rc;
+    if (rc === NVML_ERROR_NOT_SUPPORTED || rc === NVML_ERROR_FUNCTION_NOT_FOUND) {
+      this.device.unsupported.add(label);
+      this.skipped.add(label);
+      return rc;
+    }
+    if (rc === NVML_ERROR_GPU_IS_LOST) this.lost = true;
+    this.errors.push(nvmlError(label, rc));
+    return rc;
+  }
+
+  /** A call whose only out-parameter is one unsigned int in slot 0; undefined when it failed. */
+  u32(api: NvmlApi, qualifier?: string | number, arg?: number): number | undefined {
+    const s0 = this.scratch.slots[0];
+    const rc = this.call(api, qualifier, (fn, h) => (arg === undefined ? fn(h, s0) : fn(h, arg, s0)));
+    return rc === NVML_SUCCESS ? this.scratch.u32(0) : undefined;
+  }
+
+  /** Same for one unsigned long long. */
+  u64(api: NvmlApi, qualifier?: string | number, arg?: number): number | undefined {
+    const s0 = this.scratch.slots[0];
+    const rc = this.call(api, qualifier, (fn, h) => (arg === undefined ? fn(h, s0) : fn(h, arg, s0)));
+    return rc === NVML_SUCCESS ? this.scratch.u64(0) : undefined;
+  }
+
+  /**
+   * One nvmlFieldValue_t (40 bytes: fieldId, scopeId, timestamp, latency, valueType, nvmlReturn,
+   * value@32). The field's own return code counts like a call's: NOT_SUPPORTED is remembered.
+   */
+  field(fieldId: number): number | undefined {
+    const s = this.scratch;
+    s.clear(0);
+    s.setU32(0, 0, fieldId);
+    const s0 = s.slots[0];
+    if (this.call('fieldValues', fieldId, (fn, h) => fn(h, 1, s0)) !== NVML_SUCCESS) return undefined;
+    const fieldRc = s.u32(0, 28);
+    if (fieldRc !== NVML_SUCCESS) {
+      // Replay the per-field code through call() so it is remembered or recorded like any other.
+      this.call('fieldValues', fieldId, () => fieldRc);
+      return undefined;
+    }
+    switch (s.u32(0, 24)) {
+      case 0:
+        return s.view.getFloat64(32, true);
+      case 1:
+        return s.u32(0, 32);
+      case 4:
+        return Number(s.view.getBigInt64(32, true));
+      case 5:
+        return s.i32(0, 32);
+      default:
+        return s.u64(0, 32);
+    }
+  }
+}
