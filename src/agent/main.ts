@@ -26,9 +26,14 @@ export interface RunningAgent {
   readonly readiness: Readiness;
 }
 
+/** The node name the agent reports: `agent.nodeName`, else the host name. */
+export function agentNodeName(config: DeepReadonly<Pick<Config, 'agent'>>): string {
+  return config.agent.nodeName || hostname();
+}
+
 export async function startAgent(rt: AgentRuntime, components: readonly AgentComponent[] = []): Promise<RunningAgent> {
   const log = rt.log.child({ component: 'agent' });
-  const nodeName = rt.config.agent.nodeName || hostname();
+  const nodeName = agentNodeName(rt.config);
   const readiness = new Readiness();
   for (const c of components) rt.store.add(c);
   const app = await buildAgentApp({

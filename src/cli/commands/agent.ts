@@ -1,5 +1,6 @@
 /** `brixlet agent`: the per-node DaemonSet process. */
-import { startAgent } from '../../agent/main.js';
+import { createAccelComponent } from '../../agent/accel-component.js';
+import { agentNodeName, startAgent } from '../../agent/main.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
 import { serve } from '../serve.js';
 
@@ -9,7 +10,7 @@ export const agentCommand: Command = {
   usage: 'brixlet agent [--agent.port N] [--agent.node-name NAME] [flags]',
   description: [
     'Serves this node\'s agent API on --agent.port (default 9464): /healthz, /readyz, /metrics,',
-    '/v1/info and /openapi.json. On Kubernetes, set --agent.node-name (BRIXLET_AGENT_NODE_NAME)',
+    '/v1/info, /v1/accelerators and /openapi.json. On Kubernetes, set --agent.node-name (BRIXLET_AGENT_NODE_NAME)',
     'from the downward API so reports carry the node name rather than the pod\'s host name.',
   ].join('\n'),
   examples: ['brixlet agent', 'BRIXLET_AGENT_NODE_NAME=gpu-node-1 brixlet agent --agent.port 9464'],
@@ -17,11 +18,12 @@ export const agentCommand: Command = {
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {
-      const agent = await startAgent(rt);
+      const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config) });
+      const agent = await startAgent(rt, [accel]);
       return {
-        title: `agent for node ${agent.nodeName}`,
+        title: `agent for node ${agent.nodeName}, ${accel.summary()}`,
         urls: { agent: agent.url },
-        roles: { agent: '/v1/info, /metrics, /healthz, /readyz' },
+        roles: { agent: '/v1/accelerators, /v1/info, /metrics, /healthz, /readyz' },
         beforeDrain: () => agent.readiness.setDraining(),
       };
     }),

@@ -1,5 +1,6 @@
 /** `brixlet up`: coordinator and agent in one process, the agent registered with the coordinator. */
-import { startAgent } from '../../agent/main.js';
+import { createAccelComponent } from '../../agent/accel-component.js';
+import { agentNodeName, startAgent } from '../../agent/main.js';
 import { startCoordinator } from '../../coordinator/main.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
 import { serve } from '../serve.js';
@@ -12,15 +13,17 @@ export const upCommand: Command = {
     'The embedded default: no Kubernetes and no external services. Starts the OpenAI-compatible',
     'gateway, the control API and this node\'s agent, registers the agent with the coordinator and',
     'prints their URLs. SIGTERM or Ctrl-C drains in-flight requests and exits 0. Use port 0 for a',
-    'free port; with --json the URLs are printed as one JSON line.',
+    'free port; with --json the URLs are printed as one JSON line. Accelerators are auto-detected',
+    '(NVML, DCMI); without a GPU, --accel sim:<scenario> simulates a node from mocks/scenarios/.',
   ].join('\n'),
-  examples: ['brixlet up', 'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json', 'BRIXLET_LOG_LEVEL=debug brixlet up'],
+  examples: ['brixlet up', 'brixlet up --accel sim:healthy-8x-h100', 'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json', 'BRIXLET_LOG_LEVEL=debug brixlet up'],
   configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'gateway', 'control', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {
       const coordinator = await startCoordinator(rt);
-      const agent = await startAgent(rt);
+      const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config) });
+      const agent = await startAgent(rt, [accel]);
       coordinator.registry.upsertNode({ name: agent.nodeName, agentUrl: agent.url, version: rt.version, components: [...agent.components] });
       return {
         title: 'coordinator and agent in one process',
@@ -28,7 +31,7 @@ export const upCommand: Command = {
         roles: {
           gateway: 'OpenAI-compatible API (/v1/models)',
           control: 'registry and metrics (/v1/nodes, /metrics)',
-          agent: `node ${agent.nodeName} (/v1/info, /metrics)`,
+          agent: `node ${agent.nodeName}, ${accel.summary()} (/v1/accelerators, /metrics)`,
         },
         beforeDrain: () => {
           coordinator.readiness.setDraining();
