@@ -60,7 +60,7 @@ export interface ProcessSample {
 
 /** One device's readings. All optional: a group that was not read leaves its fields undefined. */
 export interface DeviceSample {
-  // memory (NVIDIA framebuffer; Ascend DDR)
+  // memory workloads allocate from: NVIDIA framebuffer; Ascend HBM (the backends fill both sets for Ascend)
   memoryTotalBytes?: number;
   memoryUsedBytes?: number;
   memoryFreeBytes?: number;
