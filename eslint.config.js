@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import brixlet from './eslint/brixlet-plugin.js';
 
 export default tseslint.config(
-  { ignores: ['.lint-scratch-*/**', 'dist/**', 'node_modules/**', 'native/**', 'coverage/**', 'bench/results/**', 'clients/**'] },
+  { ignores: ['.lint-scratch-*/**', 'dist/**', 'dist-bench/**', 'node_modules/**', 'native/**', 'coverage/**', 'bench/results/**', 'clients/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -120,7 +120,7 @@ export const NpuDeviceSpec = Type.Partial(
       aicoreCount: U32('dcmi_chip_info.aicore_cnt.'),
       dieId: Type.Array(U32('word'), { minItems: 5, maxItems: 5, description: 'dcmi_get_device_die_v2 (VDIE) five words; the device UUID is built from them.' }),
       health: U32('dcmi_get_device_health: 0 normal, 1 minor, 2 major, 3 critical, 4294967295 not present.'),
-      errorCodes: Type.Array(U32('fault code'), { maxItems: 128, description: 'dcmi_get_device_errorcode_v2, unsigned (e.g. 2162315776 = 0x80E24E00).' }),
+      errorCodes: Type.Array(U32('fault code'), { maxItems: 128, description: 'dcmi_get_device_errorcode_v2, unsigned (e.g. 2162314752 = 0x80E24E00).' }),
       temperature: Type.Integer({ description: 'dcmi_get_device_temperature, °C.' }),
       powerDeciW: Type.Integer({ minimum: 0, description: 'dcmi_get_device_power_info, 0.1 W units.' }),
       voltageCentiV: U32('dcmi_get_device_voltage, 0.01 V units.'),

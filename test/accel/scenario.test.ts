@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { expandDevices, loadScenarioFile, resolveScenario, SCENARIO_DIR, validateScenario } from '../../src/accel/scenario.js';
+import { expandDevices, loadScenarioFile, type NvmlDeviceSpec, resolveScenario, SCENARIO_DIR, validateScenario } from '../../src/accel/scenario.js';
 
 describe('scenarios', () => {
   it('every shipped scenario validates and is named after its file', () => {
@@ -22,7 +22,8 @@ describe('scenarios', () => {
   });
 
   it('merges defaults under each device, return overrides included', () => {
-    const devices = expandDevices({ tempGpu: 40, returns: { nvmlDeviceGetPowerUsage: 3 } }, [{ uuid: 'a' }, { tempGpu: 90, returns: { nvmlDeviceGetUUID: 15 } }]);
+    const defaults: NvmlDeviceSpec = { tempGpu: 40, returns: { nvmlDeviceGetPowerUsage: 3 } };
+    const devices = expandDevices<NvmlDeviceSpec>(defaults, [{ uuid: 'a' }, { tempGpu: 90, returns: { nvmlDeviceGetUUID: 15 } }]);
     expect(devices[0]).toEqual({ tempGpu: 40, uuid: 'a', returns: { nvmlDeviceGetPowerUsage: 3 } });
     expect(devices[1]).toEqual({ tempGpu: 90, returns: { nvmlDeviceGetPowerUsage: 3, nvmlDeviceGetUUID: 15 } });
   });

@@ -1,0 +1,223 @@
+/**
+ * npm run bench:accel [-- --quick]
+ * Accelerator hot paths against the issue's targets, each beside a peer or floor measured in the same run:
+ *   sample   CPU per full sample of 8 GPUs through the native NVML mock  (peer: the pure-TS sim backend)
+ *   ffi      ns per native call through koffi into the mock               (floors: koffi getpid, a JS call)
+ *   scrape   /metrics p99 with every family at 8 GPUs                      (peer: prom-client serialising the same series)
+ *   loop     event-loop delay p99 while sampling every 100 ms              (floor: the same loop idle)
+ *   rss      idle agent RSS, spawned with the NVML mock                    (floor: a bare node process)
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import koffi from 'koffi';
+import { Gauge, Registry } from 'prom-client';
+import { buildAgentApp } from '../src/agent/agent-app.js';
+import { createAccelComponent } from '../src/agent/accel-component.js';
+import { loadConfig } from '../src/common/config/load-config.js';
+import { listen } from '../src/common/http/listen.js';
+import { createLogger } from '../src/common/logger.js';
+import { createAppMetrics, createProcessRegistry } from '../src/common/metrics.js';
+import { Readiness } from '../src/common/readiness.js';
+import { createNvmlBackend } from '../src/accel/nvml/index.js';
+import { PROBES } from '../src/accel/probes/index.js';
+import { Sampler } from '../src/accel/sampler.js';
+import { loadScenarioFile } from '../src/accel/scenario.js';
+import { createSimBackends } from '../src/accel/sim/index.js';
+import type { AcceleratorBackend } from '../src/accel/types.js';
+import { benchArgs, percentile, row, target, writeReport, type Row, type Target } from './lib/report.js';
+
+const args = benchArgs();
+const MOCK = resolve('native/build/libnvidia-ml.so.1');
+const SCENARIO = resolve('mocks/scenarios/healthy-8x-h100.json');
+process.env.BRIXLET_MOCK_SCENARIO = SCENARIO;
+const log = createLogger({ level: 'silent', format: 'json' });
+
+async function nvmlBackend(): Promise<AcceleratorBackend> {
+  const b = createNvmlBackend({ library: MOCK, log, env: process.env });
+  const status = await b.open();
+  if (status.state !== 'up') throw new Error(`NVML mock not up: ${status.message ?? status.state} (run npm run build first)`);
+  return b;
+}
+
+/** CPU milliseconds per sampleNow() over `n` samples. */
+async function cpuPerSample(backends: AcceleratorBackend[], n: number): Promise<number> {
+  const sampler = new Sampler({ backends, probes: PROBES, intervalMs: 60_000, node: 'bench', log, xidIgnore: [] });
+  for (let i = 0; i < 5; i++) await sampler.sampleNow();
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) await sampler.sampleNow();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / n;
+}
+
+async function benchSample(): Promise<{ rows: Row[]; p: number }> {
+  const n = args.quick ? 50 : 200;
+  const nvml: number[] = [];
+  const sim: number[] = [];
+  const nv = await nvmlBackend();
+  const simBackends = createSimBackends(loadScenarioFile(SCENARIO), { log });
+  for (const b of simBackends) await b.open();
+  for (let r = 0; r < args.runs; r++) {
+    nvml.push(await cpuPerSample([nv], n));
+    sim.push(await cpuPerSample(simBackends, n));
+  }
+  return { rows: [row('full sample, 8 GPUs, all probes (CPU)', 'ms', false, nvml, { 'sim backend': sim })], p: Math.max(...nvml) };
+}
+
+function benchFfi(): Row {
+  const lib = koffi.load(MOCK);
+  const getCount = lib.func('int nvmlDeviceGetCount_v2(_Out_ uint32_t *count)');
+  const libc = koffi.load('libc.so.6');
+  const getpid = libc.func('int getpid()');
+  const out = [0];
+  const js = (x: number[]) => (x[0] = 8);
+  const n = args.quick ? 100_000 : 500_000;
+  const time = (fn: () => void) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    return Number(process.hrtime.bigint() - t) / n;
+  };
+  const mock: number[] = [];
+  const floor: number[] = [];
+  const plain: number[] = [];
+  time(() => getCount(out));
+  for (let r = 0; r < args.runs; r++) {
+    mock.push(time(() => getCount(out)));
+    floor.push(time(() => getpid()));
+    plain.push(time(() => js(out)));
+  }
+  return row('native call nvmlDeviceGetCount_v2 via koffi', 'ns', false, mock, { 'koffi getpid (FFI floor)': floor, 'JS call': plain });
+}
+
+async function scrapeLatencies(url: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    const res = await fetch(url);
+    await res.text();
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return out;
+}
+
+/** The same series as gauges in a prom-client registry, serialised on every scrape (the usual way). */
+function promClientPeer(text: string): Registry {
+  const reg = new Registry();
+  const gauges = new Map<string, Gauge>();
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null) continue;
+    const [, name, rawLabels, value] = m as unknown as [string, string, string | undefined, string];
+    const labels = Object.fromEntries([...(rawLabels ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1] as string, x[2] as string]));
+    let g = gauges.get(name);
+    if (g === undefined) {
+      g = new Gauge({ name, help: name, labelNames: Object.keys(labels), registers: [reg] });
+      gauges.set(name, g);
+    }
+    g.set(labels, Number(value));
+  }
+  return reg;
+}
+
+async function benchScrape(): Promise<{ rows: Row[]; p99: number; series: number }> {
+  const { config } = loadConfig({ flags: { 'accel.backend': 'none' } });
+  const accel = await createAccelComponent({ config, log, backends: [await nvmlBackend()], nodeName: 'bench' });
+  await accel.sampler.sampleNow();
+  const metrics = createAppMetrics(createProcessRegistry());
+  const app = await buildAgentApp({ config, log, metrics, readiness: new Readiness(), version: '0', nodeName: 'bench', components: [accel] });
+  const accelText = (await metrics.render()).split('\n').filter((l) => /^(DCGM_|brixlet_accelerator_|npu_)/.test(l));
+  const peer = promClientPeer(accelText.join('\n'));
+  app.get('/peer-metrics', async (_req, reply) => reply.type(peer.contentType).send(await peer.metrics()));
+  const base = await listen(app, { host: '127.0.0.1', port: 0, server: 'agent', flag: '--agent.port' });
+  const n = args.quick ? 300 : 1000;
+  await scrapeLatencies(`${base}/metrics`, 50);
+  await scrapeLatencies(`${base}/peer-metrics`, 50);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < args.runs; r++) {
+    ours.push(percentile(await scrapeLatencies(`${base}/metrics`, n), 99));
+    theirs.push(percentile(await scrapeLatencies(`${base}/peer-metrics`, n), 99));
+  }
+  await app.close();
+  await accel.dispose();
+  return {
+    rows: [row(`/metrics p99, 8 GPUs, ${accelText.length} accel series`, 'ms', false, ours, { 'prom-client same series': theirs })],
+    p99: Math.max(...ours),
+    series: accelText.length,
+  };
+}
+
+async function loopDelayP99(sample: boolean, ms: number): Promise<number> {
+  const sampler = sample
+    ? new Sampler({ backends: [await nvmlBackend()], probes: PROBES, intervalMs: 100, node: 'bench', log, xidIgnore: [] })
+    : undefined;
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  sampler?.start();
+  h.enable();
+  await new Promise((r) => setTimeout(r, ms));
+  h.disable();
+  await sampler?.dispose();
+  return h.percentile(99) / 1e6;
+}
+
+async function benchLoop(): Promise<{ rows: Row[]; p99: number }> {
+  const ms = args.quick ? 2000 : 5000;
+  const busy: number[] = [];
+  const idle: number[] = [];
+  for (let r = 0; r < args.runs; r++) {
+    busy.push(await loopDelayP99(true, ms));
+    idle.push(await loopDelayP99(false, ms));
+  }
+  return { rows: [row('event-loop delay p99, sampling every 100 ms', 'ms', false, busy, { 'idle loop (floor)': idle })], p99: Math.max(...busy) };
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) / 1024;
+}
+
+async function spawnRss(argv: string[], env: NodeJS.ProcessEnv, ready: (out: string) => boolean): Promise<number> {
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const started = Date.now();
+  while (!ready(out)) {
+    if (Date.now() - started > 15_000) throw new Error(`not ready: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  const rss = rssOf(child.pid as number);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  return rss;
+}
+
+async function benchRss(): Promise<{ rows: Row[]; rss: number }> {
+  const agent: number[] = [];
+  const bare: number[] = [];
+  const env = { BRIXLET_NVML_LIBRARY: MOCK, BRIXLET_MOCK_SCENARIO: SCENARIO, BRIXLET_LOG_LEVEL: 'warn' };
+  for (let r = 0; r < args.runs; r++) {
+    agent.push(await spawnRss(['dist/cli/main.js', 'agent', '--accel', 'nvml', '--agent.port', '0', '--agent.host', '127.0.0.1', '--json'], env, (o) => o.includes('\n')));
+    bare.push(await spawnRss(['-e', 'console.log("up"); setInterval(() => {}, 1000)'], {}, (o) => o.includes('up')));
+  }
+  return { rows: [row('agent idle RSS, 8 GPUs via the NVML mock', 'MiB', false, agent, { 'bare node (floor)': bare })], rss: Math.max(...agent) };
+}
+
+const rows: Row[] = [];
+const targets: Target[] = [];
+const sample = await benchSample();
+rows.push(...sample.rows);
+targets.push(target('full sample of 8 GPUs through the mock ≤ 2 ms CPU (worst run)', 'max', 2, sample.p));
+rows.push(benchFfi());
+const scrape = await benchScrape();
+rows.push(...scrape.rows);
+targets.push(target('/metrics scrape p99 ≤ 5 ms, all families, 8 GPUs (worst run)', 'max', 5, scrape.p99));
+const loop = await benchLoop();
+rows.push(...loop.rows);
+targets.push(target('event-loop delay p99 ≤ 5 ms while sampling (worst run)', 'max', 5, loop.p99));
+const rss = await benchRss();
+rows.push(...rss.rows);
+targets.push(target('agent idle RSS ≤ 100 MB (worst run)', 'max', 100, rss.rss));
+writeReport('accel', args, rows, targets);
+process.exit(0);
