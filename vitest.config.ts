@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit (in-process, no compiler or GPU needed) and e2e (spawns the built dist/ CLI).
-// Hardware tests join later behind BRIXLET_TEST_HARDWARE=1.
+// Three projects: unit (in-process, no compiler or GPU needed), e2e (the built dist/ CLI and the
+// native mocks) and hardware (real GPUs; its cases skip unless BRIXLET_TEST_HARDWARE=1).
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +21,14 @@ export default defineConfig({
           pool: 'forks',
           testTimeout: 30_000,
           globalSetup: ['test/e2e/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'hardware',
+          include: ['test/hardware/**/*.test.ts'],
+          pool: 'forks',
+          testTimeout: 60_000,
         },
       },
     ],

@@ -1,4 +1,8 @@
-/** NVLink link state and per-link error counters (NVIDIA). */
+/**
+ * NVLink link state per link, and error counters summed over a device's links (NVIDIA). The errors
+ * are per device by type, as dcgm-exporter exports them: per link they would be 4 × 18 series per
+ * GPU, most of the scrape, for detail that /v1/accelerators and diagnose already give per link.
+ */
 import type { NvLinkSample } from '../types.js';
 import type { MetricSeries, Probe } from './probe.js';
 import { counter, gauge } from './series.js';
@@ -28,7 +32,7 @@ function sumOverLinks(links: readonly NvLinkSample[] | undefined, field: ErrorFi
 
 export const nvlink: Probe = {
   name: 'nvlink',
-  description: 'NVLink link state (up/down) and CRC, replay and recovery error counters per link.',
+  description: 'NVLink link state (up/down) per link, and CRC, replay and recovery error counters per device.',
   defaultEnabled: true,
   vendors: ['nvidia'],
   metrics: [
@@ -40,15 +44,8 @@ export const nvlink: Probe = {
     gauge('native', 'brixlet_accelerator_nvlink_up', 'Whether the NVLink link is active (1) or down (0).', (d) =>
       (d.sample.nvlinks ?? []).map((l) => ({ labels: { link: String(l.link) }, value: l.active ? 1 : 0 })),
     ),
-    counter('native', 'brixlet_accelerator_nvlink_errors_total', 'NVLink errors per link, by type: crc_flit, crc_data, replay, recovery.', (d) => {
-      const out: MetricSeries[] = [];
-      for (const l of d.sample.nvlinks ?? []) {
-        for (const [type, field] of ERROR_TYPES) {
-          const v = l[field];
-          if (v !== undefined) out.push({ labels: { link: String(l.link), type }, value: v });
-        }
-      }
-      return out;
-    }),
+    counter('native', 'brixlet_accelerator_nvlink_errors_total', 'NVLink errors summed over the device links, by type: crc_flit, crc_data, replay, recovery.', (d) =>
+      ERROR_TYPES.flatMap(([type, field]) => sumOverLinks(d.sample.nvlinks, field).map((s) => ({ labels: { type }, value: s.value }))),
+    ),
   ],
 };

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { COMPAT_NAME, havePromtool, promtoolLint, promtoolSkipNote, TOLERATED } from '../../helpers/promtool.js';
 import { describe, expect, it } from 'vitest';
 import { renderAccelMetrics, type RenderAccelMetricsOptions } from '../../../src/accel/metrics/render-metrics.js';
 import { ProbeErrorTotals } from '../../../src/accel/metrics/probe-error-totals.js';
@@ -218,36 +218,7 @@ describe('renderAccelMetrics', () => {
   });
 });
 
-/**
- * promtool (Debian package `prometheus`) lints a scrape: exit 0 clean, 3 lint findings (one
- * "<metric> <problem>" line each on stderr), 1 unparsable text. dcgm-exporter's names break
- * three of its rules by design (counters without _total, "COUNTER" in a name, the camelCase
- * modelName label); those must stay spelled that way for existing dashboards. Anything else,
- * and any finding on a brixlet_* name, fails.
- */
-const COMPAT_NAME = /^(DCGM_|npu_|machine_npu_nums$)/;
-const TOLERATED = [
-  'counter metrics should have "_total" suffix',
-  "label names should be written in 'snake_case' not 'camelCase'",
-  "metric name should not include type 'counter'",
-];
-// BRIXLET_PROMTOOL points at another binary (or at none, to see the skip).
-const PROMTOOL = process.env.BRIXLET_PROMTOOL ?? 'promtool';
-const promtool = spawnSync(PROMTOOL, ['--version'], { encoding: 'utf8' });
-const havePromtool = promtool.error === undefined && promtool.status === 0;
-const skipNote = havePromtool ? '' : ' (SKIPPED: promtool not on PATH; apt-get install prometheus)';
-
-function lint(text: string): { status: number | null; findings: { name: string; problem: string }[] } {
-  const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  const findings = r.stderr
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const sp = l.indexOf(' ');
-      return { name: l.slice(0, sp), problem: l.slice(sp + 1) };
-    });
-  return { status: r.status, findings };
-}
+const lint = promtoolLint;
 
 function busyNode(devices: AccelSnapshot['devices']): AccelSnapshot {
   return snapshot(devices, {
@@ -255,7 +226,7 @@ function busyNode(devices: AccelSnapshot['devices']): AccelSnapshot {
   });
 }
 
-describe.skipIf(!havePromtool)(`promtool check metrics${skipNote}`, () => {
+describe.skipIf(!havePromtool)(`promtool check metrics${promtoolSkipNote}`, () => {
   const at = 1_700_000_000_000;
   const gpus = eightGpus().map((d, i) =>
     i === 3
