@@ -1,43 +1,25 @@
 // The production DCMI backend, through koffi's async calls, against the native mock libdcmi.so:
 // topology, struct layouts, unsigned fault codes, unit conversion, NOT_SUPPORT memory, error mapping.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import koffi from 'koffi';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DcmiBackend } from '../../src/accel/dcmi/backend.js';
 import { expandDevices, loadScenarioFile, type NpuDeviceSpec } from '../../src/accel/scenario.js';
 import { PROBE_GROUPS, type DeviceSample, type ProbeGroup } from '../../src/accel/types.js';
 import { silentLog } from '../helpers/apps.js';
 import { repoRoot } from '../helpers/repo.js';
+import { buildNativeMock, mockControl } from './accel-mock.js';
 
 const LIB = join(repoRoot, 'native/build/libdcmi.so');
 const SCENARIO = join(repoRoot, 'mocks/scenarios/healthy-8x-ascend910b.json');
 const MIB = 1024 * 1024;
 
-function buildMock(): boolean {
-  try {
-    execFileSync('make', ['-C', join(repoRoot, 'native'), '--no-print-directory', 'build/libdcmi.so'], { stdio: 'pipe' });
-  } catch {
-    // no compiler: the suite is skipped below when the library is missing
-  }
-  return existsSync(LIB);
-}
-const available = process.platform === 'linux' && buildMock();
+const available = buildNativeMock('libdcmi.so');
 if (!available) console.warn(`skipping DCMI e2e: ${LIB} could not be built`);
 
-/** The mock's control ABI (native/include/brixlet-mock.h). Devices are logic ids. */
-function control() {
-  const lib = koffi.load(LIB);
-  return {
-    load: lib.func('int brixlet_dcmi_mock_load(const char *path)') as (path: string | null) => number,
-    setReturn: lib.func('int brixlet_dcmi_mock_set_return(const char *fn, int device, int code)') as (fn: string, device: number, code: number) => number,
-    setValue: lib.func('int brixlet_dcmi_mock_set_value(int device, const char *key, const char *json)') as (device: number, key: string, json: string) => number,
-    reset: lib.func('void brixlet_dcmi_mock_reset(void)') as () => void,
-    calls: lib.func('unsigned long long brixlet_dcmi_mock_call_count(const char *fn)') as (fn: string | null) => number | bigint,
-  };
-}
+/** The mock's control ABI. Devices are logic ids. */
+const control = () => mockControl(LIB, 'dcmi');
 
 /** What the backend must read for a scenario chip, group by group (groups Ascend lacks read nothing). */
 function expected(d: NpuDeviceSpec): Record<ProbeGroup, DeviceSample> {

@@ -1,10 +1,8 @@
 // The production NVML backend, through koffi, against the native mock libnvidia-ml.so.1: struct
 // layouts, strings, 64-bit counters, NOT_SUPPORTED memory, error mapping and the events thread.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import koffi from 'koffi';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NvmlBackend } from '../../src/accel/nvml/backend.js';
 import type * as NvmlIndex from '../../src/accel/nvml/index.js';
@@ -12,35 +10,24 @@ import { expandDevices, loadScenarioFile, type NvmlDeviceSpec } from '../../src/
 import type { AccelEvent, DeviceSample, ProbeGroup } from '../../src/accel/types.js';
 import { silentLog } from '../helpers/apps.js';
 import { repoRoot } from '../helpers/repo.js';
+import { buildNativeMock, mockControl } from './accel-mock.js';
 
 const LIB = join(repoRoot, 'native/build/libnvidia-ml.so.1');
 const SCENARIO = join(repoRoot, 'mocks/scenarios/healthy-8x-h100.json');
 const DIST = join(repoRoot, 'dist/accel/nvml/index.js');
 
-function buildMock(): boolean {
-  try {
-    execFileSync('make', ['-C', join(repoRoot, 'native'), '--no-print-directory', 'build/libnvidia-ml.so.1'], { stdio: 'pipe' });
-  } catch {
-    // no compiler: the suite is skipped below when the library is missing
-  }
-  return existsSync(LIB);
-}
-const available = process.platform === 'linux' && buildMock();
+const available = buildNativeMock('libnvidia-ml.so.1');
 if (!available) console.warn(`skipping NVML e2e: ${LIB} could not be built`);
 
-/** The mock's control ABI (native/include/brixlet-mock.h). */
+/** The mock's control ABI, plus XID injection and an init reference of the test's own. */
 function control() {
-  const lib = koffi.load(LIB);
+  const base = mockControl(LIB, 'nvml');
   return {
-    load: lib.func('int brixlet_nvml_mock_load(const char *path)') as (path: string | null) => number,
-    setReturn: lib.func('int brixlet_nvml_mock_set_return(const char *fn, int device, int code)') as (fn: string, device: number, code: number) => number,
-    setValue: lib.func('int brixlet_nvml_mock_set_value(int device, const char *key, const char *json)') as (device: number, key: string, json: string) => number,
-    pushXid: lib.func('int brixlet_nvml_mock_push_xid(int device, unsigned long long xid)') as (device: number, xid: number) => number,
-    reset: lib.func('void brixlet_nvml_mock_reset(void)') as () => void,
-    calls: lib.func('unsigned long long brixlet_nvml_mock_call_count(const char *fn)') as (fn: string | null) => number | bigint,
+    ...base,
+    pushXid: base.lib.func('int brixlet_nvml_mock_push_xid(int device, unsigned long long xid)') as (device: number, xid: number) => number,
     // An extra init reference keeps the mock's state (overrides included) across the backend's own init.
-    init: lib.func('int nvmlInit_v2(void)') as () => number,
-    shutdown: lib.func('int nvmlShutdown(void)') as () => number,
+    init: base.lib.func('int nvmlInit_v2(void)') as () => number,
+    shutdown: base.lib.func('int nvmlShutdown(void)') as () => number,
   };
 }
 

@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { NvmlLibrary } from '../../../src/accel/nvml/library.js';
-import { Scratch } from '../../../src/accel/nvml/library.js';
-import { type NvmlDevice, ReadContext } from '../../../src/accel/nvml/read-context.js';
+import { ReadContext } from '../../../src/accel/nvml/read-context.js';
+import { fakeNvml, nvmlDevice } from '../helpers/fake-nvml.js';
 
-/** A library whose functions are JS: `fns` by signature key; a key without a function is not exported. */
-function fakeLibrary(fns: Record<string, (...args: unknown[]) => number>) {
-  const calls: string[] = [];
-  const lib = {
-    scratch: new Scratch(),
-    native: {
-      resolve: (api: string) => {
-        const fn = fns[api];
-        return fn === undefined ? undefined : { name: api, fn: (...args: unknown[]) => (calls.push(api), fn(...args)) };
-      },
-    },
-  } as unknown as NvmlLibrary;
-  return { lib, calls };
-}
-
-const device = (): NvmlDevice => ({ index: 0, handle: 42n, unsupported: new Set() });
+const fakeLibrary = fakeNvml;
+const device = nvmlDevice;
 
 describe('ReadContext.call', () => {
   it('passes the device handle and returns SUCCESS reads', () => {
