@@ -1,0 +1,54 @@
+/**
+ * Kubernetes `Status` failures as the real API server sends them (kind Status, reason, code), so
+ * clients that switch on `reason` or `code` (the informer's 410 handling, ApiException.code) work.
+ */
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'NotFound'
+  | 'MethodNotAllowed'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Expired'
+  | 'Gone'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'Invalid'
+  | 'InternalError'
+  | 'ServiceUnavailable';
+
+export interface StatusDetails {
+  readonly name?: string;
+  readonly group?: string;
+  readonly kind?: string;
+}
+
+/** Thrown inside the fake server; the request handler turns it into a Status response. */
+export class ApiStatusError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: StatusReason,
+    message: string,
+    readonly details?: StatusDetails,
+  ) {
+    super(message);
+    this.name = 'ApiStatusError';
+  }
+
+  toStatus(): Record<string, unknown> {
+    return statusObject(this.code, this.reason, this.message, this.details);
+  }
+}
+
+export function statusObject(code: number, reason: StatusReason, message: string, details?: StatusDetails): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
+}
