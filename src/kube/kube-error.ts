@@ -1,9 +1,9 @@
 /**
- * Failures talking to the Kubernetes API, with a stable `code` callers switch on and the HTTP
- * status and Status `reason` the API server answered. The codes are meant for the catalog in
- * src/common/errors.ts (see the report that introduced this file); until they are there this
- * class carries them itself.
+ * Failures talking to the Kubernetes API: catalog errors (BRX_ERR_KUBE_*) that also carry the HTTP
+ * status and Status `reason` the API server answered.
  */
+import { BrixletError } from '../common/errors.js';
+
 export type KubeErrorCode =
   /** No usable kubeconfig or in-cluster service account. */
   | 'BRX_ERR_KUBE_CONFIG'
@@ -25,15 +25,15 @@ export interface KubeErrorInfo {
   readonly cause?: unknown;
 }
 
-export class KubeError extends Error {
-  readonly code: KubeErrorCode;
+export class KubeError extends BrixletError {
+  declare readonly code: KubeErrorCode;
+  /** HTTP status the API server answered (not the catalog's status for our own APIs). */
   readonly status: number | undefined;
   readonly reason: string | undefined;
 
   constructor(code: KubeErrorCode, message: string, info: KubeErrorInfo = {}) {
-    super(message, info.cause === undefined ? undefined : { cause: info.cause });
+    super(code, { detail: message }, info.cause === undefined ? {} : { cause: info.cause });
     this.name = 'KubeError';
-    this.code = code;
     this.status = info.status;
     this.reason = info.reason;
   }
