@@ -124,6 +124,33 @@ export const codes = {
     500,
     'Check that the directory of --faults.rule-file exists and is writable by the agent (default /run/brixlet/faults.json).',
   ),
+  BRX_ERR_FAULT_DISABLED: entry(
+    'fault injection is disabled on this agent',
+    403,
+    'Start the agent with --faults.enabled and --faults.token-file FILE.',
+  ),
+  BRX_ERR_FAULT_UNAUTHORIZED: entry(
+    'missing or wrong bearer token for the fault API',
+    401,
+    'Send Authorization: Bearer <the token in the agent\'s --faults.token-file> (brixlet fault --token-file FILE).',
+  ),
+  BRX_ERR_FAULT_TOKEN: entry(
+    'cannot use the fault token file {path}: {reason}',
+    500,
+    'Point --faults.token-file at a readable file holding a token of at least 16 characters.',
+    2,
+  ),
+  BRX_ERR_CHAOS_INVALID: entry(
+    'invalid {kind} {name}: {reason}',
+    400,
+    'Fix the spec to match the Chaos Mesh CRD; `brixlet chaos presets` lists valid examples.',
+    2,
+  ),
+  BRX_ERR_CHAOS_TIMEOUT: entry(
+    'timed out after {ms} ms waiting for {kind} {name}: {state}',
+    504,
+    'Check the Chaos Mesh controller (kubectl -n chaos-mesh get pods) and the object status (brixlet chaos status).',
+  ),
   BRX_ERR_KUBE_CONFIG: entry(
     'cannot load the Kubernetes client configuration: {detail}',
     500,

@@ -14,7 +14,7 @@ export const agentCommand: Command = {
     'from the downward API so reports carry the node name rather than the pod\'s host name.',
   ].join('\n'),
   examples: ['brixlet agent', 'BRIXLET_AGENT_NODE_NAME=gpu-node-1 brixlet agent --agent.port 9464'],
-  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'shutdown'],
+  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {

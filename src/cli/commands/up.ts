@@ -17,7 +17,7 @@ export const upCommand: Command = {
     '(NVML, DCMI); without a GPU, --accel sim:<scenario> simulates a node from mocks/scenarios/.',
   ].join('\n'),
   examples: ['brixlet up', 'brixlet up --accel sim:healthy-8x-h100', 'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json', 'BRIXLET_LOG_LEVEL=debug brixlet up'],
-  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'gateway', 'control', 'shutdown'],
+  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'gateway', 'control', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {

@@ -84,6 +84,23 @@ export const ConfigSchema = Type.Object(
       },
       'Huawei Ascend DCMI library.',
     ),
+    faults: Section(
+      {
+        enabled: Bool(false, { description: 'Serve the fault-injection API (/v1/faults) on the agent; needs --faults.token-file.' }),
+        tokenFile: Str('', { description: 'File holding the bearer token every /v1/faults request must send; required when faults are enabled.' }),
+        ruleFile: Str('/run/brixlet/faults.json', {
+          description: 'Where the agent writes its NVML/DCMI rules for the LD_PRELOAD interposer (processes read it via BRIXLET_INJECT_RULES); empty = do not write.',
+        }),
+      },
+      'Accelerator fault injection (failure mock-up).',
+    ),
+    kube: Section(
+      {
+        kubeconfig: Str('', { description: 'Path to a kubeconfig; empty = KUBECONFIG, then the in-cluster service account.' }),
+        namespace: Str('', { description: 'Namespace for namespaced objects brixlet creates; empty = the kubeconfig or pod namespace.' }),
+      },
+      'Kubernetes API access (chaos, discovery, orchestration).',
+    ),
     shutdown: Section(
       {
         timeout: Duration(10_000, 100, 600_000, {
