@@ -63,9 +63,16 @@ function oid(dotted: string): Buffer {
   return tlv(0x06, Buffer.from(out));
 }
 
-function positiveInteger(bytes: Buffer): Buffer {
-  // DER INTEGER is signed: a leading 1 bit would make the serial negative.
-  return tlv(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/**
+ * A DER INTEGER for a non-negative big-endian value. DER demands the minimal encoding: leading zero
+ * bytes are dropped (a random serial starting with 0x00 is otherwise rejected as "illegal padding"),
+ * and one 0x00 is added back only when the top bit is set, since DER integers are signed.
+ */
+export function derPositiveInteger(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return tlv(0x02, (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function time(d: Date): Buffer {
@@ -108,7 +115,7 @@ export function createSelfSignedCert(options: SelfSignedCertOptions = {}): SelfS
   const notAfter = new Date(now.getTime() + (options.validDays ?? 365) * 24 * 60 * 60 * 1000);
   const tbs = seq(
     explicit(0, tlv(0x02, Buffer.from([2]))),
-    positiveInteger(randomBytes(16)),
+    derPositiveInteger(randomBytes(16)),
     algorithm,
     name,
     seq(time(notBefore), time(notAfter)),

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, get } from 'node:https';
 import { type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createSelfSignedCert } from '../../../mocks/kube-apiserver/self-signed-cert.js';
+import { createSelfSignedCert, derPositiveInteger } from '../../../mocks/kube-apiserver/self-signed-cert.js';
 
 async function handshake(cert: { cert: string; key: string }, host: string, servername?: string): Promise<string> {
   const server = createServer({ cert: cert.cert, key: cert.key }, (_req, res) => res.end('ok'));
@@ -47,5 +47,16 @@ describe('createSelfSignedCert', () => {
     expect(await handshake(cert, '127.0.0.1')).toBe('ok');
     expect(await handshake(cert, '127.0.0.1', 'localhost')).toBe('ok');
     await expect(handshake(cert, '127.0.0.1', 'example.com')).rejects.toThrow(/altnames|Hostname/i);
+  });
+});
+
+describe('derPositiveInteger', () => {
+  it('encodes minimally: no leading zero bytes, one 0x00 only before a set top bit', () => {
+    const hex = (b: Buffer) => derPositiveInteger(b).toString('hex');
+    expect(hex(Buffer.from([0x00, 0x00, 0x12, 0x34]))).toBe('02021234');
+    expect(hex(Buffer.from([0x00, 0x9a]))).toBe('0202009a');
+    expect(hex(Buffer.from([0x9a, 0x01]))).toBe('0203009a01');
+    expect(hex(Buffer.from([0x00, 0x00]))).toBe('020100');
+    expect(hex(Buffer.from([0x7f]))).toBe('02017f');
   });
 });
