@@ -6,26 +6,32 @@
  *   scrape   /metrics p99 with every family at 8 GPUs                      (peer: prom-client serialising the same series)
  *   loop     event-loop delay p99 while sampling every 100 ms              (floor: the same loop idle)
  *   rss      idle agent RSS, spawned with the NVML mock                    (floor: a bare node process)
+ *   fault    decorator cost per read with 100 rules, none matching          (peer: the bare backend)
+ *            preset gpu-lost → GPU 3 unhealthy on /metrics, 500 ms sampling (target: interval + 100 ms)
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import koffi from 'koffi';
 import { Gauge, Registry } from 'prom-client';
 import { buildAgentApp } from '../src/agent/agent-app.js';
 import { createAccelComponent } from '../src/agent/accel-component.js';
+import { createFaultComponent } from '../src/agent/fault-component.js';
 import { loadConfig } from '../src/common/config/load-config.js';
 import { listen } from '../src/common/http/listen.js';
 import { createLogger } from '../src/common/logger.js';
 import { createAppMetrics, createProcessRegistry } from '../src/common/metrics.js';
 import { Readiness } from '../src/common/readiness.js';
 import { createNvmlBackend } from '../src/accel/nvml/index.js';
+import { createFaultDecorator } from '../src/accel/fault/decorator.js';
+import { FaultEngine } from '../src/accel/fault/engine.js';
 import { PROBES } from '../src/accel/probes/index.js';
 import { Sampler } from '../src/accel/sampler.js';
 import { loadScenarioFile } from '../src/accel/scenario.js';
 import { createSimBackends } from '../src/accel/sim/index.js';
-import type { AcceleratorBackend } from '../src/accel/types.js';
+import { PROBE_GROUPS, type AcceleratorBackend } from '../src/accel/types.js';
 import { benchArgs, percentile, row, target, writeReport, type Row, type Target } from './lib/report.js';
 
 const args = benchArgs();
@@ -208,6 +214,77 @@ async function benchRss(): Promise<{ rows: Row[]; rss: number }> {
   return { rows: [r], rss: r.brixlet.median * (1024 * 1024) / 1e6 };
 }
 
+/** ns per awaited read(index, group), cycling over 8 GPUs and every probe group. */
+async function nsPerRead(b: AcceleratorBackend, n: number): Promise<number> {
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await b.read(i & 7, PROBE_GROUPS[i % PROBE_GROUPS.length]!);
+  return Number(process.hrtime.bigint() - t) / n;
+}
+
+async function benchDecorator(): Promise<{ rows: Row[]; overheadNs: number }> {
+  const n = args.quick ? 200_000 : 500_000;
+  const [bare] = createSimBackends(loadScenarioFile(SCENARIO), { log });
+  await bare!.open();
+  const engine = new FaultEngine({ maxRules: 100 });
+  // 100 live rules on devices this node does not have: every read pays for the check, none applies.
+  engine.addAll(Array.from({ length: 100 }, (_, i) => ({ target: { device: 100 + i }, what: { class: 'ecc' }, effect: { xid: 48, values: { eccDbeVolatile: 1 } } })));
+  const decorated = createFaultDecorator(bare!, engine);
+  await nsPerRead(bare!, n / 4);
+  await nsPerRead(decorated, n / 4);
+  const plain: number[] = [];
+  const wrapped: number[] = [];
+  for (let r = 0; r < args.runs; r++) {
+    plain.push(await nsPerRead(bare!, n));
+    wrapped.push(await nsPerRead(decorated, n));
+  }
+  const overhead = wrapped.map((w, i) => w - plain[i]!);
+  return {
+    rows: [
+      row('sim read through the fault decorator, 100 rules, none matching', 'ns', false, wrapped, { 'bare sim backend': plain }),
+      row('decorator overhead per read (decorated − bare, same run)', 'ns', false, overhead),
+    ],
+    overheadNs: row('', '', false, overhead).brixlet.median,
+  };
+}
+
+/** ms from POST /v1/faults/presets/gpu-lost to GPU 3 reading unhealthy on /metrics. */
+async function benchPresetLatency(intervalMs: number): Promise<{ rows: Row[]; p: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'brixlet-bench-'));
+  const token = 'bench-token-0123456789abcdef';
+  writeFileSync(join(dir, 'token'), token);
+  const { config } = loadConfig({
+    flags: { 'accel.backend': 'none', 'accel.sampleInterval': `${intervalMs}ms`, 'faults.enabled': 'true', 'faults.tokenFile': join(dir, 'token'), 'faults.ruleFile': join(dir, 'faults.json') },
+  });
+  const faults = await createFaultComponent({ config, log });
+  const sims = createSimBackends(loadScenarioFile(SCENARIO), { log });
+  for (const b of sims) await b.open();
+  const accel = await createAccelComponent({ config, log, backends: sims, nodeName: 'bench', decorate: faults.decorate });
+  const app = await buildAgentApp({ config, log, metrics: createAppMetrics(createProcessRegistry()), readiness: new Readiness(), version: '0', nodeName: 'bench', components: [accel, faults] });
+  const base = await listen(app, { host: '127.0.0.1', port: 0, server: 'agent', flag: '--agent.port' });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const gpu3 = async () => /^brixlet_accelerator_healthy\{[^}]*index="3"[^}]*\} (\d)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1];
+  const until = async (want: string) => {
+    while ((await gpu3()) !== want) await new Promise((r) => setTimeout(r, 2));
+  };
+  const latencies: number[] = [];
+  await until('1');
+  for (let r = 0; r < args.runs; r++) {
+    // Start at a random point of the sampling cycle, as a user would.
+    await new Promise((res) => setTimeout(res, Math.random() * intervalMs));
+    const t0 = performance.now();
+    await fetch(`${base}/v1/faults/presets/gpu-lost`, { method: 'POST', headers, body: JSON.stringify({ target: { device: 3 } }) });
+    await until('0');
+    latencies.push(performance.now() - t0);
+    await fetch(`${base}/v1/faults/reset`, { method: 'POST', headers: { authorization: headers.authorization } });
+    await until('1');
+  }
+  await app.close();
+  await accel.dispose();
+  await faults.dispose();
+  const r = row(`preset gpu-lost → GPU 3 unhealthy on /metrics, ${intervalMs} ms sampling`, 'ms', false, latencies);
+  return { rows: [r], p: r.brixlet.max };
+}
+
 const rows: Row[] = [];
 const targets: Target[] = [];
 const sample = await benchSample();
@@ -223,5 +300,12 @@ targets.push(target('event-loop delay p99 ≤ 5 ms while sampling (median of run
 const rss = await benchRss();
 rows.push(...rss.rows);
 targets.push(target('agent idle RSS ≤ 100 MB (10^6 bytes, median of runs)', 'max', 100, rss.rss));
+const decorator = await benchDecorator();
+rows.push(...decorator.rows);
+targets.push(target('fault decorator ≤ 1 µs per read, 100 rules, none matching (median of runs, ns)', 'max', 1000, decorator.overheadNs));
+const PRESET_INTERVAL_MS = 500;
+const preset = await benchPresetLatency(PRESET_INTERVAL_MS);
+rows.push(...preset.rows);
+targets.push(target(`preset → visible on /metrics ≤ sample interval + 100 ms (${PRESET_INTERVAL_MS + 100} ms, worst of runs)`, 'max', PRESET_INTERVAL_MS + 100, preset.p));
 writeReport('accel', args, rows, targets);
 process.exit(0);

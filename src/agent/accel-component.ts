@@ -33,6 +33,8 @@ export interface AccelComponentOptions {
   /** The node name snapshots carry; default the host name (pass the agent's when it is configured). */
   readonly nodeName?: string;
   readonly now?: () => number;
+  /** Wraps the backends before the sampler reads them (the fault decorator, FaultComponent.decorate). */
+  readonly decorate?: (backends: readonly AcceleratorBackend[]) => readonly AcceleratorBackend[];
 }
 
 export interface AccelComponent extends AgentComponent {
@@ -47,9 +49,10 @@ export const ACCEL_SUGGESTION = 'try --accel sim:healthy-8x-h100';
 export async function createAccelComponent(opts: AccelComponentOptions): Promise<AccelComponent> {
   const { config } = opts;
   const log = opts.log.child({ component: 'accelerators' });
-  const backends =
+  const opened =
     opts.backends ??
     (await openBackends(config.accel.backend, { nvmlLibrary: config.nvml.library, dcmiLibrary: config.dcmi.library, log }));
+  const backends = opts.decorate?.(opened) ?? opened;
   const probes = opts.probes ?? PROBES;
   const sampler = new Sampler({
     backends,

@@ -47,7 +47,7 @@ export async function buildAgentApp(deps: AgentAppDeps): Promise<BrixletServer> 
     name: 'brixlet-agent' as const,
     version: deps.version,
     node: deps.nodeName,
-    components: components.map((c) => c.name),
+    components: components.filter((c) => c.enabled !== false).map((c) => c.name),
     startedAt: startedAt.toISOString(),
     uptimeSeconds: (Date.now() - startedAt.getTime()) / 1000,
   }));

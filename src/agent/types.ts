@@ -17,6 +17,8 @@ export interface AgentContext {
 
 export interface AgentComponent extends Disposable {
   readonly name: string;
+  /** False for a component that registers routes (e.g. to answer 403) but is turned off: /v1/info omits it. */
+  readonly enabled?: boolean;
   /** Registers the component's routes and metrics; called once while the app is built. */
   register?(app: BrixletServer, ctx: AgentContext): void | Promise<void>;
   readonly readiness?: ReadinessCheck;

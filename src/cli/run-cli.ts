@@ -11,15 +11,17 @@ import { brixletVersion } from '../common/version.js';
 import { parseArgs } from './args.js';
 import { type CliIo, type Command, HELP_OPTION } from './types.js';
 import { agentCommand } from './commands/agent.js';
+import { chaosCommand } from './commands/chaos.js';
 import { configCommand } from './commands/config.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { diagnoseCommand } from './commands/diagnose.js';
+import { faultCommand } from './commands/fault.js';
 import { upCommand } from './commands/up.js';
 import { versionCommand } from './commands/version.js';
 import { renderCommandHelp, renderTopHelp } from './help.js';
 import { createStyle } from './style.js';
 
-export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, configCommand, versionCommand];
+export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, faultCommand, chaosCommand, configCommand, versionCommand];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const out = createStyle(io.stdout, io.env);

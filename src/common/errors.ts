@@ -140,6 +140,12 @@ export const codes = {
     'Point --faults.token-file at a readable file holding a token of at least 16 characters.',
     2,
   ),
+  BRX_ERR_FAULT_AGENT: entry(
+    'cannot reach the fault API at {url}: {reason}',
+    502,
+    'Check the --agent URL and that the agent runs with --faults.enabled.',
+    2,
+  ),
   BRX_ERR_CHAOS_INVALID: entry(
     'invalid {kind} {name}: {reason}',
     400,

@@ -21,14 +21,16 @@ const probe: AgentComponent = {
   dispose() {},
 };
 
+const switchedOff: AgentComponent = { name: 'faults', enabled: false, dispose() {} };
+
 beforeAll(async () => {
   const { config } = loadConfig({ flags: { 'agent.bodyLimit': '2KiB' } });
-  app = await buildAgentApp({ config, log: silentLog, metrics: testMetrics(), readiness, version: '9.9.9', nodeName: 'gpu-node-1', components: [probe], startedAt });
+  app = await buildAgentApp({ config, log: silentLog, metrics: testMetrics(), readiness, version: '9.9.9', nodeName: 'gpu-node-1', components: [probe, switchedOff], startedAt });
 });
 afterAll(() => app.close());
 
 describe('agent app', () => {
-  it('reports identity, version and enabled components on /v1/info', async () => {
+  it('reports identity, version and enabled components on /v1/info (not the switched-off ones)', async () => {
     const res = await app.inject('/v1/info');
     expect(res.statusCode).toBe(200);
     const info = res.json();

@@ -1,5 +1,6 @@
 /** `brixlet agent`: the per-node DaemonSet process. */
 import { createAccelComponent } from '../../agent/accel-component.js';
+import { createFaultComponent } from '../../agent/fault-component.js';
 import { agentNodeName, startAgent } from '../../agent/main.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
 import { serve } from '../serve.js';
@@ -12,14 +13,18 @@ export const agentCommand: Command = {
     'Serves this node\'s agent API on --agent.port (default 9464): /healthz, /readyz, /metrics,',
     '/v1/info, /v1/accelerators and /openapi.json. On Kubernetes, set --agent.node-name (BRIXLET_AGENT_NODE_NAME)',
     'from the downward API so reports carry the node name rather than the pod\'s host name.',
+    'With --faults.enabled --faults.token-file FILE it also serves the fault-injection API (/v1/faults,',
+    'brixlet fault); without, those routes answer 403.',
   ].join('\n'),
   examples: ['brixlet agent', 'BRIXLET_AGENT_NODE_NAME=gpu-node-1 brixlet agent --agent.port 9464'],
   configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {
-      const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config) });
-      const agent = await startAgent(rt, [accel]);
+      // Before the accelerators: a bad token file stops the agent before any library is opened.
+      const faults = await createFaultComponent({ config: rt.config, log: rt.log });
+      const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
+      const agent = await startAgent(rt, [accel, faults]);
       return {
         title: `agent for node ${agent.nodeName}, ${accel.summary()}`,
         urls: { agent: agent.url },

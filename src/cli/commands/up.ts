@@ -1,5 +1,6 @@
 /** `brixlet up`: coordinator and agent in one process, the agent registered with the coordinator. */
 import { createAccelComponent } from '../../agent/accel-component.js';
+import { createFaultComponent } from '../../agent/fault-component.js';
 import { agentNodeName, startAgent } from '../../agent/main.js';
 import { startCoordinator } from '../../coordinator/main.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
@@ -22,8 +23,10 @@ export const upCommand: Command = {
   run: (ctx) =>
     serve(ctx, async (rt) => {
       const coordinator = await startCoordinator(rt);
-      const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config) });
-      const agent = await startAgent(rt, [accel]);
+      // Before the accelerators: a bad token file stops the agent before any library is opened.
+      const faults = await createFaultComponent({ config: rt.config, log: rt.log });
+      const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
+      const agent = await startAgent(rt, [accel, faults]);
       coordinator.registry.upsertNode({ name: agent.nodeName, agentUrl: agent.url, version: rt.version, components: [...agent.components] });
       return {
         title: 'coordinator and agent in one process',

@@ -1,0 +1,52 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFaultToken } from '../../src/agent/fault-component.js';
+import { type FaultAgent, faultAgent } from '../helpers/fault-agent.js';
+
+const open: FaultAgent[] = [];
+afterEach(async () => {
+  for (const a of open.splice(0)) await a.close();
+});
+
+describe('readFaultToken', () => {
+  it('trims the token and refuses a missing, short or multi-word one with BRX_ERR_FAULT_TOKEN (exit 2)', async () => {
+    const a = await faultAgent({ enabled: false });
+    open.push(a);
+    await expect(readFaultToken(a.tokenFile)).resolves.toBe('test-token-0123456789abcdef');
+    const file = join(a.dir, 't');
+    for (const [content, why] of [['short-token\n', /11 characters/], ['two words 0123456789', /white space/]] as const) {
+      writeFileSync(file, content);
+      await expect(readFaultToken(file)).rejects.toMatchObject({ code: 'BRX_ERR_FAULT_TOKEN', exitCode: 2, message: expect.stringMatching(why) });
+    }
+    await expect(readFaultToken('')).rejects.toMatchObject({ code: 'BRX_ERR_FAULT_TOKEN', message: expect.stringContaining('--faults.token-file') });
+    await expect(readFaultToken(join(a.dir, 'missing'))).rejects.toMatchObject({ code: 'BRX_ERR_FAULT_TOKEN', message: expect.stringContaining('ENOENT') });
+  });
+});
+
+describe('fault component', () => {
+  it('disabled: the backends are not wrapped at all', async () => {
+    const a = await faultAgent({ enabled: false });
+    open.push(a);
+    const backends = a.accel.backends;
+    expect(a.faults.decorate(backends)).toBe(backends);
+  });
+
+  it('rewrites the rule file when a rule expires, and empties it on dispose', async () => {
+    const a = await faultAgent();
+    a.faults.engine!.add({ id: 'short', target: { device: 1 }, what: { api: '*' }, effect: { return: 15 }, ttlMs: 200 });
+    a.faults.engine!.add({ id: 'long', target: { device: 2 }, what: { api: '*' }, effect: { return: 15 } });
+    await a.faults.flushed();
+    const ids = () => (JSON.parse(readFileSync(a.ruleFile, 'utf8')) as { nvml: { returns: { id: string }[] } }).nvml.returns.map((r) => r.id);
+    expect(ids()).toEqual(['short', 'long']);
+    // No request and no sample touches the engine: the timer set at nextChangeAt must do it.
+    const t0 = Date.now();
+    while (ids().includes('short')) {
+      if (Date.now() - t0 > 3000) throw new Error('the expired rule stayed in the rule file');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(ids()).toEqual(['long']);
+    await a.faults.dispose();
+    expect(ids()).toEqual([]);
+  });
+});
