@@ -23,7 +23,7 @@ export interface SelectionInput {
 }
 
 export function chaosMetadata(input: MetadataInput): ObjectMeta {
-  const meta: ObjectMeta = { name: input.name, labels: { [MANAGED_BY_LABEL]: 'brixlet', ...input.labels } };
+  const meta: ObjectMeta = { name: input.name, labels: { ...input.labels, [MANAGED_BY_LABEL]: 'brixlet' } };
   if (input.namespace !== undefined) meta.namespace = input.namespace;
   if (input.annotations !== undefined) meta.annotations = { ...input.annotations };
   return meta;
