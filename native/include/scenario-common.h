@@ -76,6 +76,11 @@ int mock_returns_set(mock_returns *r, const char *fn, int code);
 bool mock_returns_get(const mock_returns *r, const char *fn, int *code);
 void mock_returns_clear(mock_returns *r);
 int mock_returns_apply(mock_returns *r, const json_value *obj, char *err, size_t errlen);
+/* The part of a vendor section both mocks load the same way: section-wide `returns`, then `devices`
+ * (required, at most MOCK_MAX_DEVICES), each merged over `defaults` (the device's own keys win).
+ * device_at(j) returns the j-th device slot; *count receives the number of devices. */
+int mock_load_devices(const json_value *sec, const char *prefix, const mock_table *t, mock_returns *returns,
+                      mock_device *(*device_at)(size_t j), unsigned *count, char *err);
 
 /* Per-function call counters (the library's own mutex protects them). */
 typedef struct {

@@ -284,3 +284,35 @@ int mock_only_keys(const json_value *obj, const char *const *names, const char *
   }
   return 0;
 }
+
+int mock_load_devices(const json_value *sec, const char *prefix, const mock_table *t, mock_returns *returns,
+                      mock_device *(*device_at)(size_t j), unsigned *count, char *err) {
+  char inner[MOCK_ERR_LEN / 2];
+  const json_value *r = json_get(sec, "returns");
+  if (r != NULL && mock_returns_apply(returns, r, inner, sizeof inner) != 0) {
+    snprintf(err, MOCK_ERR_LEN, "%s.%s", prefix, inner);
+    return -1;
+  }
+  const json_value *devices = json_get(sec, "devices");
+  const json_value *defaults = json_get(sec, "defaults");
+  if (devices == NULL || devices->type != JSON_ARRAY) {
+    snprintf(err, MOCK_ERR_LEN, "%s.devices: required, an array", prefix);
+    return -1;
+  }
+  if (devices->count > MOCK_MAX_DEVICES) {
+    snprintf(err, MOCK_ERR_LEN, "%s.devices: at most %d devices", prefix, MOCK_MAX_DEVICES);
+    return -1;
+  }
+  char defaults_where[32];
+  snprintf(defaults_where, sizeof defaults_where, "%s.defaults", prefix);
+  for (size_t j = 0; j < devices->count; j++) {
+    mock_device *d = device_at(j);
+    char where[48];
+    snprintf(where, sizeof where, "%s.devices[%zu]", prefix, j);
+    /* defaults first, then the device's own keys win; `returns` maps merge (mock_apply_key). */
+    if (defaults != NULL && mock_apply_object(t, d, defaults, defaults_where, err, MOCK_ERR_LEN) != 0) return -1;
+    if (mock_apply_object(t, d, &devices->items[j], where, err, MOCK_ERR_LEN) != 0) return -1;
+  }
+  *count = (unsigned)devices->count;
+  return 0;
+}

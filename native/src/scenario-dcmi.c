@@ -5,6 +5,8 @@
 
 #include "dcmi-state.h"
 
+static mock_device *dcmi_device_at(size_t j) { return &g_dcmi.chip[j].d; }
+
 #define DCMI_KEY_ROW(id, name, kind, min, max, emax) {name, kind, min, max, emax},
 static const mock_key dcmi_keys[] = {DCMI_KEYS(DCMI_KEY_ROW)};
 const mock_table dcmi_table = {dcmi_keys, DK_COUNT};
@@ -55,7 +57,6 @@ static int check_ids(char *err) {
 }
 
 static int load_section(const json_value *root, int *init_rc, char *err) {
-  char inner[MOCK_ERR_LEN / 2];
   if (root->type != JSON_OBJECT) {
     snprintf(err, MOCK_ERR_LEN, "the scenario is not a JSON object");
     return -1;
@@ -82,29 +83,7 @@ static int load_section(const json_value *root, int *init_rc, char *err) {
   }
   if (dup_string(sec, "driverVersion", &g_dcmi.driver_version, err) != 0) return -1;
   if (dup_string(sec, "dcmiVersion", &g_dcmi.dcmi_version, err) != 0) return -1;
-  const json_value *returns = json_get(sec, "returns");
-  if (returns != NULL && mock_returns_apply(&g_dcmi.returns, returns, inner, sizeof inner) != 0) {
-    snprintf(err, MOCK_ERR_LEN, "dcmi.%s", inner);
-    return -1;
-  }
-  const json_value *devices = json_get(sec, "devices");
-  const json_value *defaults = json_get(sec, "defaults");
-  if (devices == NULL || devices->type != JSON_ARRAY) {
-    snprintf(err, MOCK_ERR_LEN, "dcmi.devices: required, an array");
-    return -1;
-  }
-  if (devices->count > MOCK_MAX_DEVICES) {
-    snprintf(err, MOCK_ERR_LEN, "dcmi.devices: at most %d devices", MOCK_MAX_DEVICES);
-    return -1;
-  }
-  for (size_t j = 0; j < devices->count; j++) {
-    mock_device *d = &g_dcmi.chip[j].d;
-    char where[48];
-    snprintf(where, sizeof where, "dcmi.devices[%zu]", j);
-    if (defaults != NULL && mock_apply_object(&dcmi_table, d, defaults, "dcmi.defaults", err, MOCK_ERR_LEN) != 0) return -1;
-    if (mock_apply_object(&dcmi_table, d, &devices->items[j], where, err, MOCK_ERR_LEN) != 0) return -1;
-  }
-  g_dcmi.count = (unsigned)devices->count;
+  if (mock_load_devices(sec, "dcmi", &dcmi_table, &g_dcmi.returns, dcmi_device_at, &g_dcmi.count, err) != 0) return -1;
   return check_ids(err);
 }
 

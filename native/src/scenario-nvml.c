@@ -5,6 +5,8 @@
 
 #include "nvml-state.h"
 
+static mock_device *nvml_device_at(size_t j) { return &g_nvml.dev[j].d; }
+
 #define NVML_KEY_ROW(id, name, kind, min, max, emax) {name, kind, min, max, emax},
 static const mock_key nvml_keys[] = {NVML_KEYS(NVML_KEY_ROW)};
 const mock_table nvml_table = {nvml_keys, NK_COUNT};
@@ -82,7 +84,6 @@ static int load_xids(const json_value *xids, char *err) {
 }
 
 static int load_section(const json_value *root, int *init_rc, char *err) {
-  char inner[MOCK_ERR_LEN / 2];
   if (root->type != JSON_OBJECT) {
     snprintf(err, MOCK_ERR_LEN, "the scenario is not a JSON object");
     return -1;
@@ -117,30 +118,7 @@ static int load_section(const json_value *root, int *init_rc, char *err) {
     g_nvml.has_cuda_version = true;
     g_nvml.cuda_version = (int)cuda->u;
   }
-  const json_value *returns = json_get(sec, "returns");
-  if (returns != NULL && mock_returns_apply(&g_nvml.returns, returns, inner, sizeof inner) != 0) {
-    snprintf(err, MOCK_ERR_LEN, "nvml.%s", inner);
-    return -1;
-  }
-  const json_value *devices = json_get(sec, "devices");
-  const json_value *defaults = json_get(sec, "defaults");
-  if (devices == NULL || devices->type != JSON_ARRAY) {
-    snprintf(err, MOCK_ERR_LEN, "nvml.devices: required, an array");
-    return -1;
-  }
-  if (devices->count > MOCK_MAX_DEVICES) {
-    snprintf(err, MOCK_ERR_LEN, "nvml.devices: at most %d devices", MOCK_MAX_DEVICES);
-    return -1;
-  }
-  for (size_t j = 0; j < devices->count; j++) {
-    mock_device *d = &g_nvml.dev[j].d;
-    char where[48];
-    snprintf(where, sizeof where, "nvml.devices[%zu]", j);
-    /* defaults first, then the device's own keys win; `returns` maps merge (mock_apply_key). */
-    if (defaults != NULL && mock_apply_object(&nvml_table, d, defaults, "nvml.defaults", err, MOCK_ERR_LEN) != 0) return -1;
-    if (mock_apply_object(&nvml_table, d, &devices->items[j], where, err, MOCK_ERR_LEN) != 0) return -1;
-  }
-  g_nvml.count = (unsigned)devices->count;
+  if (mock_load_devices(sec, "nvml", &nvml_table, &g_nvml.returns, nvml_device_at, &g_nvml.count, err) != 0) return -1;
   const json_value *xids = json_get(sec, "xids");
   if (xids != NULL && load_xids(xids, err) != 0) return -1;
   return 0;
