@@ -16,8 +16,15 @@ export interface ArgsSpec {
   readonly options: readonly OptionSpec[];
 }
 
-function usage(reason: string): BrixletError {
+/** A usage error (exit 2): the one way commands say their arguments are wrong. */
+export function usage(reason: string): BrixletError {
   return new BrixletError('BRX_ERR_CLI_USAGE', { reason });
+}
+
+/** A string-valued command option, or undefined when absent (boolean options are not strings). */
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const v = args.options[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 export function validFlags(spec: ArgsSpec): string[] {

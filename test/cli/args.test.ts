@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
-import { parseArgs, validFlags } from '../../src/cli/args.js';
+import { parseArgs, stringOption, usage, validFlags } from '../../src/cli/args.js';
 import { Bool, configFields, Int, Section } from '../../src/common/config/fields.js';
 import { ConfigSchema } from '../../src/common/config/schema.js';
 
@@ -61,5 +61,15 @@ describe('parseArgs', () => {
     expect(parseArgs(['--x.on=false'], s).configFlags).toEqual({ 'x.on': 'false' });
     expect(() => parseArgs(['--no-x.n'], s)).toThrow(/unknown flag --no-x\.n/);
     expect(validFlags(s)).toEqual(['--x.on', '--x.n']);
+  });
+});
+
+describe('shared helpers', () => {
+  it('reads string options only and builds usage errors', () => {
+    const args = { configFlags: {}, options: { agent: 'http://x', json: true }, positionals: [] };
+    expect(stringOption(args, 'agent')).toBe('http://x');
+    expect(stringOption(args, 'json')).toBeUndefined();
+    expect(stringOption(args, 'missing')).toBeUndefined();
+    expect(usage('bad')).toMatchObject({ code: 'BRX_ERR_CLI_USAGE', message: 'bad', exitCode: 2 });
   });
 });

@@ -3,11 +3,12 @@
  * the serving-cluster presets. Every object is validated before anything is sent. Exit 0 = done,
  * 1 = the API server or controller failed us (or an object is missing), 2 = bad input.
  */
+import { usage, stringOption } from '../args.js';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import type { LoadedConfig } from '../../common/config/load-config.js';
 import type { Config } from '../../common/config/schema.js';
-import { BrixletError } from '../../common/errors.js';
+
 import { createLogger } from '../../common/logger.js';
 import { buildChaosPreset, CHAOS_PRESETS, type ChaosPresetParams } from '../../chaos/chaos-presets.js';
 import type { ChaosClient } from '../../chaos/chaos-client.js';
@@ -89,14 +90,7 @@ export const chaosCommand: Command = {
   },
 };
 
-function usage(reason: string): BrixletError {
-  return new BrixletError('BRX_ERR_CLI_USAGE', { reason });
-}
-
-function str(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.args.options[name];
-  return typeof v === 'string' ? v : undefined;
-}
+const str = (ctx: CommandContext, name: string): string | undefined => stringOption(ctx.args, name);
 
 function timeoutMs(ctx: CommandContext): number {
   const text = str(ctx, 'timeout');

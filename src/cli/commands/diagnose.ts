@@ -3,6 +3,7 @@
  * the local libraries itself, or asks a running agent with --agent. Exit 0 = nothing failed
  * (warnings allowed), 1 = at least one check failed, 2 = the diagnosis could not run.
  */
+import { usage } from '../args.js';
 import { hostname } from 'node:os';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { Value } from '@sinclair/typebox/value';
@@ -71,9 +72,6 @@ interface DiagnoseOptions {
   readonly agent: string | undefined;
 }
 
-function usage(reason: string): BrixletError {
-  return new BrixletError('BRX_ERR_CLI_USAGE', { reason });
-}
 
 function parseOptions(ctx: CommandContext): DiagnoseOptions {
   const o = ctx.args.options;

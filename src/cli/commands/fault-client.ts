@@ -3,6 +3,7 @@
  * token. An answer with an error body is the agent refusing (exit 1); no answer, or one that is
  * not the fault API's JSON, means the command could not run (exit 2).
  */
+import { usage } from '../args.js';
 import { readFile } from 'node:fs/promises';
 import { BrixletError } from '../../common/errors.js';
 
@@ -20,9 +21,6 @@ export interface FaultClient {
   request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: { json: unknown } | { toml: string }): Promise<FaultReply<T>>;
 }
 
-function usage(reason: string): BrixletError {
-  return new BrixletError('BRX_ERR_CLI_USAGE', { reason });
-}
 
 export async function readTokenFile(path: string | undefined): Promise<string> {
   if (path === undefined) throw usage('--token-file FILE is required: the file holding the agent\'s --faults.token-file token');

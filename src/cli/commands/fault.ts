@@ -3,10 +3,11 @@
  * preset, import, delete, reset, trace. Exit 0 when the agent did it, 1 when the agent refused
  * (bad rule, unknown preset, wrong token …), 2 when the command could not run (usage, unreachable).
  */
+import { usage, stringOption } from '../args.js';
 import { readFile } from 'node:fs/promises';
 import type { Static } from '@sinclair/typebox';
 import type { FaultRuleList, FaultRuleView, ImportResult, PresetList, RemovedRule, ResetResult, TraceList } from '../../agent/fault-schemas.js';
-import { BrixletError, codes } from '../../common/errors.js';
+import { codes } from '../../common/errors.js';
 import { type Command, type CommandContext, JSON_OPTION } from '../types.js';
 import { createFaultClient, type FaultClient, type FaultReply, readTokenFile } from './fault-client.js';
 import { renderPresets, renderRuleAdded, renderRules, renderTrace } from './fault-table.js';
@@ -142,14 +143,8 @@ function answer<T>(ctx: CommandContext, reply: FaultReply<T>, human: (body: T) =
   return 1;
 }
 
-function usage(reason: string): BrixletError {
-  return new BrixletError('BRX_ERR_CLI_USAGE', { reason });
-}
 
-function str(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.args.options[name];
-  return typeof v === 'string' ? v : undefined;
-}
+const str = (ctx: CommandContext, name: string): string | undefined => stringOption(ctx.args, name);
 
 function intText(text: string, flag: string, min: number): number {
   const n = Number(text);
