@@ -173,6 +173,37 @@ export const codes = {
     400,
     'Agents and coordinator must run the same brixlet version; check the agent log.',
   ),
+  BRX_ERR_KV_INIT: entry(
+    'cannot create the KV cache shard at {path}: {reason}',
+    500,
+    'Check that --kv.dir is on a tmpfs with room for --kv.capacity (df /dev/shm) and that the --kv.socket directory is writable; or turn the shard off with --no-kv.enabled.',
+  ),
+  BRX_ERR_KV_IN_USE: entry(
+    '{path} is used by another brixlet agent (pid {pid})',
+    409,
+    'Stop the other agent, or give this one its own --kv.dir and --kv.socket.',
+  ),
+  BRX_ERR_KV_CONFIG: entry(
+    'invalid KV cache setting: {reason}',
+    500,
+    'Fix the --kv.* setting named in the message; `brixlet agent --help` lists them.',
+    2,
+  ),
+  BRX_ERR_KV_CONNECT: entry(
+    'cannot reach the KV shard at {path}: {reason}',
+    503,
+    'Check that the agent runs with the KV cache enabled and that --socket (or --kv.socket) names its socket.',
+  ),
+  BRX_ERR_KV_PROTOCOL: entry(
+    'KV shard refused {op}: {status} ({message})',
+    502,
+    'See docs/kv-protocol.md for the status code; BAD_* codes mean the client sent a malformed request.',
+  ),
+  BRX_ERR_KV_DISABLED: entry(
+    'the KV cache shard is not enabled on this agent',
+    404,
+    'Start the agent with --kv.enabled (the default) to serve /v1/kvcache.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof codes;

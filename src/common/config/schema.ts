@@ -8,6 +8,8 @@ import { Bool, Duration, Enum, Int, Port, Section, Size, Str } from './fields.js
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -93,6 +95,49 @@ export const ConfigSchema = Type.Object(
         }),
       },
       'Accelerator fault injection (failure mock-up).',
+    ),
+    kv: Section(
+      {
+        enabled: Bool(true, { description: 'Host this node\'s KV cache shard (slabs, index, lease socket) in the agent.' }),
+        dir: Str('/dev/shm/brixlet', {
+          description: 'tmpfs directory holding the slab files; engines must see it at the same path (hostPath).',
+        }),
+        socket: Str('/run/brixlet/kv.sock', {
+          description:
+            'Unix socket engines connect to; if the default directory cannot be created (not root), <tmpdir>/brixlet-<uid>/kv.sock is used and logged.',
+        }),
+        capacity: Size(1 * GiB, 4 * MiB, 4 * TiB, { description: 'Total bytes of slab memory (rounded down to whole slabs of --kv.slab-size).' }),
+        slabSize: Size(1 * GiB, 4 * MiB, 4 * GiB, {
+          description: 'Bytes per slab file; at most 4GiB (one koffi view on Node 20); a multiple of --kv.page-size.',
+        }),
+        pageSize: Size(4 * MiB, 64 * KiB, 64 * MiB, {
+          description: 'Allocation page: slabs are cut into pages, each page into slots of one namespace block size; the largest block a namespace may use.',
+        }),
+        policy: Enum(['s3fifo', 'lru', 'fifo'] as const, 's3fifo', {
+          description: 'Eviction policy (see the README\'s hit-ratio table for how they compare on KV traces).',
+        }),
+        smallQueuePercent: Int(30, 1, 90, { description: 'S3-FIFO small-queue share of cached blocks, in percent.' }),
+        leaseTtl: Duration(30_000, 100, 3_600_000, {
+          description: 'How long a read or write lease pins its block; an expired write lease drops the block.',
+        }),
+        maxEntries: Int(0, 0, 64 * 1024 * 1024, {
+          description: 'Index capacity in blocks; 0 = capacity / 64KiB (at least 1024).',
+        }),
+        quotas: Str('', {
+          pattern: '^([^=,\\s]+=[^=,\\s]+(,[^=,\\s]+=[^=,\\s]+)*)?$',
+          expected: 'namespace=SIZE[,namespace=SIZE…] (e.g. tenant-a=8GiB)',
+          description: 'Per-namespace capacity quotas; writes beyond a quota evict that namespace\'s own blocks first.',
+        }),
+        maxConnections: Int(256, 1, 65_536, { description: 'Engine connections the socket accepts at once.' }),
+        maxBatch: Int(4096, 1, 65_536, { description: 'Keys or leases one request may carry.' }),
+        maxFrame: Size(1 * MiB, 4 * KiB, 64 * MiB, { description: 'Largest protocol frame accepted (header included).' }),
+        maxLeases: Int(65_536, 16, 16 * 1024 * 1024, { description: 'Leases one connection may hold at once.' }),
+        maxNamespaces: Int(64, 1, 4096, { description: 'Namespaces the shard keeps at once.' }),
+        prefault: Bool(true, {
+          description: 'Allocate every slab page at start (fallocate) so engines never take first-touch faults and the memory is charged to the agent.',
+        }),
+      },
+      'Node KV cache shard: shared-memory slabs and the lease protocol engines speak over a unix socket.',
     ),
     kube: Section(
       {

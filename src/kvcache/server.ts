@@ -1,0 +1,296 @@
+/**
+ * The lease server: the unix socket engines connect to. Decodes frames (protocol.ts), applies them to
+ * the shard, keeps each connection's leases, expires them, and answers bad input with a status (closing
+ * the connection when the stream can no longer be trusted). Other connections are never affected.
+ */
+import { chmodSync } from 'node:fs';
+import { type Server, type Socket, createServer } from 'node:net';
+import type { Logger } from '../common/logger.js';
+import { LeaseTable } from './leases.js';
+import type { KvMetricsSink } from './metrics.js';
+import {
+  CLOSING_STATUSES,
+  FrameReader,
+  ItemStatus,
+  LEASE_RECORD_BYTES,
+  Op,
+  ProtocolError,
+  REPLY_BIT,
+  Status,
+  decodeAlloc,
+  decodeHello,
+  decodeKeys,
+  decodeLeaseIds,
+  encodeError,
+  encodeHelloReply,
+  encodeItemStatuses,
+  encodeJson,
+  encodeLeaseRecords,
+  encodeU32,
+  frame,
+  statusName,
+  writeLeaseRecord,
+} from './protocol.js';
+import type { KvShard, Namespace } from './shard.js';
+
+export interface LeaseServerOptions {
+  readonly socketPath: string;
+  readonly slabPaths: readonly string[];
+  readonly slabSize: number;
+  readonly leaseTtlMs: number;
+  readonly maxBatch: number;
+  readonly maxFrame: number;
+  readonly maxLeases: number;
+  readonly maxConnections: number;
+  /** Shard summary for STATS (the service adds socket/dir/slab fields). */
+  readonly summary: () => object;
+}
+
+/** Bytes of replies queued on one socket before the server stops reading from it. */
+const WRITE_HIGH_WATER = 8 * 1024 * 1024;
+
+class Connection {
+  ns: Namespace | undefined;
+  readonly reader: FrameReader;
+  readonly leases: LeaseTable;
+  closing = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    shard: KvShard,
+    opts: LeaseServerOptions,
+  ) {
+    this.reader = new FrameReader(opts.maxFrame);
+    this.leases = new LeaseTable(shard, opts.leaseTtlMs);
+  }
+}
+
+export class LeaseServer {
+  private readonly server: Server;
+  private readonly conns = new Set<Connection>();
+  private nextSession = 1;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly pinned: Int32Array;
+  private shuttingDown = false;
+
+  constructor(
+    private readonly shard: KvShard,
+    private readonly opts: LeaseServerOptions,
+    private readonly metrics: KvMetricsSink,
+    private readonly log: Logger,
+  ) {
+    this.pinned = new Int32Array(opts.maxBatch);
+    this.server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
+    this.server.maxConnections = opts.maxConnections;
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.opts.socketPath, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.log.error({ err }, 'kv socket error'));
+        // Engines in other containers run as other users: the socket is world-connectable; the
+        // directory's permissions decide who reaches it.
+        chmodSync(this.opts.socketPath, 0o666);
+        const every = Math.max(50, Math.min(1000, Math.floor(this.opts.leaseTtlMs / 4)));
+        this.sweepTimer = setInterval(() => this.sweep(), every);
+        this.sweepTimer.unref();
+        resolve();
+      });
+    });
+  }
+
+  /** Expires leases on every connection (also run by a timer). */
+  sweep(now = Date.now()): void {
+    for (const c of this.conns) c.leases.expire(now);
+  }
+
+  async close(): Promise<void> {
+    this.shuttingDown = true;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.conns) {
+      c.socket.end(frame(REPLY_BIT, 0, encodeError('the agent is stopping'), Status.SHUTTING_DOWN));
+      c.socket.destroySoon();
+    }
+    for (const c of [...this.conns]) this.dropConnection(c);
+    await closed;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.shuttingDown) {
+      socket.destroy();
+      return;
+    }
+    const c = new Connection(this.nextSession++, socket, this.shard, this.opts);
+    this.conns.add(c);
+    // A partial frame followed by silence for a lease TTL ends the connection.
+    socket.setTimeout(this.opts.leaseTtlMs, () => {
+      if (c.reader.pending > 0) socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(c, chunk));
+    socket.on('drain', () => socket.resume());
+    socket.on('error', () => {});
+    socket.on('close', () => this.dropConnection(c));
+  }
+
+  private dropConnection(c: Connection): void {
+    if (!this.conns.delete(c)) return;
+    c.leases.clear();
+    if (c.ns !== undefined) this.shard.goodbye(c.ns);
+  }
+
+  private onData(c: Connection, chunk: Buffer): void {
+    if (c.closing) return;
+    c.reader.push(chunk);
+    const replies: Buffer[] = [];
+    for (;;) {
+      let f;
+      try {
+        f = c.reader.next();
+      } catch (err) {
+        replies.push(this.errorReply(REPLY_BIT, 0, err));
+        c.closing = true;
+        break;
+      }
+      if (f === undefined) break;
+      let reply: Buffer;
+      try {
+        reply = frame(f.header.op | REPLY_BIT, f.header.requestId, this.handle(c, f.header.op, f.body));
+      } catch (err) {
+        reply = this.errorReply(f.header.op | REPLY_BIT, f.header.requestId, err);
+        if (!(err instanceof ProtocolError) || CLOSING_STATUSES.has(err.status)) c.closing = true;
+      }
+      replies.push(reply);
+      if (c.closing) break;
+    }
+    const s = c.socket;
+    if (replies.length === 1) s.write(replies[0] as Buffer);
+    else if (replies.length > 1) {
+      s.cork();
+      for (const r of replies) s.write(r);
+      s.uncork();
+    }
+    if (c.closing) {
+      s.end();
+      this.dropConnection(c);
+    } else if (s.writableLength > WRITE_HIGH_WATER) s.pause();
+  }
+
+  private errorReply(op: number, requestId: number, err: unknown): Buffer {
+    let status: number = Status.INTERNAL;
+    let message = 'internal error';
+    if (err instanceof ProtocolError) {
+      status = err.status;
+      message = err.message;
+    } else this.log.error({ err }, 'kv request failed');
+    this.metrics.protocolError(statusName(status));
+    return frame(op, requestId, encodeError(message), status);
+  }
+
+  private requireNs(c: Connection): Namespace {
+    if (c.ns === undefined) throw new ProtocolError(Status.NO_HELLO, 'send HELLO first');
+    return c.ns;
+  }
+
+  private roomFor(c: Connection, n: number): void {
+    if (c.leases.size + n > this.opts.maxLeases) {
+      throw new ProtocolError(Status.TOO_MANY_LEASES, `this connection holds ${c.leases.size} leases; ${n} more exceed --kv.max-leases ${this.opts.maxLeases}; RELEASE some`);
+    }
+  }
+
+  private handle(c: Connection, op: number, body: Buffer): Buffer | undefined {
+    const { opts, shard } = this;
+    switch (op) {
+      case Op.PING:
+        if (body.length !== 0) throw new ProtocolError(Status.BAD_FRAME, 'PING has no body');
+        return undefined;
+      case Op.HELLO: {
+        const req = decodeHello(body);
+        if (c.ns !== undefined) throw new ProtocolError(Status.BAD_HELLO, `this connection is already bound to namespace ${c.ns.name}; open another connection`);
+        c.ns = shard.hello(req.namespace, req.layout, req.blockSize);
+        return encodeHelloReply({
+          sessionId: c.id,
+          leaseTtlMs: opts.leaseTtlMs,
+          maxBatch: opts.maxBatch,
+          maxFrame: opts.maxFrame,
+          slotSize: c.ns.slotSize,
+          slabSize: opts.slabSize,
+          slabs: opts.slabPaths,
+        });
+      }
+      case Op.LOOKUP: {
+        const keys = decodeKeys(body, opts.maxBatch);
+        const ns = this.requireNs(c);
+        this.roomFor(c, keys.length / 16);
+        const hits = shard.lookup(ns, keys, 'lookup', this.pinned);
+        return this.leaseRecords(c, hits, false, undefined);
+      }
+      case Op.EXISTS: {
+        const keys = decodeKeys(body, opts.maxBatch);
+        return encodeU32(shard.lookup(this.requireNs(c), keys, 'exists'));
+      }
+      case Op.ALLOC: {
+        const req = decodeAlloc(body, opts.maxBatch);
+        const ns = this.requireNs(c);
+        const n = req.lengths.length;
+        this.roomFor(c, n);
+        const status = new Uint8Array(n);
+        const ids = this.pinned.subarray(0, n);
+        shard.alloc(ns, req, status, ids);
+        return this.leaseRecords(c, n, true, status);
+      }
+      case Op.SEAL:
+      case Op.DROP:
+      case Op.RELEASE: {
+        const ids = decodeLeaseIds(body, opts.maxBatch);
+        this.requireNs(c);
+        const out = new Uint8Array(ids.length);
+        for (let i = 0; i < ids.length; i++) {
+          const v = c.leases.take(ids[i] as number, op === Op.RELEASE ? 'any' : 'write');
+          if (v < 0) {
+            out[i] = ItemStatus.UNKNOWN_LEASE;
+            continue;
+          }
+          if (op === Op.SEAL) shard.seal(Math.floor(v / 2));
+          else c.leases.end(v, 'dropped');
+        }
+        return encodeItemStatuses(out);
+      }
+      case Op.STATS: {
+        if (body.length !== 0) throw new ProtocolError(Status.BAD_FRAME, 'STATS has no body');
+        const ns = this.requireNs(c);
+        return encodeJson({ ...opts.summary(), namespace: shard.namespaceSummaries().find((s) => s.name === ns.name) ?? null });
+      }
+      default:
+        throw new ProtocolError(Status.UNKNOWN_OP, `unknown op 0x${op.toString(16)}`);
+    }
+  }
+
+  /** Grants one lease per OK item (`this.pinned` holds the entries) and encodes the records. */
+  private leaseRecords(c: Connection, n: number, write: boolean, status: Uint8Array | undefined): Buffer {
+    const { shard } = this;
+    const ix = shard.index;
+    const now = Date.now();
+    const out = encodeLeaseRecords(n, () => {});
+    for (let i = 0; i < n; i++) {
+      const at = 4 + i * LEASE_RECORD_BYTES;
+      const st = status === undefined ? ItemStatus.OK : (status[i] as number);
+      if (st !== ItemStatus.OK) {
+        out.writeUInt8(st, at + 20);
+        continue;
+      }
+      const entry = this.pinned[i] as number;
+      const loc = shard.allocator.where(ix.slot[entry] as number);
+      writeLeaseRecord(out, at, { leaseId: c.leases.grant(entry, write, now), slab: loc.slab, offset: loc.offset, length: ix.length[entry] as number, status: st });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Starts the node KV cache shard: slab files (created, pre-allocated, mapped), index and policy, the
+ * lease server on the unix socket, and the brixlet_kvcache_* metrics. `close()` undoes all of it.
+ */
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Registry } from 'prom-client';
+import { BrixletError, isBrixletError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { createKvMetrics, noopKvMetrics } from './metrics.js';
+import { LeaseServer } from './server.js';
+import { KvShard } from './shard.js';
+import { openSlabSet, type SlabSet } from './slab.js';
+import type { KvService, KvShardOptions, KvSummary } from './types.js';
+
+/** The configured default; only this path falls back to a per-user directory when it cannot be created. */
+export const DEFAULT_KV_SOCKET = '/run/brixlet/kv.sock';
+
+export interface KvServiceDeps {
+  readonly log: Logger;
+  /** Where brixlet_kvcache_* are registered (the agent's app registry); none = no metrics. */
+  readonly registry?: Registry;
+}
+
+function errnoOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : String(err);
+}
+
+/** Creates the socket's directory; the default path falls back to <tmpdir>/brixlet-<uid>/kv.sock. */
+export function prepareSocketPath(path: string, log: Logger): string {
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    return path;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (path !== DEFAULT_KV_SOCKET || (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM')) {
+      throw new BrixletError('BRX_ERR_KV_INIT', { path, reason: `cannot create ${dirname(path)}: ${code}` }, { cause: err });
+    }
+    const fallback = join(tmpdir(), `brixlet-${userInfo().uid}`, 'kv.sock');
+    mkdirSync(dirname(fallback), { recursive: true, mode: 0o700 });
+    log.warn({ socket: fallback, wanted: path, reason: code }, 'KV socket directory not writable; using a per-user socket (set --kv.socket to choose)');
+    return fallback;
+  }
+}
+
+/** A socket file left by a dead agent is removed; one that answers belongs to a live agent. */
+async function clearStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const live = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (live) throw new BrixletError('BRX_ERR_KV_IN_USE', { path, pid: 'unknown' });
+  unlinkSync(path);
+}
+
+export async function startKvService(options: KvShardOptions, deps: KvServiceDeps): Promise<KvService> {
+  const log = deps.log.child({ component: 'kvcache' });
+  const socketPath = prepareSocketPath(options.socketPath, log);
+  await clearStaleSocket(socketPath);
+  let slabs: SlabSet | undefined;
+  let server: LeaseServer | undefined;
+  try {
+    slabs = openSlabSet({ dir: options.dir, slabSize: options.slabSize, count: options.slabCount, prefault: options.prefault, log });
+    const set = slabs;
+    // The metrics read the shard and server at scrape time; both exist before the first scrape.
+    const ref: { shard?: KvShard; srv?: LeaseServer } = {};
+    const live = (): KvShard => ref.shard as KvShard;
+    const summary = (): KvSummary => summarize(options, socketPath, set, live(), ref.srv?.connections ?? 0);
+    const metrics =
+      deps.registry === undefined
+        ? noopKvMetrics
+        : createKvMetrics(deps.registry, {
+            bytesByState: () => live().bytesByState(),
+            capacityBytes: () => live().allocator.capacityBytes,
+            entries: () => live().index.size,
+            leases: () => live().leases(),
+            connections: () => ref.srv?.connections ?? 0,
+          });
+    const shard = new KvShard(options, metrics);
+    ref.shard = shard;
+    const srv = new LeaseServer(
+      shard,
+      {
+        socketPath,
+        slabPaths: set.paths,
+        slabSize: options.slabSize,
+        leaseTtlMs: options.leaseTtlMs,
+        maxBatch: options.maxBatch,
+        maxFrame: options.maxFrame,
+        maxLeases: options.maxLeases,
+        maxConnections: options.maxConnections,
+        summary,
+      },
+      metrics,
+      log,
+    );
+    ref.srv = srv;
+    server = srv;
+    await srv.listen().catch((err: unknown) => {
+      throw new BrixletError('BRX_ERR_KV_INIT', { path: socketPath, reason: `cannot listen: ${errnoOf(err)}` }, { cause: err });
+    });
+    log.info(
+      { socket: socketPath, dir: options.dir, slabs: options.slabCount, slabSize: options.slabSize, policy: options.policy, maxEntries: options.maxEntries },
+      'KV cache shard listening',
+    );
+    let closed: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closed ??= (async () => {
+        await srv.close();
+        set.close();
+        try {
+          unlinkSync(socketPath);
+        } catch {
+          /* already gone */
+        }
+      })());
+    const service: KvService = { socketPath, options, summary, close, dispose: close, name: `kv shard ${socketPath}` };
+    return service;
+  } catch (err) {
+    await server?.close().catch(() => {});
+    slabs?.close();
+    if (isBrixletError(err)) throw err;
+    throw new BrixletError('BRX_ERR_KV_INIT', { path: options.dir, reason: errnoOf(err) }, { cause: err });
+  }
+}
+
+function summarize(options: KvShardOptions, socket: string, slabs: SlabSet, shard: KvShard, connections: number): KvSummary {
+  const namespaces = shard.namespaceSummaries();
+  let lookups = 0;
+  let hitBlocks = 0;
+  let requestedBlocks = 0;
+  for (const ns of namespaces) {
+    lookups += ns.lookups;
+    hitBlocks += ns.hitBlocks;
+    requestedBlocks += ns.requestedBlocks;
+  }
+  const counters = shard.policy.counters();
+  const bytes = shard.bytesByState();
+  return {
+    enabled: true,
+    socket,
+    dir: options.dir,
+    generation: slabs.generation,
+    slabs: { count: slabs.paths.length, size: options.slabSize, files: slabs.paths },
+    pageSize: options.pageSize,
+    capacityBytes: shard.allocator.capacityBytes,
+    usedBytes: bytes.writing + bytes.sealed,
+    bytesByState: bytes,
+    entries: shard.index.size,
+    maxEntries: options.maxEntries,
+    policy: options.policy,
+    evictions: counters.evictions,
+    ghostHits: counters.ghostHits,
+    leases: shard.leases(),
+    connections,
+    lookups,
+    hitBlocks,
+    requestedBlocks,
+    hitRatio: requestedBlocks === 0 ? null : hitBlocks / requestedBlocks,
+    namespaces,
+  };
+}

@@ -1,0 +1,312 @@
+/**
+ * The shard's semantics, independent of sockets: namespaces, longest-prefix lookup, slot allocation
+ * with eviction (leaf first, leased blocks never), seal/abort, quotas and the summary. The lease
+ * server owns leases and calls in here; every method runs synchronously on the event loop, so one
+ * request is atomic with respect to every other.
+ */
+import { SlotAllocator, slotSizeFor } from './allocator.js';
+import { createPolicy } from './eviction/create-policy.js';
+import type { EvictionPolicy } from './eviction/types.js';
+import { EntryState, KvIndex, MAX_REFS } from './index.js';
+import { type DropReason, type KvMetricsSink, type NamespaceMetrics, noopKvMetrics } from './metrics.js';
+import { SLOT_ALIGN } from './options.js';
+import { AllocFlag, type AllocRequest, ItemStatus, KEY_BYTES, ProtocolError, Status } from './protocol.js';
+import type { KvNamespaceSummary, KvShardOptions } from './types.js';
+
+export interface Namespace {
+  readonly id: number;
+  readonly name: string;
+  readonly layout: string;
+  readonly blockSize: number;
+  readonly slotSize: number;
+  readonly classId: number;
+  readonly quota: number | undefined;
+  readonly metrics: NamespaceMetrics;
+  bytes: number;
+  entries: number;
+  connections: number;
+  lookups: number;
+  hitBlocks: number;
+  requestedBlocks: number;
+}
+
+/** Evictions one allocation may cause before it gives up with FULL. */
+const EVICTION_BUDGET = 4096;
+
+export class KvShard {
+  readonly index: KvIndex;
+  readonly allocator: SlotAllocator;
+  readonly policy: EvictionPolicy;
+  private readonly namespaces: (Namespace | undefined)[] = [];
+  private readonly byName = new Map<string, Namespace>();
+  private writingBytes = 0;
+  private sealedBytes = 0;
+  private readLeases = 0;
+  private writeLeases = 0;
+  /** Namespace filter for canEvict (-1 = any) and class filter (-1 = any). */
+  private evictNs = -1;
+  private evictClass = -1;
+  private readonly canEvict = (id: number): boolean => {
+    const ix = this.index;
+    if (ix.refs[id] !== 0 || !ix.isLeaf(id)) return false;
+    if (this.evictNs >= 0 && ix.ns[id] !== this.evictNs) return false;
+    if (this.evictClass >= 0 && (this.namespaces[ix.ns[id] as number] as Namespace).classId !== this.evictClass) return false;
+    return true;
+  };
+
+  constructor(
+    readonly options: KvShardOptions,
+    private readonly metrics: KvMetricsSink = noopKvMetrics,
+    policy?: EvictionPolicy,
+  ) {
+    this.index = new KvIndex(options.maxEntries);
+    this.allocator = new SlotAllocator(options.slabSize, options.slabCount, options.pageSize);
+    this.policy = policy ?? createPolicy(options.policy, { capacity: options.maxEntries, smallRatio: options.smallRatio });
+  }
+
+  // ───────────── namespaces ─────────────
+
+  /** Binds a connection to a namespace, creating it on first use. */
+  hello(name: string, layout: string, blockSize: number): Namespace {
+    if (name === '') throw new ProtocolError(Status.BAD_HELLO, 'namespace must not be empty');
+    if (!Number.isInteger(blockSize) || blockSize < SLOT_ALIGN || blockSize > this.options.pageSize) {
+      throw new ProtocolError(Status.BAD_HELLO, `block size ${blockSize} out of range ${SLOT_ALIGN}–${this.options.pageSize} (--kv.page-size)`);
+    }
+    let ns = this.byName.get(name);
+    if (ns !== undefined) {
+      if (ns.blockSize !== blockSize || ns.layout !== layout) {
+        throw new ProtocolError(Status.LAYOUT_MISMATCH, `namespace ${name} holds blocks of ${ns.blockSize} bytes, layout "${ns.layout}"; this engine sent ${blockSize} bytes, layout "${layout}"`);
+      }
+    } else {
+      const id = this.freeNamespaceId();
+      const slotSize = slotSizeFor(blockSize);
+      ns = {
+        id,
+        name,
+        layout,
+        blockSize,
+        slotSize,
+        classId: this.allocator.classFor(slotSize),
+        quota: this.options.quotas.get(name),
+        metrics: this.metrics.namespace(name),
+        bytes: 0,
+        entries: 0,
+        connections: 0,
+        lookups: 0,
+        hitBlocks: 0,
+        requestedBlocks: 0,
+      };
+      this.namespaces[id] = ns;
+      this.byName.set(name, ns);
+    }
+    ns.connections++;
+    return ns;
+  }
+
+  goodbye(ns: Namespace): void {
+    ns.connections--;
+  }
+
+  private freeNamespaceId(): number {
+    for (let i = 0; i < this.options.maxNamespaces; i++) if (this.namespaces[i] === undefined) return i;
+    for (let i = 0; i < this.options.maxNamespaces; i++) {
+      const old = this.namespaces[i] as Namespace;
+      if (old.entries === 0 && old.connections === 0) {
+        this.byName.delete(old.name);
+        return i;
+      }
+    }
+    throw new ProtocolError(Status.TOO_MANY_NAMESPACES, `${this.options.maxNamespaces} namespaces in use (--kv.max-namespaces) and none is idle`);
+  }
+
+  // ───────────── reads ─────────────
+
+  /**
+   * Longest sealed prefix of `keys` (n × 16 bytes). With `pinned`, each hit gets a read pin and its
+   * entry id is written to `pinned[i]`. Touches the hit chain from the deepest block to the root.
+   */
+  lookup(ns: Namespace, keys: Buffer, op: 'lookup' | 'exists', pinned?: Int32Array): number {
+    const t0 = performance.now();
+    const ix = this.index;
+    const n = keys.length / KEY_BYTES;
+    let hits = 0;
+    let hitBytes = 0;
+    for (; hits < n; hits++) {
+      const id = ix.find(ns.id, keys, hits * KEY_BYTES);
+      if (id < 0 || ix.state[id] !== EntryState.SEALED) break;
+      if (pinned !== undefined) {
+        if (ix.refs[id] === MAX_REFS) break;
+        pinned[hits] = id;
+      }
+      hitBytes += ix.length[id] as number;
+    }
+    if (pinned !== undefined) {
+      for (let i = 0; i < hits; i++) ix.refs[pinned[i] as number]!++;
+      this.readLeases += hits;
+      ns.metrics.get(hitBytes);
+    }
+    // A LOOKUP is an access (EXISTS, a scheduler probe, is not). Deepest first, so that on recency
+    // the root of a chain is the most recently used block.
+    if (pinned !== undefined) for (let i = hits - 1; i >= 0; i--) this.policy.touch(pinned[i] as number);
+    ns.lookups++;
+    ns.hitBlocks += hits;
+    ns.requestedBlocks += n;
+    ns.metrics.lookup(op, n, hits, n * ns.blockSize, hitBytes, (performance.now() - t0) / 1000);
+    return hits;
+  }
+
+  /** Ends one read pin. */
+  unpin(id: number): void {
+    const ix = this.index;
+    if (ix.refs[id] === 0) throw new Error(`unpin of entry ${id} without a pin`);
+    ix.refs[id]!--;
+    this.readLeases--;
+  }
+
+  // ───────────── writes ─────────────
+
+  /**
+   * Reserves slots for an ALLOC request. Fills `status[i]` and, for OK items, `ids[i]` with the new
+   * WRITING entry (the caller turns it into a write lease).
+   */
+  alloc(ns: Namespace, req: AllocRequest, status: Uint8Array, ids: Int32Array): void {
+    const ix = this.index;
+    const n = req.lengths.length;
+    const chained = (req.flags & AllocFlag.INDEPENDENT) === 0;
+    let parent = req.parent !== undefined ? ix.find(ns.id, req.parent, 0) : -1;
+    const created = n > 1 ? new Set<number>() : undefined;
+    for (let i = 0; i < n; i++) {
+      const at = i * KEY_BYTES;
+      const len = req.lengths[i] as number;
+      let id = ix.find(ns.id, req.keys, at);
+      let st: number = ItemStatus.OK;
+      if (id >= 0) {
+        st = created?.has(id) === true ? ItemStatus.DUPLICATE : ix.state[id] === EntryState.SEALED ? ItemStatus.EXISTS : ItemStatus.BUSY;
+      } else if (len === 0 || len > ns.blockSize) {
+        st = ItemStatus.BAD_LENGTH;
+      } else {
+        const slot = this.takeSlot(ns);
+        if (slot < 0) {
+          st = slot === -2 ? ItemStatus.QUOTA : ItemStatus.FULL;
+          this.metrics.droppedWrite(st === ItemStatus.QUOTA ? 'quota' : 'full');
+        } else {
+          // The parent may have been evicted while making room: only link to a live entry.
+          if (parent >= 0 && ix.state[parent] === EntryState.FREE) parent = -1;
+          id = ix.insert(ns.id, req.keys, at, slot, len, parent);
+          ns.bytes += ns.slotSize;
+          ns.entries++;
+          this.writingBytes += ns.slotSize;
+          this.writeLeases++;
+          created?.add(id);
+        }
+      }
+      status[i] = st;
+      ids[i] = st === ItemStatus.OK ? id : -1;
+      if (chained) parent = st === ItemStatus.OK || st === ItemStatus.EXISTS || st === ItemStatus.BUSY ? id : -1;
+    }
+  }
+
+  /** A free slot for the namespace, evicting as needed: ≥ 0, -1 (FULL) or -2 (QUOTA). */
+  private takeSlot(ns: Namespace): number {
+    if (ns.quota !== undefined && ns.bytes + ns.slotSize > ns.quota) {
+      this.evictNs = ns.id;
+      try {
+        let budget = 64;
+        while (ns.bytes + ns.slotSize > ns.quota && budget-- > 0 && this.evictOne()) {
+          /* evicting the namespace's own blocks */
+        }
+      } finally {
+        this.evictNs = -1;
+      }
+      if (ns.bytes + ns.slotSize > ns.quota) return -2;
+    }
+    if (this.index.full && !this.evictOne()) return -1;
+    let slot = this.allocator.take(ns.classId);
+    if (slot >= 0) return slot;
+    // Same block size first (frees a usable slot at once), then anything (frees pages).
+    this.evictClass = ns.classId;
+    try {
+      for (let tries = 0; tries < 8 && slot < 0 && this.evictOne(); tries++) slot = this.allocator.take(ns.classId);
+    } finally {
+      this.evictClass = -1;
+    }
+    for (let budget = EVICTION_BUDGET; slot < 0 && budget > 0 && this.evictOne(); budget--) slot = this.allocator.take(ns.classId);
+    return slot;
+  }
+
+  private evictOne(): boolean {
+    const id = this.policy.evict(this.canEvict);
+    if (id < 0) return false;
+    this.metrics.eviction(this.policy.lastQueue);
+    this.release(id);
+    return true;
+  }
+
+  /** WRITING → SEALED: visible to lookups, handed to the eviction policy. */
+  seal(id: number): void {
+    const ix = this.index;
+    if (ix.state[id] !== EntryState.WRITING) throw new Error(`seal of entry ${id} in state ${ix.state[id]}`);
+    const ns = this.namespaces[ix.ns[id] as number] as Namespace;
+    ix.state[id] = EntryState.SEALED;
+    this.writingBytes -= ns.slotSize;
+    this.sealedBytes += ns.slotSize;
+    this.writeLeases--;
+    ns.metrics.put(ix.length[id] as number);
+    if (this.policy.insert(id, ix.fingerprint(id))) this.metrics.ghostHit();
+  }
+
+  /** Drops a WRITING entry: nothing becomes visible, the slot is free again. */
+  abort(id: number, reason: DropReason): void {
+    if (this.index.state[id] !== EntryState.WRITING) throw new Error(`abort of entry ${id} in state ${this.index.state[id]}`);
+    this.writeLeases--;
+    this.metrics.droppedWrite(reason);
+    this.release(id);
+  }
+
+  /** Frees an entry's slot and id (WRITING, or SEALED already unlinked from the policy by evict()). */
+  private release(id: number): void {
+    const ix = this.index;
+    const ns = this.namespaces[ix.ns[id] as number] as Namespace;
+    if (ix.state[id] === EntryState.WRITING) this.writingBytes -= ns.slotSize;
+    else this.sealedBytes -= ns.slotSize;
+    ns.bytes -= ns.slotSize;
+    ns.entries--;
+    this.allocator.free(ix.slot[id] as number);
+    ix.remove(id);
+  }
+
+  // ───────────── views ─────────────
+
+  namespaceOf(id: number): Namespace {
+    return this.namespaces[this.index.ns[id] as number] as Namespace;
+  }
+
+  bytesByState(): { free: number; writing: number; sealed: number } {
+    return { free: this.allocator.capacityBytes - this.writingBytes - this.sealedBytes, writing: this.writingBytes, sealed: this.sealedBytes };
+  }
+
+  leases(): { read: number; write: number } {
+    return { read: this.readLeases, write: this.writeLeases };
+  }
+
+  namespaceSummaries(): KvNamespaceSummary[] {
+    const out: KvNamespaceSummary[] = [];
+    for (const ns of this.namespaces) {
+      if (ns === undefined) continue;
+      out.push({
+        name: ns.name,
+        blockSize: ns.blockSize,
+        layout: ns.layout,
+        entries: ns.entries,
+        bytes: ns.bytes,
+        quotaBytes: ns.quota ?? null,
+        connections: ns.connections,
+        lookups: ns.lookups,
+        hitBlocks: ns.hitBlocks,
+        requestedBlocks: ns.requestedBlocks,
+        hitRatio: ns.requestedBlocks === 0 ? null : ns.hitBlocks / ns.requestedBlocks,
+      });
+    }
+    return out;
+  }
+}

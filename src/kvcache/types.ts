@@ -1,0 +1,78 @@
+/**
+ * Contracts of the node KV cache shard: resolved options, the summary shown by STATS and
+ * GET /v1/kvcache, and the running service the agent composes.
+ */
+import type { Disposable } from '../common/lifecycle.js';
+import type { EvictionQueue, PolicyName } from './eviction/types.js';
+
+/** Options resolved from the `kv` config section (see options.ts). */
+export interface KvShardOptions {
+  readonly dir: string;
+  readonly socketPath: string;
+  /** Whole slabs only: `slabCount × slabSize`. */
+  readonly slabSize: number;
+  readonly slabCount: number;
+  readonly pageSize: number;
+  readonly policy: PolicyName;
+  readonly smallRatio: number;
+  readonly leaseTtlMs: number;
+  readonly maxEntries: number;
+  /** Namespace → quota bytes. */
+  readonly quotas: ReadonlyMap<string, number>;
+  readonly maxConnections: number;
+  readonly maxBatch: number;
+  readonly maxFrame: number;
+  readonly maxLeases: number;
+  readonly maxNamespaces: number;
+  readonly prefault: boolean;
+}
+
+export interface KvNamespaceSummary {
+  readonly name: string;
+  readonly blockSize: number;
+  readonly layout: string;
+  readonly entries: number;
+  /** Slot bytes held (sealed + writing). */
+  readonly bytes: number;
+  readonly quotaBytes: number | null;
+  readonly connections: number;
+  readonly lookups: number;
+  readonly hitBlocks: number;
+  readonly requestedBlocks: number;
+  /** hitBlocks / requestedBlocks over the shard's lifetime; null before the first lookup. */
+  readonly hitRatio: number | null;
+}
+
+export interface KvSummary {
+  readonly enabled: true;
+  readonly socket: string;
+  readonly dir: string;
+  readonly generation: string;
+  readonly slabs: { readonly count: number; readonly size: number; readonly files: readonly string[] };
+  readonly pageSize: number;
+  readonly capacityBytes: number;
+  /** Slot bytes in use (sealed + writing). */
+  readonly usedBytes: number;
+  readonly bytesByState: { readonly free: number; readonly writing: number; readonly sealed: number };
+  readonly entries: number;
+  readonly maxEntries: number;
+  readonly policy: PolicyName;
+  readonly evictions: Readonly<Partial<Record<EvictionQueue, number>>>;
+  readonly ghostHits: number;
+  readonly leases: { readonly read: number; readonly write: number };
+  readonly connections: number;
+  readonly lookups: number;
+  readonly hitBlocks: number;
+  readonly requestedBlocks: number;
+  readonly hitRatio: number | null;
+  readonly namespaces: readonly KvNamespaceSummary[];
+}
+
+/** The running shard: slabs mapped, index built, socket listening. */
+export interface KvService extends Disposable {
+  readonly socketPath: string;
+  readonly options: KvShardOptions;
+  summary(): KvSummary;
+  /** Stops accepting, closes connections (their leases end), unlinks the socket and slab files. */
+  close(): Promise<void>;
+}

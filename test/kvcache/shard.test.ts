@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { EntryState } from '../../src/kvcache/index.js';
+import { AllocFlag, ItemStatus, ProtocolError, Status } from '../../src/kvcache/protocol.js';
+import { KvShard, type Namespace } from '../../src/kvcache/shard.js';
+import { MiB, keys, shardOptions } from './shard-fixture.js';
+
+function statusOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProtocolError) return err.status;
+    throw err;
+  }
+  return undefined;
+}
+
+/** ALLOC through the shard; returns statuses and entry ids. */
+function alloc(shard: KvShard, ns: Namespace, k: Buffer, len = MiB, flags = 0, parent?: Buffer) {
+  const n = k.length / 16;
+  const status = new Uint8Array(n);
+  const ids = new Int32Array(n);
+  shard.alloc(ns, { keys: k, lengths: new Uint32Array(n).fill(len), flags: flags | (parent ? AllocFlag.PARENT : 0), parent }, status, ids);
+  return { status: [...status], ids: [...ids] };
+}
+
+function put(shard: KvShard, ns: Namespace, k: Buffer, flags = 0) {
+  const r = alloc(shard, ns, k, MiB, flags);
+  for (const id of r.ids) if (id >= 0) shard.seal(id);
+  return r;
+}
+
+/** Every sealed block's parent is sealed; bytes add up; capacity holds. */
+function checkInvariants(shard: KvShard) {
+  const ix = shard.index;
+  let live = 0;
+  for (let id = 0; id < ix.capacity; id++) {
+    if (ix.state[id] === EntryState.FREE) continue;
+    live++;
+    const p = ix.parent[id] as number;
+    if (ix.state[id] === EntryState.SEALED && p >= 0) expect(ix.state[p]).not.toBe(EntryState.FREE);
+  }
+  expect(live).toBe(ix.size);
+  const b = shard.bytesByState();
+  expect(b.free + b.writing + b.sealed).toBe(shard.allocator.capacityBytes);
+  expect(b.free).toBeGreaterThanOrEqual(0);
+  expect(shard.allocator.allocatedBytes).toBe(b.writing + b.sealed);
+}
+
+describe('KvShard namespaces', () => {
+  it('validates HELLO and keeps one layout per namespace', () => {
+    const s = new KvShard(shardOptions());
+    expect(statusOf(() => s.hello('', '', MiB))).toBe(Status.BAD_HELLO);
+    expect(statusOf(() => s.hello('a', '', 100))).toBe(Status.BAD_HELLO);
+    expect(statusOf(() => s.hello('a', '', 2 * MiB))).toBe(Status.BAD_HELLO);
+    const a = s.hello('a', 'ncld16', MiB);
+    expect(a.slotSize).toBe(MiB);
+    expect(statusOf(() => s.hello('a', 'ncld16', MiB / 2))).toBe(Status.LAYOUT_MISMATCH);
+    expect(statusOf(() => s.hello('a', 'lcnd16', MiB))).toBe(Status.LAYOUT_MISMATCH);
+    expect(s.hello('a', 'ncld16', MiB).id).toBe(a.id);
+  });
+
+  it('refuses namespaces beyond the limit unless one is idle', () => {
+    const s = new KvShard(shardOptions({ maxNamespaces: 2 }));
+    const a = s.hello('a', '', MiB);
+    s.hello('b', '', MiB);
+    expect(statusOf(() => s.hello('c', '', MiB))).toBe(Status.TOO_MANY_NAMESPACES);
+    s.goodbye(a);
+    expect(s.hello('c', '', MiB).id).toBe(a.id);
+  });
+
+  it('isolates namespaces: the same key in another namespace is a miss', () => {
+    const s = new KvShard(shardOptions());
+    const a = s.hello('a', '', MiB);
+    const b = s.hello('b', '', MiB);
+    put(s, a, keys(1, 2));
+    expect(s.lookup(a, keys(1, 2), 'exists')).toBe(2);
+    expect(s.lookup(b, keys(1, 2), 'exists')).toBe(0);
+  });
+});
+
+describe('KvShard writes and reads', () => {
+  it('hides blocks until SEAL and returns the longest sealed prefix', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    const r = alloc(s, ns, keys(1, 4));
+    expect(r.status).toEqual([0, 0, 0, 0]);
+    expect(s.lookup(ns, keys(1, 4), 'exists')).toBe(0);
+    s.seal(r.ids[0] as number);
+    s.seal(r.ids[1] as number);
+    s.seal(r.ids[3] as number);
+    expect(s.lookup(ns, keys(1, 4), 'exists')).toBe(2);
+    const pinned = new Int32Array(4);
+    expect(s.lookup(ns, keys(1, 4), 'lookup', pinned)).toBe(2);
+    expect(s.leases()).toEqual({ read: 2, write: 1 });
+    s.unpin(pinned[0] as number);
+    s.unpin(pinned[1] as number);
+    expect(() => s.unpin(pinned[0] as number)).toThrow();
+    checkInvariants(s);
+  });
+
+  it('answers EXISTS, BUSY, DUPLICATE and BAD_LENGTH per item', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    put(s, ns, keys(1, 1));
+    alloc(s, ns, keys(2, 1));
+    const dup = Buffer.concat([keys(3, 1), keys(3, 1)]);
+    expect(alloc(s, ns, Buffer.concat([keys(1, 1), keys(2, 1)]), MiB, AllocFlag.INDEPENDENT).status).toEqual([ItemStatus.EXISTS, ItemStatus.BUSY]);
+    expect(alloc(s, ns, dup, MiB, AllocFlag.INDEPENDENT).status).toEqual([ItemStatus.OK, ItemStatus.DUPLICATE]);
+    expect(alloc(s, ns, keys(4, 1), MiB + 1).status).toEqual([ItemStatus.BAD_LENGTH]);
+    expect(alloc(s, ns, keys(4, 1), 0).status).toEqual([ItemStatus.BAD_LENGTH]);
+    checkInvariants(s);
+  });
+
+  it('abort frees the slot and shows nothing', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    const r = alloc(s, ns, keys(1, 8));
+    for (const id of r.ids) s.abort(id, 'disconnect');
+    expect(s.bytesByState()).toEqual({ free: 8 * MiB, writing: 0, sealed: 0 });
+    expect(s.index.size).toBe(0);
+    expect(s.lookup(ns, keys(1, 8), 'exists')).toBe(0);
+    expect(alloc(s, ns, keys(2, 8)).status.every((x) => x === ItemStatus.OK)).toBe(true);
+  });
+});
+
+describe('KvShard eviction', () => {
+  it('evicts to make room, never a leased block, and says FULL when everything is pinned', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    put(s, ns, keys(1, 8), AllocFlag.INDEPENDENT);
+    const pinned = new Int32Array(8);
+    expect(s.lookup(ns, keys(1, 8), 'lookup', pinned)).toBe(8);
+    expect(alloc(s, ns, keys(2, 1)).status).toEqual([ItemStatus.FULL]);
+    s.unpin(pinned[5] as number);
+    expect(alloc(s, ns, keys(2, 1)).status).toEqual([ItemStatus.OK]);
+    // Block 5 was the only unpinned one.
+    expect(s.lookup(ns, keys(1, 8, 5).subarray(0, 16), 'exists')).toBe(0);
+    expect(s.lookup(ns, keys(1, 5), 'exists')).toBe(5);
+    checkInvariants(s);
+  });
+
+  it('evicts leaves first: a cached block keeps its parent', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    put(s, ns, keys(1, 8));
+    put(s, ns, keys(2, 3), AllocFlag.INDEPENDENT);
+    // Three evictions: always the current tail of chain 1, never its root.
+    expect(s.lookup(ns, keys(1, 8), 'exists')).toBe(5);
+    checkInvariants(s);
+  });
+
+  it('keeps a namespace inside its quota by evicting its own blocks, else QUOTA', () => {
+    const s = new KvShard(shardOptions({ quotas: new Map([['t', 2 * MiB]]) }));
+    const t = s.hello('t', '', MiB);
+    const o = s.hello('o', '', MiB);
+    put(s, o, keys(9, 3), AllocFlag.INDEPENDENT);
+    put(s, t, keys(1, 2), AllocFlag.INDEPENDENT);
+    expect(put(s, t, keys(2, 1)).status).toEqual([ItemStatus.OK]);
+    expect(s.namespaceSummaries().find((n) => n.name === 't')?.bytes).toBe(2 * MiB);
+    expect(s.lookup(o, keys(9, 3), 'exists')).toBe(3);
+    const pinned = new Int32Array(2);
+    s.lookup(t, keys(2, 1), 'lookup', pinned);
+    s.lookup(t, keys(1, 2, 1).subarray(0, 16), 'lookup', pinned.subarray(1));
+    expect(alloc(s, t, keys(3, 1)).status).toEqual([ItemStatus.QUOTA]);
+    checkInvariants(s);
+  });
+
+  it('shares capacity between block sizes by moving empty pages', () => {
+    const s = new KvShard(shardOptions());
+    const big = s.hello('big', '', MiB);
+    const small = s.hello('small', '', 256 * 1024);
+    put(s, big, keys(1, 8), AllocFlag.INDEPENDENT);
+    const r = alloc(s, small, keys(2, 4), 256 * 1024, AllocFlag.INDEPENDENT);
+    expect(r.status).toEqual([0, 0, 0, 0]);
+    expect(s.lookup(big, keys(1, 8), 'exists')).toBeLessThan(8);
+    checkInvariants(s);
+  });
+
+  it('holds its invariants under random operations', () => {
+    const s = new KvShard(shardOptions({ slabCount: 2, maxEntries: 40 }));
+    const spaces = [s.hello('a', '', MiB), s.hello('b', '', 512 * 1024)];
+    const pins: number[] = [];
+    const writes: number[] = [];
+    let seed = 42;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let step = 0; step < 5000; step++) {
+      const ns = spaces[rnd(2)] as Namespace;
+      const op = rnd(10);
+      const k = keys(rnd(30), 1 + rnd(6));
+      if (op < 4) {
+        const r = alloc(s, ns, k, 1 + rnd(ns.blockSize));
+        for (const id of r.ids) if (id >= 0) writes.push(id);
+      } else if (op < 6 && writes.length > 0) {
+        const id = writes.splice(rnd(writes.length), 1)[0] as number;
+        if (rnd(4) === 0) s.abort(id, 'dropped');
+        else s.seal(id);
+      } else if (op < 8) {
+        const p = new Int32Array(k.length / 16);
+        const h = s.lookup(ns, k, 'lookup', p);
+        for (let i = 0; i < h; i++) pins.push(p[i] as number);
+      } else if (pins.length > 0) {
+        s.unpin(pins.splice(rnd(pins.length), 1)[0] as number);
+      }
+      if (step % 100 === 0) checkInvariants(s);
+    }
+    checkInvariants(s);
+  });
+});

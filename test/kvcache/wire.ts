@@ -1,0 +1,69 @@
+// A raw protocol client for server tests: sends frames, reads replies in order, sees the close.
+import { type Socket, connect } from 'node:net';
+import { FrameReader, type FrameHeader, frame } from '../../src/kvcache/protocol.js';
+
+export interface Reply {
+  readonly header: FrameHeader;
+  readonly body: Buffer;
+}
+
+export class Wire {
+  private readonly reader = new FrameReader(64 << 20);
+  private readonly queue: Reply[] = [];
+  private waiters: ((r: Reply | undefined) => void)[] = [];
+  private nextId = 1;
+  closed = false;
+  readonly ended: Promise<void>;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (c: Buffer) => {
+      this.reader.push(c);
+      for (let f = this.reader.next(); f !== undefined; f = this.reader.next()) {
+        const w = this.waiters.shift();
+        if (w) w(f);
+        else this.queue.push(f);
+      }
+    });
+    socket.on('error', () => {});
+    this.ended = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.closed = true;
+        for (const w of this.waiters) w(undefined);
+        this.waiters = [];
+        resolve();
+      }),
+    );
+  }
+
+  static open(path: string): Promise<Wire> {
+    return new Promise((resolve, reject) => {
+      const s = connect(path);
+      s.once('connect', () => resolve(new Wire(s)));
+      s.once('error', reject);
+    });
+  }
+
+  sendRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  next(): Promise<Reply | undefined> {
+    const q = this.queue.shift();
+    if (q !== undefined) return Promise.resolve(q);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async call(op: number, body?: Buffer): Promise<Reply> {
+    const id = this.nextId++;
+    this.socket.write(frame(op, id, body));
+    const r = await this.next();
+    if (r === undefined) throw new Error(`connection closed before the reply to op ${op}`);
+    if (r.header.requestId !== id) throw new Error(`reply id ${r.header.requestId}, expected ${id}`);
+    return r;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
