@@ -266,8 +266,8 @@ export class LeaseServer {
       }
       case Op.STATS: {
         if (body.length !== 0) throw new ProtocolError(Status.BAD_FRAME, 'STATS has no body');
-        const ns = this.requireNs(c);
-        return encodeJson({ ...opts.summary(), namespace: shard.namespaceSummaries().find((s) => s.name === ns.name) ?? null });
+        const name = c.ns?.name;
+        return encodeJson({ ...opts.summary(), namespace: shard.namespaceSummaries().find((s) => s.name === name) ?? null });
       }
       default:
         throw new ProtocolError(Status.UNKNOWN_OP, `unknown op 0x${op.toString(16)}`);

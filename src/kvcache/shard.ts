@@ -223,12 +223,16 @@ export class KvShard {
     if (this.index.full && !this.evictOne()) return -1;
     let slot = this.allocator.take(ns.classId);
     if (slot >= 0) return slot;
-    // Same block size first (frees a usable slot at once), then anything (frees pages).
-    this.evictClass = ns.classId;
-    try {
-      for (let tries = 0; tries < 8 && slot < 0 && this.evictOne(); tries++) slot = this.allocator.take(ns.classId);
-    } finally {
-      this.evictClass = -1;
+    // In policy order first (a victim of the same block size frees a usable slot at once); then only
+    // blocks of this size, which skips (and so re-queues) others; then anything, until a page empties.
+    for (let tries = 0; tries < 4 && slot < 0 && this.evictOne(); tries++) slot = this.allocator.take(ns.classId);
+    if (slot < 0) {
+      this.evictClass = ns.classId;
+      try {
+        for (let tries = 0; tries < 8 && slot < 0 && this.evictOne(); tries++) slot = this.allocator.take(ns.classId);
+      } finally {
+        this.evictClass = -1;
+      }
     }
     for (let budget = EVICTION_BUDGET; slot < 0 && budget > 0 && this.evictOne(); budget--) slot = this.allocator.take(ns.classId);
     return slot;

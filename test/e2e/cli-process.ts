@@ -1,5 +1,6 @@
 // Spawns the built `brixlet` executable as a user would, with no TTY.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { kvTestEnv } from '../helpers/kv-env.js';
 import { repoRoot } from '../helpers/repo.js';
 
 export const BIN = `${repoRoot}dist/cli/main.js`;
@@ -12,16 +13,22 @@ export interface Spawned {
 }
 
 export function spawnBrixlet(args: string[], env: Record<string, string> = {}): Spawned {
+  const kv = kvTestEnv(args[0], env);
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CI: 'true', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CI: 'true', ...kv.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const s: Spawned = {
     child,
     stdout: '',
     stderr: '',
-    exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+    exited: new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        kv.cleanup();
+        resolve({ code, signal });
+      }),
+    ),
   };
   child.stdout?.on('data', (d: Buffer) => (s.stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (s.stderr += d.toString()));

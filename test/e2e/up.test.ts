@@ -8,9 +8,10 @@ const EPHEMERAL = ['--agent.port', '0', '--gateway.port', '0', '--control.port',
 describe('brixlet up (built, spawned)', () => {
   it('serves both /healthz and exits 0 within 5 s of SIGTERM', async () => {
     const p = spawnBrixlet(['up', ...EPHEMERAL, '--json']);
-    const urls = JSON.parse(await firstLine(p)) as { agent: string; gateway: string; control: string };
+    const { kvSocket, ...urls } = JSON.parse(await firstLine(p)) as { agent: string; gateway: string; control: string; kvSocket: string };
     expect(Object.keys(urls).sort()).toEqual(['agent', 'control', 'gateway']);
     for (const u of Object.values(urls)) expect(u).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(kvSocket).toMatch(/\/kv\.sock$/);
 
     expect(await (await fetch(`${urls.agent}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${urls.control}/healthz`)).json()).toEqual({ status: 'ok' });
@@ -68,6 +69,6 @@ describe('brixlet up (built, spawned)', () => {
     expect((await run(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     const unknown = await run(['serve']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, config, version');
+    expect(unknown.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, kv, config, version');
   });
 });

@@ -1,6 +1,7 @@
 // Runs the CLI in-process with captured stdout/stderr.
 import { runCli } from '../../src/cli/run-cli.js';
 import { Capture } from './capture.js';
+import { kvTestEnv } from './kv-env.js';
 
 export interface CliRun {
   readonly code: Promise<number>;
@@ -11,7 +12,8 @@ export interface CliRun {
 export function startCli(argv: string[], env: Record<string, string | undefined> = {}, tty = false): CliRun {
   const stdout = new Capture(tty);
   const stderr = new Capture(tty);
-  const code = runCli(argv, { stdout, stderr, env, signals: ['SIGUSR2'] });
+  const kv = kvTestEnv(argv[0], env);
+  const code = runCli(argv, { stdout, stderr, env: kv.env, signals: ['SIGUSR2'] }).finally(kv.cleanup);
   return { code, stdout, stderr };
 }
 

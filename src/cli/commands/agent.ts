@@ -1,8 +1,10 @@
 /** `brixlet agent`: the per-node DaemonSet process. */
 import { createAccelComponent } from '../../agent/accel-component.js';
 import { createFaultComponent } from '../../agent/fault-component.js';
+import { createKvComponent } from '../../agent/kv-component.js';
 import { agentNodeName, startAgent } from '../../agent/main.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
+import { KV_ROLE } from './kv.js';
 import { serve } from '../serve.js';
 
 export const agentCommand: Command = {
@@ -11,24 +13,33 @@ export const agentCommand: Command = {
   usage: 'brixlet agent [--agent.port N] [--agent.node-name NAME] [flags]',
   description: [
     'Serves this node\'s agent API on --agent.port (default 9464): /healthz, /readyz, /metrics,',
-    '/v1/info, /v1/accelerators and /openapi.json. On Kubernetes, set --agent.node-name (BRIXLET_AGENT_NODE_NAME)',
+    '/v1/info, /v1/accelerators, /v1/kvcache and /openapi.json. On Kubernetes, set --agent.node-name (BRIXLET_AGENT_NODE_NAME)',
     'from the downward API so reports carry the node name rather than the pod\'s host name.',
     'With --faults.enabled --faults.token-file FILE it also serves the fault-injection API (/v1/faults,',
     'brixlet fault); without, those routes answer 403.',
+    'It hosts the node\'s KV cache shard (--kv.*, on by default): slab files in --kv.dir (a tmpfs such',
+    'as /dev/shm) and the lease socket --kv.socket engines connect to (docs/kv-protocol.md, brixlet kv);',
+    '--no-kv.enabled turns it off.',
   ].join('\n'),
-  examples: ['brixlet agent', 'BRIXLET_AGENT_NODE_NAME=gpu-node-1 brixlet agent --agent.port 9464'],
-  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'shutdown'],
+  examples: [
+    'brixlet agent',
+    'BRIXLET_AGENT_NODE_NAME=gpu-node-1 brixlet agent --agent.port 9464',
+    'brixlet agent --kv.capacity 64GiB --kv.dir /dev/shm/brixlet --kv.socket /run/brixlet/kv.sock',
+    'brixlet agent --no-kv.enabled',
+  ],
+  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {
       // Before the accelerators: a bad token file stops the agent before any library is opened.
       const faults = await createFaultComponent({ config: rt.config, log: rt.log });
       const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
-      const agent = await startAgent(rt, [accel, faults]);
+      const kv = await createKvComponent(rt.config, rt.log);
+      const agent = await startAgent(rt, [accel, faults, kv]);
       return {
         title: `agent for node ${agent.nodeName}, ${accel.summary()}`,
-        urls: { agent: agent.url },
-        roles: { agent: '/v1/accelerators, /v1/info, /metrics, /healthz, /readyz' },
+        urls: { agent: agent.url, ...(kv.socketPath !== undefined && { kvSocket: kv.socketPath }) },
+        roles: { agent: '/v1/accelerators, /v1/kvcache, /v1/info, /metrics, /healthz, /readyz', kvSocket: KV_ROLE },
         beforeDrain: () => agent.readiness.setDraining(),
       };
     }),

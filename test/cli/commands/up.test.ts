@@ -4,7 +4,7 @@ import { LOOPBACK, startService } from '../../helpers/services.js';
 describe('brixlet up (in-process)', () => {
   it('serves both apps, registers the agent with the coordinator, and drains on signal', async () => {
     const svc = await startService(['up', '--agent.port', '0', '--gateway.port', '0', '--control.port', '0', '--agent.node-name', 'laptop', ...LOOPBACK]);
-    expect(Object.keys(svc.urls)).toEqual(['gateway', 'control', 'agent']);
+    expect(Object.keys(svc.urls)).toEqual(['gateway', 'control', 'agent', 'kvSocket']);
     const { gateway, control, agent } = svc.urls as Record<'gateway' | 'control' | 'agent', string>;
 
     expect(await (await fetch(`${agent}/healthz`)).json()).toEqual({ status: 'ok' });

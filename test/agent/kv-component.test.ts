@@ -1,0 +1,98 @@
+import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { buildAgentApp } from '../../src/agent/agent-app.js';
+import { createKvComponent, type KvComponent } from '../../src/agent/kv-component.js';
+import { loadConfig } from '../../src/common/config/load-config.js';
+import type { BrixletServer } from '../../src/common/http/create-server.js';
+import { Readiness } from '../../src/common/readiness.js';
+import { chainKeys } from '../../src/kvcache/client/chain-keys.js';
+import { KvClient } from '../../src/kvcache/client/kv-client.js';
+import { silentLog, testMetrics } from '../helpers/apps.js';
+
+const root = mkdtempSync('/dev/shm/brixlet-kv-component-test-');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const open: { app: BrixletServer; kv: KvComponent }[] = [];
+afterEach(async () => {
+  for (const { app, kv } of open.splice(0)) {
+    await app.close();
+    await kv.dispose();
+  }
+});
+
+async function agent(name: string, flags: Record<string, string> = {}) {
+  const { config } = loadConfig({
+    flags: { 'kv.dir': join(root, name, 'slabs'), 'kv.socket': join(root, name, 'kv.sock'), 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB', ...flags },
+  });
+  const kv = await createKvComponent(config, silentLog);
+  const readiness = new Readiness();
+  const metrics = testMetrics();
+  const app = await buildAgentApp({ config, log: silentLog, metrics, readiness, version: '1.0.0', nodeName: 'n1', components: [kv] });
+  open.push({ app, kv });
+  return { app, kv, readiness, metrics };
+}
+
+describe('kv component', () => {
+  it('starts the shard, serves its summary at /v1/kvcache and its metrics on /metrics', async () => {
+    const { app, kv, readiness, metrics } = await agent('on');
+    expect(kv.enabled).toBe(true);
+    expect(kv.socketPath).toBe(join(root, 'on', 'kv.sock'));
+    expect(readiness.state()).toEqual({ ready: true, reasons: [] });
+
+    const c = await KvClient.connect({ socketPath: kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
+    const block = Buffer.from('a block');
+    expect([...(await c.put(chainKeys([block]), [block]))]).toEqual([0]);
+    await c.get(chainKeys([block]));
+    await c.close();
+
+    const res = await app.inject('/v1/kvcache');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({
+      enabled: true,
+      socket: kv.socketPath,
+      dir: join(root, 'on', 'slabs'),
+      slabs: { count: 1, size: 16 * 2 ** 20 },
+      capacityBytes: 16 * 2 ** 20,
+      entries: 1,
+      hitRatio: 1,
+      namespaces: [{ name: 'n', blockSize: 64 * 1024, entries: 1, hitRatio: 1 }],
+    });
+    expect(body.generation).toMatch(/^[0-9a-f]{8}$/);
+    expect((await app.inject('/v1/info')).json().components).toEqual(['kvcache']);
+    const text = await metrics.render();
+    expect(text).toMatch(/^brixlet_kvcache_\w+/m);
+    const openapi = (await app.inject('/openapi.json')).json();
+    expect(openapi.paths['/v1/kvcache'].get.responses['200']).toBeDefined();
+  });
+
+  it('is not ready once its socket file is gone, and dispose removes socket and slabs', async () => {
+    const { kv, readiness } = await agent('gone');
+    const files = kv.service?.summary().slabs.files ?? [];
+    expect(files.every((f) => existsSync(f))).toBe(true);
+    unlinkSync(kv.socketPath as string);
+    expect(readiness.state().reasons).toEqual([`kvcache: socket ${kv.socketPath} is gone`]);
+    await kv.dispose();
+    await kv.dispose();
+    expect(files.some((f) => existsSync(f))).toBe(false);
+    expect(readiness.state().reasons).toEqual(['kvcache: shard closed']);
+  });
+
+  it('disabled: starts nothing and /v1/kvcache answers 404 BRX_ERR_KV_DISABLED, absent from OpenAPI', async () => {
+    const { app, kv } = await agent('off', { 'kv.enabled': 'false' });
+    expect(kv.enabled).toBe(false);
+    expect(kv.socketPath).toBeUndefined();
+    expect(existsSync(join(root, 'off'))).toBe(false);
+    const res = await app.inject('/v1/kvcache');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ error: { code: 'BRX_ERR_KV_DISABLED' } });
+    expect((await app.inject('/v1/info')).json().components).toEqual([]);
+    expect((await app.inject('/openapi.json')).json().paths['/v1/kvcache']).toBeUndefined();
+  });
+
+  it('refuses to start on a directory another shard holds', async () => {
+    await agent('busy');
+    await expect(agent('busy', { 'kv.socket': join(root, 'busy', 'other.sock') })).rejects.toMatchObject({ code: 'BRX_ERR_KV_IN_USE' });
+  });
+});
