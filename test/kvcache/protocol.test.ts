@@ -5,7 +5,6 @@ import {
   HEADER_BYTES,
   ItemStatus,
   Op,
-  ProtocolError,
   REPLY_BIT,
   Status,
   decodeAlloc,
@@ -33,16 +32,8 @@ import {
   statusName,
   writeLeaseRecord,
 } from '../../src/kvcache/protocol.js';
-
-function statusOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err.status;
-    throw err;
-  }
-  return undefined;
-}
+import { ProtocolError } from '../../src/kvcache/protocol.js';
+import { statusOf } from './shard-fixture.js';
 
 describe('kv protocol frames', () => {
   it('matches the byte layout in docs/kv-protocol.md (HELLO example)', () => {

@@ -1,4 +1,5 @@
 // Builds shard options for tests: small slabs, explicit policy.
+import { ProtocolError } from '../../src/kvcache/protocol.js';
 import type { KvShardOptions } from '../../src/kvcache/types.js';
 
 export const MiB = 1 << 20;
@@ -33,4 +34,15 @@ export function keys(tag: number, n: number, from = 0): Buffer {
     b.writeUInt32LE(from + i, i * 16 + 4);
   }
   return b;
+}
+
+/** The ProtocolError status `fn` throws, or undefined when it does not throw. */
+export function statusOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProtocolError) return err.status;
+    throw err;
+  }
+  return undefined;
 }

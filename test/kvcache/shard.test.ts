@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EntryState } from '../../src/kvcache/index.js';
-import { AllocFlag, ItemStatus, ProtocolError, Status } from '../../src/kvcache/protocol.js';
+import { AllocFlag, ItemStatus, Status } from '../../src/kvcache/protocol.js';
 import { KvShard, type Namespace } from '../../src/kvcache/shard.js';
-import { MiB, keys, shardOptions } from './shard-fixture.js';
-
-function statusOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err.status;
-    throw err;
-  }
-  return undefined;
-}
+import { MiB, keys, shardOptions, statusOf } from './shard-fixture.js';
 
 /** ALLOC through the shard; returns statuses and entry ids. */
 function alloc(shard: KvShard, ns: Namespace, k: Buffer, len = MiB, flags = 0, parent?: Buffer) {

@@ -49,16 +49,8 @@ class Lookup(NamedTuple):
     leases: list[Lease]
 
 
-class Session(NamedTuple):
-    """What HELLO announced."""
-
-    session_id: int
-    lease_ttl_ms: int
-    max_batch: int
-    max_frame: int
-    slot_size: int
-    slab_size: int
-    slabs: tuple[str, ...]
+#: What HELLO announced (session id, lease TTL, limits, slot size, slab size and paths).
+Session = p.HelloReply
 
 
 ZERO_SEED = bytes(p.KEY_BYTES)
@@ -307,7 +299,7 @@ class KvClient:
         end = p.HEADER_BYTES + len(hello)
         self._send[p.HEADER_BYTES : end] = hello
         h = p.decode_hello_reply(self._call(p.HELLO, end))
-        session = Session(*h)
+        session = h
         self._send = bytearray(max(h.max_frame, p.HEADER_BYTES + 64))
         if len(self._recv) < h.max_frame:
             self._grow_recv(h.max_frame)
