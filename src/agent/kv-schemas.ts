@@ -4,12 +4,13 @@
  * would otherwise silently drop a field the schema leaves out.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { POLICY_NAMES } from '../kvcache/eviction/types.js';
 import type { KvNamespaceSummary, KvSummary } from '../kvcache/types.js';
 
 const Bytes = (description: string) => Type.Integer({ minimum: 0, description });
 const Count = (description: string) => Type.Integer({ minimum: 0, description });
 const Ratio = (description: string) => Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()], { description });
-const Policy = Type.Union([Type.Literal('s3fifo'), Type.Literal('lru'), Type.Literal('fifo')]);
+const Policy = Type.Union(POLICY_NAMES.map((p) => Type.Literal(p)));
 
 export const KvNamespaceView = Type.Object({
   name: Type.String(),

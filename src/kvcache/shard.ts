@@ -175,12 +175,17 @@ export class KvShard {
     const chained = (req.flags & AllocFlag.INDEPENDENT) === 0;
     let parent = req.parent !== undefined ? ix.find(ns.id, req.parent, 0) : -1;
     const created = n > 1 ? new Set<number>() : undefined;
+    // In a chain, blocks after one that found no room could never be reached by a lookup.
+    let noRoom = 0;
     for (let i = 0; i < n; i++) {
       const at = i * KEY_BYTES;
       const len = req.lengths[i] as number;
       let id = ix.find(ns.id, req.keys, at);
       let st: number = ItemStatus.OK;
-      if (id >= 0) {
+      if (noRoom !== 0) {
+        st = noRoom;
+        this.metrics.droppedWrite(noRoom === ItemStatus.QUOTA ? 'quota' : 'full');
+      } else if (id >= 0) {
         st = created?.has(id) === true ? ItemStatus.DUPLICATE : ix.state[id] === EntryState.SEALED ? ItemStatus.EXISTS : ItemStatus.BUSY;
       } else if (len === 0 || len > ns.blockSize) {
         st = ItemStatus.BAD_LENGTH;
@@ -189,6 +194,7 @@ export class KvShard {
         if (slot < 0) {
           st = slot === -2 ? ItemStatus.QUOTA : ItemStatus.FULL;
           this.metrics.droppedWrite(st === ItemStatus.QUOTA ? 'quota' : 'full');
+          if (chained) noRoom = st;
         } else {
           // The parent may have been evicted while making room: only link to a live entry.
           if (parent >= 0 && ix.state[parent] === EntryState.FREE) parent = -1;

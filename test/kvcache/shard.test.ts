@@ -199,3 +199,17 @@ describe('KvShard eviction', () => {
     checkInvariants(s);
   });
 });
+
+describe('KvShard chained allocation without room', () => {
+  it('gives the rest of a chain the FULL status instead of caching unreachable blocks', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    put(s, ns, keys(1, 6), AllocFlag.INDEPENDENT);
+    const pinned = new Int32Array(6);
+    s.lookup(ns, keys(1, 6), 'lookup', pinned);
+    // Two free slots, then a chain of four: two OK, two FULL (nothing was evicted for them).
+    expect(alloc(s, ns, keys(2, 4)).status).toEqual([ItemStatus.OK, ItemStatus.OK, ItemStatus.FULL, ItemStatus.FULL]);
+    expect(alloc(s, ns, keys(3, 2), MiB, AllocFlag.INDEPENDENT).status).toEqual([ItemStatus.FULL, ItemStatus.FULL]);
+    checkInvariants(s);
+  });
+});

@@ -113,10 +113,10 @@ export const ConfigSchema = Type.Object(
         pageSize: Size(4 * MiB, 64 * KiB, 64 * MiB, {
           description: 'Allocation page: slabs are cut into pages, each page into slots of one namespace block size; the largest block a namespace may use.',
         }),
-        policy: Enum(['s3fifo', 'lru', 'fifo'] as const, 's3fifo', {
-          description: 'Eviction policy (see the README\'s hit-ratio table for how they compare on KV traces).',
+        policy: Enum(['arc', 's3fifo', 'lru', 'fifo'] as const, 'arc', {
+          description: 'Eviction policy: arc (default: adaptive, scan resistant), s3fifo, lru or fifo; the README\'s hit-ratio table compares them on KV traces.',
         }),
-        smallQueuePercent: Int(30, 1, 90, { description: 'S3-FIFO small-queue share of cached blocks, in percent.' }),
+        smallQueuePercent: Int(30, 1, 90, { description: 'S3-FIFO (--kv.policy s3fifo) small-queue share of cached blocks, in percent.' }),
         leaseTtl: Duration(30_000, 100, 3_600_000, {
           description: 'How long a read or write lease pins its block; an expired write lease drops the block.',
         }),

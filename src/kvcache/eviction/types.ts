@@ -3,7 +3,7 @@
  * or the hit-ratio simulator) and keep their own state in typed arrays: no object per entry.
  */
 
-export const POLICY_NAMES = ['s3fifo', 'lru', 'fifo'] as const;
+export const POLICY_NAMES = ['s3fifo', 'lru', 'fifo', 'arc'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Which queue a victim left: `small`/`main` for S3-FIFO, `lru`, `fifo`. Used as a metric label. */
