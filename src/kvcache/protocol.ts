@@ -403,7 +403,9 @@ export function encodeLeaseRecords(count: number, fill: (out: Buffer, at: number
 export function writeLeaseRecord(out: Buffer, at: number, rec: LeaseRecord): void {
   out.writeUInt32LE(rec.leaseId >>> 0, at);
   out.writeUInt32LE(rec.slab, at + 4);
-  out.writeBigUInt64LE(BigInt(rec.offset), at + 8);
+  // u64 as two u32 halves: no BigInt on the reply path (offsets stay below 2^53).
+  out.writeUInt32LE(rec.offset % 0x1_0000_0000, at + 8);
+  out.writeUInt32LE(Math.floor(rec.offset / 0x1_0000_0000), at + 12);
   out.writeUInt32LE(rec.length, at + 16);
   out.writeUInt8(rec.status, at + 20);
 }

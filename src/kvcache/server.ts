@@ -12,7 +12,6 @@ import {
   CLOSING_STATUSES,
   FrameReader,
   ItemStatus,
-  LEASE_RECORD_BYTES,
   Op,
   ProtocolError,
   REPLY_BIT,
@@ -279,18 +278,15 @@ export class LeaseServer {
     const { shard } = this;
     const ix = shard.index;
     const now = Date.now();
-    const out = encodeLeaseRecords(n, () => {});
-    for (let i = 0; i < n; i++) {
-      const at = 4 + i * LEASE_RECORD_BYTES;
+    return encodeLeaseRecords(n, (out, at, i) => {
       const st = status === undefined ? ItemStatus.OK : (status[i] as number);
       if (st !== ItemStatus.OK) {
         out.writeUInt8(st, at + 20);
-        continue;
+        return;
       }
       const entry = this.pinned[i] as number;
       const loc = shard.allocator.where(ix.slot[entry] as number);
       writeLeaseRecord(out, at, { leaseId: c.leases.grant(entry, write, now), slab: loc.slab, offset: loc.offset, length: ix.length[entry] as number, status: st });
-    }
-    return out;
+    });
   }
 }

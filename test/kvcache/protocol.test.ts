@@ -92,7 +92,7 @@ describe('kv protocol frames', () => {
     const enc = encodeItemStatuses(st);
     expect(enc.length % 4).toBe(0);
     expect([...decodeItemStatuses(enc)]).toEqual([...st]);
-    const rec = { leaseId: 9, slab: 2, offset: 3 * 2 ** 30, length: 1 << 20, status: 0 };
+    const rec = { leaseId: 9, slab: 2, offset: 5 * 2 ** 32 + 4096, length: 1 << 20, status: 0 };
     expect(decodeLeaseRecords(encodeLeaseRecords(1, (out, at) => writeLeaseRecord(out, at, rec)))).toEqual([rec]);
     expect(decodeJson(encodeJson({ a: [1, 'x'] }))).toEqual({ a: [1, 'x'] });
     expect(decodeError(encodeError('boom'))).toBe('boom');
