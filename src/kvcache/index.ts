@@ -1,13 +1,18 @@
 /**
  * The shard's block index: a chained hash table over struct-of-arrays typed arrays. One entry per
- * block (writing or sealed): 16-byte key, namespace, state, read-lease count, slot, length, parent
- * and first-child/next-sibling links (leaf-first eviction). No object per entry; 45 bytes per entry
- * plus ≤ 4 bytes of buckets. Entry ids are reused through a free list.
+ * block (writing or sealed): 16-byte key, namespace and state (one u16), read-lease count, slot,
+ * length, parent and first-child/next-sibling links (leaf-first eviction). No object per entry; 44
+ * bytes per entry plus ≤ 1 byte of buckets. Entry ids are reused through a free list.
  */
 import { randomInt } from 'node:crypto';
 import { KEY_BYTES } from './protocol.js';
 
 export const EntryState = { FREE: 0, WRITING: 1, SEALED: 2 } as const;
+
+/** Namespace ids fit the low 14 bits of an entry's meta word; the state takes the top 2. */
+export const MAX_NAMESPACE_ID = 0x3fff;
+const NS_MASK = 0x3fff;
+const STATE_SHIFT = 14;
 
 const NONE = -1;
 /** Read leases one block can carry (u16 counter). */
@@ -17,8 +22,8 @@ export class KvIndex {
   readonly capacity: number;
   /** Key words, 4 per entry. */
   readonly keys: Uint32Array;
-  readonly ns: Uint16Array;
-  readonly state: Uint8Array;
+  /** Namespace id (low 14 bits) and state (top 2 bits). */
+  private readonly meta: Uint16Array;
   readonly refs: Uint16Array;
   readonly slot: Int32Array;
   readonly length: Uint32Array;
@@ -37,8 +42,7 @@ export class KvIndex {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0x7fff_ffff) throw new RangeError(`index capacity ${capacity} out of range`);
     this.capacity = capacity;
     this.keys = new Uint32Array(capacity * 4);
-    this.ns = new Uint16Array(capacity);
-    this.state = new Uint8Array(capacity);
+    this.meta = new Uint16Array(capacity);
     this.refs = new Uint16Array(capacity);
     this.slot = new Int32Array(capacity).fill(NONE);
     this.length = new Uint32Array(capacity);
@@ -65,12 +69,24 @@ export class KvIndex {
     return this.freeHead === NONE;
   }
 
+  nsOf(id: number): number {
+    return (this.meta[id] as number) & NS_MASK;
+  }
+
+  stateOf(id: number): number {
+    return (this.meta[id] as number) >>> STATE_SHIFT;
+  }
+
+  /** WRITING → SEALED (the only state change an entry makes in place). */
+  setSealed(id: number): void {
+    this.meta[id] = (EntryState.SEALED << STATE_SHIFT) | this.nsOf(id);
+  }
+
   /** Typed-array bytes held, for the per-entry budget. */
   get memoryBytes(): number {
     return (
       this.keys.byteLength +
-      this.ns.byteLength +
-      this.state.byteLength +
+      this.meta.byteLength +
       this.refs.byteLength +
       this.slot.byteLength +
       this.length.byteLength +
@@ -97,13 +113,13 @@ export class KvIndex {
   /** A non-negative 31-bit fingerprint of (namespace, key), for the eviction policy's ghost queue. */
   fingerprint(id: number): number {
     const k = id * 4;
-    let h = Math.imul((this.ns[id] as number) ^ 0x27d4eb2f, 0x9e3779b1);
+    let h = Math.imul(this.nsOf(id) ^ 0x27d4eb2f, 0x9e3779b1);
     for (let w = 0; w < 4; w++) h = Math.imul(h ^ (this.keys[k + w] as number), 0x85ebca6b) ^ (h >>> 15);
     return (h ^ (h >>> 16)) >>> 1;
   }
 
   private matches(id: number, buf: Uint8Array, at: number, ns: number): boolean {
-    if (this.ns[id] !== ns) return false;
+    if (this.nsOf(id) !== ns) return false;
     const k = id * 4;
     for (let w = 0; w < 4; w++) {
       const o = at + w * 4;
@@ -133,8 +149,8 @@ export class KvIndex {
       const o = at + w * 4;
       this.keys[k + w] = (buf[o] as number) | ((buf[o + 1] as number) << 8) | ((buf[o + 2] as number) << 16) | ((buf[o + 3] as number) << 24);
     }
-    this.ns[id] = ns;
-    this.state[id] = EntryState.WRITING;
+    if (ns > MAX_NAMESPACE_ID) throw new RangeError(`namespace id ${ns} above ${MAX_NAMESPACE_ID}`);
+    this.meta[id] = (EntryState.WRITING << STATE_SHIFT) | ns;
     this.refs[id] = 0;
     this.slot[id] = slot;
     this.length[id] = length;
@@ -176,7 +192,7 @@ export class KvIndex {
 
   /** Removes an entry: detaches it from its parent, orphans its children (they become roots), frees the id. */
   remove(id: number): void {
-    if (this.state[id] === EntryState.FREE) throw new Error(`index entry ${id} is already free`);
+    if (this.stateOf(id) === EntryState.FREE) throw new Error(`index entry ${id} is already free`);
     this.unlinkFromParent(id);
     let c = this.firstChild[id] as number;
     while (c !== NONE) {
@@ -188,7 +204,7 @@ export class KvIndex {
     this.firstChild[id] = NONE;
     // Unlink from the hash chain: find the bucket from the stored key.
     const kb = new Uint8Array(this.keys.buffer, id * 4 * 4, KEY_BYTES);
-    const b = this.hash(kb, 0, this.ns[id] as number) & this.mask;
+    const b = this.hash(kb, 0, this.nsOf(id)) & this.mask;
     let cur = this.buckets[b] as number;
     if (cur === id) this.buckets[b] = this.next[id] as number;
     else {
@@ -196,7 +212,7 @@ export class KvIndex {
       if (cur === NONE) throw new Error(`index entry ${id} missing from its hash chain`);
       this.next[cur] = this.next[id] as number;
     }
-    this.state[id] = EntryState.FREE;
+    this.meta[id] = EntryState.FREE << STATE_SHIFT;
     this.slot[id] = NONE;
     this.refs[id] = 0;
     this.next[id] = this.freeHead;

@@ -49,8 +49,8 @@ export class KvShard {
   private readonly canEvict = (id: number): boolean => {
     const ix = this.index;
     if (ix.refs[id] !== 0 || !ix.isLeaf(id)) return false;
-    if (this.evictNs >= 0 && ix.ns[id] !== this.evictNs) return false;
-    if (this.evictClass >= 0 && (this.namespaces[ix.ns[id] as number] as Namespace).classId !== this.evictClass) return false;
+    if (this.evictNs >= 0 && ix.nsOf(id) !== this.evictNs) return false;
+    if (this.evictClass >= 0 && (this.namespaces[ix.nsOf(id)] as Namespace).classId !== this.evictClass) return false;
     return true;
   };
 
@@ -61,7 +61,8 @@ export class KvShard {
   ) {
     this.index = new KvIndex(options.maxEntries);
     this.allocator = new SlotAllocator(options.slabSize, options.slabCount, options.pageSize);
-    this.policy = policy ?? createPolicy(options.policy, { capacity: options.maxEntries, smallRatio: options.smallRatio });
+    const index = this.index;
+    this.policy = policy ?? createPolicy(options.policy, { capacity: options.maxEntries, smallRatio: options.smallRatio, fingerprintOf: (id) => index.fingerprint(id) });
   }
 
   // ───────────── namespaces ─────────────
@@ -133,7 +134,7 @@ export class KvShard {
     let hitBytes = 0;
     for (; hits < n; hits++) {
       const id = ix.find(ns.id, keys, hits * KEY_BYTES);
-      if (id < 0 || ix.state[id] !== EntryState.SEALED) break;
+      if (id < 0 || ix.stateOf(id) !== EntryState.SEALED) break;
       if (pinned !== undefined) {
         if (ix.refs[id] === MAX_REFS) break;
         pinned[hits] = id;
@@ -186,7 +187,7 @@ export class KvShard {
         st = noRoom;
         this.metrics.droppedWrite(noRoom === ItemStatus.QUOTA ? 'quota' : 'full');
       } else if (id >= 0) {
-        st = created?.has(id) === true ? ItemStatus.DUPLICATE : ix.state[id] === EntryState.SEALED ? ItemStatus.EXISTS : ItemStatus.BUSY;
+        st = created?.has(id) === true ? ItemStatus.DUPLICATE : ix.stateOf(id) === EntryState.SEALED ? ItemStatus.EXISTS : ItemStatus.BUSY;
       } else if (len === 0 || len > ns.blockSize) {
         st = ItemStatus.BAD_LENGTH;
       } else {
@@ -197,7 +198,7 @@ export class KvShard {
           if (chained) noRoom = st;
         } else {
           // The parent may have been evicted while making room: only link to a live entry.
-          if (parent >= 0 && ix.state[parent] === EntryState.FREE) parent = -1;
+          if (parent >= 0 && ix.stateOf(parent) === EntryState.FREE) parent = -1;
           id = ix.insert(ns.id, req.keys, at, slot, len, parent);
           ns.bytes += ns.slotSize;
           ns.entries++;
@@ -255,9 +256,9 @@ export class KvShard {
   /** WRITING → SEALED: visible to lookups, handed to the eviction policy. */
   seal(id: number): void {
     const ix = this.index;
-    if (ix.state[id] !== EntryState.WRITING) throw new Error(`seal of entry ${id} in state ${ix.state[id]}`);
-    const ns = this.namespaces[ix.ns[id] as number] as Namespace;
-    ix.state[id] = EntryState.SEALED;
+    if (ix.stateOf(id) !== EntryState.WRITING) throw new Error(`seal of entry ${id} in state ${ix.stateOf(id)}`);
+    const ns = this.namespaces[ix.nsOf(id)] as Namespace;
+    ix.setSealed(id);
     this.writingBytes -= ns.slotSize;
     this.sealedBytes += ns.slotSize;
     this.writeLeases--;
@@ -267,7 +268,7 @@ export class KvShard {
 
   /** Drops a WRITING entry: nothing becomes visible, the slot is free again. */
   abort(id: number, reason: DropReason): void {
-    if (this.index.state[id] !== EntryState.WRITING) throw new Error(`abort of entry ${id} in state ${this.index.state[id]}`);
+    if (this.index.stateOf(id) !== EntryState.WRITING) throw new Error(`abort of entry ${id} in state ${this.index.stateOf(id)}`);
     this.writeLeases--;
     this.metrics.droppedWrite(reason);
     this.release(id);
@@ -276,8 +277,8 @@ export class KvShard {
   /** Frees an entry's slot and id (WRITING, or SEALED already unlinked from the policy by evict()). */
   private release(id: number): void {
     const ix = this.index;
-    const ns = this.namespaces[ix.ns[id] as number] as Namespace;
-    if (ix.state[id] === EntryState.WRITING) this.writingBytes -= ns.slotSize;
+    const ns = this.namespaces[ix.nsOf(id)] as Namespace;
+    if (ix.stateOf(id) === EntryState.WRITING) this.writingBytes -= ns.slotSize;
     else this.sealedBytes -= ns.slotSize;
     ns.bytes -= ns.slotSize;
     ns.entries--;
@@ -288,7 +289,7 @@ export class KvShard {
   // ───────────── views ─────────────
 
   namespaceOf(id: number): Namespace {
-    return this.namespaces[this.index.ns[id] as number] as Namespace;
+    return this.namespaces[this.index.nsOf(id)] as Namespace;
   }
 
   bytesByState(): { free: number; writing: number; sealed: number } {

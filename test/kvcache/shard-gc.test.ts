@@ -17,7 +17,7 @@ describe('KvShard at one million entries', () => {
     });
     obs.observe({ entryTypes: ['gc'] });
     // 4 GiB of 4 KiB slots = 1 M slots, in the index only (no slab is mapped here).
-    const shard = new KvShard(shardOptions({ slabSize: 1024 * 1024 * KiB, slabCount: 4, pageSize: 4 * 1024 * KiB, maxEntries: N, policy: 's3fifo' }));
+    const shard = new KvShard(shardOptions({ slabSize: 1024 * 1024 * KiB, slabCount: 4, pageSize: 4 * 1024 * KiB, maxEntries: N, policy: 'arc' }));
     const ns = shard.hello('big', '', 4 * KiB);
     const batch = 256;
     const keys = Buffer.alloc(batch * 16);
@@ -46,6 +46,6 @@ describe('KvShard at one million entries', () => {
     expect(evicted).toBeGreaterThanOrEqual(N / 2 - batch);
     expect(Math.max(0, ...pauses)).toBeLessThanOrEqual(10);
     // The per-entry budget: index + policy typed arrays.
-    expect((shard.index.memoryBytes + shard.policy.memoryBytes) / N).toBeLessThanOrEqual(64 + 16);
+    expect((shard.index.memoryBytes + shard.policy.memoryBytes) / N).toBeLessThanOrEqual(64);
   });
 });

@@ -24,10 +24,10 @@ function checkInvariants(shard: KvShard) {
   const ix = shard.index;
   let live = 0;
   for (let id = 0; id < ix.capacity; id++) {
-    if (ix.state[id] === EntryState.FREE) continue;
+    if (ix.stateOf(id) === EntryState.FREE) continue;
     live++;
     const p = ix.parent[id] as number;
-    if (ix.state[id] === EntryState.SEALED && p >= 0) expect(ix.state[p]).not.toBe(EntryState.FREE);
+    if (ix.stateOf(id) === EntryState.SEALED && p >= 0) expect(ix.stateOf(p)).not.toBe(EntryState.FREE);
   }
   expect(live).toBe(ix.size);
   const b = shard.bytesByState();

@@ -40,7 +40,9 @@ export class ArcPolicy implements EvictionPolicy {
   /** Target size of T1, in entries. */
   private p: number;
   private readonly list: LinkedQueues;
+  /** Fingerprints stored at insert, when the owner cannot give them back at eviction. */
   private readonly fingerprints: Int32Array;
+  private readonly fingerprintOf: ((id: number) => number) | undefined;
   private readonly state: Uint8Array;
   private readonly ghost: GhostFifo;
   private ghostHits = 0;
@@ -59,7 +61,8 @@ export class ArcPolicy implements EvictionPolicy {
     this.capacity = opts.capacity;
     this.p = initial * opts.capacity;
     this.list = new LinkedQueues(opts.capacity, 2);
-    this.fingerprints = new Int32Array(opts.capacity);
+    this.fingerprintOf = opts.fingerprintOf;
+    this.fingerprints = new Int32Array(opts.fingerprintOf === undefined ? opts.capacity : 0);
     this.state = new Uint8Array(opts.capacity);
     this.ghost = new GhostFifo(opts.capacity);
   }
@@ -84,7 +87,7 @@ export class ArcPolicy implements EvictionPolicy {
 
   insert(id: number, fingerprint: number): boolean {
     if (this.list.has(id)) throw new Error(`eviction: entry ${id} inserted twice`);
-    this.fingerprints[id] = fingerprint;
+    if (this.fingerprintOf === undefined) this.fingerprints[id] = fingerprint;
     const tag = this.ghost.take(fingerprint);
     if (tag < 0) {
       this.state[id] = 0;
@@ -168,7 +171,7 @@ export class ArcPolicy implements EvictionPolicy {
   private take(q: number, id: number): number {
     this.hint[q] = this.list.olderOf(id);
     this.list.unlink(q, id);
-    this.ghost.add(this.fingerprints[id] as number, q === T1 ? 0 : 1);
+    this.ghost.add(this.fingerprintOf?.(id) ?? (this.fingerprints[id] as number), q === T1 ? 0 : 1);
     this.evictions[q]!++;
     this.lastQueue = q === T1 ? 'small' : 'main';
     return id;

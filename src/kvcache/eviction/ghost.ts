@@ -26,7 +26,7 @@ export class GhostFifo {
   constructor(entries: number) {
     const n = Math.max(1, Math.floor(entries));
     this.ring = new Int32Array(n).fill(HOLE);
-    this.table = new Int32Array(Math.ceil(n * 1.5) + 1);
+    this.table = new Int32Array(Math.ceil(n * 1.25) + 1);
   }
 
   /** Largest number of ghosts held at once. */

@@ -34,7 +34,9 @@ export class S3FifoPolicy implements EvictionPolicy {
   lastQueue: 'small' | 'main' = 'small';
   readonly smallRatio: number;
   private readonly list: LinkedQueues;
+  /** Fingerprints stored at insert, when the owner cannot give them back at eviction. */
   private readonly fingerprints: Int32Array;
+  private readonly fingerprintOf: ((id: number) => number) | undefined;
   private readonly state: Uint8Array;
   private readonly ghost: GhostFifo;
   private readonly maxFreq: number;
@@ -51,7 +53,8 @@ export class S3FifoPolicy implements EvictionPolicy {
     this.smallRatio = opts.smallRatio ?? 0.3;
     checkShare('S3-FIFO small-queue ratio', this.smallRatio);
     this.list = new LinkedQueues(opts.capacity, 2);
-    this.fingerprints = new Int32Array(opts.capacity);
+    this.fingerprintOf = opts.fingerprintOf;
+    this.fingerprints = new Int32Array(opts.fingerprintOf === undefined ? opts.capacity : 0);
     this.state = new Uint8Array(opts.capacity);
     this.ghost = new GhostFifo(Math.max(1, opts.capacity - Math.floor(this.smallRatio * opts.capacity)));
     this.maxFreq = opts.freqBits === 1 ? 1 : 3;
@@ -72,7 +75,7 @@ export class S3FifoPolicy implements EvictionPolicy {
 
   insert(id: number, fingerprint: number): boolean {
     if (this.list.has(id)) throw new Error(`eviction: entry ${id} inserted twice`);
-    this.fingerprints[id] = fingerprint;
+    if (this.fingerprintOf === undefined) this.fingerprints[id] = fingerprint;
     const ghost = this.ghost.take(fingerprint) >= 0;
     if (ghost) this.ghostHits++;
     this.state[id] = ghost ? IN_MAIN : 0;
@@ -153,7 +156,7 @@ export class S3FifoPolicy implements EvictionPolicy {
   private evictSmall(id: number): number {
     this.hintSmall = this.list.olderOf(id);
     this.list.unlink(SMALL, id);
-    this.ghost.add(this.fingerprints[id] as number);
+    this.ghost.add(this.fingerprintOf?.(id) ?? (this.fingerprints[id] as number));
     this.smallEvictions++;
     this.lastQueue = 'small';
     return id;

@@ -14,6 +14,12 @@ export interface EvictionPolicyOptions {
   readonly capacity: number;
   /** S3-FIFO small-queue share of cached entries (0 < r < 1); default 0.3. */
   readonly smallRatio?: number;
+  /**
+   * The fingerprint of a cached entry, read when it is evicted (the shard derives it from the key,
+   * still in its index then). Without it, ghost-keeping policies store the fingerprint given to
+   * insert() (4 bytes per entry).
+   */
+  readonly fingerprintOf?: (id: number) => number;
 }
 
 export interface EvictionCounters {

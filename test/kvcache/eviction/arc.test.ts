@@ -98,3 +98,15 @@ describe('ArcPolicy', () => {
     expect(() => new ArcPolicy({ capacity: 4, initialRecency: 1.5 })).toThrow(/ARC initial recency share/);
   });
 });
+
+describe('ArcPolicy with fingerprints read back at eviction', () => {
+  it('keeps no per-entry fingerprint and still recognises ghosts', () => {
+    const fp = (id: number) => 1000 + id;
+    const p = new ArcPolicy({ capacity: 10_000, fingerprintOf: fp });
+    expect(p.memoryBytes / 10_000).toBeLessThanOrEqual(18.01);
+    p.insert(1, 0);
+    expect(p.evict(() => true)).toBe(1);
+    // A new entry with the evicted one's fingerprint is a ghost hit.
+    expect(p.insert(2, fp(1))).toBe(true);
+  });
+});

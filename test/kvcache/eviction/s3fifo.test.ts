@@ -120,3 +120,14 @@ describe('S3FifoPolicy', () => {
     expect(() => new S3FifoPolicy({ capacity: 10, smallRatio: 1 })).toThrow(/small-queue ratio/);
   });
 });
+
+describe('S3FifoPolicy with fingerprints read back at eviction', () => {
+  it('keeps no per-entry fingerprint and still recognises ghosts', () => {
+    const fp = (id: number) => 5000 + id;
+    const p = new S3FifoPolicy({ capacity: 10_000, fingerprintOf: fp });
+    expect(p.memoryBytes / 10_000).toBeLessThanOrEqual(15.4);
+    p.insert(1, 0);
+    expect(p.evict(() => true)).toBe(1);
+    expect(p.insert(2, fp(1))).toBe(true);
+  });
+});
