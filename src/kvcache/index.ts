@@ -98,14 +98,28 @@ export class KvIndex {
     );
   }
 
-  private hash(buf: Uint8Array, at: number, ns: number): number {
+  /** The bucket of a key given as bytes (a request). */
+  private bucketOfBytes(buf: Uint8Array, at: number, ns: number): number {
+    return this.mix(ns, readWord(buf, at), readWord(buf, at + 4), readWord(buf, at + 8), readWord(buf, at + 12)) & this.mask;
+  }
+
+  /** The bucket of a stored entry's key. */
+  private bucketOf(id: number): number {
+    const k = id * 4;
+    const w = this.keys;
+    return this.mix(this.nsOf(id), w[k] as number, w[k + 1] as number, w[k + 2] as number, w[k + 3] as number) & this.mask;
+  }
+
+  private mix(ns: number, w0: number, w1: number, w2: number, w3: number): number {
     let h = Math.imul(ns ^ this.seed, 0x9e3779b1);
-    for (let w = 0; w < 4; w++) {
-      const o = at + w * 4;
-      const v = (buf[o] as number) | ((buf[o + 1] as number) << 8) | ((buf[o + 2] as number) << 16) | ((buf[o + 3] as number) << 24);
-      h = Math.imul(h ^ v, 0x85ebca6b);
-      h ^= h >>> 13;
-    }
+    h = Math.imul(h ^ w0, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h ^ w1, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h ^ w2, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h ^ w3, 0x85ebca6b);
+    h ^= h >>> 13;
     h = Math.imul(h ^ (h >>> 16), 0xc2b2ae35);
     return (h ^ (h >>> 16)) >>> 0;
   }
@@ -121,17 +135,13 @@ export class KvIndex {
   private matches(id: number, buf: Uint8Array, at: number, ns: number): boolean {
     if (this.nsOf(id) !== ns) return false;
     const k = id * 4;
-    for (let w = 0; w < 4; w++) {
-      const o = at + w * 4;
-      const v = ((buf[o] as number) | ((buf[o + 1] as number) << 8) | ((buf[o + 2] as number) << 16) | ((buf[o + 3] as number) << 24)) >>> 0;
-      if (this.keys[k + w] !== v) return false;
-    }
+    for (let w = 0; w < 4; w++) if (this.keys[k + w] !== readWord(buf, at + w * 4) >>> 0) return false;
     return true;
   }
 
   /** The entry for the key at `buf[at..at+16)` in namespace `ns`, or -1. */
   find(ns: number, buf: Uint8Array, at = 0): number {
-    let id = this.buckets[this.hash(buf, at, ns) & this.mask] as number;
+    let id = this.buckets[this.bucketOfBytes(buf, at, ns)] as number;
     while (id !== NONE) {
       if (this.matches(id, buf, at, ns)) return id;
       id = this.next[id] as number;
@@ -141,15 +151,12 @@ export class KvIndex {
 
   /** Adds a WRITING entry (the key must not be present); -1 when the index is full. */
   insert(ns: number, buf: Uint8Array, at: number, slot: number, length: number, parent: number): number {
+    if (ns > MAX_NAMESPACE_ID) throw new RangeError(`namespace id ${ns} above ${MAX_NAMESPACE_ID}`);
     const id = this.freeHead;
     if (id === NONE) return NONE;
     this.freeHead = this.next[id] as number;
     const k = id * 4;
-    for (let w = 0; w < 4; w++) {
-      const o = at + w * 4;
-      this.keys[k + w] = (buf[o] as number) | ((buf[o + 1] as number) << 8) | ((buf[o + 2] as number) << 16) | ((buf[o + 3] as number) << 24);
-    }
-    if (ns > MAX_NAMESPACE_ID) throw new RangeError(`namespace id ${ns} above ${MAX_NAMESPACE_ID}`);
+    for (let w = 0; w < 4; w++) this.keys[k + w] = readWord(buf, at + w * 4);
     this.meta[id] = (EntryState.WRITING << STATE_SHIFT) | ns;
     this.refs[id] = 0;
     this.slot[id] = slot;
@@ -157,7 +164,7 @@ export class KvIndex {
     this.parent[id] = NONE;
     this.firstChild[id] = NONE;
     this.nextSibling[id] = NONE;
-    const b = this.hash(buf, at, ns) & this.mask;
+    const b = this.bucketOf(id);
     this.next[id] = this.buckets[b] as number;
     this.buckets[b] = id;
     this.used++;
@@ -203,8 +210,7 @@ export class KvIndex {
     }
     this.firstChild[id] = NONE;
     // Unlink from the hash chain: find the bucket from the stored key.
-    const kb = new Uint8Array(this.keys.buffer, id * 4 * 4, KEY_BYTES);
-    const b = this.hash(kb, 0, this.nsOf(id)) & this.mask;
+    const b = this.bucketOf(id);
     let cur = this.buckets[b] as number;
     if (cur === id) this.buckets[b] = this.next[id] as number;
     else {
@@ -224,4 +230,9 @@ export class KvIndex {
   keyBytes(id: number): Uint8Array {
     return new Uint8Array(this.keys.buffer, id * 16, KEY_BYTES);
   }
+}
+
+/** A little-endian 32-bit word of a key (as int32: hashing and storing both take the bits). */
+function readWord(buf: Uint8Array, o: number): number {
+  return (buf[o] as number) | ((buf[o + 1] as number) << 8) | ((buf[o + 2] as number) << 16) | ((buf[o + 3] as number) << 24);
 }
