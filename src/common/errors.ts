@@ -173,6 +173,71 @@ export const codes = {
     400,
     'Agents and coordinator must run the same brixlet version; check the agent log.',
   ),
+  BRX_ERR_REGISTRY_UNAUTHORIZED: entry(
+    'node reports need the coordinator token',
+    401,
+    'Give the agent the same token file as the coordinator: --agent.coordinator-token-file matching --control.token-file.',
+  ),
+  BRX_ERR_REGISTRY_TOKEN: entry(
+    'cannot read the token file {path}: {reason}',
+    500,
+    'Create the file (one line, the shared token) or point the flag named in the message at it.',
+    2,
+  ),
+  BRX_ERR_REGISTRY_NODE_NOT_FOUND: entry('no node named {name} has reported', 404, 'List known nodes with GET /v1/nodes; check the agent\'s --coordinator URL and its log.'),
+  BRX_ERR_REGISTRY_REPORT: entry(
+    'cannot report to the coordinator at {url}: {reason}',
+    502,
+    'Check --coordinator (the control port, default 8081) and the token; the agent keeps working and retries.',
+  ),
+  BRX_ERR_ENGINE_CONFIG: entry(
+    'invalid engine setting: {reason}',
+    500,
+    'Fix --gateway.engines (URL[#gpu-type], comma-separated) or --gateway.engine-selector; `brixlet coordinator --help` lists them.',
+    2,
+  ),
+  BRX_ERR_GATEWAY_BAD_REQUEST: entry('{reason}', 400, 'Send an OpenAI-compatible body: a JSON object with model and messages (chat) or prompt (completions).'),
+  BRX_ERR_GATEWAY_MODEL_NOT_FOUND: entry(
+    'the model {model} does not exist',
+    404,
+    'GET /v1/models lists the models the engines serve; check the model name.',
+  ),
+  BRX_ERR_GATEWAY_POLICY: entry(
+    'unknown routing-strategy {policy}',
+    400,
+    'Use one of: cost, prefix-cache, kv-aware, least-request, least-kv-cache, least-busy-time, least-latency, throughput, random.',
+  ),
+  BRX_ERR_GATEWAY_NO_ENGINE: entry(
+    'no healthy engine serves {model}: {reason}',
+    503,
+    'Check GET /v1/engines on the control port: engines failing /health, stale nodes or unhealthy GPUs are left out of routing.',
+  ),
+  BRX_ERR_GATEWAY_OVERLOADED: entry(
+    'the gateway is at its limit of {limit} requests in flight',
+    429,
+    'Retry after a short delay, or raise --gateway.max-in-flight.',
+  ),
+  BRX_ERR_GATEWAY_UPSTREAM: entry(
+    'engine {engine} failed: {reason}',
+    502,
+    'The engine failed before answering and no other engine could take the request; check the engine\'s log and GET /v1/engines.',
+  ),
+  BRX_ERR_GATEWAY_TIMEOUT: entry(
+    'engine {engine} did not answer within {timeoutMs} ms',
+    504,
+    'The engine is overloaded or stuck; raise --gateway.first-byte-timeout for very long prompts, or add engines.',
+  ),
+  BRX_ERR_GATEWAY_RESPONSE_TOO_LARGE: entry(
+    'engine {engine} sent a response over {limit} bytes',
+    502,
+    'Raise --gateway.response-limit, or stream the response (stream: true is never size-limited).',
+  ),
+  BRX_ERR_MOCK_ENGINE: entry(
+    'mock engine: {reason}',
+    500,
+    'Check the brixlet mock-engine flags (--gpu names a profile from `brixlet mock-engine --help`).',
+    2,
+  ),
   BRX_ERR_KV_INIT: entry(
     'cannot create the KV cache shard at {path}: {reason}',
     500,

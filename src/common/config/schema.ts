@@ -11,6 +11,20 @@ const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const TiB = 1024 * GiB;
 
+/** Routing policies a request may name in its routing-strategy header (AIBrix names plus kv-aware and cost). */
+export const ROUTING_POLICIES = [
+  'cost',
+  'prefix-cache',
+  'kv-aware',
+  'least-request',
+  'least-kv-cache',
+  'least-busy-time',
+  'least-latency',
+  'throughput',
+  'random',
+] as const;
+export type RoutingPolicyName = (typeof ROUTING_POLICIES)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const ConfigSchema = Type.Object(
@@ -32,6 +46,21 @@ export const ConfigSchema = Type.Object(
           description: 'Node name the agent reports; empty = the host name (set it from spec.nodeName on Kubernetes).',
         }),
         bodyLimit: Size(1 * MiB, 1 * KiB, 64 * MiB, { description: 'Largest request body the agent accepts.' }),
+        coordinator: Str('', {
+          alias: '--coordinator',
+          pattern: '^(https?://\\S+)?$',
+          expected: 'an http(s) URL of the coordinator control port, e.g. http://brixlet-coordinator:8081',
+          description: 'Coordinator control URL the agent reports to (inventory, device health, KV summary); empty = do not report.',
+        }),
+        coordinatorTokenFile: Str('', {
+          description: 'File holding the bearer token sent with every report; must match the coordinator\'s --control.token-file.',
+        }),
+        advertiseUrl: Str('', {
+          description: 'URL the coordinator uses to reach this agent; empty = derived from the listen address and the host name.',
+        }),
+        heartbeat: Duration(10_000, 200, 600_000, {
+          description: 'How often the agent reports when nothing changed; a change (device health, KV use) is reported at once.',
+        }),
       },
       'The per-node agent (DaemonSet).',
     ),
@@ -40,6 +69,30 @@ export const ConfigSchema = Type.Object(
         host: Str('0.0.0.0', { description: 'Address the OpenAI-compatible gateway binds.' }),
         port: Port(8080, { description: 'Gateway port; 0 picks a free port.' }),
         bodyLimit: Size(16 * MiB, 1 * KiB, 256 * MiB, { description: 'Largest request body the gateway accepts.' }),
+        policy: Enum(ROUTING_POLICIES, 'cost', {
+          description:
+            'Routing policy when a request has no routing-strategy header: cost (default: uncached prefill + active load, GPU-speed aware, imbalance guard), prefix-cache, kv-aware, least-request, least-kv-cache, least-busy-time, least-latency, throughput or random.',
+        }),
+        engines: Str('', {
+          pattern: '^([^,\\s]+(,[^,\\s]+)*)?$',
+          expected: 'a comma-separated list of URL[#gpu-type] (e.g. http://10.0.0.5:8000#h100,http://10.0.0.6:8000#a10)',
+          description: 'Static engines (vLLM OpenAI servers); models come from each engine\'s /v1/models, #gpu-type selects the speed profile.',
+        }),
+        engineSelector: Str('', {
+          description: 'Label selector of engine pods to discover through the Kubernetes API (e.g. app=vllm); empty = no discovery. Multi-node replicas: heads only.',
+        }),
+        enginePort: Port(8000, { description: 'Port of discovered engine pods (their container port named http is used when present).' }),
+        probeInterval: Duration(1000, 50, 60_000, { description: 'How often each engine\'s /health and /metrics are read.' }),
+        connectTimeout: Duration(5000, 50, 120_000, { description: 'Time to connect to an engine before the next engine is tried.' }),
+        firstByteTimeout: Duration(120_000, 100, 3_600_000, {
+          description: 'Time from sending a request to the engine\'s first response byte (queueing + prefill); the request is retried on another engine if nothing was sent yet.',
+        }),
+        idleTimeout: Duration(60_000, 100, 3_600_000, { description: 'Longest silence inside a response (between streamed chunks) before it is aborted.' }),
+        responseLimit: Size(64 * MiB, 1 * KiB, 1 * GiB, { description: 'Largest non-streaming response body accepted from an engine.' }),
+        retries: Int(1, 0, 8, { description: 'Other engines tried when an engine fails before sending its first byte.' }),
+        prefixBlock: Int(128, 8, 65_536, { description: 'Prefix-index block length in tokens (characters unless a tokenizer is configured).' }),
+        prefixCapacity: Int(200_000, 1024, 16 * 1024 * 1024, { description: 'Prefix-index blocks remembered across all engines (LRU per engine).' }),
+        maxInFlight: Int(0, 0, 1_000_000, { description: 'Requests the gateway proxies at once; over it new requests get 429. 0 = no limit.' }),
       },
       'The coordinator gateway listener (OpenAI-compatible API).',
     ),
@@ -48,6 +101,14 @@ export const ConfigSchema = Type.Object(
         host: Str('0.0.0.0', { description: 'Address the coordinator control API binds.' }),
         port: Port(8081, { description: 'Control port (/metrics, /v1/nodes); 0 picks a free port.' }),
         bodyLimit: Size(1 * MiB, 1 * KiB, 64 * MiB, { description: 'Largest request body the control API accepts.' }),
+        tokenFile: Str('', {
+          description: 'File holding the bearer token agents must send with their reports (PUT /v1/nodes/:name); empty = reports are not authenticated.',
+        }),
+        staleAfter: Int(3, 1, 1000, { description: 'Missed heartbeats after which a node is stale and its engines leave routing.' }),
+        nodeConditions: Bool(false, {
+          alias: '--node-conditions',
+          description: 'Set the BrixletAcceleratorHealthy node condition and a NoSchedule taint through the Kubernetes API while a node has an unhealthy accelerator or is stale; removed on recovery.',
+        }),
       },
       'The coordinator control listener (registry, metrics, admin).',
     ),
