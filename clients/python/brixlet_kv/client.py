@@ -169,6 +169,13 @@ class KvClient:
                 pass  # a lease view handed out is still alive; the mapping goes with it
         self._maps = []
 
+    def slab_views(self) -> list[memoryview]:
+        """The mapped slabs, one writable view each, in slab order (a lease's ``slab`` indexes this list).
+
+        For engines that page-lock the shard once (``cudaHostRegister`` of each view's address) so that
+        device copies into and out of lease views run at pinned-memory speed."""
+        return list(self._views)
+
     def fileno(self) -> int:
         return -1 if self._sock is None else self._sock.fileno()
 

@@ -128,6 +128,17 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(bytes(staging[BLOCK : BLOCK + sizes[1]]), blocks[1])
         self.assertEqual(other.stats()['leases'], {'read': 0, 'write': 0})
 
+    def test_slab_views_address_the_bytes_a_lease_points_at(self):
+        c = self.client()
+        keys = self.keys(1, 'slab-views')
+        block = pattern(8192, 9)
+        self.assertEqual(c.put(keys, [block]), [ITEM_OK])
+        lease = c.lookup(keys).leases[0]
+        slabs = c.slab_views()
+        self.assertEqual(len(slabs), len(c.session.slabs))
+        self.assertEqual(bytes(slabs[lease.slab][lease.offset : lease.offset + lease.length]), block)
+        c.release([lease.lease_id])
+
     def test_put_accepts_memoryviews_and_get_into_checks_buffer_size(self):
         c = self.client()
         keys = self.keys(2)
