@@ -7,6 +7,8 @@
 /** A GPU type's serving profile for one model size (continuous batching, vLLM-like). */
 export interface GpuProfile {
   readonly name: string;
+  /** Human-readable hardware, e.g. `NVIDIA H100 SXM 80 GB` (help text only). */
+  readonly description?: string;
   /** Fixed cost of one engine iteration (scheduling, sampling, kernel launches). */
   readonly stepOverheadMs: number;
   /** Prefill cost per uncached prompt token in a step. */
@@ -39,7 +41,14 @@ export interface ModelRequest {
 
 export type ModelEvent =
   /** Prefill finished: the first output token is out at `at`. `cachedTokens` were served from the prefix cache. */
-  | { readonly type: 'first-token'; readonly id: string; readonly at: number; readonly cachedTokens: number }
+  | {
+      readonly type: 'first-token';
+      readonly id: string;
+      readonly at: number;
+      readonly cachedTokens: number;
+      /** When the request was last admitted to the running batch (queue time = admittedAt − submit time). */
+      readonly admittedAt?: number;
+    }
   /** One more output token (the first token is not repeated here). */
   | { readonly type: 'token'; readonly id: string; readonly at: number; readonly index: number }
   | { readonly type: 'finish'; readonly id: string; readonly at: number; readonly outputTokens: number }

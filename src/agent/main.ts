@@ -1,4 +1,7 @@
-/** Composes and starts the agent: app, components, listener. Used by `brixlet agent` and `brixlet up`. */
+/**
+ * Composes and starts the agent: app, components, listener and, with a coordinator, the reporter.
+ * Used by `brixlet agent` and `brixlet up`.
+ */
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { DeepReadonly } from '../common/config/load-config.js';
@@ -7,8 +10,12 @@ import { listen } from '../common/http/listen.js';
 import { type DisposableStore, toDisposable } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { createAppMetrics } from '../common/metrics.js';
+import { readReportToken } from '../common/node-report.js';
 import { Readiness } from '../common/readiness.js';
+import type { KvService } from '../kvcache/types.js';
 import { buildAgentApp } from './agent-app.js';
+import { cachedHostInventory } from './inventory.js';
+import { createReporter, type ReportAccelSource, type Reporter } from './reporter.js';
 import type { AgentComponent } from './types.js';
 
 export interface AgentRuntime {
@@ -19,11 +26,28 @@ export interface AgentRuntime {
   readonly version: string;
 }
 
+export interface AgentStartOptions {
+  /** Report to this control URL instead of agent.coordinator (`brixlet up` passes its own coordinator's). */
+  readonly coordinator?: string;
+  /** Bearer token for the reports, instead of reading agent.coordinatorTokenFile. */
+  readonly coordinatorToken?: string;
+  /**
+   * Report the URL this process reaches the agent at (loopback for a wildcard bind) unless
+   * agent.advertiseUrl is set: `brixlet up`, where coordinator and agent share the machine.
+   */
+  readonly advertiseListenUrl?: boolean;
+}
+
 export interface RunningAgent {
+  /** Where this process can reach the agent (loopback for a wildcard bind). */
   readonly url: string;
+  /** What the agent reports as its URL: agent.advertiseUrl, else http://<host name>:<port>. */
+  readonly agentUrl: string;
   readonly nodeName: string;
   readonly components: readonly string[];
   readonly readiness: Readiness;
+  /** Present when the agent reports to a coordinator; disposed with the runtime's store. */
+  readonly reporter?: Reporter;
 }
 
 /** The node name the agent reports: `agent.nodeName`, else the host name. */
@@ -31,9 +55,26 @@ export function agentNodeName(config: DeepReadonly<Pick<Config, 'agent'>>): stri
   return config.agent.nodeName || hostname();
 }
 
-export async function startAgent(rt: AgentRuntime, components: readonly AgentComponent[] = []): Promise<RunningAgent> {
+/** The report token from agent.coordinatorTokenFile (undefined when unset); BRX_ERR_REGISTRY_TOKEN when unreadable. */
+export async function readAgentReportToken(config: DeepReadonly<Pick<Config, 'agent'>>): Promise<string | undefined> {
+  const file = config.agent.coordinatorTokenFile;
+  return file === '' ? undefined : readReportToken(file, '--agent.coordinator-token-file');
+}
+
+/** agent.advertiseUrl, else the listen URL with a wildcard bind replaced by the host name. */
+export function advertisedUrl(config: DeepReadonly<Pick<Config, 'agent'>>, port: number): string {
+  if (config.agent.advertiseUrl !== '') return config.agent.advertiseUrl;
+  const host = config.agent.host;
+  if (host === '0.0.0.0' || host === '::' || host === '') return `http://${hostname()}:${port}`;
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
+
+export async function startAgent(rt: AgentRuntime, components: readonly AgentComponent[] = [], opts: AgentStartOptions = {}): Promise<RunningAgent> {
   const log = rt.log.child({ component: 'agent' });
   const nodeName = agentNodeName(rt.config);
+  const coordinator = opts.coordinator ?? rt.config.agent.coordinator;
+  // Before anything listens: an unreadable token file stops the agent at start-up.
+  const token = coordinator === '' ? undefined : (opts.coordinatorToken ?? (await readAgentReportToken(rt.config)));
   const readiness = new Readiness();
   for (const c of components) rt.store.add(c);
   const app = await buildAgentApp({
@@ -48,5 +89,37 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
   rt.store.add(toDisposable('agent listener', () => app.close()));
   const url = await listen(app, { host: rt.config.agent.host, port: rt.config.agent.port, server: 'agent', flag: '--agent.port' });
   log.info({ url, node: nodeName }, 'agent listening');
-  return { url, nodeName, components: components.map((c) => c.name), readiness };
+  const agentUrl = opts.advertiseListenUrl === true && rt.config.agent.advertiseUrl === '' ? url : advertisedUrl(rt.config, Number(new URL(url).port));
+  const names = components.filter((c) => c.enabled !== false).map((c) => c.name);
+  let reporter: Reporter | undefined;
+  if (coordinator !== '') {
+    const accel = components.find(hasSampler)?.sampler;
+    const kv = components.find(hasKvService)?.service;
+    reporter = rt.store.add(
+      createReporter({
+        coordinator,
+        ...(token !== undefined && { token }),
+        nodeName,
+        agentUrl,
+        version: rt.version,
+        components: names,
+        heartbeatMs: rt.config.agent.heartbeat,
+        ...(accel !== undefined && { accel }),
+        ...(kv !== undefined && { kv }),
+        inventory: cachedHostInventory(undefined, log),
+        log,
+      }),
+    );
+    reporter.start();
+    log.info({ coordinator, agentUrl, heartbeatMs: rt.config.agent.heartbeat }, 'reporting to the coordinator');
+  }
+  return { url, agentUrl, nodeName, components: components.map((c) => c.name), readiness, ...(reporter !== undefined && { reporter }) };
+}
+
+function hasSampler(c: AgentComponent): c is AgentComponent & { readonly sampler: ReportAccelSource } {
+  return 'sampler' in c && c.sampler !== undefined;
+}
+
+function hasKvService(c: AgentComponent): c is AgentComponent & { readonly service: KvService } {
+  return 'service' in c && c.service !== undefined;
 }

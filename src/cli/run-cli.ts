@@ -17,12 +17,13 @@ import { coordinatorCommand } from './commands/coordinator.js';
 import { diagnoseCommand } from './commands/diagnose.js';
 import { faultCommand } from './commands/fault.js';
 import { kvCommand } from './commands/kv.js';
+import { mockEngineCommand } from './commands/mock-engine.js';
 import { upCommand } from './commands/up.js';
 import { versionCommand } from './commands/version.js';
 import { renderCommandHelp, renderTopHelp } from './help.js';
 import { createStyle } from './style.js';
 
-export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, faultCommand, chaosCommand, kvCommand, configCommand, versionCommand];
+export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, faultCommand, chaosCommand, kvCommand, mockEngineCommand, configCommand, versionCommand];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const out = createStyle(io.stdout, io.env);

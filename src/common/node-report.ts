@@ -1,9 +1,11 @@
 /**
  * What an agent reports to the coordinator (PUT /v1/nodes/:name on the control port): inventory,
  * accelerator health, KV shard summary. Shared by the agent's reporter and the coordinator's
- * registry so both validate the same schema.
+ * registry so both validate the same schema, and both read the shared bearer token the same way.
  */
+import { readFile } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
+import { BrixletError } from './errors.js';
 
 const Count = Type.Integer({ minimum: 0 });
 const Bytes = Type.Number({ minimum: 0 });
@@ -70,3 +72,23 @@ export const NodeReport = Type.Object(
   { additionalProperties: false },
 );
 export type NodeReport = Static<typeof NodeReport>;
+
+/** The shortest shared report token accepted (as for the fault API's token). */
+export const REPORT_TOKEN_MIN_LENGTH = 16;
+
+/**
+ * Reads the bearer token agents send with their reports and the coordinator checks: one word of at
+ * least 16 characters. `flag` names the option that points at the file, for the message.
+ */
+export async function readReportToken(path: string, flag: string): Promise<string> {
+  const fail = (reason: string, cause?: unknown) => new BrixletError('BRX_ERR_REGISTRY_TOKEN', { path: path || '(none)', reason: `${reason} (${flag})` }, cause === undefined ? {} : { cause });
+  let token: string;
+  try {
+    token = (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    throw fail((err as Error).message, err);
+  }
+  if (token.length < REPORT_TOKEN_MIN_LENGTH) throw fail(`the token has ${token.length} characters, at least ${REPORT_TOKEN_MIN_LENGTH} are needed`);
+  if (/\s/.test(token)) throw fail('the token contains white space; a bearer token is one word');
+  return token;
+}

@@ -1,11 +1,17 @@
-/** The coordinator's control listener (:8081): health, metrics, registry. */
-import { Type } from '@sinclair/typebox';
+/**
+ * The coordinator's control listener (:8081): health, metrics, the node registry (agents report
+ * here) and, when the coordinator has an engine set, the engines view.
+ */
+import { Gauge } from 'prom-client';
 import { type BrixletServer, createServer } from '../common/http/create-server.js';
 import { registerOpsRoutes } from '../common/http/ops-routes.js';
 import type { Logger } from '../common/logger.js';
 import type { AppMetrics } from '../common/metrics.js';
 import type { Readiness } from '../common/readiness.js';
-import { NodeView, type Registry } from './registry/registry.js';
+import { registerEngineRoutes } from './engines/routes.js';
+import type { EngineSetView } from './engines/types.js';
+import type { Registry } from './registry/registry.js';
+import { registerNodeRoutes } from './registry/routes.js';
 
 export interface ControlAppDeps {
   readonly log: Logger;
@@ -14,9 +20,11 @@ export interface ControlAppDeps {
   readonly registry: Registry;
   readonly version: string;
   readonly bodyLimit: number;
+  /** The shared report token (control.tokenFile, read with readReportToken); undefined = open. */
+  readonly token?: string;
+  /** The gateway's engines, served at GET /v1/engines when given. */
+  readonly engines?: EngineSetView;
 }
-
-const NodeList = Type.Object({ nodes: Type.Array(NodeView) });
 
 export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServer> {
   const app = await createServer({
@@ -28,8 +36,37 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServ
     metrics: deps.metrics,
   });
   registerOpsRoutes(app, { readiness: deps.readiness, metrics: deps.metrics });
-  app.get('/v1/nodes', { schema: { summary: 'Nodes known from agent reports, by name.', response: { 200: NodeList } } }, async () => ({
-    nodes: deps.registry.listNodes(),
-  }));
+  await registerNodeRoutes(app, { registry: deps.registry, ...(deps.token !== undefined && { token: deps.token }) });
+  if (deps.engines !== undefined) registerEngineRoutes(app, deps.engines);
+  registerRegistryMetrics(deps.metrics, deps.registry);
   return app;
+}
+
+function registerRegistryMetrics(metrics: AppMetrics, registry: Registry): void {
+  const registers = [metrics.registry];
+  // Read at scrape time from the registry: nothing to keep in step on the report path.
+  if (metrics.registry.getSingleMetric('brixlet_registry_nodes') !== undefined) return;
+  new Gauge({
+    name: 'brixlet_registry_nodes',
+    help: 'Nodes known from agent reports, by state (ready, stale).',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      let stale = 0;
+      const nodes = registry.listNodes();
+      for (const n of nodes) if (n.state === 'stale') stale += 1;
+      this.set({ state: 'ready' }, nodes.length - stale);
+      this.set({ state: 'stale' }, stale);
+    },
+  });
+  new Gauge({
+    name: 'brixlet_registry_unhealthy_accelerators',
+    help: 'Accelerators the agents report unhealthy, summed over nodes.',
+    registers,
+    collect() {
+      let n = 0;
+      for (const node of registry.listNodes()) n += node.unhealthyGpus;
+      this.set(n);
+    },
+  });
 }

@@ -1,4 +1,10 @@
-/** Composes and starts the coordinator: registry, gateway and control listeners. */
+/**
+ * Composes and starts the coordinator: the node registry (agents report to it), the engine set
+ * (static engines, engines `brixlet up` started, Kubernetes pods) with its prober, the router with
+ * its prefix index, the OpenAI-compatible gateway and the control API. Everything is added to the
+ * runtime's store and released in reverse order on shutdown: listeners first (in-flight requests
+ * drain), then upstream pools, the engine set and its sources, the Kubernetes client, the registry.
+ */
 import type { Registry as PromRegistry } from 'prom-client';
 import type { DeepReadonly } from '../common/config/load-config.js';
 import type { Config } from '../common/config/schema.js';
@@ -6,10 +12,19 @@ import { listen } from '../common/http/listen.js';
 import { type DisposableStore, toDisposable } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { createAppMetrics } from '../common/metrics.js';
+import { readReportToken } from '../common/node-report.js';
 import { Readiness } from '../common/readiness.js';
+import type { KubeClient } from '../kube/kube-client.js';
 import { buildControlApp } from './control-app.js';
+import { createEngineSet, type EngineSet } from './engines/engine-set.js';
+import { registryNodeView } from './engines/node-view.js';
+import { parseEngineList } from './engines/static-engines.js';
+import type { EngineSpec } from './engines/types.js';
 import { buildGatewayApp } from './gateway-app.js';
+import type { LoadMonitor } from './gateway/load-monitor.js';
 import { Registry } from './registry/registry.js';
+import { createPrefixIndex } from './router/prefix-index.js';
+import { Router } from './router/router.js';
 
 export interface CoordinatorRuntime {
   readonly config: DeepReadonly<Config>;
@@ -19,32 +34,85 @@ export interface CoordinatorRuntime {
   readonly version: string;
 }
 
+export interface CoordinatorExtras {
+  /** Engines started next to the coordinator (`brixlet up --engines N`), added to the configured ones. */
+  readonly engines?: readonly EngineSpec[];
+  /** Replaces the Kubernetes client discovery and node conditions would create (tests). */
+  readonly kube?: KubeClient;
+}
+
 export interface RunningCoordinator {
   readonly gatewayUrl: string;
   readonly controlUrl: string;
   readonly registry: Registry;
+  readonly engines: EngineSet;
+  readonly router: Router;
+  readonly monitor: LoadMonitor;
   readonly readiness: Readiness;
+  /** The agents' report token (control.tokenFile), for an agent started in the same process. */
+  readonly reportToken?: string;
 }
 
-export async function startCoordinator(rt: CoordinatorRuntime): Promise<RunningCoordinator> {
+export async function startCoordinator(rt: CoordinatorRuntime, extras: CoordinatorExtras = {}): Promise<RunningCoordinator> {
   const log = rt.log.child({ component: 'coordinator' });
-  const registry = new Registry();
-  const readiness = new Readiness();
-  const metrics = createAppMetrics(rt.processRegistry);
-  const { gateway: g, control: c } = rt.config;
+  const { gateway: g, control: c, kube: k } = rt.config;
+  // Settings errors first, before anything is started.
+  const specs = [...parseEngineList(g.engines), ...(extras.engines ?? [])];
+  const token = c.tokenFile === '' ? undefined : await readReportToken(c.tokenFile, '--control.token-file');
 
-  const control = await buildControlApp({ log, metrics, readiness, registry, version: rt.version, bodyLimit: c.bodyLimit });
-  rt.store.add(toDisposable('control listener', () => control.close()));
-  const gateway = await buildGatewayApp({
-    log: rt.log.child({ component: 'gateway' }),
-    metrics,
-    registry,
-    version: rt.version,
-    bodyLimit: g.bodyLimit,
+  const registry = rt.store.add(new Registry({ staleAfter: c.staleAfter, log }));
+  let kube = extras.kube;
+  // The Kubernetes client is loaded only when used: it costs ~80 MiB of RSS (test/cli/startup-imports).
+  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions)) {
+    const { createKubeClient } = await import('../kube/kube-client.js');
+    kube = rt.store.add(createKubeClient({ kubeconfig: k.kubeconfig || undefined, ...(k.namespace !== '' && { namespace: k.namespace }), log }));
+  }
+  if (c.nodeConditions && kube !== undefined) {
+    const { startNodeConditions } = await import('./registry/node-conditions.js');
+    rt.store.add(startNodeConditions(registry, kube, log));
+  }
+
+  const engines = rt.store.add(createEngineSet({ specs, nodes: registryNodeView(registry), log: rt.log.child({ component: 'engines' }), probeInterval: g.probeInterval }));
+  const prefix = createPrefixIndex({ blockTokens: g.prefixBlock, capacity: g.prefixCapacity });
+  const router = new Router({ defaultPolicy: g.policy, prefix, log: rt.log.child({ component: 'router' }) });
+  // An engine that left, or came back after failing /health (likely restarted), holds no cached prefixes.
+  engines.onChange((e) => {
+    if (e.kind === 'removed' || e.kind === 'healthy') router.forgetEngine(e.engine.uid);
   });
-  rt.store.add(toDisposable('gateway listener', () => gateway.close()));
+  if (g.engineSelector !== '' && kube !== undefined) {
+    const { kubeEngineSource } = await import('./engines/kube-discovery.js');
+    await engines.addSource(kubeEngineSource(kube, { selector: g.engineSelector, ...(k.namespace !== '' && { namespace: k.namespace }), port: g.enginePort, log }));
+  }
+  engines.start();
+
+  const readiness = new Readiness();
+  // Not ready until every engine known at start was probed once (engines found later never gate it).
+  let unprobed: string[] = engines.all().map((e) => e.uid);
+  readiness.add({
+    name: 'engines',
+    check() {
+      if (unprobed.length === 0) return undefined;
+      unprobed = unprobed.filter((uid) => engines.get(uid) !== undefined && engines.probedAt(uid) === undefined);
+      return unprobed.length === 0 ? undefined : `${unprobed.length} engine(s) not probed yet`;
+    },
+  });
+  const metrics = createAppMetrics(rt.processRegistry);
+  const control = await buildControlApp({
+    log: rt.log.child({ component: 'control' }),
+    metrics,
+    readiness,
+    registry,
+    engines,
+    version: rt.version,
+    bodyLimit: c.bodyLimit,
+    ...(token !== undefined && { token }),
+  });
+  rt.store.add(toDisposable('control listener', () => control.close()));
+  const gateway = await buildGatewayApp({ log: rt.log.child({ component: 'gateway' }), metrics, version: rt.version, engines, router, settings: g });
+  rt.store.add(toDisposable('gateway listener', () => gateway.app.close()));
 
   const controlUrl = await listen(control, { host: c.host, port: c.port, server: 'control', flag: '--control.port' });
-  const gatewayUrl = await listen(gateway, { host: g.host, port: g.port, server: 'gateway', flag: '--gateway.port' });
-  return { gatewayUrl, controlUrl, registry, readiness };
+  const gatewayUrl = await listen(gateway.app, { host: g.host, port: g.port, server: 'gateway', flag: '--gateway.port' });
+  log.info({ engines: engines.size, policy: g.policy, discovery: g.engineSelector || undefined }, 'coordinator started');
+  return { gatewayUrl, controlUrl, registry, engines, router, monitor: gateway.monitor, readiness, ...(token !== undefined && { reportToken: token }) };
 }

@@ -2,7 +2,7 @@
 import { createAccelComponent } from '../../agent/accel-component.js';
 import { createFaultComponent } from '../../agent/fault-component.js';
 import { createKvComponent } from '../../agent/kv-component.js';
-import { agentNodeName, startAgent } from '../../agent/main.js';
+import { agentNodeName, readAgentReportToken, startAgent } from '../../agent/main.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
 import { KV_ROLE } from './kv.js';
 import { serve } from '../serve.js';
@@ -20,24 +20,32 @@ export const agentCommand: Command = {
     'It hosts the node\'s KV cache shard (--kv.*, on by default): slab files in --kv.dir (a tmpfs such',
     'as /dev/shm) and the lease socket --kv.socket engines connect to (docs/kv-protocol.md, brixlet kv);',
     '--no-kv.enabled turns it off.',
+    'With --coordinator URL (the coordinator\'s control port) it reports this node there: host inventory,',
+    'accelerator health and the KV shard summary, at start, on change (at most once a second) and every',
+    '--agent.heartbeat (default 10s); the coordinator marks the node stale after a few missed heartbeats.',
+    '--agent.coordinator-token-file FILE sends the bearer token the coordinator expects (its token file);',
+    '--agent.advertise-url sets the URL the coordinator uses to reach this agent. A coordinator that is',
+    'down is retried quietly; the agent keeps serving.',
   ].join('\n'),
   examples: [
     'brixlet agent',
     'BRIXLET_AGENT_NODE_NAME=gpu-node-1 brixlet agent --agent.port 9464',
     'brixlet agent --kv.capacity 64GiB --kv.dir /dev/shm/brixlet --kv.socket /run/brixlet/kv.sock',
     'brixlet agent --no-kv.enabled',
+    'brixlet agent --coordinator http://brixlet-coordinator:8081 --agent.coordinator-token-file /etc/brixlet/token',
   ],
   configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {
       // Before the accelerators: a bad token file stops the agent before any library is opened.
+      const coordinatorToken = rt.config.agent.coordinator === '' ? undefined : await readAgentReportToken(rt.config);
       const faults = await createFaultComponent({ config: rt.config, log: rt.log });
       const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
       const kv = await createKvComponent(rt.config, rt.log);
-      const agent = await startAgent(rt, [accel, faults, kv]);
+      const agent = await startAgent(rt, [accel, faults, kv], coordinatorToken === undefined ? {} : { coordinatorToken });
       return {
-        title: `agent for node ${agent.nodeName}, ${accel.summary()}`,
+        title: `agent for node ${agent.nodeName}, ${accel.summary()}${rt.config.agent.coordinator === '' ? '' : `, reporting to ${rt.config.agent.coordinator}`}`,
         urls: { agent: agent.url, ...(kv.socketPath !== undefined && { kvSocket: kv.socketPath }) },
         roles: { agent: '/v1/accelerators, /v1/kvcache, /v1/info, /metrics, /healthz, /readyz', kvSocket: KV_ROLE },
         beforeDrain: () => agent.readiness.setDraining(),

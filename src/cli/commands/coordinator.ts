@@ -1,18 +1,48 @@
 /** `brixlet coordinator`: the central routing gateway and control API. */
+import { ROUTING_POLICIES } from '../../common/config/schema.js';
 import { startCoordinator } from '../../coordinator/main.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
 import { serve } from '../serve.js';
 
+/** Help lines shared with `brixlet up`: how the gateway finds engines and routes to them. */
+export const ROUTING_HELP = [
+  'Engines: --gateway.engines URL[#gpu-type],… (static vLLM OpenAI servers), and/or',
+  '--gateway.engine-selector app=vllm to discover Running+Ready pods through the Kubernetes API',
+  '(--kube.namespace; port: the container port named http, else --gateway.engine-port; model from',
+  'the model.aibrix.ai/name label, GPU type from brixlet.io/gpu-type; Ray multi-node replicas: heads',
+  'only). Each engine\'s /health, /v1/models and /metrics are read every --gateway.probe-interval;',
+  'engines failing /health, on stale nodes or on unhealthy GPUs are left out (GET /v1/engines on',
+  'the control port says why).',
+  '',
+  'Routing: --gateway.policy (default cost) or, per request, the routing-strategy header:',
+  `${ROUTING_POLICIES.slice(0, 5).join(', ')},`,
+  `${ROUTING_POLICIES.slice(5).join(', ')}.`,
+  'Responses carry x-brixlet-target (engine), x-brixlet-policy and target-pod (engine host:port);',
+  'x-brixlet-prefill-weight / x-brixlet-decode-weight tune the cost policy per request.',
+  'A request is retried on another engine (--gateway.retries) only before any byte reached the',
+  'client; an engine failing mid-stream ends the stream with an SSE error event. Metrics',
+  'brixlet_router_* are on the control port\'s /metrics; --log.level debug logs every decision.',
+];
+
 export const coordinatorCommand: Command = {
   name: 'coordinator',
   summary: 'Run the coordinator: OpenAI-compatible gateway and control API',
-  usage: 'brixlet coordinator [--gateway.port N] [--control.port N] [flags]',
+  usage: 'brixlet coordinator [--gateway.port N] [--control.port N] [--gateway.engines URL,…] [flags]',
   description: [
-    'Serves the OpenAI-compatible gateway on --gateway.port (default 8080) and the control API',
-    '(/healthz, /readyz, /metrics, /v1/nodes, /openapi.json) on --control.port (default 8081).',
+    'Serves the OpenAI-compatible gateway on --gateway.port (default 8080: /v1/chat/completions,',
+    '/v1/completions, /v1/models) and the control API (/healthz, /readyz, /metrics, /v1/nodes,',
+    '/v1/engines, /openapi.json) on --control.port (default 8081). Agents report to the control port',
+    '(--control.token-file sets the shared token; --node-conditions taints nodes with unhealthy GPUs).',
+    '',
+    ...ROUTING_HELP,
   ].join('\n'),
-  examples: ['brixlet coordinator', 'brixlet coordinator --gateway.port 80 --log.level debug'],
-  configSections: ['log', 'gateway', 'control', 'shutdown'],
+  examples: [
+    'brixlet coordinator --gateway.engines http://10.0.0.5:8000#h100,http://10.0.0.6:8000#a10',
+    'brixlet coordinator --gateway.engine-selector app=vllm --kube.namespace llm',
+    'brixlet coordinator --gateway.policy prefix-cache --log.level debug',
+    'curl -H "routing-strategy: least-request" localhost:8080/v1/chat/completions -d \'{"model":"m","messages":[{"role":"user","content":"hi"}]}\'',
+  ],
+  configSections: ['log', 'gateway', 'control', 'kube', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {
@@ -20,7 +50,10 @@ export const coordinatorCommand: Command = {
       return {
         title: 'coordinator',
         urls: { gateway: c.gatewayUrl, control: c.controlUrl },
-        roles: { gateway: 'OpenAI-compatible API (/v1/models)', control: 'registry and metrics (/v1/nodes, /metrics)' },
+        roles: {
+          gateway: `OpenAI-compatible API (/v1/chat/completions, /v1/models), ${c.engines.size} engine(s) configured`,
+          control: 'registry, engines and metrics (/v1/nodes, /v1/engines, /metrics)',
+        },
         beforeDrain: () => c.readiness.setDraining(),
       };
     }),

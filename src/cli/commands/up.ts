@@ -1,51 +1,143 @@
-/** `brixlet up`: coordinator and agent in one process, the agent registered with the coordinator. */
+/**
+ * `brixlet up`: coordinator and agent in one process, the agent reporting to the coordinator; with
+ * --engines N also N mock engines (mocks/engine, loaded at run time) registered with the gateway,
+ * so `curl` against the gateway gets routed answers without a GPU.
+ */
 import { createAccelComponent } from '../../agent/accel-component.js';
 import { createFaultComponent } from '../../agent/fault-component.js';
 import { createKvComponent } from '../../agent/kv-component.js';
 import { agentNodeName, startAgent } from '../../agent/main.js';
+import { toDisposable } from '../../common/lifecycle.js';
+import type { EngineSpec } from '../../coordinator/engines/types.js';
 import { startCoordinator } from '../../coordinator/main.js';
-import { type Command, CONFIG_OPTION, JSON_OPTION } from '../types.js';
+import { stringOption, usage } from '../args.js';
+import { loadMockEngine, type MockEngineHandle } from '../mock-engine-loader.js';
+import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
+import { ROUTING_HELP } from './coordinator.js';
 import { KV_ROLE } from './kv.js';
-import { serve } from '../serve.js';
+import { serve, type ServiceRuntime } from '../serve.js';
+
+export interface UpEngineArgs {
+  /** Mock engines to start (0 = none). */
+  readonly engines: number;
+  readonly gpus: readonly string[];
+  readonly model: string;
+  /** Model time per wall time; Infinity answers at once. */
+  readonly timeScale: number;
+}
+
+const MAX_ENGINES = 64;
+
+/** --engines, --engine-gpus, --engine-model, --engine-time-scale; BRX_ERR_CLI_USAGE on a bad value. */
+export function parseUpEngineArgs(args: ParsedArgs): UpEngineArgs {
+  const n = stringOption(args, 'engines');
+  let engines = 0;
+  if (n !== undefined) {
+    engines = Number(n);
+    if (!/^\d+$/.test(n.trim()) || engines > MAX_ENGINES) throw usage(`--engines must be a whole number from 0 to ${MAX_ENGINES}, got '${n}'`);
+  }
+  const gpusRaw = stringOption(args, 'engine-gpus');
+  const gpus = gpusRaw === undefined ? ['h100'] : gpusRaw.split(',').map((s) => s.trim().toLowerCase());
+  if (gpus.some((g) => g === '')) throw usage(`--engine-gpus must be a comma-separated list of GPU profiles, got '${gpusRaw ?? ''}'`);
+  const scaleRaw = stringOption(args, 'engine-time-scale');
+  let timeScale = 1;
+  if (scaleRaw !== undefined) {
+    timeScale = /^(inf|infinity)$/i.test(scaleRaw.trim()) ? Infinity : Number(scaleRaw);
+    if (!(timeScale > 0)) throw usage(`--engine-time-scale must be a positive number or inf, got '${scaleRaw}'`);
+  }
+  const model = stringOption(args, 'engine-model') ?? 'mock-llama-3-8b';
+  if (model.trim() === '') throw usage('--engine-model must not be empty');
+  return { engines, gpus, model, timeScale };
+}
+
+/** Starts the mock engines (closed with the runtime) and returns them as engine specs of source `up`. */
+async function startUpEngines(rt: ServiceRuntime, a: UpEngineArgs): Promise<{ handles: MockEngineHandle[]; specs: EngineSpec[] }> {
+  if (a.engines === 0) return { handles: [], specs: [] };
+  const mod = await loadMockEngine();
+  const handles = await mod.startMockEngines(a.engines, { host: '127.0.0.1', port: 0, gpus: a.gpus, model: a.model, timeScale: a.timeScale, name: 'engine' });
+  rt.store.add(toDisposable('mock engines', () => Promise.all(handles.map((h) => h.close())).then(() => undefined)));
+  const specs = handles.map((h): EngineSpec => ({ uid: h.url, name: h.name, url: h.url, models: h.models, gpuType: h.profile.name, source: 'up' }));
+  return { handles, specs };
+}
+
+function engineRole(h: MockEngineHandle, timeScale: number): string {
+  const speed = timeScale === Infinity ? 'no latency' : timeScale === 1 ? 'real time' : `${timeScale}× time`;
+  return `mock engine ${h.profile.name}, ${speed}, model ${h.models.join(', ')}`;
+}
 
 export const upCommand: Command = {
   name: 'up',
   summary: 'Run the coordinator and an agent in one process on this machine',
-  usage: 'brixlet up [--gateway.port N] [--control.port N] [--agent.port N] [--json] [flags]',
+  usage: 'brixlet up [--engines N [--engine-gpus h100,a10] [--engine-model NAME] [--engine-time-scale X]] [--gateway.port N] [--control.port N] [--agent.port N] [--json] [flags]',
   description: [
     'The embedded default: no Kubernetes and no external services. Starts the OpenAI-compatible',
-    'gateway, the control API and this node\'s agent, registers the agent with the coordinator and',
-    'prints their URLs. SIGTERM or Ctrl-C drains in-flight requests and exits 0. Use port 0 for a',
-    'free port; with --json the URLs are printed as one JSON line. Accelerators are auto-detected',
-    '(NVML, DCMI); without a GPU, --accel sim:<scenario> simulates a node from mocks/scenarios/.',
-    'The agent hosts the node KV cache shard; its socket is listed as kvSocket (--kv.socket; try',
-    '`brixlet kv stats`). --no-kv.enabled turns it off.',
+    'gateway, the control API and this node\'s agent, which reports to the coordinator, and prints',
+    'their URLs. SIGTERM or Ctrl-C drains in-flight requests and exits 0. Use port 0 for a free port;',
+    'with --json the URLs are printed as one JSON line. Accelerators are auto-detected (NVML, DCMI);',
+    'without a GPU, --accel sim:<scenario> simulates a node from mocks/scenarios/. The agent hosts the',
+    'node KV cache shard; its socket is listed as kvSocket (--kv.socket; try `brixlet kv stats`).',
+    '--no-kv.enabled turns it off.',
+    '',
+    '--engines N also starts N mock vLLM engines on loopback (see `brixlet mock-engine --help`),',
+    'registered with the gateway and listed as engine-0 … engine-N-1: --engine-gpus cycles GPU',
+    'profiles over them (h100, a100, l20, a10: a heterogeneous fleet), --engine-model names the model',
+    'they serve (default mock-llama-3-8b), --engine-time-scale X runs their latency model X times',
+    'faster than real time (inf: no latency). Then:',
+    '  curl -i localhost:8080/v1/chat/completions -d \'{"model":"mock-llama-3-8b","messages":[{"role":"user","content":"hi"}]}\'',
+    'shows the chosen engine in x-brixlet-target and the policy in x-brixlet-policy.',
+    '',
+    ...ROUTING_HELP,
   ].join('\n'),
-  examples: ['brixlet up', 'brixlet up --accel sim:healthy-8x-h100', 'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json', 'BRIXLET_LOG_LEVEL=debug brixlet up'],
-  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'gateway', 'control', 'shutdown'],
-  options: [JSON_OPTION, CONFIG_OPTION],
-  run: (ctx) =>
-    serve(ctx, async (rt) => {
-      const coordinator = await startCoordinator(rt);
+  examples: [
+    'brixlet up',
+    'brixlet up --engines 4 --engine-gpus h100,a10',
+    'brixlet up --engines 4 --gateway.policy prefix-cache --log.level debug',
+    'brixlet up --accel sim:healthy-8x-h100',
+    'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json',
+  ],
+  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'gateway', 'control', 'kube', 'shutdown'],
+  options: [
+    { name: 'engines', type: 'string', valueName: 'N', description: 'Start N mock engines behind the gateway (default 0).' },
+    { name: 'engine-gpus', type: 'string', valueName: 'LIST', description: 'GPU profiles cycled over the mock engines: h100, a100, l20, a10 (default h100).' },
+    { name: 'engine-model', type: 'string', valueName: 'NAME', description: 'Model the mock engines serve (default mock-llama-3-8b).' },
+    { name: 'engine-time-scale', type: 'string', valueName: 'X', description: 'Mock engine model time per wall time (default 1; inf = no latency).' },
+    JSON_OPTION,
+    CONFIG_OPTION,
+  ],
+  run: async (ctx) => {
+    const engineArgs = parseUpEngineArgs(ctx.args);
+    return serve(ctx, async (rt) => {
+      const mocks = await startUpEngines(rt, engineArgs);
+      const coordinator = await startCoordinator(rt, { engines: mocks.specs });
       // Before the accelerators: a bad token file stops the agent before any library is opened.
       const faults = await createFaultComponent({ config: rt.config, log: rt.log });
       const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
       const kv = await createKvComponent(rt.config, rt.log);
-      const agent = await startAgent(rt, [accel, faults, kv]);
-      coordinator.registry.upsertNode({ name: agent.nodeName, agentUrl: agent.url, version: rt.version, components: [...agent.components] });
+      const agent = await startAgent(rt, [accel, faults, kv], {
+        coordinator: coordinator.controlUrl,
+        ...(coordinator.reportToken !== undefined && { coordinatorToken: coordinator.reportToken }),
+        advertiseListenUrl: true,
+      });
+      // The node is listed by the time the URLs are printed.
+      await agent.reporter?.reportNow();
+      // Engines answer /health before the first request: route from the first curl on.
+      await coordinator.engines.probeNow();
+      const engineUrls = Object.fromEntries(mocks.handles.map((h) => [h.name, h.url]));
       return {
         title: 'coordinator and agent in one process',
-        urls: { gateway: coordinator.gatewayUrl, control: coordinator.controlUrl, agent: agent.url, ...(kv.socketPath !== undefined && { kvSocket: kv.socketPath }) },
+        urls: { gateway: coordinator.gatewayUrl, control: coordinator.controlUrl, agent: agent.url, ...(kv.socketPath !== undefined && { kvSocket: kv.socketPath }), ...engineUrls },
         roles: {
-          gateway: 'OpenAI-compatible API (/v1/models)',
-          control: 'registry and metrics (/v1/nodes, /metrics)',
+          gateway: `OpenAI-compatible API (/v1/chat/completions, /v1/models), policy ${rt.config.gateway.policy}, ${coordinator.engines.size} engine(s)`,
+          control: 'registry, engines and metrics (/v1/nodes, /v1/engines, /metrics)',
           agent: `node ${agent.nodeName}, ${accel.summary()} (/v1/accelerators, /v1/kvcache, /metrics)`,
           kvSocket: KV_ROLE,
+          ...Object.fromEntries(mocks.handles.map((h) => [h.name, engineRole(h, engineArgs.timeScale)])),
         },
         beforeDrain: () => {
           coordinator.readiness.setDraining();
           agent.readiness.setDraining();
         },
       };
-    }),
+    });
+  },
 };

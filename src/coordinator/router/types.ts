@@ -132,8 +132,11 @@ export interface PrefixIndex {
   matchLength(engineUid: string, blocks: PromptBlocks): number;
   /** For every engine holding at least the first block: uid → matched leading blocks. */
   matches(blocks: PromptBlocks): ReadonlyMap<string, number>;
-  /** Records that `engineUid` now holds these blocks (most recently used). */
-  insert(engineUid: string, blocks: PromptBlocks): void;
+  /**
+   * Records that `engineUid` now holds these blocks (most recently used). `cacheBlocks`, when given,
+   * is the engine's KV capacity in blocks and bounds its LRU (else a share of the index capacity).
+   */
+  insert(engineUid: string, blocks: PromptBlocks, cacheBlocks?: number): void;
   /** Forgets an engine (it left, or restarted and lost its cache). */
   removeEngine(engineUid: string): void;
   /** Blocks held across engines. */

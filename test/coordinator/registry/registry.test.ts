@@ -1,39 +1,223 @@
-import { describe, expect, it } from 'vitest';
-import { Registry } from '../../../src/coordinator/registry/registry.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AcceleratorReport, NodeReport } from '../../../src/common/node-report.js';
+import { type NodeEvent, Registry } from '../../../src/coordinator/registry/registry.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function gpu(index: number, health: AcceleratorReport['health'] = 'healthy', reasons: string[] = []): AcceleratorReport {
+  return { vendor: 'nvidia', index, uuid: `GPU-${index}`, name: 'NVIDIA H100 80GB HBM3', health, reasons };
+}
+
+function report(name: string, extra: Partial<NodeReport> = {}): NodeReport {
+  return { name, agentUrl: `http://${name}:9464`, version: '1', components: [], heartbeatMs: 1000, ...extra };
+}
+
+/** A registry on a fake clock, its sweep timer off, recording every event. */
+function fixture(opts: { staleAfter?: number } = {}) {
+  let t = T0;
+  const reg = new Registry({ now: () => t, sweepTimer: false, staleAfter: opts.staleAfter ?? 3 });
+  const events: string[] = [];
+  reg.onChange((e: NodeEvent) => events.push(`${e.kind} ${e.node.name} ${e.node.state}`));
+  return {
+    reg,
+    events,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
+}
+
+let disposeMe: Registry | undefined;
+afterEach(() => disposeMe?.dispose());
 
 describe('registry', () => {
-  it('adds and refreshes nodes, keeping first-seen', () => {
-    let t = Date.parse('2026-01-01T00:00:00Z');
-    const reg = new Registry(() => new Date(t));
-    reg.upsertNode({ name: 'b', agentUrl: 'http://b:9464', version: '1', components: [] });
-    t += 5000;
-    reg.upsertNode({ name: 'a', agentUrl: 'http://a:9464', version: '1', components: ['kvcache'] });
-    reg.upsertNode({ name: 'b', agentUrl: 'http://b:9464', version: '2', components: [] });
+  it('adds and refreshes nodes, keeping first-seen, sorted by name; removes them', () => {
+    const { reg, events, advance } = fixture();
+    reg.upsertNode(report('b'));
+    advance(500);
+    reg.upsertNode(report('a', { components: ['kvcache'] }));
+    reg.upsertNode(report('b', { version: '2' }));
     const nodes = reg.listNodes();
     expect(nodes.map((n) => n.name)).toEqual(['a', 'b']);
-    expect(nodes[1]).toMatchObject({ version: '2', firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:05.000Z' });
+    expect(nodes[1]).toMatchObject({ version: '2', firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:00.500Z', state: 'ready', unhealthyGpus: 0 });
+    expect(nodes[1]).not.toHaveProperty('staleSince');
+    expect(reg.getNode('a')?.components).toEqual(['kvcache']);
     expect(reg.removeNode('a')).toBe(true);
     expect(reg.removeNode('a')).toBe(false);
+    expect(reg.getNode('a')).toBeUndefined();
+    expect(events).toEqual(['added b ready', 'added a ready', 'updated b ready', 'removed a ready']);
   });
 
-  it('rejects malformed reports with a code and keeps the old state', () => {
-    const reg = new Registry();
-    reg.upsertNode({ name: 'n', agentUrl: 'http://n', version: '1', components: [] });
-    for (const bad of [null, {}, { name: '', agentUrl: 'u', version: '1', components: [] }, { name: 'n', agentUrl: 'u', version: '1', components: [], extra: 1 }]) {
-      expect(() => reg.upsertNode(bad)).toThrow(expect.objectContaining({ code: 'BRX_ERR_REGISTRY_INVALID_NODE' }));
+  it('rejects malformed reports with a code naming the path and keeps the old state', () => {
+    const { reg } = fixture();
+    reg.upsertNode(report('n'));
+    const cases: [unknown, string][] = [
+      [null, '/'],
+      [{}, '/name'],
+      [{ ...report('n'), name: '' }, '/name'],
+      [{ ...report('n'), extra: 1 }, '/extra'],
+      [{ ...report('n'), accelerators: [{ ...gpu(0), health: 'sick' }] }, '/accelerators/0/health'],
+      [{ ...report('n'), kv: { capacityBytes: 1, usedBytes: 0, entries: 0, hitRatio: 1.5, policy: 's3fifo', socket: '/s' } }, '/kv/hitRatio'],
+      [{ ...report('n'), heartbeatMs: 5 }, '/heartbeatMs'],
+    ];
+    for (const [bad, path] of cases) {
+      let err: unknown;
+      try {
+        reg.upsertNode(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'BRX_ERR_REGISTRY_INVALID_NODE', statusCode: 400 });
+      expect((err as Error).message).toContain(`invalid node report: ${path}`);
     }
     expect(reg.listNodes()).toHaveLength(1);
-    expect(reg.listNodes()[0]?.agentUrl).toBe('http://n');
+    expect(reg.getNode('n')?.agentUrl).toBe('http://n:9464');
   });
 
-  it('unions models across engines, each once, sorted', () => {
-    const reg = new Registry();
-    expect(reg.models()).toEqual([]);
-    reg.upsertEngine({ id: 'e1', url: 'http://e1', models: ['llama-3-8b', 'qwen2-7b'] });
-    reg.upsertEngine({ id: 'e2', url: 'http://e2', models: ['deepseek-r1', 'llama-3-8b'] });
-    expect(reg.models()).toEqual(['deepseek-r1', 'llama-3-8b', 'qwen2-7b']);
-    reg.removeEngine('e1');
-    expect(reg.models()).toEqual(['deepseek-r1', 'llama-3-8b']);
-    expect(() => reg.upsertEngine({ id: '', url: 'x', models: [] })).toThrow(TypeError);
+  it('stores a copy: mutating the report afterwards changes nothing', () => {
+    const { reg } = fixture();
+    const r = report('n', { accelerators: [gpu(0)] });
+    reg.upsertNode(r);
+    r.accelerators![0]!.health = 'unhealthy';
+    r.components.push('x');
+    expect(reg.getNode('n')).toMatchObject({ components: [], unhealthyGpus: 0 });
+  });
+
+  it('ignores an older or repeated seq from the same boot, accepts any seq from a new boot', () => {
+    const { reg, events } = fixture();
+    reg.upsertNode(report('n', { bootId: 'boot-1', seq: 5, version: 'five' }));
+    expect(reg.upsertNode(report('n', { bootId: 'boot-1', seq: 4, version: 'four' })).version).toBe('five');
+    reg.upsertNode(report('n', { bootId: 'boot-1', seq: 5, version: 'again' }));
+    expect(reg.getNode('n')?.version).toBe('five');
+    reg.upsertNode(report('n', { bootId: 'boot-1', seq: 6, version: 'six' }));
+    expect(reg.getNode('n')?.version).toBe('six');
+    // The agent restarted: its seq starts over.
+    reg.upsertNode(report('n', { bootId: 'boot-2', seq: 1, version: 'restarted' }));
+    expect(reg.getNode('n')).toMatchObject({ version: 'restarted', seq: 1, bootId: 'boot-2' });
+    expect(events).toEqual(['added n ready', 'updated n ready', 'updated n ready']);
+  });
+
+  it('a heartbeat that changes only seq is not an update event', () => {
+    const { reg, events, advance } = fixture();
+    for (let seq = 1; seq <= 5; seq++) {
+      reg.upsertNode(report('n', { bootId: 'b', seq }));
+      advance(1000);
+    }
+    expect(events).toEqual(['added n ready']);
+    expect(reg.getNode('n')?.lastSeen).toBe('2026-01-01T00:00:04.000Z');
+  });
+});
+
+describe('staleness', () => {
+  it('goes stale after staleAfter heartbeats, fires stale once, recovers on the next report', () => {
+    const { reg, events, advance } = fixture({ staleAfter: 3 });
+    reg.upsertNode(report('n', { heartbeatMs: 1000 }));
+    advance(3000);
+    reg.sweep();
+    expect(reg.getNode('n')?.state).toBe('ready');
+    expect(reg.isRoutable('n').ok).toBe(true);
+    advance(1);
+    expect(reg.getNode('n')).toMatchObject({ state: 'stale', staleSince: '2026-01-01T00:00:03.000Z' });
+    expect(reg.isRoutable('n')).toEqual({ ok: false, reason: 'node n is stale (no agent report for 3 s)' });
+    reg.sweep();
+    advance(10_000);
+    reg.sweep();
+    reg.sweep();
+    expect(events).toEqual(['added n ready', 'stale n stale']);
+    reg.upsertNode(report('n', { heartbeatMs: 1000 }));
+    expect(reg.getNode('n')).toMatchObject({ state: 'ready' });
+    expect(reg.getNode('n')).not.toHaveProperty('staleSince');
+    expect(reg.isRoutable('n').ok).toBe(true);
+    reg.sweep();
+    expect(events).toEqual(['added n ready', 'stale n stale', 'recovered n ready']);
+  });
+
+  it('judges each node by its own heartbeat, and by the default when a report has none', () => {
+    let t = T0;
+    const reg = new Registry({ now: () => t, sweepTimer: false, staleAfter: 2, defaultHeartbeatMs: 5000 });
+    reg.upsertNode(report('fast', { heartbeatMs: 200 }));
+    const { heartbeatMs: _, ...noBeat } = report('slow');
+    reg.upsertNode(noBeat);
+    t += 401;
+    expect(reg.getNode('fast')?.state).toBe('stale');
+    expect(reg.getNode('slow')?.state).toBe('ready');
+    t += 9600;
+    expect(reg.getNode('slow')?.state).toBe('stale');
+  });
+
+  it('the sweep timer marks a silent node stale on real time and tells listeners', async () => {
+    const reg = new Registry({ staleAfter: 1 });
+    disposeMe = reg;
+    const seen: NodeEvent[] = [];
+    reg.onChange((e) => seen.push(e));
+    reg.upsertNode(report('quiet', { heartbeatMs: 100 }));
+    reg.upsertNode(report('chatty', { heartbeatMs: 100 }));
+    const keepAlive = setInterval(() => reg.upsertNode(report('chatty', { heartbeatMs: 100 })), 40);
+    try {
+      await expect.poll(() => seen.filter((e) => e.kind === 'stale').map((e) => e.node.name), { timeout: 2000, interval: 20 }).toEqual(['quiet']);
+      await new Promise((r) => setTimeout(r, 250));
+      expect(seen.filter((e) => e.kind === 'stale').map((e) => e.node.name)).toEqual(['quiet']);
+      expect(reg.getNode('chatty')?.state).toBe('ready');
+    } finally {
+      clearInterval(keepAlive);
+    }
+  });
+
+  it('a listener that throws does not stop the others or the report', () => {
+    const { reg } = fixture();
+    const got: string[] = [];
+    reg.onChange(() => {
+      throw new Error('boom');
+    });
+    reg.onChange((e) => got.push(e.kind));
+    expect(reg.upsertNode(report('n')).name).toBe('n');
+    expect(got).toEqual(['added']);
+  });
+});
+
+describe('health exclusion', () => {
+  const node = report('g', {
+    accelerators: [gpu(0), gpu(1, 'unhealthy', ['XID 79 (GPU has fallen off the bus)']), gpu(2, 'degraded', ['PCIe link down-trained']), gpu(3, 'unknown')],
+  });
+
+  it('counts and lists unhealthy GPUs only (degraded and unknown still serve)', () => {
+    const { reg } = fixture();
+    reg.upsertNode(node);
+    expect(reg.getNode('g')?.unhealthyGpus).toBe(1);
+    expect(reg.unhealthyGpus('g').map((a) => a.uuid)).toEqual(['GPU-1']);
+    expect(reg.unhealthyGpus('nobody')).toEqual([]);
+  });
+
+  it('excludes an engine on an unhealthy GPU, keeps engines on the other GPUs', () => {
+    const { reg } = fixture();
+    reg.upsertNode(node);
+    expect(reg.isRoutable('g', ['GPU-0']).ok).toBe(true);
+    expect(reg.isRoutable('g', ['GPU-2', 'GPU-3']).ok).toBe(true);
+    expect(reg.isRoutable('g', ['GPU-0', 'GPU-1'])).toEqual({ ok: false, reason: 'unhealthy on node g: GPU 1 (GPU-1): XID 79 (GPU has fallen off the bus)' });
+    // A GPU the agent does not report is not evidence against the engine.
+    expect(reg.isRoutable('g', ['GPU-other']).ok).toBe(true);
+  });
+
+  it('with the engine\'s GPUs unknown, any unhealthy GPU of the node excludes it', () => {
+    const { reg } = fixture();
+    reg.upsertNode(node);
+    expect(reg.isRoutable('g').ok).toBe(false);
+    expect(reg.isRoutable('g', []).ok).toBe(false);
+    reg.upsertNode({ ...node, accelerators: node.accelerators!.map((a) => ({ ...a, health: 'healthy' as const, reasons: [] })) });
+    expect(reg.isRoutable('g')).toEqual({ ok: true });
+  });
+
+  it('a node no agent reported is routable; a stale node is out whatever its GPUs', () => {
+    const { reg, advance } = fixture({ staleAfter: 1 });
+    expect(reg.isRoutable('unknown-node', ['GPU-0'])).toEqual({ ok: true });
+    reg.upsertNode(report('h', { accelerators: [gpu(0)] }));
+    advance(1001);
+    expect(reg.isRoutable('h', ['GPU-0']).ok).toBe(false);
+  });
+
+  it('the routable answer allocates nothing: one shared object', () => {
+    const { reg } = fixture();
+    reg.upsertNode(report('h', { accelerators: [gpu(0)] }));
+    expect(reg.isRoutable('h', ['GPU-0'])).toBe(reg.isRoutable('h'));
   });
 });

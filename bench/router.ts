@@ -1,0 +1,155 @@
+/**
+ * npm run bench:router [-- --quick]
+ *
+ * (a) Routing decision time of every policy at 64 engines on the real Router (bench/router/decision.ts):
+ *     p50/p99 per call; target p99 ≤ 50 µs for every policy.
+ * (b) Gateway throughput for small non-streaming completions (max_tokens 1) against nginx 1.22
+ *     (Debian; proxy_pass with upstream keepalive) in front of the SAME mock engine (zero-latency
+ *     mode), both on loopback, same load generator (closed loop over an undici Pool), measured in
+ *     the same run, alternating order per run; the engine alone is measured too. Target ≥ 0.5× nginx.
+ * (c) Added latency: sequential requests over one keep-alive connection, p50 through the gateway
+ *     minus p50 straight to the engine (nginx's the same way for comparison). Target ≤ 1 ms.
+ *
+ * The gateway, nginx and the mock engine each run as their own process (the built CLI:
+ * `brixlet coordinator`, `brixlet mock-engine --time-scale inf`) so the load generator in this process
+ * measures them as a client would. nginx runs one worker, the gateway one Node.js thread.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { ROUTING_POLICIES } from '../src/common/config/schema.js';
+import { benchArgs, median, row, target, writeReport, type Row, type Target } from './lib/report.js';
+import { measureDecisions } from './router/decision.js';
+import { closedLoop, type LoadRequest, sequentialLatency } from './router/load.js';
+import { startNginx } from './router/nginx.js';
+
+const args = benchArgs();
+const CLI = 'dist/cli/main.js';
+const MODEL = 'mock-llama-3-8b';
+const ENGINES = 64;
+const DECISIONS = 20_000;
+const CONCURRENCY = 32;
+const DURATION_MS = args.quick ? 1500 : 4000;
+const WARMUP_MS = args.quick ? 300 : 800;
+const LATENCY_N = args.quick ? 1500 : 4000;
+const SMALL: LoadRequest = { path: '/v1/completions', body: JSON.stringify({ model: MODEL, prompt: 'Say hello.', max_tokens: 1 }) };
+
+interface Service {
+  readonly urls: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Spawns the built CLI with --json and waits for its URL line. */
+function startCli(argv: string[]): Promise<Service> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [CLI, ...argv, '--json', '--log.level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => reject(new Error(`brixlet ${argv[0]} exited ${code}: ${err}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      child.removeAllListeners('exit');
+      resolve({
+        urls: JSON.parse(out.slice(0, nl)) as Record<string, string>,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+async function waitOk(url: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}${SMALL.path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: SMALL.body });
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const rows: Row[] = [];
+const targets: Target[] = [];
+const notes: string[] = [];
+
+// (a) decision time
+let worstP99 = 0;
+for (const policy of ROUTING_POLICIES) {
+  const p50: number[] = [];
+  const p99: number[] = [];
+  for (let run = 0; run < args.runs; run++) {
+    const r = measureDecisions({ engines: ENGINES, requests: DECISIONS, policy, seed: 42 + run });
+    p50.push(r.p50Micros);
+    p99.push(r.p99Micros);
+  }
+  rows.push(row(`decision p50, ${policy}, ${ENGINES} engines`, 'µs', false, p50));
+  rows.push(row(`decision p99, ${policy}, ${ENGINES} engines`, 'µs', false, p99));
+  worstP99 = Math.max(worstP99, median(p99));
+}
+targets.push(target(`decision p99 ≤ 50 µs at ${ENGINES} engines (worst policy)`, 'max', 50, worstP99));
+
+// (b) and (c): gateway vs nginx in front of one zero-latency mock engine
+const engine = await startCli(['mock-engine', '--port', '0', '--time-scale', 'inf']);
+const engineUrl = engine.urls.engine as string;
+const gateway = await startCli(['coordinator', '--gateway.host', '127.0.0.1', '--gateway.port', '0', '--control.host', '127.0.0.1', '--control.port', '0', '--gateway.engines', engineUrl]);
+const gatewayUrl = gateway.urls.gateway as string;
+const nginx = await startNginx({ upstream: new URL(engineUrl).host });
+try {
+  await waitOk(engineUrl);
+  await waitOk(gatewayUrl);
+  const targetsToRun: Record<string, string> = { gateway: gatewayUrl, direct: engineUrl };
+  if (nginx.ok) {
+    await waitOk(nginx.nginx.url);
+    targetsToRun.nginx = nginx.nginx.url;
+    notes.push(`nginx ${nginx.nginx.version}, ${nginx.nginx.workers} worker, proxy_pass + upstream keepalive`);
+  } else {
+    notes.push(`nginx missing: ${nginx.reason}`);
+  }
+  const rps: Record<string, number[]> = {};
+  const lat: Record<string, number[]> = {};
+  // Warm-up round, not counted: connections opened, code paths compiled on every side.
+  for (const url of Object.values(targetsToRun)) {
+    await closedLoop(url, SMALL, { concurrency: CONCURRENCY, durationMs: WARMUP_MS * 2, warmupMs: 0 });
+    await sequentialLatency(url, SMALL, 200, 0);
+  }
+  for (let run = 0; run < args.runs; run++) {
+    // Alternate the order so neither side always runs on a warmer machine.
+    const order = Object.keys(targetsToRun);
+    if (run % 2 === 1) order.reverse();
+    for (const name of order) {
+      const r = await closedLoop(targetsToRun[name] as string, SMALL, { concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: WARMUP_MS });
+      if (r.errors > 0) throw new Error(`${name}: ${r.errors} of ${r.requests} requests failed`);
+      (rps[name] ??= []).push(r.rps);
+    }
+    for (const name of order) {
+      const us = await sequentialLatency(targetsToRun[name] as string, SMALL, LATENCY_N);
+      (lat[name] ??= []).push(median(us));
+    }
+  }
+  const gw = rps.gateway as number[];
+  const peers: Record<string, number[]> = { direct: rps.direct as number[] };
+  if (rps.nginx) peers.nginx = rps.nginx;
+  rows.push(row(`throughput, small completions, ${CONCURRENCY} connections`, 'req/s', true, gw, peers));
+  const added = (name: string) => (lat[name] as number[]).map((v, i) => v - (lat.direct as number[])[i]!);
+  rows.push(row('latency p50, sequential (gateway | nginx | engine alone)', 'µs', false, lat.gateway as number[], { ...(lat.nginx && { nginx: lat.nginx }), direct: lat.direct as number[] }));
+  rows.push(row('added latency p50 over the engine alone', 'µs', false, added('gateway'), lat.nginx ? { nginx: added('nginx') } : {}));
+  if (rps.nginx) targets.push(target('gateway throughput ≥ 0.5× nginx', 'min', 0.5, median(gw.map((g, i) => g / (rps.nginx as number[])[i]!))));
+  targets.push(target('added latency p50 ≤ 1 ms', 'max', 1000, median(added('gateway'))));
+} finally {
+  await gateway.stop();
+  if (nginx.ok) await nginx.nginx.stop();
+  await engine.stop();
+}
+
+for (const n of notes) console.log(n);
+writeReport('router', args, rows, targets);

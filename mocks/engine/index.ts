@@ -1,0 +1,49 @@
+/**
+ * The mock engine: a vLLM-like latency model (continuous batching, chunked prefill, a finite
+ * prefix cache, preemption; GPU profiles) behind an OpenAI-compatible HTTP server with vLLM's
+ * /metrics. The CLI loads the built copy (dist/mocks/engine) for `brixlet mock-engine` and
+ * `brixlet up --engines N`; the routing simulator uses the model directly. Node built-ins only.
+ */
+import type { MockEngineOptions } from './options.js';
+import { startMockEngine, type RunningMockEngine } from './server.js';
+
+export { blockHashes, tokensOf } from './hash.js';
+export { createEngineModel, METRICS_WINDOW_MS, type EngineModelOptions } from './model.js';
+export { GPU_PROFILES, gpuProfile } from './profiles.js';
+export { DEFAULT_MODEL, MockEngineError, type MockEngineOptions } from './options.js';
+export type { FailureMode, FailureSpec } from './failures.js';
+export { startMockEngine, type MockEngineStats, type RunningMockEngine } from './server.js';
+export type { EngineModel, GpuProfile, ModelEvent, ModelMetrics, ModelRequest } from './types.js';
+
+export interface MockEnginesOptions extends Omit<MockEngineOptions, 'gpu'> {
+  /** GPU profiles cycled over the engines (default h100). */
+  readonly gpus?: readonly string[];
+}
+
+/**
+ * Starts `n` engines: seeds seed, seed+1, …; GPU profiles cycled from `gpus`; names `<name>-<i>`
+ * (default `mock-<i>`); ports consecutive from `port` when one is given, else free ports. If one
+ * fails to start, those already started are closed.
+ */
+export async function startMockEngines(n: number, options: MockEnginesOptions = {}): Promise<RunningMockEngine[]> {
+  const { gpus, ...rest } = options;
+  const started: RunningMockEngine[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const gpu = gpus !== undefined && gpus.length > 0 ? gpus[i % gpus.length] : undefined;
+      started.push(
+        await startMockEngine({
+          ...rest,
+          ...(gpu !== undefined && { gpu }),
+          seed: (options.seed ?? 0) + i,
+          port: options.port === undefined || options.port === 0 ? 0 : options.port + i,
+          name: `${options.name ?? 'mock'}-${i}`,
+        }),
+      );
+    }
+  } catch (e) {
+    await Promise.all(started.map((s) => s.close()));
+    throw e;
+  }
+  return started;
+}

@@ -1,0 +1,97 @@
+/**
+ * The mock engine's options, their defaults and checks. An option that cannot work (an unknown
+ * GPU profile, a negative time scale …) is a MockEngineError naming the valid values; the CLI
+ * turns it into BRX_ERR_MOCK_ENGINE.
+ */
+import { GPU_PROFILES, gpuProfile } from './profiles.js';
+import type { GpuProfile } from './types.js';
+
+export interface MockEngineOptions {
+  /** Listen address (default 127.0.0.1). */
+  readonly host?: string;
+  /** Listen port (default 0: a free port). */
+  readonly port?: number;
+  /** The model it serves (default mock-llama-3-8b). */
+  readonly model?: string;
+  /** Names accepted in `model` and listed by /v1/models (default [model]); the first labels the metrics. */
+  readonly servedModelNames?: readonly string[];
+  /** GPU profile name (h100, a100, l20, a10) or a profile object (default h100). */
+  readonly gpu?: string | GpuProfile;
+  /** Seeds output lengths, filler text and step jitter (default 0). */
+  readonly seed?: number;
+  /** Model time runs this many times faster than wall time (default 1); Infinity answers at once. */
+  readonly timeScale?: number;
+  /** false = the zero-latency mode, same as timeScale Infinity. */
+  readonly latency?: boolean;
+  /** Step-time jitter fraction (default 0). */
+  readonly jitter?: number;
+  /** Characters per token when counting and hashing prompts (default 4). */
+  readonly charsPerToken?: number;
+  /** Largest request body (default 4 MiB); larger → 413. */
+  readonly maxBodyBytes?: number;
+  /** Longest prompt + output in tokens (default 32768); longer → 400. */
+  readonly maxModelLen?: number;
+  /** When set, /v1/* requires `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string;
+  /** Shown in /admin/stats, response ids and logs (default mock-<port>). */
+  readonly name?: string;
+}
+
+export interface ResolvedOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly model: string;
+  readonly servedModelNames: readonly string[];
+  readonly profile: GpuProfile;
+  readonly seed: number;
+  readonly timeScale: number;
+  readonly jitter: number;
+  readonly charsPerToken: number;
+  readonly maxBodyBytes: number;
+  readonly maxModelLen: number;
+  readonly apiKey: string | undefined;
+  readonly name: string | undefined;
+}
+
+export const DEFAULT_MODEL = 'mock-llama-3-8b';
+
+/** A mock engine option that cannot work. */
+export class MockEngineError extends Error {
+  override readonly name = 'MockEngineError';
+}
+
+export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
+  const profile = typeof o.gpu === 'object' ? o.gpu : gpuProfile(o.gpu ?? 'h100');
+  if (profile === undefined) {
+    throw new MockEngineError(`unknown GPU profile '${String(o.gpu)}'; profiles: ${Object.keys(GPU_PROFILES).join(', ')}`);
+  }
+  const timeScale = o.latency === false ? Infinity : (o.timeScale ?? 1);
+  if (!(timeScale > 0)) throw new MockEngineError(`time scale must be a positive number (or Infinity for no latency), got ${timeScale}`);
+  const model = o.model ?? DEFAULT_MODEL;
+  const served = o.servedModelNames !== undefined && o.servedModelNames.length > 0 ? [...o.servedModelNames] : [model];
+  if (served.some((n) => n.trim() === '')) throw new MockEngineError('served model names must not be empty');
+  const positive = (name: string, v: number | undefined, dflt: number): number => {
+    const x = v ?? dflt;
+    if (!(x > 0) || !Number.isFinite(x)) throw new MockEngineError(`${name} must be a positive number, got ${x}`);
+    return x;
+  };
+  const port = o.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MockEngineError(`port must be between 0 and 65535, got ${port}`);
+  const jitter = o.jitter ?? 0;
+  if (!(jitter >= 0 && jitter < 1)) throw new MockEngineError(`jitter must be in [0, 1), got ${jitter}`);
+  return {
+    host: o.host ?? '127.0.0.1',
+    port,
+    model,
+    servedModelNames: served,
+    profile,
+    seed: o.seed ?? 0,
+    timeScale,
+    jitter,
+    charsPerToken: positive('charsPerToken', o.charsPerToken, 4),
+    maxBodyBytes: positive('maxBodyBytes', o.maxBodyBytes, 4 * 1024 * 1024),
+    maxModelLen: positive('maxModelLen', o.maxModelLen, 32_768),
+    apiKey: o.apiKey,
+    name: o.name,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The mock engine's HTTP server (node:http only, so it stays cheap enough to sit behind a gateway
+ * throughput benchmark): the OpenAI-compatible API of a vLLM server driven by the engine model,
+ * /health, /metrics with vLLM names, and the test hooks under /admin (health flip, failure
+ * injection, stats) that a user testing a gateway or an autoscaler also wants.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type CompletionContext, CompletionRun, type EngineStats, sendError, sendJson } from './completion.js';
+import { EngineDriver } from './driver.js';
+import { FailureInjector, type FailureSpec, parseFailureSpec } from './failures.js';
+import { DRAWN_OUTPUT_MAX, DRAWN_OUTPUT_MIN, WORD_COUNT } from './filler.js';
+import { EngineMetrics } from './metrics.js';
+import { createEngineModel } from './model.js';
+import { type MockEngineOptions, resolveOptions } from './options.js';
+import { createRandom } from './random.js';
+import { apiError, type Endpoint, parseRequest } from './request.js';
+import type { EngineModel, GpuProfile, ModelMetrics } from './types.js';
+
+export interface MockEngineStats extends EngineStats {
+  readonly name: string;
+  readonly gpu: string;
+  readonly healthy: boolean;
+  /** Requests in the model now. */
+  readonly active: number;
+  /** Requests failed on purpose through /admin/fail, and how many are still armed. */
+  readonly injectedFailures: number;
+  readonly pendingFailures: number;
+  readonly model: ModelMetrics;
+}
+
+export interface RunningMockEngine {
+  /** `http://host:port` (no /v1). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+  /** Served model names. */
+  readonly models: readonly string[];
+  readonly profile: GpuProfile;
+  readonly seed: number;
+  readonly timeScale: number;
+  /** The latency model behind it (ground truth for tests and benchmarks). */
+  readonly engine: EngineModel;
+  setHealthy(healthy: boolean): void;
+  failNext(spec: FailureSpec): void;
+  stats(): MockEngineStats;
+  /** Ends open requests (streams get an error event), closes the listener and every connection. */
+  close(): Promise<void>;
+}
+
+const ENDPOINTS: Readonly<Record<string, Endpoint>> = { '/v1/completions': 'completion', '/v1/chat/completions': 'chat' };
+
+export async function startMockEngine(options: MockEngineOptions = {}): Promise<RunningMockEngine> {
+  const o = resolveOptions(options);
+  const model = createEngineModel(o.profile, { seed: o.seed, jitter: o.jitter });
+  const driver = new EngineDriver(model, o.timeScale);
+  const metrics = new EngineMetrics(o.servedModelNames[0] as string, o.maxModelLen);
+  const failures = new FailureInjector();
+  const stats: EngineStats = { requests: 0, completed: 0, aborted: 0 };
+  const random = createRandom(o.seed);
+  let seq = 0;
+  let healthy = true;
+  let name = o.name ?? 'mock';
+  const created = Math.floor(Date.now() / 1000);
+  const ctx: CompletionContext = {
+    options: o,
+    driver,
+    metrics,
+    stats,
+    inflight: new Set(),
+    next: () => ({
+      seq: seq++,
+      wordStart: Math.floor(random() * WORD_COUNT),
+      drawnTokens: DRAWN_OUTPUT_MIN + Math.floor(random() * (DRAWN_OUTPUT_MAX - DRAWN_OUTPUT_MIN + 1)),
+    }),
+  };
+  const modelsBody = JSON.stringify({
+    object: 'list',
+    data: o.servedModelNames.map((id) => ({ id, object: 'model', created, owned_by: 'brixlet-mock', root: o.model, parent: null, max_model_len: o.maxModelLen })),
+  });
+  const snapshot = (): MockEngineStats => ({
+    name,
+    gpu: o.profile.name,
+    healthy,
+    ...stats,
+    active: driver.active(),
+    injectedFailures: failures.injected,
+    pendingFailures: failures.pending(),
+    model: model.metrics(driver.now()),
+  });
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    if (path.startsWith('/v1/') && o.apiKey !== undefined && req.headers.authorization !== `Bearer ${o.apiKey}`) {
+      req.resume();
+      return sendError(res, apiError(401, 'invalid_api_key', 'missing or wrong API key (Authorization: Bearer <key>)'));
+    }
+    const endpoint = ENDPOINTS[path];
+    if (endpoint !== undefined && method === 'POST') {
+      return readBody(req, res, o.maxBodyBytes, (raw) => {
+        const failure = failures.take();
+        if (failure?.mode === 'reset') return void res.destroy();
+        if (failure?.mode === 'status') return sendError(res, apiError(failure.status, 'injected_failure', `injected failure (status ${failure.status})`));
+        const parsed = parseRequest(endpoint, raw, o.servedModelNames, o.charsPerToken);
+        if ('status' in parsed) return sendError(res, parsed);
+        new CompletionRun(ctx, parsed, res, failure).start();
+      });
+    }
+    if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelsBody);
+    if (method === 'GET' && path === '/health') {
+      res.writeHead(healthy ? 200 : 503, { 'content-length': 0 });
+      return void res.end();
+    }
+    if (method === 'GET' && path === '/metrics') {
+      const text = metrics.render(model.metrics(driver.now()));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      return void res.end(text);
+    }
+    if (method === 'GET' && path === '/admin/stats') return sendJson(res, 200, JSON.stringify(snapshot()));
+    if (method === 'POST' && (path === '/admin/health' || path === '/admin/fail')) {
+      return readBody(req, res, 64 * 1024, (raw) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          return sendError(res, apiError(400, 'invalid_json', 'request body is not valid JSON'));
+        }
+        if (path === '/admin/health') {
+          const h = (body as { healthy?: unknown } | null)?.healthy;
+          if (typeof h !== 'boolean') return sendError(res, apiError(400, 'invalid_value', 'body must be {"healthy": true|false}', 'healthy'));
+          healthy = h;
+          return sendJson(res, 200, JSON.stringify({ healthy }));
+        }
+        const spec = parseFailureSpec(body);
+        if (typeof spec === 'string') return sendError(res, apiError(400, 'invalid_value', spec));
+        failures.arm(spec);
+        return sendJson(res, 200, JSON.stringify({ pending: failures.pending(), mode: spec.mode, status: spec.status ?? 500 }));
+      });
+    }
+    req.resume();
+    sendError(res, apiError(404, 'not_found', `no route for ${method} ${path}`));
+  };
+
+  const server = createServer({ keepAliveTimeout: 65_000 }, handle);
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  if (o.name === undefined) name = `mock-${port}`;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${host}:${port}`,
+    host: o.host,
+    port,
+    get name() {
+      return name;
+    },
+    models: o.servedModelNames,
+    profile: o.profile,
+    seed: o.seed,
+    timeScale: o.timeScale,
+    engine: model,
+    setHealthy: (h) => {
+      healthy = h;
+    },
+    failNext: (spec) => failures.arm(spec),
+    stats: snapshot,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        for (const run of [...ctx.inflight]) run.close();
+        driver.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}
+
+/** Reads the body as UTF-8 up to `limit` bytes; over it answers 413 and closes the connection. */
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number, done: (raw: string) => void): void {
+  const tooLarge = () => {
+    res.setHeader('connection', 'close');
+    sendError(res, apiError(413, 'request_too_large', `request body exceeds ${limit} bytes`));
+  };
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    req.resume();
+    return tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  req.on('data', (c: Buffer) => {
+    if (over) return;
+    size += c.length;
+    if (size > limit) {
+      over = true;
+      chunks.length = 0;
+      return tooLarge();
+    }
+    chunks.push(c);
+  });
+  req.on('end', () => {
+    if (!over) done(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * `brixlet mock-engine`: one or more OpenAI-compatible mock vLLM engines (mocks/engine) on this
+ * machine, with latency from a continuous-batching model of a GPU profile — for trying the
+ * gateway, its routing policies and autoscaling without GPUs. Runs until SIGTERM/Ctrl-C, then
+ * closes the engines (open streams get an error event).
+ */
+import { toDisposable } from '../../common/lifecycle.js';
+import { stringOption, usage } from '../args.js';
+import { loadMockEngine, type MockEngineHandle, type MockGpuProfile } from '../mock-engine-loader.js';
+import { serve } from '../serve.js';
+import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
+
+/** The built-in profile table, for --help (the module is loaded only when the command runs). */
+const PROFILE_HELP = [
+  '  profile  hardware               prefill  decode  KV blocks  $/h (list)',
+  '  h100     NVIDIA H100 SXM 80 GB  1.00     1.00    28160      4.00',
+  '  a100     NVIDIA A100 SXM 80 GB  0.55     0.64    28160      2.00',
+  '  l20      NVIDIA L20 48 GB       0.40     0.29    13414      1.20',
+  '  a10      NVIDIA A10 24 GB       0.20     0.20    2611       0.75',
+];
+
+export const mockEngineCommand: Command = {
+  name: 'mock-engine',
+  summary: 'Run mock OpenAI-compatible vLLM engines with a GPU latency model (no GPU needed)',
+  usage: 'brixlet mock-engine [--port N] [--host H] [--model NAME] [--gpu h100[,a10…]] [--seed N] [--time-scale X] [--engines N] [--json]',
+  description: [
+    'Serves /v1/models, /v1/completions and /v1/chat/completions (streaming and not) like a vLLM',
+    'server of an 8B model, /health, and /metrics with vLLM\'s names. Answers take the time a',
+    'continuous-batching engine on the chosen GPU would need: chunked prefill of the tokens its own',
+    'prefix cache does not hold (4 characters = 1 token, 16-token blocks), one decode step per',
+    'output token, queueing and preemption when the KV cache is full. Output is filler text;',
+    'max_tokens sets its length, otherwise a length from 16 to 256 drawn from --seed.',
+    '',
+    'GPU profiles (speeds relative to the h100; informative list prices):',
+    ...PROFILE_HELP,
+    '',
+    '--time-scale X runs model time X times faster than the clock (metrics still report model',
+    'seconds); --time-scale inf answers at once. With --engines N it starts N engines on seeds',
+    'seed…seed+N−1, --gpu values cycled, ports from --port upwards (or free ports with 0).',
+    '',
+    'Test hooks (also for your own gateway or autoscaler tests):',
+    '  POST /admin/health {"healthy":false}                  /health answers 503 until set true',
+    '  POST /admin/fail {"mode":"reset"|"status"|"midstream","status":500,"count":N}',
+    '       the next N completions: reset = connection dropped before any byte; status = that',
+    '       HTTP error; midstream = dropped after a few stream chunks / half a body',
+    '  GET  /admin/stats                                      requests, aborts, model state (JSON)',
+    '',
+    'Metrics (label model_name): vllm:num_requests_running, vllm:num_requests_waiting,',
+    'vllm:num_requests_swapped, vllm:gpu_cache_usage_perc, vllm:cpu_cache_usage_perc,',
+    'vllm:avg_prompt_throughput_toks_per_s, vllm:avg_generation_throughput_toks_per_s,',
+    'vllm:gpu_prefix_cache_hit_rate, vllm:prompt_tokens_total, vllm:generation_tokens_total,',
+    'vllm:num_preemptions_total, vllm:request_success_total, histograms',
+    'vllm:time_to_first_token_seconds, vllm:time_per_output_token_seconds,',
+    'vllm:e2e_request_latency_seconds, vllm:request_queue_time_seconds,',
+    'vllm:request_prefill_time_seconds, vllm:request_decode_time_seconds,',
+    'vllm:request_prompt_tokens, vllm:request_generation_tokens; and gpu_busy_time_ratio.',
+  ].join('\n'),
+  examples: [
+    'brixlet mock-engine --port 8000',
+    'brixlet mock-engine --engines 4 --gpu h100,a10 --port 0 --json',
+    'brixlet mock-engine --time-scale inf --model llama-3-8b',
+    'curl -s localhost:8000/v1/chat/completions -H content-type:application/json -d \'{"model":"mock-llama-3-8b","messages":[{"role":"user","content":"hi"}],"max_tokens":8}\'',
+  ],
+  configSections: ['log', 'shutdown'],
+  options: [
+    { name: 'port', type: 'string', valueName: 'N', description: 'Port of the (first) engine; 0 picks free ports (default 8000).' },
+    { name: 'host', type: 'string', valueName: 'H', description: 'Listen address (default 127.0.0.1).' },
+    { name: 'model', type: 'string', valueName: 'NAME', description: 'Model name served (default mock-llama-3-8b).' },
+    { name: 'served-model-name', type: 'string', valueName: 'A,B', description: 'Names accepted and listed instead of --model (comma-separated).' },
+    { name: 'gpu', type: 'string', valueName: 'P[,P…]', description: 'GPU profile(s): h100, a100, l20, a10; cycled over --engines (default h100).' },
+    { name: 'seed', type: 'string', valueName: 'N', description: 'Seed of output lengths and text (default 0).' },
+    { name: 'time-scale', type: 'string', valueName: 'X', description: 'Model time per wall time (default 1); inf = no latency.' },
+    { name: 'engines', type: 'string', valueName: 'N', description: 'How many engines to start (default 1).' },
+    { name: 'api-key', type: 'string', valueName: 'KEY', description: 'Require Authorization: Bearer KEY on /v1/*.' },
+    JSON_OPTION,
+    CONFIG_OPTION,
+  ],
+  run: (ctx) => {
+    const opts = parseMockEngineArgs(ctx.args);
+    return serve(ctx, async (rt) => {
+      const mod = await loadMockEngine();
+      const common = {
+        host: opts.host,
+        model: opts.model,
+        seed: opts.seed,
+        timeScale: opts.timeScale,
+        ...(opts.servedModelNames !== undefined && { servedModelNames: opts.servedModelNames }),
+        ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
+      };
+      const started: MockEngineHandle[] =
+        opts.engines === 1
+          ? [await mod.startMockEngine({ ...common, port: opts.port, gpu: opts.gpus[0] as string, name: 'engine' })]
+          : await mod.startMockEngines(opts.engines, { ...common, port: opts.port, gpus: opts.gpus, name: 'engine' });
+      for (const e of started) rt.store.add(toDisposable(`mock engine ${e.name}`, () => e.close()));
+      rt.log.info({ engines: started.map((e) => ({ name: e.name, url: e.url, gpu: e.profile.name, seed: e.seed })), timeScale: opts.timeScale }, 'mock engines listening');
+      const key = (e: MockEngineHandle, i: number) => (started.length === 1 ? 'engine' : `engine-${i}`);
+      return {
+        title: started.length === 1 ? 'mock engine' : `${started.length} mock engines`,
+        urls: Object.fromEntries(started.map((e, i) => [key(e, i), e.url])),
+        roles: Object.fromEntries(started.map((e, i) => [key(e, i), role(e.profile, e.seed, e.models, opts.timeScale)])),
+      };
+    });
+  },
+};
+
+function role(p: MockGpuProfile, seed: number, models: readonly string[], timeScale: number): string {
+  const speed = timeScale === Infinity ? 'no latency' : timeScale === 1 ? 'real time' : `${timeScale}× time`;
+  return `${p.name}, seed ${seed}, ${speed}, model ${models.join(', ')} (/v1/chat/completions, /metrics, /admin)`;
+}
+
+export interface MockEngineArgs {
+  readonly host: string;
+  readonly port: number;
+  readonly model: string;
+  readonly servedModelNames: readonly string[] | undefined;
+  readonly gpus: readonly string[];
+  readonly seed: number;
+  readonly timeScale: number;
+  readonly engines: number;
+  readonly apiKey: string | undefined;
+}
+
+/** The command's own flags, checked before anything starts (BRX_ERR_CLI_USAGE on a bad value). */
+export function parseMockEngineArgs(args: ParsedArgs): MockEngineArgs {
+  const int = (name: string, dflt: number, min: number, max: number): number => {
+    const raw = stringOption(args, name);
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw usage(`--${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
+    return n;
+  };
+  const list = (name: string): string[] | undefined => {
+    const raw = stringOption(args, name);
+    if (raw === undefined) return undefined;
+    const items = raw.split(',').map((s) => s.trim());
+    if (items.some((s) => s === '')) throw usage(`--${name} must be a comma-separated list without empty items, got '${raw}'`);
+    return items;
+  };
+  const scaleRaw = stringOption(args, 'time-scale');
+  let timeScale = 1;
+  if (scaleRaw !== undefined) {
+    timeScale = /^(inf|infinity)$/i.test(scaleRaw.trim()) ? Infinity : Number(scaleRaw);
+    if (!(timeScale > 0)) throw usage(`--time-scale must be a positive number or inf, got '${scaleRaw}'`);
+  }
+  return {
+    host: stringOption(args, 'host') ?? '127.0.0.1',
+    port: int('port', 8000, 0, 65535),
+    model: stringOption(args, 'model') ?? 'mock-llama-3-8b',
+    servedModelNames: list('served-model-name'),
+    gpus: list('gpu') ?? ['h100'],
+    seed: int('seed', 0, 0, 2 ** 31 - 1),
+    timeScale,
+    engines: int('engines', 1, 1, 256),
+    apiKey: stringOption(args, 'api-key'),
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * Proxies one OpenAI request (body already read): validates it, picks candidates from the engine
+ * set, asks the router (load counted synchronously inside the decision), calls the engine and —
+ * while nothing has reached the client — retries on another engine when the engine failed to
+ * connect, reset, timed out or answered 5xx. Every attempt's load is released whatever happened;
+ * finished requests feed the router metrics and the load monitor. Errors before any byte went out
+ * are answered with the listeners' OpenAI-style error body.
+ *
+ * It works on the raw Node.js request and response: the gateway routes the two completion paths
+ * past fastify's per-request machinery (fast-path.ts), which would cost as much as the proxying.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RoutingPolicyName } from '../../common/config/schema.js';
+import { BrixletError, isBrixletError } from '../../common/errors.js';
+import { mapError } from '../../common/http/error-reply.js';
+import type { Logger } from '../../common/logger.js';
+import type { EngineSetView } from '../engines/types.js';
+import type { EngineState, RouteDecision, RouteRequest } from '../router/types.js';
+import { upstreamRequestHeaders } from './headers.js';
+import type { LoadMonitor } from './load-monitor.js';
+import { type OpenAiEndpoint, type OpenAiRequest, parseJsonBody, readOpenAiRequest } from './openai-body.js';
+import { policyHeader, weightHeader } from './request-headers.js';
+import type { RouterMetrics } from './router-metrics.js';
+import { charTokenizer, type Tokenizer } from './tokenizer.js';
+import { type CallOptions, type CallOutcome, callUpstream } from './upstream-call.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+/** What the gateway needs from the router (src/coordinator/router/router.ts). */
+export interface GatewayRouter {
+  route(req: RouteRequest, candidates: readonly EngineState[]): RouteDecision;
+}
+
+export interface ProxyDeps extends CallOptions {
+  readonly engines: EngineSetView;
+  readonly router: GatewayRouter;
+  readonly pools: UpstreamPools;
+  readonly metrics: RouterMetrics;
+  readonly monitor: LoadMonitor;
+  /** Other engines tried when one fails before the client got a byte (gateway.retries). */
+  readonly retries: number;
+  /** Requests proxied at once before new ones get 429 (gateway.maxInFlight); 0 = no limit. */
+  readonly maxInFlight: number;
+  /** The listener's body limit (for the 413 message). */
+  readonly bodyLimit: number;
+  readonly tokenizer?: Tokenizer;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/** Status a request counts as when the client went away (nginx's convention). */
+const CLIENT_CLOSED = 499;
+
+interface Call {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly body: Buffer;
+  readonly reqId: string;
+  readonly openai: OpenAiRequest;
+  readonly route: RouteRequest;
+  readonly startedAt: number;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export class CompletionProxy {
+  private inFlight = 0;
+  private readonly tokenizer: Tokenizer;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ProxyDeps) {
+    this.tokenizer = deps.tokenizer ?? charTokenizer;
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Requests being proxied right now. */
+  get active(): number {
+    return this.inFlight;
+  }
+
+  /** Handles one request whose body has been read. Never throws: failures become error responses. */
+  handle(endpoint: OpenAiEndpoint, req: IncomingMessage, res: ServerResponse, body: Buffer, reqId: string): void {
+    const startedAt = performance.now();
+    // Only a model some engine serves becomes a label value: request bodies cannot grow the series.
+    let model = 'unknown';
+    let call: Call;
+    try {
+      const d = this.deps;
+      const policy: RoutingPolicyName | undefined = policyHeader(header(req, 'routing-strategy'));
+      const openai = readOpenAiRequest(endpoint, parseJsonBody(body), this.tokenizer);
+      if (!d.engines.knowsModel(openai.model)) throw new BrixletError('BRX_ERR_GATEWAY_MODEL_NOT_FOUND', { model: openai.model });
+      model = openai.model;
+      if (d.maxInFlight > 0 && this.inFlight >= d.maxInFlight) throw new BrixletError('BRX_ERR_GATEWAY_OVERLOADED', { limit: d.maxInFlight });
+      const prefillWeight = weightHeader('x-brixlet-prefill-weight', header(req, 'x-brixlet-prefill-weight'));
+      const decodeWeight = weightHeader('x-brixlet-decode-weight', header(req, 'x-brixlet-decode-weight'));
+      const route: RouteRequest = {
+        model: openai.model,
+        prompt: openai.prompt,
+        promptTokens: openai.promptTokens,
+        ...(openai.maxTokens !== undefined && { maxTokens: openai.maxTokens }),
+        ...(policy !== undefined && { policy }),
+        ...(prefillWeight !== undefined && { prefillWeight }),
+        ...(decodeWeight !== undefined && { decodeWeight }),
+      };
+      call = { req, res, body, reqId, openai, route, startedAt };
+    } catch (err) {
+      const status = this.sendError(req, res, reqId, err);
+      this.deps.metrics.request(model, 'none', 'none', status, (performance.now() - startedAt) / 1000);
+      return;
+    }
+    this.inFlight++;
+    void this.run(call);
+  }
+
+  private async run(call: Call): Promise<void> {
+    try {
+      await this.proxy(call);
+    } catch (err) {
+      this.sendError(call.req, call.res, call.reqId, err);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async proxy(call: Call): Promise<void> {
+    const d = this.deps;
+    const { openai, req } = call;
+    const model = openai.model;
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, ['x-request-id', call.reqId]);
+    let exclude: Set<string> | undefined;
+    let lastError: BrixletError | undefined;
+    let lastPolicy: string = call.route.policy ?? 'none';
+    for (let attempt = 0; ; attempt++) {
+      const cands = d.engines.candidates(model, exclude);
+      if (cands.engines.length === 0) {
+        const err = lastError ?? new BrixletError('BRX_ERR_GATEWAY_NO_ENGINE', { model, reason: cands.reason ?? 'no routable engine' });
+        d.metrics.request(model, lastPolicy, 'none', err.statusCode, (performance.now() - call.startedAt) / 1000);
+        throw err;
+      }
+      const decision = d.router.route(exclude === undefined ? call.route : { ...call.route, exclude }, cands.engines);
+      const engine = decision.engine;
+      const policy = decision.policy;
+      lastPolicy = policy;
+      d.metrics.decision(policy, engine.name, decision.decisionMicros);
+      const target = d.pools.target(engine.url);
+      const lastChance = attempt >= d.retries || cands.engines.length === 1;
+      let out: CallOutcome | undefined;
+      try {
+        out = await callUpstream(d, {
+          target,
+          decision,
+          url: req.url ?? '/',
+          headers,
+          body: call.body,
+          res: call.res,
+          extraHeaders: { 'x-brixlet-target': engine.name, 'x-brixlet-policy': policy, 'target-pod': target.hostPort, 'x-request-id': call.reqId },
+          lastChance,
+          onFirstByte: (at) => d.metrics.ttft(model, policy, (at - call.startedAt) / 1000),
+        });
+      } finally {
+        decision.release(out === undefined || out.kind === 'failed' ? undefined : out.usage.outputTokens());
+      }
+      const seconds = (performance.now() - call.startedAt) / 1000;
+      if (out.kind === 'failed') {
+        d.metrics.upstreamError(engine.name, out.reason);
+        if (out.retry && !lastChance && out.reason !== 'too-large') {
+          d.metrics.retry(out.reason);
+          d.log.debug({ engine: engine.name, reason: out.reason, err: out.error.message, attempt, reqId: call.reqId }, 'retrying on another engine');
+          (exclude ??= new Set()).add(engine.uid);
+          lastError = out.error;
+          continue;
+        }
+        d.metrics.request(model, policy, engine.name, out.error.statusCode, seconds);
+        throw out.error;
+      }
+      if (out.kind === 'gone') {
+        d.metrics.request(model, policy, engine.name, CLIENT_CLOSED, seconds);
+        return;
+      }
+      if (out.failure !== undefined) {
+        d.metrics.upstreamError(engine.name, out.failure);
+        d.log.warn({ engine: engine.name, model, reason: out.failure, reqId: call.reqId }, 'engine stream failed; the client got an error event');
+      }
+      d.metrics.request(model, policy, engine.name, out.status, seconds);
+      if (out.status < 300 || out.failure !== undefined) this.recordTokens(model, openai, out);
+      return;
+    }
+  }
+
+  private recordTokens(model: string, openai: OpenAiRequest, out: Extract<CallOutcome, { kind: 'answered' }>): void {
+    const input = out.usage.promptTokens >= 0 ? out.usage.promptTokens : openai.promptTokens;
+    const output = out.usage.outputTokens() ?? 0;
+    this.deps.metrics.tokens(model, input, output);
+    this.deps.monitor.record(model, input, output, this.now());
+  }
+
+  /** The OpenAI-style error body every brixlet listener answers with (nothing when bytes already went out); returns its status. */
+  sendError(req: IncomingMessage, res: ServerResponse, reqId: string, err: unknown): number {
+    const mapped = mapError(err, { method: req.method ?? 'POST', url: req.url ?? '' }, this.deps.bodyLimit);
+    const code = mapped.body.error.code;
+    if (!isBrixletError(err)) this.deps.log.error({ err, reqId }, 'request failed');
+    else if (mapped.statusCode >= 500) this.deps.log.warn({ code, reqId, reason: mapped.body.error.message }, 'request failed');
+    else this.deps.log.debug({ code, reqId }, 'request rejected');
+    if (res.headersSent || res.destroyed) return mapped.statusCode;
+    const text = JSON.stringify(mapped.body);
+    res.writeHead(mapped.statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-request-id': reqId });
+    res.end(text);
+    return mapped.statusCode;
+  }
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { GPU_PROFILES } from '../../../mocks/engine/profiles.js';
+import type { GpuProfile } from '../../../mocks/engine/types.js';
+import { POLICY_ENTRIES, viaRouter } from '../../../bench/routing/routers.js';
+import { simEngine } from '../../../bench/routing/simulator.js';
+
+const fleet = () => [0, 1, 2].map((i) => simEngine(GPU_PROFILES.h100 as GpuProfile, i));
+const req = (prompt: string) => ({ id: 0, prompt, outputTokens: 5, maxTokens: 64 });
+
+describe('simulator routers', () => {
+  it('lists brixlet cost first, the baselines and the informational policies', () => {
+    expect(POLICY_ENTRIES[0]?.name).toBe('cost');
+    expect(POLICY_ENTRIES.filter((p) => p.baseline).map((p) => p.name)).toEqual(['random', 'least-request', 'aibrix-v0.2', 'sglang', 'llm-d', 'dynamo']);
+    expect(POLICY_ENTRIES.find((p) => p.name === 'llm-d')?.scrapeMs).toBe(50);
+  });
+
+  it('baselines get the router\'s in-flight accounting', () => {
+    const es = fleet();
+    const sg = (POLICY_ENTRIES.find((p) => p.name === 'sglang') as (typeof POLICY_ENTRIES)[number]).make(es, 1, () => 0);
+    const t = sg.route(req('x'.repeat(300)), 0);
+    const e = es[t.engine] as (typeof es)[number];
+    expect(e.load).toEqual({ inFlight: 1, prefillTokens: 300, decoding: 0, decodeTokens: 64, total: 1 });
+    t.firstToken(1);
+    expect(e.load).toMatchObject({ inFlight: 1, prefillTokens: 0, decoding: 1 });
+    t.release(5, 2);
+    t.release(5, 3); // idempotent
+    expect(e.load).toEqual({ inFlight: 0, prefillTokens: 0, decoding: 0, decodeTokens: 0, total: 1 });
+    expect(t.decisionMicros).toBeGreaterThan(0);
+  });
+
+  it('brixlet policies run through the Router: a repeated prompt follows its cached prefix', () => {
+    const es = fleet();
+    const r = viaRouter('cost')(es, 1, () => 0);
+    const prompt = 'y'.repeat(1024);
+    const a = r.route(req(prompt), 0);
+    a.firstToken(1);
+    a.release(5, 2);
+    const b = r.route(req(prompt), 3);
+    expect(b.engine).toBe(a.engine);
+    expect(es[a.engine]?.load.total).toBe(2);
+  });
+});
