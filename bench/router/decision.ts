@@ -1,11 +1,13 @@
 /**
  * Router decision time on the real code path: `Router.route()` (prompt block hashing, the policy,
  * load accounting, the prefix-index insert) over a fleet of engines with scraped metrics, node KV
- * shards and live load, fed prompts of 1–8k characters that share system prompts the way chat
- * traffic does. Timed per call with process.hrtime.bigint(); requests stay in flight for a while
+ * shards and live load, fed chat requests of 1–8k characters that share system prompts the way chat
+ * traffic does, each rendered from a freshly parsed body as the gateway renders it. Timed per call with process.hrtime.bigint(); requests stay in flight for a while
  * and are released, so the counters and the index move as they do under load.
  * bench/router.ts reports the numbers; the 50 µs p99 target at 64 engines is checked there.
  */
+import { readOpenAiRequest } from '../../src/coordinator/gateway/openai-body.js';
+import { charTokenizer } from '../../src/coordinator/gateway/tokenizer.js';
 import { createPrefixIndex } from '../../src/coordinator/router/prefix-index.js';
 import { Router } from '../../src/coordinator/router/router.js';
 import type { EngineState, RouteDecision, RoutingPolicyName } from '../../src/coordinator/router/types.js';
@@ -93,13 +95,16 @@ export function measureDecisions(opts: DecisionBenchOptions): DecisionBenchResul
   const prefix = createPrefixIndex({ blockTokens: opts.blockTokens ?? 128, capacity: 200_000 });
   const router = new Router({ defaultPolicy: opts.policy, prefix, random: rand });
   const systems = Array.from({ length: 48 }, () => text(rand, 256 + Math.floor(rand() * 3840)));
-  // Prompts are built up front so the timer sees routing, not string building.
-  const prompts: string[] = [];
+  // Request bodies are built up front; each request's prompt is then rendered from a freshly parsed
+  // body exactly as the gateway does before it routes (outside the timer, as in the gateway), so the
+  // router sees the same kind of string it gets in production.
+  const bodies: string[] = [];
   const pool = Math.min(requests, 4096);
   for (let i = 0; i < pool; i++) {
     const system = systems[Math.floor(rand() * rand() * systems.length)] as string;
     const total = 1024 + Math.floor(rand() * 7168);
-    prompts.push(system.length >= total ? system.slice(0, total) : system + text(rand, total - system.length));
+    const user = text(rand, Math.max(16, total - system.length));
+    bodies.push(JSON.stringify({ model: 'm', messages: [{ role: 'system', content: system }, { role: 'user', content: user }] }));
   }
   const outer: number[] = [];
   const inner: number[] = [];
@@ -108,7 +113,7 @@ export function measureDecisions(opts: DecisionBenchOptions): DecisionBenchResul
   let matched = 0;
   const warmup = Math.min(2000, requests >> 2);
   for (let i = 0; i < requests + warmup; i++) {
-    const prompt = prompts[i % pool] as string;
+    const prompt = readOpenAiRequest('chat', JSON.parse(bodies[i % pool] as string) as Record<string, unknown>, charTokenizer).prompt;
     const req = { model: 'm', prompt, promptTokens: prompt.length, maxTokens: i % 3 === 0 ? undefined : 64 + (i % 512) };
     const t0 = process.hrtime.bigint();
     const d = router.route(req, engines);
