@@ -16,8 +16,10 @@ export interface DcmiChip {
 
 export class DcmiReadContext {
   readonly values: DeviceSample = {};
-  readonly errors: ApiError[] = [];
-  private readonly skipped = new Set<string>();
+  /** Calls run concurrently; errors and skips are kept by call start so a read lists them in a fixed order. */
+  private started = 0;
+  private readonly failed: { readonly order: number; readonly error: ApiError }[] = [];
+  private readonly skipped = new Map<string, number>();
 
   constructor(
     private readonly lib: DcmiLibrary,
@@ -25,24 +27,33 @@ export class DcmiReadContext {
   ) {}
 
   get unsupported(): string[] {
-    return [...this.skipped];
+    return [...this.skipped].sort((a, b) => a[1] - b[1]).map(([label]) => label);
+  }
+
+  get errors(): ApiError[] {
+    return [...this.failed].sort((a, b) => a.order - b.order).map((f) => f.error);
+  }
+
+  private skip(label: string, order: number): void {
+    if (!this.skipped.has(label)) this.skipped.set(label, order);
   }
 
   /** Calls `api(card, device, ...args)`; true on DCMI_OK. */
   async call(api: DcmiApi, qualifier: string | undefined, ...args: unknown[]): Promise<boolean> {
     const base = this.lib.name(api);
     const label = qualifier === undefined ? base : `${base}(${qualifier})`;
+    const order = this.started++;
     if (this.chip.unsupported.has(label)) {
-      this.skipped.add(label);
+      this.skip(label, order);
       return false;
     }
     const rc = await this.lib.call(api, this.chip.cardId, this.chip.deviceId, ...args);
     if (rc === DCMI_OK) return true;
     if (isDcmiUnsupported(rc)) {
       this.chip.unsupported.add(label);
-      this.skipped.add(label);
+      this.skip(label, order);
     } else {
-      this.errors.push(dcmiError(label, rc));
+      this.failed.push({ order, error: dcmiError(label, rc) });
     }
     return false;
   }
