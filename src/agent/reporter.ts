@@ -192,7 +192,8 @@ export function createReporter(opts: ReporterOptions): Reporter {
 
   async function send(): Promise<boolean> {
     const attempt = (async (): Promise<boolean> => {
-      const host = await opts.inventory?.().catch(() => undefined);
+      // Bounded: a hung inventory read must not stop reports (the node would go stale) or dispose().
+      const host = opts.inventory === undefined ? undefined : await withDeadline(opts.inventory(), timeoutMs, abort.signal);
       if (disposed) return false;
       const { report, state } = build(host);
       try {
@@ -294,4 +295,19 @@ function errorMessage(text: string): string {
     // not JSON: quote it
   }
   return clip(text.trim(), 200) || 'no body';
+}
+
+/** `p`'s value, or undefined when it fails, takes longer than `ms`, or `signal` aborts first. */
+function withDeadline<T>(p: Promise<T>, ms: number, signal: AbortSignal): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const done = (v: T | undefined): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    };
+    const onAbort = (): void => done(undefined);
+    const timer = setTimeout(() => done(undefined), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(done, () => done(undefined));
+  });
 }

@@ -12,7 +12,7 @@ import type { AppMetrics } from '../common/metrics.js';
 import type { EngineSetView } from './engines/types.js';
 import { InMemoryLoadMonitor, type LoadMonitor } from './gateway/load-monitor.js';
 import { CompletionProxy, type GatewayRouter } from './gateway/proxy.js';
-import { createRouterMetrics } from './gateway/router-metrics.js';
+import { createRouterMetrics, type RouterMetrics } from './gateway/router-metrics.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
 import type { Tokenizer } from './gateway/tokenizer.js';
 import { UpstreamPools } from './gateway/upstream-pools.js';
@@ -41,6 +41,7 @@ export interface GatewayApp {
   readonly monitor: LoadMonitor;
   readonly pools: UpstreamPools;
   readonly proxy: CompletionProxy;
+  readonly routerMetrics: RouterMetrics;
 }
 
 export async function buildGatewayApp(deps: GatewayAppDeps): Promise<GatewayApp> {
@@ -68,11 +69,12 @@ export async function buildGatewayApp(deps: GatewayAppDeps): Promise<GatewayApp>
     await pools.dispose();
   });
   const monitor = deps.monitor ?? new InMemoryLoadMonitor();
+  const routerMetrics = createRouterMetrics(deps.metrics, deps.engines);
   const proxy = new CompletionProxy({
     engines: deps.engines,
     router: deps.router,
     pools,
-    metrics: createRouterMetrics(deps.metrics, deps.engines),
+    metrics: routerMetrics,
     monitor,
     log: deps.log,
     firstByteTimeout: s.firstByteTimeout,
@@ -89,5 +91,5 @@ export async function buildGatewayApp(deps: GatewayAppDeps): Promise<GatewayApp>
     bodyLimit: s.bodyLimit,
     createdAt: Math.floor((deps.startedAt ?? new Date()).getTime() / 1000),
   });
-  return { app, monitor, pools, proxy };
+  return { app, monitor, pools, proxy, routerMetrics };
 }

@@ -110,6 +110,9 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   rt.store.add(toDisposable('control listener', () => control.close()));
   const gateway = await buildGatewayApp({ log: rt.log.child({ component: 'gateway' }), metrics, version: rt.version, engines, router, settings: g });
   rt.store.add(toDisposable('gateway listener', () => gateway.app.close()));
+  engines.onChange((e) => {
+    if (e.kind === 'removed') gateway.routerMetrics.forgetEngine(e.engine.name);
+  });
 
   const controlUrl = await listen(control, { host: c.host, port: c.port, server: 'control', flag: '--control.port' });
   const gatewayUrl = await listen(gateway.app, { host: g.host, port: g.port, server: 'gateway', flag: '--gateway.port' });

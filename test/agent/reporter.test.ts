@@ -126,6 +126,15 @@ describe('reporter', () => {
     expect(seqOf(c)).toBe(2);
   });
 
+  it('a host inventory read that hangs does not stop reports or dispose()', async () => {
+    const c = await coordinator();
+    const r = reporter({ coordinator: c.url, timeoutMs: 200, inventory: () => new Promise<never>(() => undefined) });
+    r.start();
+    await expect.poll(() => c.registry.getNode('gpu-node-1'), { timeout: 3000, interval: 20 }).toBeDefined();
+    expect(c.registry.getNode('gpu-node-1')!.host).toBeUndefined();
+    await r.dispose();
+  });
+
   it('a sample that changes only readings is not a change: nothing is sent before the heartbeat', async () => {
     const c = await coordinator();
     const { accel } = await simNode();

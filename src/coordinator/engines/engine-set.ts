@@ -221,7 +221,11 @@ export class EngineSet implements EngineSetView, EngineSink, Disposable {
 
   knowsModel(model: string): boolean {
     this.refresh();
-    return this.knownModels.has(model);
+    if (this.knownModels.has(model)) return true;
+    // An engine that has not listed its models yet might serve it: the caller answers 503 with the
+    // reason (models unknown), not a 404 that would be wrong a probe later.
+    for (const s of this.sorted) if (s.models.length === 0) return true;
+    return false;
   }
 
   get size(): number {

@@ -37,6 +37,6 @@ export interface EngineSetView {
   candidates(model: string, exclude?: ReadonlySet<string>): Candidates;
   /** Union of models of healthy engines, sorted. */
   models(): string[];
-  /** True when some known engine (healthy or not) lists the model. */
+  /** True when some known engine (healthy or not) lists the model, or some engine has not listed its models yet. */
   knowsModel(model: string): boolean;
 }

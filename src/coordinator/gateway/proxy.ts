@@ -143,11 +143,12 @@ export class CompletionProxy {
       const engine = decision.engine;
       const policy = decision.policy;
       lastPolicy = policy;
-      d.metrics.decision(policy, engine.name, decision.decisionMicros);
-      const target = d.pools.target(engine.url);
       const lastChance = attempt >= d.retries || cands.engines.length === 1;
       let out: CallOutcome | undefined;
       try {
+        // Inside the try: the router already counted this request on the engine.
+        d.metrics.decision(policy, engine.name, decision.decisionMicros);
+        const target = d.pools.target(engine.url);
         out = await callUpstream(d, {
           target,
           decision,
@@ -160,7 +161,8 @@ export class CompletionProxy {
           onFirstByte: (at) => d.metrics.ttft(model, policy, (at - call.startedAt) / 1000),
         });
       } finally {
-        decision.release(out === undefined || out.kind === 'failed' ? undefined : out.usage.outputTokens());
+        // Only a complete answer's length feeds the router's expected-output average.
+        decision.release(out?.kind === 'answered' && out.failure === undefined ? out.usage.outputTokens() : undefined);
       }
       const seconds = (performance.now() - call.startedAt) / 1000;
       if (out.kind === 'failed') {

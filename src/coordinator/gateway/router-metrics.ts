@@ -23,6 +23,8 @@ export interface RouterMetrics {
   retry(reason: RetryReason): void;
   upstreamError(engine: string, reason: UpstreamErrorReason): void;
   tokens(model: string, input: number, output: number): void;
+  /** Drops every series of an engine that left (recreated pods get new names: series must not pile up). */
+  forgetEngine(engine: string): void;
   /** The Prometheus exposition text of every router metric. */
   render(): string;
 }
@@ -40,10 +42,11 @@ function labelText(names: readonly string[], values: readonly string[]): string 
  * (and hashed) per observation, the label strings themselves are the keys.
  */
 class SeriesTable<S> {
-  private readonly root = new Map<string, unknown>();
-  readonly all: S[] = [];
+  private root = new Map<string, unknown>();
+  all: S[] = [];
+  private readonly keys: (readonly string[])[] = [];
 
-  constructor(private readonly make: (values: readonly string[]) => S) {}
+  constructor(private make: (values: readonly string[]) => S) {}
 
   get(values: readonly string[]): S {
     let node: Map<string, unknown> = this.root;
@@ -61,8 +64,24 @@ class SeriesTable<S> {
       s = this.make(values);
       node.set(values[last] as string, s);
       this.all.push(s);
+      this.keys.push([...values]);
     }
     return s;
+  }
+
+  /** Removes the series whose label `at` equals `value` (rare: rebuilds the table). */
+  removeWhere(at: number, value: string): void {
+    if (!this.keys.some((k) => k[at] === value)) return;
+    const keep = this.keys.map((k, i) => [k, this.all[i] as S] as const).filter(([k]) => k[at] !== value);
+    this.root = new Map();
+    this.all = [];
+    this.keys.length = 0;
+    for (const [k, series] of keep) {
+      const made = this.make;
+      this.make = () => series;
+      this.get(k);
+      this.make = made;
+    }
   }
 }
 
@@ -161,6 +180,11 @@ export function createRouterMetrics(app?: AppMetrics, engines?: EngineSetView): 
     },
     retry(reason) {
       retries.table.get([reason]).value++;
+    },
+    forgetEngine(engine) {
+      requests.table.removeWhere(2, engine);
+      decisions.table.removeWhere(1, engine);
+      upstreamErrors.table.removeWhere(0, engine);
     },
     upstreamError(engine, reason) {
       upstreamErrors.table.get([engine, reason]).value++;

@@ -101,6 +101,11 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.abortFn === undefined) this.settle({ kind: 'gone', usage: this.usage });
   };
   private readonly onTimer = (): void => {
+    if (this.paused) {
+      // The client is slow to read, not the engine silent: wait for the client's drain.
+      this.timer = setTimeout(this.onTimer, this.opts.idleTimeout);
+      return;
+    }
     if (this.sawByte) {
       // One timer for both limits: past the first byte it fires only after idleTimeout of silence.
       const left = this.lastActivity + this.opts.idleTimeout - performance.now();
@@ -142,6 +147,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.phase = DONE;
     clearTimeout(this.timer);
     this.input.res.off('close', this.onClose);
+    this.input.res.off('drain', this.onDrain);
     this.resolve(out);
   }
 
@@ -160,6 +166,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (statusCode >= 500 && !this.input.lastChance) {
       // Settled: the body is read off and ignored (the connection stays in the pool); retry elsewhere.
       this.settle({ kind: 'failed', reason: 'status', retry: true, error: new BrixletError('BRX_ERR_GATEWAY_UPSTREAM', { engine: this.engine, reason: `answered HTTP ${statusCode}` }) });
+      // Its body is not wanted: drop the connection rather than let a stalled error body hold it.
+      this.abort();
       return true;
     }
     this.phase = BODY;
@@ -199,7 +207,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.size += chunk.length;
     if (this.streaming) {
       this.usage.feed(chunk);
-      if (!this.input.res.write(chunk)) {
+      if (!this.input.res.write(chunk) && !this.paused) {
         this.paused = true;
         this.input.res.once('drain', this.onDrain);
       }

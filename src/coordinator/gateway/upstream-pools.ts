@@ -4,6 +4,7 @@
  * different base path share the pool.
  */
 import { Pool } from 'undici';
+import { BrixletError } from '../../common/errors.js';
 import type { Disposable } from '../../common/lifecycle.js';
 
 export interface UpstreamTarget {
@@ -43,6 +44,8 @@ export class UpstreamPools implements Disposable {
 
   /** The pool and path prefix for an engine base URL. */
   target(engineUrl: string): UpstreamTarget {
+    // After shutdown began no new pool is made (it would never be closed): the request gets a 503.
+    if (this.closed) throw new BrixletError('BRX_ERR_HTTP_NOT_READY', { server: 'gateway', reason: 'it is shutting down' });
     let e = this.byUrl.get(engineUrl);
     if (e === undefined || (e.pool.closed || e.pool.destroyed)) {
       const u = new URL(engineUrl);

@@ -121,6 +121,9 @@ describe('EngineSet candidates', () => {
     expect(names(s.candidates('from-label'))).toEqual(['e1']);
     // Without a label an engine whose /v1/models never answered serves nothing: unhealthy.
     expect(s.get('http://e2:8000')).toMatchObject({ healthy: false, excludedBecause: '/v1/models 500', models: [] });
+    // e2 might serve any model: an unknown name is a 503 with the reason, not a 404, until it lists them.
+    expect(s.knowsModel('anything')).toBe(true);
+    expect(s.candidates('anything').reason).toContain('models unknown for 1 engine(s): e2');
     scripts['http://e1:8000']!.models = ['served-name'];
     scripts['http://e2:8000']!.models = ['served-name'];
     await s.probeNow();

@@ -70,3 +70,23 @@ it('is served with the app metrics and passes promtool' + promtoolSkipNote, asyn
   expect(intolerable(lint.findings).filter((f) => f.name.startsWith('brixlet_router_'))).toEqual([]);
   expect(promtoolLint(m.render()).status).toBe(0);
 });
+
+it('forgets every series of an engine that left and keeps the others counting', () => {
+  const m = createRouterMetrics(undefined, engines({}));
+  for (const e of ['pod-a', 'pod-b']) {
+    m.request('m', 'cost', e, 200, 0.1);
+    m.decision('cost', e, 10);
+    m.upstreamError(e, 'reset');
+  }
+  m.forgetEngine('pod-a');
+  m.forgetEngine('never-seen');
+  const text = m.render();
+  expect(text).not.toContain('pod-a');
+  expect(sample(text, 'brixlet_router_requests_total{model="m",policy="cost",engine="pod-b",code="200"}')).toBe(1);
+  m.request('m', 'cost', 'pod-b', 200, 0.1);
+  m.decision('cost', 'pod-a', 10);
+  const after = m.render();
+  expect(sample(after, 'brixlet_router_requests_total{model="m",policy="cost",engine="pod-b",code="200"}')).toBe(2);
+  expect(sample(after, 'brixlet_router_decisions_total{policy="cost",engine="pod-a"}')).toBe(1);
+  expect(sample(after, 'brixlet_router_upstream_errors_total{engine="pod-b",reason="reset"}')).toBe(1);
+});

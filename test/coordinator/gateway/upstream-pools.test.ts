@@ -29,7 +29,9 @@ it('keeps one pool per origin with keep-alive, and engine base paths', async () 
   expect(connections.size).toBeLessThanOrEqual(2);
   expect(pools.target(origin).hostPort).toBe(new URL(origin).host);
   await pools.dispose();
-  expect(pools.target(origin).pool).toBeDefined();
+  // After shutdown no pool is made again (it would never be closed): the request gets a 503.
+  expect(() => pools.target(origin)).toThrow(expect.objectContaining({ code: 'BRX_ERR_HTTP_NOT_READY', statusCode: 503 }));
+  expect(pools.size).toBe(0);
 });
 
 it('closes pools left unused past the idle limit', async () => {
