@@ -74,10 +74,18 @@ function renderMessages(messages: unknown): string {
   return prompt;
 }
 
-function renderPrompt(prompt: unknown): string {
-  if (typeof prompt === 'string') return prompt;
-  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === 'string')) return prompt.join('\n');
-  throw bad('prompt must be a string or a non-empty array of strings');
+const isTokenIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((t) => Number.isInteger(t) && (t as number) >= 0);
+
+/** The completion prompt as text, and its token count when the client sent token ids (the engine takes those as they are). */
+function renderPrompt(prompt: unknown): { text: string; tokens?: number } {
+  if (typeof prompt === 'string') return { text: prompt };
+  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === 'string')) return { text: prompt.join('\n') };
+  // Token ids (one prompt, or a batch): routed by length; their digits stand in for text in the prefix index.
+  if (isTokenIds(prompt)) return { text: prompt.join(' '), tokens: prompt.length };
+  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every(isTokenIds)) {
+    return { text: prompt.map((p) => p.join(' ')).join('\n'), tokens: prompt.reduce((n, p) => n + p.length, 0) };
+  }
+  throw bad('prompt must be a string, a non-empty array of strings, or token ids (an array of non-negative integers, or an array of those)');
 }
 
 function maxTokensOf(body: Json): number | undefined {
@@ -95,7 +103,8 @@ export function readOpenAiRequest(endpoint: OpenAiEndpoint, body: Json, tokenize
   const model = body.model;
   if (typeof model !== 'string' || model === '') throw bad('model is required: a non-empty string naming a model from GET /v1/models');
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') throw bad('stream must be a boolean');
-  const prompt = endpoint === 'chat' ? renderMessages(body.messages) : renderPrompt(body.prompt);
+  const rendered = endpoint === 'chat' ? { text: renderMessages(body.messages) } : renderPrompt(body.prompt);
+  const prompt = rendered.text;
   const opts = body.stream_options;
   const maxTokens = maxTokensOf(body);
   return {
@@ -103,7 +112,7 @@ export function readOpenAiRequest(endpoint: OpenAiEndpoint, body: Json, tokenize
     stream: body.stream === true,
     includeUsage: isObject(opts) && opts.include_usage === true,
     prompt,
-    promptTokens: tokenizer.count(prompt),
+    promptTokens: 'tokens' in rendered && rendered.tokens !== undefined ? rendered.tokens : tokenizer.count(prompt),
     ...(maxTokens !== undefined && { maxTokens }),
   };
 }

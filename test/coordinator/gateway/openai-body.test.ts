@@ -73,8 +73,19 @@ describe('readOpenAiRequest', () => {
     expect(reason(() => readOpenAiRequest('chat', { model: 'm', messages: [{ role: 'user', content: 5 }] }, charTokenizer))).toMatch(/content must be a string/);
     expect(reason(() => readOpenAiRequest('chat', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text' }] }] }, charTokenizer))).toMatch(/content\[0\]\.text/);
     expect(reason(() => readOpenAiRequest('completions', { model: 'm' }, charTokenizer))).toMatch(/prompt must be/);
-    expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: [1, 2] }, charTokenizer))).toMatch(/prompt must be/);
+    expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: [1, 'a'] }, charTokenizer))).toMatch(/prompt must be/);
+    expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: [1.5, 2] }, charTokenizer))).toMatch(/prompt must be/);
+    expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: [[1], []] }, charTokenizer))).toMatch(/prompt must be/);
     expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: 'x', max_tokens: -1 }, charTokenizer))).toMatch(/max_tokens must be a non-negative integer/);
     expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: 'x', stream: 'yes' }, charTokenizer))).toMatch(/stream must be a boolean/);
+  });
+});
+
+describe('token-id prompts', () => {
+  it('accepts one prompt or a batch of token ids and counts their tokens, not characters', () => {
+    const one = readOpenAiRequest('completions', { model: 'm', prompt: [101, 2023, 2003] }, charTokenizer);
+    expect(one).toMatchObject({ prompt: '101 2023 2003', promptTokens: 3 });
+    const batch = readOpenAiRequest('completions', { model: 'm', prompt: [[1, 2], [3, 4, 5]] }, charTokenizer);
+    expect(batch).toMatchObject({ prompt: '1 2\n3 4 5', promptTokens: 5 });
   });
 });
