@@ -56,3 +56,19 @@ function fmix32(h: number): number {
   h ^= h >>> 16;
   return h;
 }
+
+/**
+ * Token ids of `text` as the mock engine's /tokenize reports them: one id per `charsPerToken`
+ * characters, a 15-bit hash of that chunk (so equal prefixes give equal ids, as a real tokenizer's do).
+ */
+export function tokenIds(text: string, charsPerToken: number): number[] {
+  const step = Math.max(1, Math.round(charsPerToken));
+  const ids = new Array<number>(Math.ceil(text.length / step));
+  for (let t = 0, i = 0; i < text.length; t++, i += step) {
+    let h = 0x811c9dc5;
+    const end = Math.min(text.length, i + step);
+    for (let j = i; j < end; j++) h = Math.imul(h ^ text.charCodeAt(j), 0x01000193);
+    ids[t] = (h >>> 17) + 1;
+  }
+  return ids;
+}

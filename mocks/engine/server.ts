@@ -14,6 +14,7 @@ import { EngineMetrics } from './metrics.js';
 import { createEngineModel } from './model.js';
 import { type MockEngineOptions, resolveOptions } from './options.js';
 import { createRandom } from './random.js';
+import { tokenIds } from './hash.js';
 import { apiError, type Endpoint, parseRequest } from './request.js';
 import type { EngineModel, GpuProfile, ModelMetrics } from './types.js';
 
@@ -111,6 +112,15 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
       });
     }
     if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelsBody);
+    if (method === 'POST' && path === '/tokenize') {
+      // vLLM's tokenizer endpoint: {prompt} or {messages} → {count, max_model_len, tokens}.
+      return readBody(req, res, o.maxBodyBytes, (raw) => {
+        const text = tokenizeText(raw);
+        if (text === undefined) return sendError(res, apiError(400, 'invalid_value', 'body must be JSON with a string prompt or a messages array'));
+        const tokens = tokenIds(text, o.charsPerToken);
+        return sendJson(res, 200, JSON.stringify({ count: tokens.length, max_model_len: MAX_MODEL_LEN, tokens }));
+      });
+    }
     if (method === 'GET' && path === '/health') {
       res.writeHead(healthy ? 200 : 503, { 'content-length': 0 });
       return void res.end();
@@ -213,4 +223,28 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number, done
   req.on('end', () => {
     if (!over) done(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'));
   });
+}
+
+/** The context length /tokenize reports (an 8B model's usual 8k). */
+const MAX_MODEL_LEN = 8192;
+
+/** The text /tokenize counts: `prompt`, or the messages' contents rendered as `role: content` lines. */
+function tokenizeText(raw: string): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as { prompt?: unknown; messages?: unknown };
+  if (typeof b.prompt === 'string') return b.prompt;
+  if (!Array.isArray(b.messages)) return undefined;
+  let text = '';
+  for (const m of b.messages as unknown[]) {
+    const msg = m as { role?: unknown; content?: unknown } | null;
+    if (msg === null || typeof msg !== 'object' || typeof msg.role !== 'string' || typeof msg.content !== 'string') return undefined;
+    text += `${msg.role}: ${msg.content}\n`;
+  }
+  return text;
 }

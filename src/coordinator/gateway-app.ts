@@ -15,12 +15,14 @@ import { CompletionProxy, type GatewayRouter } from './gateway/proxy.js';
 import { createRouterMetrics, type RouterMetrics } from './gateway/router-metrics.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
 import type { Tokenizer } from './gateway/tokenizer.js';
+import { createEngineTokenizer } from './gateway/engine-tokenizer.js';
 import { UpstreamPools } from './gateway/upstream-pools.js';
 
 export type GatewaySettings = Pick<
   Config['gateway'],
   'bodyLimit' | 'connectTimeout' | 'firstByteTimeout' | 'idleTimeout' | 'responseLimit' | 'retries' | 'maxInFlight'
->;
+> &
+  Partial<Pick<Config['gateway'], 'tokenizer'>>;
 
 export interface GatewayAppDeps {
   readonly log: Logger;
@@ -84,6 +86,7 @@ export async function buildGatewayApp(deps: GatewayAppDeps): Promise<GatewayApp>
     maxInFlight: s.maxInFlight,
     bodyLimit: s.bodyLimit,
     ...(deps.tokenizer !== undefined && { tokenizer: deps.tokenizer }),
+    ...(s.tokenizer === 'engine' && { engineTokenizer: createEngineTokenizer(pools, { timeoutMs: Math.min(s.firstByteTimeout, 2000) }) }),
   });
   registerGatewayRoutes(app, {
     engines: deps.engines,

@@ -93,6 +93,10 @@ export const ConfigSchema = Type.Object(
         prefixBlock: Int(128, 8, 65_536, { description: 'Prefix-index block length in tokens (characters unless a tokenizer is configured).' }),
         prefixCapacity: Int(200_000, 1024, 16 * 1024 * 1024, { description: 'Prefix-index blocks remembered across all engines (LRU per engine).' }),
         maxInFlight: Int(0, 0, 1_000_000, { description: 'Requests the gateway proxies at once; over it new requests get 429. 0 = no limit.' }),
+        tokenizer: Enum(['characters', 'engine'] as const, 'characters', {
+          description:
+            'How prompts are counted and cut into prefix blocks: characters (default, no round trip), or engine (the token ids from POST /tokenize of an engine serving the model, vLLM\'s endpoint; characters when it fails).',
+        }),
       },
       'The coordinator gateway listener (OpenAI-compatible API).',
     ),

@@ -21,6 +21,7 @@ import type { LoadMonitor } from './load-monitor.js';
 import { type OpenAiEndpoint, type OpenAiRequest, parseJsonBody, readOpenAiRequest } from './openai-body.js';
 import { policyHeader, weightHeader } from './request-headers.js';
 import type { RouterMetrics } from './router-metrics.js';
+import type { EngineTokenizer } from './engine-tokenizer.js';
 import { charTokenizer, type Tokenizer } from './tokenizer.js';
 import { type CallOptions, type CallOutcome, callUpstream } from './upstream-call.js';
 import type { UpstreamPools } from './upstream-pools.js';
@@ -43,6 +44,8 @@ export interface ProxyDeps extends CallOptions {
   /** The listener's body limit (for the 413 message). */
   readonly bodyLimit: number;
   readonly tokenizer?: Tokenizer;
+  /** --gateway.tokenizer engine: token ids from an engine's /tokenize before routing. */
+  readonly engineTokenizer?: EngineTokenizer;
   readonly log: Logger;
   readonly now?: () => number;
 }
@@ -116,12 +119,27 @@ export class CompletionProxy {
 
   private async run(call: Call): Promise<void> {
     try {
-      await this.proxy(call);
+      await this.proxy(this.deps.engineTokenizer === undefined ? call : await this.tokenized(call, this.deps.engineTokenizer));
     } catch (err) {
       this.sendError(call.req, call.res, call.reqId, err);
     } finally {
       this.inFlight--;
     }
+  }
+
+  private tokenizeTurn = 0;
+
+  /** The call with the engine's token count and token-id prompt; unchanged when no engine answers. */
+  private async tokenized(call: Call, tokenizer: EngineTokenizer): Promise<Call> {
+    const cands = this.deps.engines.candidates(call.route.model).engines;
+    if (cands.length === 0) return call;
+    const engine = cands[this.tokenizeTurn++ % cands.length] as EngineState;
+    const t = await tokenizer.tokenize(engine.url, call.route.model, call.openai.prompt);
+    if (t === undefined) {
+      this.deps.log.debug({ engine: engine.name, reqId: call.reqId }, 'tokenize failed; counting characters');
+      return call;
+    }
+    return { ...call, openai: { ...call.openai, promptTokens: t.count }, route: { ...call.route, prompt: t.text, promptTokens: t.count } };
   }
 
   private async proxy(call: Call): Promise<void> {
