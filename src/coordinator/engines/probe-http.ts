@@ -5,6 +5,7 @@
  * (`connect ECONNREFUSED 10.0.0.5:8000`, `timed out after 1000 ms`) for GET /v1/engines and logs.
  */
 import { Agent, request } from 'undici';
+import { readCapped } from '../../common/http/read-capped.js';
 import type { Disposable } from '../../common/lifecycle.js';
 
 export interface ProbeResponse {
@@ -40,17 +41,9 @@ export function createProbeHttp(opts: ProbeHttpOptions): ProbeHttp {
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       try {
         const res = await request(url, { method: 'GET', dispatcher: agent, signal: AbortSignal.any([signal, timeout]) });
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > maxBytes) {
-            res.body.destroy();
-            throw new Error(`response over ${maxBytes} bytes`);
-          }
-          chunks.push(chunk);
-        }
-        return { status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') };
+        const body = await readCapped(res.body, maxBytes);
+        if (body === undefined) throw new Error(`response over ${maxBytes} bytes`);
+        return { status: res.statusCode, body };
       } catch (err) {
         if (timeout.aborted && !signal.aborted) throw new Error(`timed out after ${opts.timeoutMs} ms`, { cause: err });
         throw new Error(describe(err), { cause: err });

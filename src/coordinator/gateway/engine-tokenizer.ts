@@ -5,6 +5,7 @@
  * with one UTF-16 code unit per token (id mod 2^16) that the prefix index hashes like text. Bounded by
  * a timeout and a response size; on any failure the caller keeps counting characters.
  */
+import { readCapped } from '../../common/http/read-capped.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 export interface TokenizedPrompt {
@@ -61,18 +62,9 @@ export function createEngineTokenizer(pools: UpstreamPools, opts: EngineTokenize
           bodyTimeout: timeoutMs,
           signal: AbortSignal.timeout(timeoutMs),
         });
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > maxBytes) {
-            res.body.destroy();
-            return undefined;
-          }
-          chunks.push(chunk);
-        }
-        if (res.statusCode !== 200) return undefined;
-        const ids = tokenList(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        const text = await readCapped(res.body, maxBytes);
+        if (text === undefined || res.statusCode !== 200) return undefined;
+        const ids = tokenList(JSON.parse(text));
         return ids === undefined ? undefined : { text: tokensToText(ids), count: ids.length };
       } catch {
         return undefined;
