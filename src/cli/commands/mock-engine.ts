@@ -103,9 +103,13 @@ export const mockEngineCommand: Command = {
   },
 };
 
+/** How fast a mock engine's model time runs, for the URL table. */
+export function timeScaleText(timeScale: number): string {
+  return timeScale === Infinity ? 'no latency' : timeScale === 1 ? 'real time' : `${timeScale}× time`;
+}
+
 function role(p: MockGpuProfile, seed: number, models: readonly string[], timeScale: number): string {
-  const speed = timeScale === Infinity ? 'no latency' : timeScale === 1 ? 'real time' : `${timeScale}× time`;
-  return `${p.name}, seed ${seed}, ${speed}, model ${models.join(', ')} (/v1/chat/completions, /metrics, /admin)`;
+  return `${p.name}, seed ${seed}, ${timeScaleText(timeScale)}, model ${models.join(', ')} (/v1/chat/completions, /metrics, /admin)`;
 }
 
 export interface MockEngineArgs {

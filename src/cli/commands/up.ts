@@ -15,6 +15,7 @@ import { loadMockEngine, type MockEngineHandle } from '../mock-engine-loader.js'
 import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
 import { ROUTING_HELP } from './coordinator.js';
 import { KV_ROLE } from './kv.js';
+import { timeScaleText } from './mock-engine.js';
 import { serve, type ServiceRuntime } from '../serve.js';
 
 export interface UpEngineArgs {
@@ -61,8 +62,7 @@ async function startUpEngines(rt: ServiceRuntime, a: UpEngineArgs): Promise<{ ha
 }
 
 function engineRole(h: MockEngineHandle, timeScale: number): string {
-  const speed = timeScale === Infinity ? 'no latency' : timeScale === 1 ? 'real time' : `${timeScale}× time`;
-  return `mock engine ${h.profile.name}, ${speed}, model ${h.models.join(', ')}`;
+  return `mock engine ${h.profile.name}, ${timeScaleText(timeScale)}, model ${h.models.join(', ')}`;
 }
 
 export const upCommand: Command = {
