@@ -4,7 +4,7 @@
  * the same files, so a scenario behaves the same through real FFI and in pure TypeScript.
  * mocks/README.md documents every key; `validateScenario` is the reference.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -182,20 +182,60 @@ export function validateScenario(value: unknown, source: string): Scenario {
   throw new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source, reason: problems.join('; ') }, { details: problems });
 }
 
+/** A scenario is a few KiB; anything near this is not one (and `sim:/dev/zero` must not fill memory). */
+export const SCENARIO_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads and validates a scenario file. `--accel sim:PATH` takes any path, so the file is opened
+ * non-blocking (a FIFO must not hang the agent), must be a regular file, is read with the size cap
+ * enforced while reading (a file may grow after fstat), and no error quotes its content: V8's JSON
+ * errors do, so only the position is kept.
+ */
 export function loadScenarioFile(path: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source: path, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message }, { cause: err });
-  }
+  const text = readCapped(path);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source: path, reason: `not JSON: ${(err as Error).message}` }, { cause: err });
+    throw new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source: path, reason: `not JSON${jsonPosition(err)}` });
   }
   return validateScenario(parsed, path);
+}
+
+function readCapped(path: string): string {
+  const invalid = (reason: string, cause?: unknown) => new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source: path, reason }, cause === undefined ? undefined : { cause });
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw invalid(code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? 'error'})`, err);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw invalid('not a regular file');
+    if (stat.size > SCENARIO_MAX_BYTES) throw invalid(`larger than ${SCENARIO_MAX_BYTES} bytes`);
+    const buf = Buffer.alloc(SCENARIO_MAX_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > SCENARIO_MAX_BYTES) throw invalid(`larger than ${SCENARIO_MAX_BYTES} bytes`);
+    }
+    return buf.toString('utf8', 0, length);
+  } catch (err) {
+    if (err instanceof BrixletError) throw err;
+    throw invalid(`cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** " at position N" from a JSON.parse error, never the text around it. */
+function jsonPosition(err: unknown): string {
+  const m = /at position (\d+)/.exec(err instanceof Error ? err.message : '');
+  return m === null ? '' : ` (at position ${m[1]})`;
 }
 
 /** The effective spec of each device: defaults merged under the device's own keys. */
