@@ -3,7 +3,7 @@
  * files, index, lease socket) before the HTTP app is built, so a directory held by another agent or
  * a tmpfs without room stops the agent at start-up; serves the shard summary at GET /v1/kvcache and
  * the brixlet_kvcache_* metrics on the agent's /metrics. Disabled, it starts nothing and
- * /v1/kvcache answers 404 BRX_ERR_KV_DISABLED.
+ * /v1/kvcache answers 404 BRX_ERR_KV_DISABLED. On shutdown the socket drains before it closes.
  */
 import { existsSync } from 'node:fs';
 import type { Static } from '@sinclair/typebox';
@@ -27,7 +27,16 @@ export interface KvComponent extends AgentComponent {
   readonly socketPath?: string;
 }
 
-export async function createKvComponent(config: DeepReadonly<Pick<Config, 'kv'>>, log: Logger): Promise<KvComponent> {
+/**
+ * How long shutdown waits for engines to finish the leases they hold: half the shutdown budget
+ * (what is left after the gateway drained), never past the lease TTL, after which leases end anyway.
+ */
+export function kvDrainTimeout(config: DeepReadonly<Pick<Config, 'kv'> & Partial<Pick<Config, 'shutdown'>>>): number {
+  const budget = config.shutdown === undefined ? 5_000 : Math.floor(config.shutdown.timeout / 2);
+  return Math.min(config.kv.leaseTtl, budget);
+}
+
+export async function createKvComponent(config: DeepReadonly<Pick<Config, 'kv'> & Partial<Pick<Config, 'shutdown'>>>, log: Logger): Promise<KvComponent> {
   if (!config.kv.enabled) {
     return {
       name: 'kvcache',
@@ -46,6 +55,7 @@ export async function createKvComponent(config: DeepReadonly<Pick<Config, 'kv'>>
   const registry = new Registry();
   const service = await startKvService(kvOptionsFromConfig(config.kv), { log, registry });
   let closed = false;
+  let disposing: Promise<void> | undefined;
   return {
     name: 'kvcache',
     enabled: true,
@@ -68,10 +78,14 @@ export async function createKvComponent(config: DeepReadonly<Pick<Config, 'kv'>>
         async () => service.summary() as Static<typeof KvSummaryView>,
       );
     },
-    async dispose() {
-      if (closed) return;
-      closed = true;
-      await service.close();
+    // Shutdown: new work is refused (SHUTTING_DOWN) while engines finish the leases they hold,
+    // then the socket closes. `brixlet up` disposes this after the gateway has drained.
+    dispose() {
+      return (disposing ??= (async () => {
+        await service.drain(kvDrainTimeout(config));
+        closed = true;
+        await service.close();
+      })());
     },
   };
 }

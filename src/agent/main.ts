@@ -36,6 +36,11 @@ export interface AgentStartOptions {
    * agent.advertiseUrl is set: `brixlet up`, where coordinator and agent share the machine.
    */
   readonly advertiseListenUrl?: boolean;
+  /**
+   * Components already in the store, disposed by the caller at its chosen point: `brixlet up` adds
+   * the KV shard before the gateway, so the socket drains only after the gateway has drained.
+   */
+  readonly disposedByCaller?: readonly AgentComponent[];
 }
 
 export interface RunningAgent {
@@ -76,7 +81,7 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
   // Before anything listens: an unreadable token file stops the agent at start-up.
   const token = coordinator === '' ? undefined : (opts.coordinatorToken ?? (await readAgentReportToken(rt.config)));
   const readiness = new Readiness();
-  for (const c of components) rt.store.add(c);
+  for (const c of components) if (opts.disposedByCaller?.includes(c) !== true) rt.store.add(c);
   const app = await buildAgentApp({
     config: rt.config,
     log,

@@ -45,6 +45,9 @@ export interface LeaseServerOptions {
   readonly summary: () => object;
 }
 
+/** Ops refused while draining: they would start work (take leases or bind a namespace). */
+const STARTING_OPS: ReadonlySet<number> = new Set([Op.HELLO, Op.LOOKUP, Op.EXISTS, Op.ALLOC]);
+
 /** Bytes of replies queued on one socket before the server stops reading from it. */
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
 
@@ -72,6 +75,8 @@ export class LeaseServer {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly pinned: Int32Array;
   private shuttingDown = false;
+  /** Set by drain(): ops that start work are refused, ops that finish it are still served. */
+  private draining: { readonly done: () => void; readonly finished: Promise<void> } | undefined;
 
   constructor(
     private readonly shard: KvShard,
@@ -109,9 +114,46 @@ export class LeaseServer {
   /** Expires leases on every connection (also run by a timer). */
   sweep(now = Date.now()): void {
     for (const c of this.conns) c.leases.expire(now);
+    this.checkDrained();
+  }
+
+  /** Leases held over all connections. */
+  get leasesHeld(): number {
+    let n = 0;
+    for (const c of this.conns) n += c.leases.size;
+    return n;
+  }
+
+  /**
+   * Shutdown, first step: HELLO, LOOKUP, EXISTS and ALLOC (which start work) are answered
+   * SHUTTING_DOWN, on new and existing connections; SEAL, DROP, RELEASE, PING and STATS are still
+   * served, so an engine finishes the copies it has leases for instead of meeting a closed socket
+   * mid-request. Resolves once no connection holds a lease, or after `timeoutMs` (leases also end
+   * at their TTL). close() then ends the connections.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    if (this.draining !== undefined) return this.draining.finished;
+    if (this.shuttingDown) return Promise.resolve();
+    let finish = (): void => undefined;
+    const finished = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => finish(), timeoutMs);
+      finish = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.draining = { done: () => finish(), finished };
+    this.log.info({ leases: this.leasesHeld, connections: this.conns.size, timeoutMs }, 'kv socket draining');
+    this.checkDrained();
+    return finished;
+  }
+
+  private checkDrained(): void {
+    if (this.draining !== undefined && this.leasesHeld === 0) this.draining.done();
   }
 
   async close(): Promise<void> {
+    this.draining?.done();
     this.shuttingDown = true;
     if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -144,6 +186,7 @@ export class LeaseServer {
     if (!this.conns.delete(c)) return;
     c.leases.clear();
     if (c.ns !== undefined) this.shard.goodbye(c.ns);
+    this.checkDrained();
   }
 
   private onData(c: Connection, chunk: Buffer): void {
@@ -180,7 +223,10 @@ export class LeaseServer {
     if (c.closing) {
       s.end();
       this.dropConnection(c);
-    } else if (s.writableLength > WRITE_HIGH_WATER) s.pause();
+    } else {
+      if (s.writableLength > WRITE_HIGH_WATER) s.pause();
+      this.checkDrained();
+    }
   }
 
   private errorReply(op: number, requestId: number, err: unknown): Buffer {
@@ -207,6 +253,9 @@ export class LeaseServer {
 
   private handle(c: Connection, op: number, body: Buffer): Buffer | undefined {
     const { opts, shard } = this;
+    if (this.draining !== undefined && STARTING_OPS.has(op)) {
+      throw new ProtocolError(Status.SHUTTING_DOWN, 'the agent is stopping: no new lookups or writes; finish or release the leases you hold');
+    }
     switch (op) {
       case Op.PING:
         if (body.length !== 0) throw new ProtocolError(Status.BAD_FRAME, 'PING has no body');

@@ -121,7 +121,8 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
           /* already gone */
         }
       })());
-    const service: KvService = { socketPath, options, summary, close, dispose: close, name: `kv shard ${socketPath}` };
+    const drain = (timeoutMs: number): Promise<void> => srv.drain(timeoutMs);
+    const service: KvService = { socketPath, options, summary, drain, close, dispose: close, name: `kv shard ${socketPath}` };
     return service;
   } catch (err) {
     await server?.close().catch(() => {});

@@ -73,6 +73,11 @@ export interface KvService extends Disposable {
   readonly socketPath: string;
   readonly options: KvShardOptions;
   summary(): KvSummary;
+  /**
+   * Refuses new work with SHUTTING_DOWN while serving SEAL/DROP/RELEASE/PING/STATS; resolves when no
+   * lease is held or after `timeoutMs`. The socket stays open until close().
+   */
+  drain(timeoutMs: number): Promise<void>;
   /** Stops accepting, closes connections (their leases end), unlinks the socket and slab files. */
   close(): Promise<void>;
 }

@@ -3,9 +3,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BIN, firstLine, run, spawnBrixlet } from './cli-process.js';
 import { repoRoot } from '../helpers/repo.js';
+import { Op, Status, decodeItemStatuses, decodeLeaseRecords, encodeAlloc, encodeHello, encodeLeaseIds } from '../../src/kvcache/protocol.js';
+import { Wire } from '../kvcache/wire.js';
 
 const root = mkdtempSync('/dev/shm/brixlet-e2e-kv-');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -81,6 +83,57 @@ describe('brixlet up with the KV shard (built, spawned)', () => {
       first.child.kill('SIGTERM');
       await first.exited;
     }
+  });
+});
+
+describe('brixlet up shutdown order (built, spawned)', () => {
+  it('SIGTERM drains the gateway first, then the KV socket: a write in progress is sealed, new work gets SHUTTING_DOWN', async () => {
+    const socket = join(root, 'drain.sock');
+    const up = spawnBrixlet(
+      ['up', '--agent.port', '0', '--gateway.port', '0', '--control.port', '0', '--json', '--engines', '1', '--engine-gpus', 'a10'],
+      { BRIXLET_KV_DIR: join(root, 'drain-slabs'), BRIXLET_KV_SOCKET: socket, BRIXLET_KV_CAPACITY: '16MiB', BRIXLET_KV_SLAB_SIZE: '16MiB', BRIXLET_SHUTDOWN_TIMEOUT: '60s' },
+    );
+    const wires: Wire[] = [];
+    const hello = async (): Promise<Wire> => {
+      const w = await Wire.open(socket);
+      wires.push(w);
+      return w;
+    };
+    const helloStatus = async (w: Wire): Promise<number> => (await w.call(Op.HELLO, encodeHello({ namespace: 'e2e/drain', layout: '', blockSize: 1 << 20 }))).header.status;
+    try {
+      const urls = JSON.parse(await firstLine(up)) as { gateway: string };
+      // An engine mid-write: it holds a write lease when SIGTERM comes.
+      const writer = await hello();
+      expect(await helloStatus(writer)).toBe(0);
+      const lease = decodeLeaseRecords((await writer.call(Op.ALLOC, encodeAlloc(Buffer.alloc(16, 7), [4096]))).body)[0];
+      expect(lease?.status).toBe(0);
+      // A request streaming through the gateway (an A10 mock engine: ~28 ms a token) keeps the gateway draining.
+      const res = await fetch(`${urls.gateway}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock-llama-3-8b', stream: true, max_tokens: 120, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      up.child.kill('SIGTERM');
+      // While the gateway drains, the KV socket still takes new work.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await helloStatus(await hello())).toBe(0);
+      let streamed = '';
+      for (let r = await reader.read(); !r.done; r = await reader.read()) streamed += Buffer.from(r.value).toString();
+      expect(streamed).toContain('data: [DONE]');
+      // Then the socket drains: new work is refused, the write in progress is still sealed.
+      await vi.waitFor(async () => expect(await helloStatus(await hello())).toBe(Status.SHUTTING_DOWN), { timeout: 20_000, interval: 50 });
+      const sealed = decodeItemStatuses((await writer.call(Op.SEAL, encodeLeaseIds([lease?.leaseId ?? 0]))).body);
+      expect([...sealed]).toEqual([0]);
+      expect((await up.exited).code).toBe(0);
+    } finally {
+      for (const w of wires) w.close();
+      up.child.kill('SIGKILL');
+      await up.exited;
+    }
+    expect(existsSync(socket)).toBe(false);
   });
 });
 

@@ -108,12 +108,15 @@ export const upCommand: Command = {
     const engineArgs = parseUpEngineArgs(ctx.args);
     return serve(ctx, async (rt) => {
       const mocks = await startUpEngines(rt, engineArgs);
+      // Stored before the coordinator, so shutdown drains the gateway first and the KV socket after
+      // it: engines still finishing requests keep their KV access until then.
+      const kv = rt.store.add(await createKvComponent(rt.config, rt.log));
       const coordinator = await startCoordinator(rt, { engines: mocks.specs });
       // Before the accelerators: a bad token file stops the agent before any library is opened.
       const faults = await createFaultComponent({ config: rt.config, log: rt.log });
       const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
-      const kv = await createKvComponent(rt.config, rt.log);
       const agent = await startAgent(rt, [accel, faults, kv], {
+        disposedByCaller: [kv],
         coordinator: coordinator.controlUrl,
         ...(coordinator.reportToken !== undefined && { coordinatorToken: coordinator.reportToken }),
         advertiseListenUrl: true,
