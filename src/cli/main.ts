@@ -4,6 +4,12 @@
 // RSS instead of ~100; the agent allocates little, so the extra scavenges cost nothing measurable.
 import { runCli } from './run-cli.js';
 
+// Started over an IPC channel (scripts/start.mjs under `npm start`): the parent closing it, even by
+// SIGKILL, means nobody can pass a signal on any more, so drain as on SIGTERM rather than stay orphaned.
+if (process.channel !== undefined) {
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
 const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 process.exitCode = code;
 // Services have released their resources by now; exit even if a stray handle (a client keep-alive) lingers.
