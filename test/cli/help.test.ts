@@ -31,6 +31,12 @@ describe('help', () => {
     }
   });
 
+  it('calls the optimizer and orchestration planned, not present', () => {
+    const text = renderTopHelp(commands, '1', plain);
+    expect(text).toMatch(/Planned, not yet here:\s+the GPU optimizer and multi-node \(Ray\) orchestration/);
+    expect(text).not.toMatch(/gateway, GPU optimizer, Ray orchestration/);
+  });
+
   it('has no escape codes when not on a TTY', () => {
     expect(renderTopHelp(commands, '1', plain)).not.toContain('\x1b[');
   });
