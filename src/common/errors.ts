@@ -62,6 +62,21 @@ export const codes = {
     503,
     'Wait for readiness (GET /readyz) or retry on another replica.',
   ),
+  BRX_ERR_HTTP_METHOD_NOT_ALLOWED: entry(
+    '{method} is not allowed on {path}; allowed: {allow}',
+    405,
+    'Send the method named in the Allow header (the completion routes take POST only).',
+  ),
+  BRX_ERR_HTTP_REQUEST_TIMEOUT: entry(
+    'request not received within {timeoutMs} ms',
+    408,
+    'Send the whole request body promptly, or raise --gateway.body-timeout for very slow uplinks.',
+  ),
+  BRX_ERR_HTTP_HEADERS_TOO_LARGE: entry(
+    'request headers are too large',
+    431,
+    'Send fewer or shorter headers (Node.js accepts 16 KiB of headers by default).',
+  ),
   BRX_ERR_HTTP_INTERNAL: entry(
     'internal error handling {method} {url}',
     500,
@@ -160,7 +175,7 @@ export const codes = {
   BRX_ERR_KUBE_CONFIG: entry(
     'cannot load the Kubernetes client configuration: {detail}',
     500,
-    'Pass a kubeconfig (KUBECONFIG); in a pod check the service account mount and KUBERNETES_SERVICE_HOST/PORT.',
+    'Point brixlet at a kubeconfig: --kube.kubeconfig FILE, or KUBECONFIG=FILE, or ~/.kube/config; in a pod check the service account mount and KUBERNETES_SERVICE_HOST/PORT.',
     2,
   ),
   BRX_ERR_KUBE_UNAUTHORIZED: entry('{detail}', 502, 'Check the token and that RBAC grants the verb on the resource (see the chart\'s Role).'),
@@ -216,6 +231,16 @@ export const codes = {
     'the gateway is at its limit of {limit} requests in flight',
     429,
     'Retry after a short delay, or raise --gateway.max-in-flight.',
+  ),
+  BRX_ERR_GATEWAY_BUFFER_FULL: entry(
+    'the gateway is already buffering {buffered} bytes of request bodies (limit {limit})',
+    503,
+    'Retry after the Retry-After delay, or raise --gateway.max-buffered-body.',
+  ),
+  BRX_ERR_GATEWAY_SHUTTING_DOWN: entry(
+    'the gateway is shutting down and ended the request after {timeoutMs} ms of draining',
+    503,
+    'Send the request again: another gateway replica, or this one once restarted, takes it.',
   ),
   BRX_ERR_GATEWAY_UPSTREAM: entry(
     'engine {engine} failed: {reason}',

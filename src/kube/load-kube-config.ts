@@ -4,6 +4,7 @@
  * in-cluster). Paths and the environment are injectable so tests need no real cluster or /var/run.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeError } from './kube-error.js';
@@ -18,6 +19,8 @@ export interface KubeConfigSource {
   /** Use the pod's service account (KUBERNETES_SERVICE_HOST/PORT and serviceAccountDir). */
   readonly inCluster?: boolean;
   readonly serviceAccountDir?: string;
+  /** Home directory holding .kube/config when nothing else is given (default: $HOME, else os.homedir()). */
+  readonly home?: string;
   /** Context to use instead of the kubeconfig's current-context. */
   readonly context?: string;
   readonly env?: NodeJS.ProcessEnv;
@@ -59,7 +62,7 @@ export function loadKubeConfig(opts: KubeConfigSource = {}): LoadedKubeConfig {
   const env = opts.env ?? process.env;
   const kc = new KubeConfig();
   if (opts.inCluster) return loadInCluster(kc, opts.serviceAccountDir ?? DEFAULT_SERVICE_ACCOUNT_DIR, env);
-  let source: string;
+  let source = 'kubeconfig text';
   try {
     if (opts.kubeconfigText !== undefined) {
       source = 'kubeconfig text';
@@ -73,11 +76,20 @@ export function loadKubeConfig(opts: KubeConfigSource = {}): LoadedKubeConfig {
     } else if (env.KUBERNETES_SERVICE_HOST) {
       return loadInCluster(kc, opts.serviceAccountDir ?? DEFAULT_SERVICE_ACCOUNT_DIR, env);
     } else {
-      source = 'default locations';
-      kc.loadFromDefault();
+      // Not the client's loadFromDefault: with no file it silently points at http://localhost:8080,
+      // and the first call then fails as an API error that hides the missing configuration.
+      source = join(opts.home ?? env.HOME ?? homedir(), '.kube', 'config');
+      if (!existsSync(source)) {
+        throw configError(
+          'the default locations',
+          `no kubeconfig found: KUBECONFIG is not set, ${source} does not exist, and this is not a pod (KUBERNETES_SERVICE_HOST is not set)`,
+        );
+      }
+      kc.loadFromFile(source);
     }
   } catch (err) {
-    throw configError(opts.kubeconfig ?? env.KUBECONFIG ?? 'kubeconfig text', (err as Error).message, err);
+    if (err instanceof KubeError) throw err;
+    throw configError(source, (err as Error).message, err);
   }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) throw configError(source, `context "${opts.context}" is not defined`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,13 @@ describe('loadKubeConfig', () => {
     expect(loadKubeConfig({ env: { KUBECONFIG: `${file}:/nonexistent` } }).kubeConfig.getCurrentCluster()?.server).toBe(server.url);
   });
 
+  it('reads ~/.kube/config when nothing else is given', () => {
+    const home = join(dir, 'home');
+    mkdirSync(join(home, '.kube'), { recursive: true });
+    writeFileSync(join(home, '.kube', 'config'), server.kubeconfig());
+    expect(loadKubeConfig({ env: { HOME: home } })).toMatchObject({ source: join(home, '.kube', 'config'), namespace: 'serving' });
+  });
+
   it('loads in-cluster from an injected service-account dir and environment', () => {
     const { kubeConfig, namespace } = loadKubeConfig({ inCluster: true, serviceAccountDir: server.serviceAccountDir(), env: server.inClusterEnv() });
     expect(kubeConfig.getCurrentCluster()).toMatchObject({ server: server.url, skipTLSVerify: false });
@@ -51,6 +58,7 @@ describe('loadKubeConfig', () => {
       [{ inCluster: true, serviceAccountDir: join(dir, 'none'), env: server.inClusterEnv() }, /token does not exist/],
       [{ kubeconfig: join(dir, 'missing'), env: {} }, /missing/],
       [{ kubeconfigText: server.kubeconfig(), context: 'prod', env: {} }, /context "prod" is not defined/],
+      [{ env: {}, home: join(dir, 'no-home') }, /no kubeconfig found: KUBECONFIG is not set, .*no-home\/\.kube\/config does not exist/],
     ];
     for (const [opts, message] of cases) {
       expect(() => loadKubeConfig(opts)).toThrow(expect.objectContaining({ code: 'BRX_ERR_KUBE_CONFIG', message: expect.stringMatching(message) }));

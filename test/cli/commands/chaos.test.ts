@@ -169,6 +169,22 @@ describe('brixlet chaos apply / status / delete -f FILE', () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  it('without any kubeconfig, apply exits 2 with BRX_ERR_KUBE_CONFIG and says how to give one (not an API error)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'brixlet-home-'));
+    const manifestFile = file('no-cluster.yaml', manifest);
+    for (const env of [{ HOME: home }, { HOME: home, KUBECONFIG: join(home, 'missing-config') }]) {
+      const r = await cli(['chaos', 'apply', '-f', manifestFile], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('[BRX_ERR_KUBE_CONFIG]');
+      expect(r.stderr).not.toContain('BRX_ERR_KUBE_API');
+      expect(r.stderr).toContain('--kube.kubeconfig FILE, or KUBECONFIG=FILE, or ~/.kube/config');
+    }
+    expect((await cli(['chaos', 'apply', '-f', manifestFile], { HOME: home })).stderr).toContain(
+      `no kubeconfig found: KUBECONFIG is not set, ${join(home, '.kube', 'config')} does not exist, and this is not a pod`,
+    );
+    rmSync(home, { recursive: true, force: true });
+  });
+
   it('usage mistakes exit 2; API failures exit 1 with the Kubernetes error', async () => {
     expect((await cli(['chaos'])).stderr).toContain("missing subcommand for 'brixlet chaos'; valid: apply, delete, status, presets, preset");
     const noFile = await cli(['chaos', 'apply']);
