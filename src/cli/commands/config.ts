@@ -1,6 +1,6 @@
 /** `brixlet config print|check|docs`: inspect, validate and document the configuration. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { stringify } from 'yaml';
+import { Document, isNode } from 'yaml';
 import { renderConfigDocs, spliceConfigDocs } from '../../common/config/config-docs.js';
 import { redactConfig } from '../../common/config/load-config.js';
 import { BrixletError } from '../../common/errors.js';
@@ -22,7 +22,7 @@ export const configCommand: Command = {
     'brixlet config docs --write README.md',
   ],
   subcommands: [
-    { name: 'print', summary: 'Print the effective configuration (secrets redacted) as YAML, or JSON with --json' },
+    { name: 'print', summary: 'Print the effective configuration (secrets redacted) as YAML, each value with where it came from; JSON with --json' },
     { name: 'check', summary: 'Validate the configuration; exit 0 when valid, 2 listing every problem' },
     { name: 'docs', summary: 'Print the configuration reference (Markdown); --write FILE updates it in place' },
   ],
@@ -35,7 +35,7 @@ export const configCommand: Command = {
       case 'print': {
         const { config, sources } = ctx.loadConfig();
         const redacted = redactConfig(config);
-        stdout.write(ctx.args.options.json === true ? `${JSON.stringify({ config: redacted, sources })}\n` : stringify(redacted));
+        stdout.write(ctx.args.options.json === true ? `${JSON.stringify({ config: redacted, sources })}\n` : withSources(redacted, sources));
         return 0;
       }
       case 'check':
@@ -59,3 +59,13 @@ export const configCommand: Command = {
     }
   },
 };
+
+/** The configuration as YAML, each value followed by its source: default, file PATH, env BRIXLET_X or flag --x. */
+function withSources(config: unknown, sources: Readonly<Record<string, string>>): string {
+  const doc = new Document(config);
+  for (const [path, source] of Object.entries(sources)) {
+    const node = doc.getIn(path.split('.'), true);
+    if (isNode(node)) node.comment = ` ${source}`;
+  }
+  return doc.toString();
+}

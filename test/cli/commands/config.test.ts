@@ -20,6 +20,17 @@ describe('brixlet config', () => {
     expect(cfg.control.bodyLimit).toBe(2 * 2 ** 20);
   });
 
+  it('shows beside each value where it came from: default, file, env or flag', async () => {
+    const r = await cli(['config', 'print', '--config', file, '--gateway.port', '7002'], { BRIXLET_CONTROL_BODY_LIMIT: '2MiB' });
+    const lines = r.stdout.split('\n');
+    expect(lines).toContain(`  port: 7001 # file ${file}`);
+    expect(lines).toContain('  port: 7002 # flag --gateway.port');
+    expect(lines).toContain('  bodyLimit: 2097152 # env BRIXLET_CONTROL_BODY_LIMIT');
+    expect(lines).toContain('  level: info # default');
+    // every leaf carries its source, so none is left unexplained
+    for (const l of lines.filter((x) => /^ {2}\w+: \S/.test(x))) expect(l).toMatch(/ # (default|file |env BRIXLET_|flag --)/);
+  });
+
   it('prints config and sources as JSON', async () => {
     const r = await cli(['config', 'print', '--json'], { BRIXLET_AGENT_PORT: '1234' });
     const out = JSON.parse(r.stdout) as { config: { agent: { port: number } }; sources: Record<string, string> };
