@@ -24,3 +24,18 @@ export function editDistance(a: string, b: string): number {
   }
   return prev[b.length] ?? 0;
 }
+
+/**
+ * Up to `max` candidates for a mistyped name, best first: the edit-distance match, then names the word
+ * begins (a truncated `nvmlDeviceGetTemp` → `nvmlDeviceGetTemperature…`), then names containing it.
+ */
+export function suggestMany(word: string, candidates: Iterable<string>, max = 3): string[] {
+  const all = [...new Set(candidates)];
+  const w = word.toLowerCase();
+  const out = new Set<string>();
+  const close = suggest(word, all);
+  if (close !== undefined) out.add(close);
+  for (const c of all) if (c.toLowerCase().startsWith(w)) out.add(c);
+  if (w.length >= 3) for (const c of all) if (c.toLowerCase().includes(w)) out.add(c);
+  return [...out].slice(0, max);
+}

@@ -101,6 +101,22 @@ describe('fault rules CRUD', () => {
     expect([over.statusCode, over.json().error.code]).toEqual([409, 'BRX_ERR_FAULT_LIMIT']);
   });
 
+  it('refuses a rule naming a call brixlet never makes (it would never fire), with the likely names', async () => {
+    const a = await agent({});
+    const res = await a.app.inject({ method: 'POST', url: '/v1/faults', headers: auth, payload: { what: { api: 'nvmlDeviceGetTemp' }, effect: { return: 'GPU_IS_LOST' } } });
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json();
+    expect(error.code).toBe('BRX_ERR_FAULT_RULE_INVALID');
+    expect(error.message).toContain('what.api nvmlDeviceGetTemp is not a NVML call brixlet makes');
+    expect(error.message).toContain('did you mean nvmlDeviceGetTemperature');
+    expect(error.details).toEqual([{ path: '/what/api', unknown: 'nvmlDeviceGetTemp', suggestions: expect.arrayContaining(['nvmlDeviceGetTemperature']) }]);
+    const dcmi = await a.app.inject({ method: 'POST', url: '/v1/faults', headers: auth, payload: { what: { api: 'dcmi_get_device_helth' }, effect: { return: -8005 } } });
+    expect([dcmi.statusCode, dcmi.json().error.message]).toEqual([400, expect.stringContaining('did you mean dcmi_get_device_health')]);
+    const variant = await a.app.inject({ method: 'POST', url: '/v1/faults', headers: auth, payload: { what: { api: 'nvmlDeviceGetClockInfo(SM)' }, effect: { return: 'GPU_IS_LOST' } } });
+    expect(variant.statusCode).toBe(201);
+    expect((await a.app.inject({ url: '/v1/faults', headers: auth })).json().rules).toHaveLength(1);
+  });
+
   it('refuses a body over the fault API limit with the limit in the message', async () => {
     const a = await agent();
     const res = await a.app.inject({ method: 'POST', url: '/v1/faults', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ id: 'x'.repeat(70_000), effect: {} }) });

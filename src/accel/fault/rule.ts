@@ -5,8 +5,9 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { BrixletError } from '../../common/errors.js';
+import { suggestMany } from '../../common/suggest.js';
 import type { Vendor } from '../types.js';
-import { FIELD_PRODUCER, type SampleField } from './call-table.js';
+import { CALL_TABLE, FIELD_PRODUCER, INIT_FNS, type SampleField, XID_CALL } from './call-table.js';
 import { resolveReturnCode } from './resolve-return-code.js';
 import {
   DEFAULT_TTL_MS,
@@ -55,6 +56,37 @@ const CLASS_VENDOR: Partial<Record<FaultClass, Vendor>> = {
   'npu-fault-code': 'ascend',
 };
 
+/** Every name a rule's what.api can select per vendor: call labels, their function names, init and XID calls. */
+const API_NAMES: Readonly<Record<Vendor, ReadonlySet<string>>> = {
+  nvidia: apiNames('nvidia', [XID_CALL]),
+  ascend: apiNames('ascend', []),
+};
+
+function apiNames(vendor: Vendor, extra: readonly string[]): ReadonlySet<string> {
+  const out = new Set<string>([...INIT_FNS[vendor], ...extra]);
+  for (const calls of Object.values(CALL_TABLE[vendor])) for (const c of calls) for (const n of [c.label, ...c.fns]) out.add(n);
+  return out;
+}
+
+/** A name no backend call answers to would be accepted and never fire: refuse it, with the names it was likely meant as. */
+function checkApi(id: string | undefined, api: string): void {
+  if (api === '*' || api === 'init') return;
+  const vendor: Vendor = api.startsWith('dcmi_') ? 'ascend' : 'nvidia';
+  const known = API_NAMES[vendor];
+  if (known.has(api)) return;
+  const hints = suggestMany(api, known);
+  const lib = vendor === 'nvidia' ? 'NVML' : 'DCMI';
+  throw new BrixletError(
+    'BRX_ERR_FAULT_RULE_INVALID',
+    {
+      reason:
+        `${id === undefined ? '' : `${id}: `}what.api ${api} is not a ${lib} call brixlet makes, so the rule would never fire` +
+        (hints.length > 0 ? `; did you mean ${hints.join(', ')}?` : `; known ${lib} calls: ${[...known].slice(0, 6).join(', ')}, … (${known.size} in all), or init, *`),
+    },
+    { details: [{ path: '/what/api', unknown: api, suggestions: hints }] },
+  );
+}
+
 const invalid = (id: string | undefined, reason: string): BrixletError =>
   new BrixletError('BRX_ERR_FAULT_RULE_INVALID', { reason: id === undefined ? reason : `${id}: ${reason}` });
 
@@ -70,6 +102,7 @@ export function parseFaultRule(input: unknown, opts: { readonly id: string; read
   const effect = input.effect;
   const target = input.target ?? {};
   if (what.api !== undefined && what.class !== undefined) throw invalid(id, 'give what.api or what.class, not both');
+  if (what.api !== undefined) checkApi(id, what.api);
   const init = what.api === 'init' || what.class === 'init';
   checkEffect(id, what, effect, init, target);
 

@@ -84,6 +84,9 @@ describe('brixlet fault (against an in-process agent)', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('[BRX_ERR_FAULT_RULE_INVALID]');
     expect(bad.stderr).toContain('fix: ');
+    const typo = await cli(['fault', 'add', '--rule', '{"what":{"api":"nvmlDeviceGetTemp"},"effect":{"return":"GPU_IS_LOST"}}', ...common]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('did you mean nvmlDeviceGetTemperature');
     const unknown = await cli(['fault', 'preset', 'gpu-melted', '--device', '1', ...common]);
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('BRX_ERR_FAULT_NOT_FOUND')]);
     const wrongToken = join(a.dir, 'wrong');
