@@ -1,7 +1,8 @@
-// One million blocks in the shard's index and policy, with churn: no garbage-collection pause over
-// 10 ms (the index and the policies keep no object per entry).
-import { PerformanceObserver } from 'node:perf_hooks';
+// One million blocks in the shard's index and policy, with churn: the index and the policies keep no
+// object per entry (counted, not timed; GC pauses at this size are a benchmark target:
+// `npm run bench:kv-local`, "GC pause … 1 M entries").
 import { describe, expect, it } from 'vitest';
+import { countReachableObjects } from '../helpers/object-graph.js';
 import { AllocFlag } from '../../src/kvcache/protocol.js';
 import { KvShard } from '../../src/kvcache/shard.js';
 import { shardOptions } from './shard-fixture.js';
@@ -10,12 +11,7 @@ const N = 1 << 20;
 const KiB = 1024;
 
 describe('KvShard at one million entries', () => {
-  it('inserts, looks up and evicts 1 M blocks without a GC pause over 10 ms', { timeout: 60_000 }, async () => {
-    const pauses: number[] = [];
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) pauses.push(e.duration);
-    });
-    obs.observe({ entryTypes: ['gc'] });
+  it('inserts, looks up and evicts 1 M blocks holding no object per entry', { timeout: 120_000 }, () => {
     // 4 GiB of 4 KiB slots = 1 M slots, in the index only (no slab is mapped here).
     const shard = new KvShard(shardOptions({ slabSize: 1024 * 1024 * KiB, slabCount: 4, pageSize: 4 * 1024 * KiB, maxEntries: N, policy: 'arc' }));
     const ns = shard.hello('big', '', 4 * KiB);
@@ -38,14 +34,13 @@ describe('KvShard at one million entries', () => {
       for (let i = 0; i < batch; i++) if ((ids[i] as number) >= 0) shard.seal(ids[i] as number);
       if (round % 8 === 0) shard.lookup(ns, keys, 'exists');
     }
-    await new Promise((r) => setTimeout(r, 50));
-    obs.disconnect();
     expect(shard.index.size).toBe(N);
     expect(shard.policy.counters().evictions).toBeDefined();
     const evicted = Object.values(shard.policy.counters().evictions).reduce((a, b) => a + (b ?? 0), 0);
     expect(evicted).toBeGreaterThanOrEqual(N / 2 - batch);
-    expect(Math.max(0, ...pauses)).toBeLessThanOrEqual(10);
-    // The per-entry budget: index + policy typed arrays.
+    // The whole shard (index, allocator, policy, namespaces): a handful of objects, not one per entry.
+    expect(countReachableObjects(shard, N)).toBeLessThan(1000);
+    // The per-entry budget: index + policy typed arrays (their byte lengths, fixed by the layout).
     expect((shard.index.memoryBytes + shard.policy.memoryBytes) / N).toBeLessThanOrEqual(64);
   });
 });
