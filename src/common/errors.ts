@@ -213,9 +213,9 @@ export const codes = {
   ),
   BRX_ERR_GATEWAY_BAD_REQUEST: entry('{reason}', 400, 'Send an OpenAI-compatible body: a JSON object with model and messages (chat) or prompt (completions).'),
   BRX_ERR_GATEWAY_MODEL_NOT_FOUND: entry(
-    'the model {model} does not exist',
+    'the model {model} does not exist; {detail}',
     404,
-    'GET /v1/models lists the models the engines serve; check the model name.',
+    'Use a model GET /v1/models lists; with no engines, add them (--gateway.engines, --gateway.engine-selector, or brixlet up --engines N).',
   ),
   BRX_ERR_GATEWAY_POLICY: entry(
     'unknown routing-strategy {policy}',

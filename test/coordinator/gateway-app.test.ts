@@ -170,6 +170,8 @@ describe('gateway over three fast mock engines', () => {
       ['missing model', JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }), {}, 400, 'BRX_ERR_GATEWAY_BAD_REQUEST'],
       ['missing messages', JSON.stringify({ model: MODEL }), {}, 400, 'BRX_ERR_GATEWAY_BAD_REQUEST'],
       ['unknown model', JSON.stringify(chat('x', { model: 'gpt-17' })), {}, 404, 'BRX_ERR_GATEWAY_MODEL_NOT_FOUND'],
+      ['max_tokens 0', JSON.stringify(chat('x', { max_tokens: 0 })), {}, 400, 'BRX_ERR_GATEWAY_BAD_REQUEST'],
+      ['max_completion_tokens -3', JSON.stringify(chat('x', { max_completion_tokens: -3 })), {}, 400, 'BRX_ERR_GATEWAY_BAD_REQUEST'],
       ['unknown routing-strategy', JSON.stringify(chat('x')), { 'routing-strategy': 'fastest' }, 400, 'BRX_ERR_GATEWAY_POLICY'],
       ['bad weight', JSON.stringify(chat('x')), { 'x-brixlet-prefill-weight': '-1' }, 400, 'BRX_ERR_GATEWAY_BAD_REQUEST'],
       ['over the body limit', JSON.stringify(chat('x'.repeat(20_000))), {}, 413, 'BRX_ERR_HTTP_BODY_TOO_LARGE'],
@@ -180,7 +182,8 @@ describe('gateway over three fast mock engines', () => {
       expect({ name, status: res.status, code: json.error.code, type: json.error.type }).toEqual({ name, status, code, type: 'invalid_request_error' });
       expect(json.error.message.length).toBeGreaterThan(5);
     }
-    await expect(client.chat.completions.create(chat('x', { model: 'gpt-17' }))).rejects.toMatchObject({ status: 404, message: expect.stringContaining('gpt-17') });
+    await expect(client.chat.completions.create(chat('x', { model: 'gpt-17' }))).rejects.toMatchObject({ status: 404, message: expect.stringContaining(`gpt-17 does not exist; served: ${MODEL}`) });
+    await expect(client.chat.completions.create(chat('x', { max_tokens: 0 }))).rejects.toMatchObject({ status: 400, message: expect.stringContaining('max_tokens must be a positive integer') });
     // Rejections are counted, but a model no engine serves never becomes a label value.
     expect(await metricValue(f, 'brixlet_router_requests_total{model="unknown",policy="none",engine="none",code="404"}')).toBe(2);
     expect(await f.metrics.render()).not.toContain('gpt-17');

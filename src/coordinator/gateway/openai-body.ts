@@ -16,7 +16,7 @@ export interface OpenAiRequest {
   readonly includeUsage: boolean;
   readonly prompt: string;
   readonly promptTokens: number;
-  /** max_completion_tokens, else max_tokens, when a non-negative integer is given. */
+  /** max_completion_tokens, else max_tokens, when given (a positive integer). */
   readonly maxTokens?: number;
 }
 
@@ -88,14 +88,20 @@ function renderPrompt(prompt: unknown): { text: string; tokens?: number } {
   throw bad('prompt must be a string, a non-empty array of strings, or token ids (an array of non-negative integers, or an array of those)');
 }
 
+/**
+ * max_completion_tokens, else max_tokens. Both are checked when both are given: an engine (vLLM, the
+ * OpenAI API) refuses anything but a positive integer, and it should hear that from the gateway in
+ * the gateway's error shape, before a route is chosen.
+ */
 function maxTokensOf(body: Json): number | undefined {
+  let out: number | undefined;
   for (const key of ['max_completion_tokens', 'max_tokens'] as const) {
     const v = body[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad(`${key} must be a non-negative integer`);
-    return v;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`${key} must be a positive integer (at least 1), got ${JSON.stringify(v)}`);
+    out ??= v;
   }
-  return undefined;
+  return out;
 }
 
 /** Validates a parsed body for `endpoint` and renders its prompt. Throws BRX_ERR_GATEWAY_BAD_REQUEST. */

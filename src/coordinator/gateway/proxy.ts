@@ -18,6 +18,7 @@ import type { EngineSetView } from '../engines/types.js';
 import type { EngineState, RouteDecision, RouteRequest } from '../router/types.js';
 import { upstreamRequestHeaders } from './headers.js';
 import type { LoadMonitor } from './load-monitor.js';
+import { modelNotFound } from './model-not-found.js';
 import { type OpenAiEndpoint, type OpenAiRequest, parseJsonBody, readOpenAiRequest } from './openai-body.js';
 import { policyHeader, weightHeader } from './request-headers.js';
 import type { RouterMetrics } from './router-metrics.js';
@@ -93,7 +94,7 @@ export class CompletionProxy {
       const d = this.deps;
       const policy: RoutingPolicyName | undefined = policyHeader(header(req, 'routing-strategy'));
       const openai = readOpenAiRequest(endpoint, parseJsonBody(body), this.tokenizer);
-      if (!d.engines.knowsModel(openai.model)) throw new BrixletError('BRX_ERR_GATEWAY_MODEL_NOT_FOUND', { model: openai.model });
+      if (!d.engines.knowsModel(openai.model)) throw modelNotFound(openai.model, d.engines);
       model = openai.model;
       if (d.maxInFlight > 0 && this.inFlight >= d.maxInFlight) throw new BrixletError('BRX_ERR_GATEWAY_OVERLOADED', { limit: d.maxInFlight });
       const prefillWeight = weightHeader('x-brixlet-prefill-weight', header(req, 'x-brixlet-prefill-weight'));

@@ -76,7 +76,13 @@ describe('readOpenAiRequest', () => {
     expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: [1, 'a'] }, charTokenizer))).toMatch(/prompt must be/);
     expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: [1.5, 2] }, charTokenizer))).toMatch(/prompt must be/);
     expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: [[1], []] }, charTokenizer))).toMatch(/prompt must be/);
-    expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: 'x', max_tokens: -1 }, charTokenizer))).toMatch(/max_tokens must be a non-negative integer/);
+    for (const [key, v] of [['max_tokens', -1], ['max_tokens', 0], ['max_tokens', 2.5], ['max_tokens', '8'], ['max_completion_tokens', 0]] as const) {
+      expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: 'x', [key]: v }, charTokenizer))).toBe(
+        `${key} must be a positive integer (at least 1), got ${JSON.stringify(v)}`,
+      );
+    }
+    // both are checked, not only the one that wins
+    expect(reason(() => readOpenAiRequest('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 4, max_tokens: 0 }, charTokenizer))).toMatch(/^max_tokens must be a positive integer/);
     expect(reason(() => readOpenAiRequest('completions', { model: 'm', prompt: 'x', stream: 'yes' }, charTokenizer))).toMatch(/stream must be a boolean/);
   });
 });
