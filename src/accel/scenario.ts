@@ -4,11 +4,12 @@
  * the same files, so a scenario behaves the same through real FFI and in pure TypeScript.
  * mocks/README.md documents every key; `validateScenario` is the reference.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { BrixletError } from '../common/errors.js';
+import { suggestMany } from '../common/suggest.js';
 
 const U32 = (description: string) => Type.Integer({ minimum: 0, maximum: 0xffffffff, description });
 const U64 = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
@@ -252,12 +253,24 @@ function mergeReturns(a: object | undefined, b: object): { returns?: Record<stri
 /** The shipped scenarios: <package root>/mocks/scenarios (the same from src/ and dist/). */
 export const SCENARIO_DIR = fileURLToPath(new URL('../../mocks/scenarios/', import.meta.url));
 
+/** Names of the shipped scenarios, sorted (for "did you mean" and the list in the error). */
+export function shippedScenarios(): string[] {
+  try {
+    return readdirSync(SCENARIO_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+  } catch {
+    return [];
+  }
+}
+
 /** `healthy-8x-h100` → the shipped file; anything with a slash or ending in .json is a path. */
 export function resolveScenario(nameOrPath: string): string {
   if (nameOrPath.includes('/') || nameOrPath.endsWith('.json')) return nameOrPath;
   const path = `${SCENARIO_DIR}${nameOrPath}.json`;
   if (!existsSync(path)) {
-    throw new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source: nameOrPath, reason: `no scenario of that name in ${SCENARIO_DIR}` });
+    const names = shippedScenarios();
+    const hints = suggestMany(nameOrPath, names);
+    const reason = `no scenario of that name in ${SCENARIO_DIR}${hints.length > 0 ? `; did you mean ${hints.join(', ')}?` : ''}; shipped: ${names.join(', ')}`;
+    throw new BrixletError('BRX_ERR_ACCEL_SCENARIO', { source: nameOrPath, reason }, { details: [{ unknown: nameOrPath, suggestions: hints }] });
   }
   return path;
 }

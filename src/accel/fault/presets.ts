@@ -5,6 +5,7 @@
  * `<preset>.<device|uuid|all>`: applying a preset again to the same device replaces it.
  */
 import { BrixletError } from '../../common/errors.js';
+import { suggestMany } from '../../common/suggest.js';
 import type { Vendor } from '../types.js';
 import type { FaultRuleInput, FaultTarget } from './rule-schema.js';
 
@@ -155,7 +156,12 @@ function bad(name: string, reason: string): BrixletError {
 /** The rule a preset makes for a target; the caller adds it to the engine (with replace). */
 export function presetRule(name: string, req: PresetRequest = {}): FaultRuleInput {
   const preset = FAULT_PRESETS.get(name);
-  if (preset === undefined) throw new BrixletError('BRX_ERR_FAULT_NOT_FOUND', { kind: 'preset', id: name });
+  if (preset === undefined) {
+    const hints = suggestMany(name, FAULT_PRESETS.keys());
+    // The hint rides on the id so the catalog message stays one template for rules and presets.
+    const id = hints.length > 0 ? `${name} (did you mean ${hints.join(', ')}?)` : name;
+    throw new BrixletError('BRX_ERR_FAULT_NOT_FOUND', { kind: 'preset', id }, { details: [{ unknown: name, suggestions: hints }] });
+  }
   const t = req.target ?? {};
   if (t.vendor !== undefined && t.vendor !== preset.vendor) throw bad(name, `it is an ${preset.vendor} fault, target.vendor says ${t.vendor}`);
   let where = 'all';

@@ -61,6 +61,7 @@ describe('fault presets through the sim backend, Sampler, PROBES and runDiagnose
     expect(() => presetRule('nvml-init-failure', { target: { device: 1 } })).toThrow(/whole library/);
     expect(() => presetRule('npu-fault', { target: { device: 1, vendor: 'nvidia' } })).toThrow(/ascend fault/);
     expect(() => presetRule('no-such', {})).toThrow(expect.objectContaining({ code: 'BRX_ERR_FAULT_NOT_FOUND' }));
+    expect(() => presetRule('gpu-lots', {})).toThrow(expect.objectContaining({ code: 'BRX_ERR_FAULT_NOT_FOUND', message: 'no fault preset gpu-lots (did you mean gpu-lost?)' }));
   });
 
   it('names a rule after the preset and target, so applying it again replaces it', () => {
