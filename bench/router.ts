@@ -9,6 +9,9 @@
  *     the same run, alternating order per run; the engine alone is measured too. Target ≥ 0.5× nginx.
  * (c) Added latency: sequential requests over one keep-alive connection, p50 through the gateway
  *     minus p50 straight to the engine (nginx's the same way for comparison). Target ≤ 1 ms.
+ * (d) Engine metrics parse: parseVllmMetrics on the mock engine's own /metrics after the load above
+ *     (vLLM names, histograms filled), ms per scrape beside splitting the text into lines (floor).
+ *     Target ≤ 1 ms per scrape (a unit-test bound once, test/coordinator/engines/metrics-parse.test.ts).
  *
  * The gateway, nginx and the mock engine each run as their own process (the built CLI:
  * `brixlet coordinator`, `brixlet mock-engine --time-scale inf`) so the load generator in this process
@@ -16,6 +19,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { ROUTING_POLICIES } from '../src/common/config/schema.js';
+import { parseVllmMetrics } from '../src/coordinator/engines/metrics-parse.js';
 import { benchArgs, median, row, target, writeReport, type Row, type Target } from './lib/report.js';
 import { measureDecisions } from './router/decision.js';
 import { closedLoop, type LoadRequest, sequentialLatency } from './router/load.js';
@@ -145,6 +149,25 @@ try {
   rows.push(row('added latency p50 over the engine alone', 'µs', false, added('gateway'), lat.nginx ? { nginx: added('nginx') } : {}));
   if (rps.nginx) targets.push(target('gateway throughput ≥ 0.5× nginx', 'min', 0.5, median(gw.map((g, i) => g / (rps.nginx as number[])[i]!))));
   targets.push(target('added latency p50 ≤ 1 ms', 'max', 1000, median(added('gateway'))));
+
+  // (d) parsing what the engine exports, as the prober does on every scrape
+  const exposition = await (await fetch(`${engineUrl}/metrics`)).text();
+  const perScrape = (fn: () => unknown, n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn();
+    return (performance.now() - t0) / n;
+  };
+  const PARSES = args.quick ? 500 : 2000;
+  perScrape(() => parseVllmMetrics(exposition), PARSES);
+  const parse: number[] = [];
+  const split: number[] = [];
+  for (let run = 0; run < args.runs; run++) {
+    parse.push(perScrape(() => parseVllmMetrics(exposition), PARSES));
+    split.push(perScrape(() => exposition.split('\n'), PARSES));
+  }
+  const lines = exposition.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+  rows.push(row(`parse the mock engine's /metrics (${lines} samples)`, 'ms', false, parse, { 'split into lines (floor)': split }));
+  targets.push(target('engine metrics parse ≤ 1 ms per scrape (median of runs)', 'max', 1, median(parse)));
 } finally {
   await gateway.stop();
   if (nginx.ok) await nginx.nginx.stop();
