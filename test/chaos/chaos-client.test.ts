@@ -120,12 +120,10 @@ describe('chaos client against the fake API server', () => {
   it('wait times out with BRX_ERR_CHAOS_TIMEOUT naming the condition and the current state', async () => {
     await chaos.apply(kill());
     await pods().patchStatus('kill-head', { conditions: [{ type: 'Selected', status: 'False', reason: 'NoPodsFound' }] });
-    const started = Date.now();
     const err = await chaos.wait('PodChaos', 'kill-head', { until: 'AllInjected', timeoutMs: 300 }).then(
       () => ({ code: 'resolved', statusCode: 0, message: '' }),
       (e: unknown) => e as { code: string; statusCode: number; message: string },
     );
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(err).toMatchObject({ code: 'BRX_ERR_CHAOS_TIMEOUT', statusCode: 504 });
     expect(err.message).toBe('timed out after 300 ms waiting for PodChaos serving/kill-head: waiting for AllInjected=True; phase unknown, Selected=False');
     await expect.poll(() => server.openWatches).toBe(0);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DisposableStore, drain, handleShutdownSignals, toDisposable } from '../../src/common/lifecycle.js';
 import { createLogger } from '../../src/common/logger.js';
 import { Capture } from '../helpers/capture.js';
@@ -57,10 +57,9 @@ describe('drain', () => {
     const store = new DisposableStore();
     store.add(toDisposable('kv socket', () => new Promise<void>(() => {})));
     store.add(toDisposable('agent listener', () => undefined));
-    const started = Date.now();
+    // The pending close never settles: returning at all proves the timeout ended the drain.
     const code = await drain({ log, timeoutMs: 150, store });
     expect(code).toBe(1);
-    expect(Date.now() - started).toBeLessThan(1000);
     const rec = JSON.parse(out.text.trim().split('\n').at(-1) as string) as { code: string; msg: string };
     expect(rec.code).toBe('BRX_ERR_LIFECYCLE_DRAIN_TIMEOUT');
     expect(rec.msg).toContain('still pending: kv socket');
@@ -92,8 +91,7 @@ describe('handleShutdownSignals', () => {
     process.emit('SIGUSR2', 'SIGUSR2');
     expect(codes).toEqual([130]);
     release();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(codes).toEqual([130, 0]);
+    await vi.waitFor(() => expect(codes).toEqual([130, 0]), { timeout: 15_000 });
 
     await handle.dispose();
     expect(process.listenerCount('SIGUSR2')).toBe(before);

@@ -1,12 +1,12 @@
 // The built `brixlet up`, spawned as a user runs it: serves both apps, stops cleanly on SIGTERM.
 import { createServer } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { firstLine, run, spawnBrixlet } from './cli-process.js';
 
 const EPHEMERAL = ['--agent.port', '0', '--gateway.port', '0', '--control.port', '0'];
 
 describe('brixlet up (built, spawned)', () => {
-  it('serves both /healthz and exits 0 within 5 s of SIGTERM', async () => {
+  it('serves both /healthz and exits 0 on SIGTERM after a complete shutdown', async () => {
     const p = spawnBrixlet(['up', ...EPHEMERAL, '--json']);
     const { kvSocket, ...urls } = JSON.parse(await firstLine(p)) as { agent: string; gateway: string; control: string; kvSocket: string };
     expect(Object.keys(urls).sort()).toEqual(['agent', 'control', 'gateway']);
@@ -22,11 +22,10 @@ describe('brixlet up (built, spawned)', () => {
     const metrics = await (await fetch(`${urls.agent}/metrics`)).text();
     expect(metrics).toContain('brixlet_process_cpu_seconds_total');
 
-    const sent = Date.now();
     p.child.kill('SIGTERM');
+    // 0, not 1: the drain finished before its own deadline (--shutdown.timeout); a hang ends the test.
     const { code } = await p.exited;
     expect(code).toBe(0);
-    expect(Date.now() - sent).toBeLessThan(5000);
     expect(p.stderr).toContain('"msg":"shutdown complete"');
     expect(p.stderr).not.toMatch(/"level":(50|60)/);
   });
@@ -34,8 +33,7 @@ describe('brixlet up (built, spawned)', () => {
   it('exits 0 on SIGINT too, after printing the URL table', async () => {
     const p = spawnBrixlet(['up', ...EPHEMERAL]);
     expect(await firstLine(p)).toMatch(/^brixlet \S+ — coordinator and agent in one process$/);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(p.stdout).toMatch(/^ {2}gateway +http:\/\/127\.0\.0\.1:\d+/m);
+    await vi.waitFor(() => expect(p.stdout).toMatch(/^ {2}gateway +http:\/\/127\.0\.0\.1:\d+/m), { timeout: 20_000 });
     expect(p.stdout).not.toContain('\x1b[');
     p.child.kill('SIGINT');
     expect((await p.exited).code).toBe(0);

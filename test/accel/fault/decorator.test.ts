@@ -1,11 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { createFaultDecorator } from '../../../src/accel/fault/decorator.js';
 import { FaultEngine } from '../../../src/accel/fault/engine.js';
 import type { FaultRuleInput } from '../../../src/accel/fault/rule.js';
 import { loadScenarioFile, resolveScenario } from '../../../src/accel/scenario.js';
 import { createSimBackends } from '../../../src/accel/sim/index.js';
-import type { AccelEvent, AcceleratorBackend, BackendStatus, DeviceIdentity, GroupRead, ProbeGroup } from '../../../src/accel/types.js';
+import type { AccelEvent, AcceleratorBackend, GroupRead } from '../../../src/accel/types.js';
 import { PROBE_GROUPS } from '../../../src/accel/types.js';
 import { silentLog } from '../../helpers/apps.js';
 
@@ -129,38 +128,5 @@ describe('createFaultDecorator', () => {
     expect(await b.read(0, 'power')).toEqual(await inner!.read(0, 'power'));
   });
 
-  it('costs at most 1 µs per read over the bare backend with 100 rules on other devices', async () => {
-    const fixed: GroupRead = { values: { gpuTempC: 40 }, errors: [], unsupported: [] };
-    const resolved = Promise.resolve(fixed);
-    const devices: DeviceIdentity[] = Array.from({ length: 8 }, (_, index) => ({ vendor: 'nvidia', index, uuid: `GPU-${index}`, name: 'x', pciBusId: '' }));
-    const status: BackendStatus = { kind: 'nvml', vendor: 'nvidia', state: 'up' };
-    const bare: AcceleratorBackend = {
-      kind: 'nvml',
-      vendor: 'nvidia',
-      open: async () => status,
-      status: () => status,
-      devices: () => devices,
-      read: () => resolved,
-      onEvent: () => () => undefined,
-      close: async () => undefined,
-    };
-    const engine = new FaultEngine({ maxRules: 256 });
-    // 100 rules, every one on device 7: reads of devices 0-6 match none.
-    engine.addAll(Array.from({ length: 100 }, (_, i): FaultRuleInput => ({ target: { device: 7 }, what: { api: 'nvmlDeviceGetTemperature' }, effect: { return: 3 + (i % 5) } })));
-    const wrapped = createFaultDecorator(bare, engine);
-    const groups: ProbeGroup[] = ['thermal', 'power', 'memory', 'ecc'];
-    const loop = (b: AcceleratorBackend, n: number): number => {
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) void b.read(i % 7, groups[i & 3]!);
-      return ((performance.now() - t0) * 1e6) / n;
-    };
-    const N = 200_000;
-    loop(wrapped, N);
-    loop(bare, N);
-    const samples: number[] = [];
-    for (let r = 0; r < 5; r++) samples.push(loop(wrapped, N) - loop(bare, N));
-    const overheadNs = samples.sort((a, b) => a - b)[2]!;
-    console.log(`fault decorator overhead: ${overheadNs.toFixed(1)} ns per read (100 rules, none matching)`);
-    expect(overheadNs).toBeLessThan(1000);
-  });
+  // Its cost per read (≤ 1 µs with 100 rules, none matching) is a benchmark target: npm run bench:accel.
 });

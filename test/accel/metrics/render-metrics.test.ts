@@ -202,19 +202,12 @@ describe('renderAccelMetrics', () => {
     );
   });
 
-  it('renders 8 GPUs with every family well under a millisecond', () => {
+  it('renders 8 GPUs with every family the same way each time (render time is a bench:accel target)', () => {
     const s = snapshot(eightGpus(), { probes: PROBES.map((p) => ({ probe: p.name, durationSeconds: 0.001, success: true })) });
     const o = opts();
-    for (let i = 0; i < 50; i++) renderAccelMetrics(s, o);
-    const times: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const t0 = performance.now();
-      renderAccelMetrics(s, o);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    // Loose bound: CI machines are shared; the README quotes the measured median.
-    expect(times[100]).toBeLessThan(2);
+    const first = renderAccelMetrics(s, o);
+    expect(first).toContain('DCGM_FI_DEV_GPU_TEMP{gpu="7"');
+    for (let i = 0; i < 20; i++) expect(renderAccelMetrics(s, o)).toBe(first);
   });
 });
 

@@ -150,11 +150,5 @@ describe('parseVllmMetrics + toEngineMetrics', () => {
     expect(toEngineMetrics(parseVllmMetrics('vllm:gpu_cache_usage_perc 45'), 1).gpuCacheUsage).toBeCloseTo(0.45, 10);
   });
 
-  it('parses a large exposition quickly', () => {
-    const text = vllmExposition(1000, 100, 2000);
-    const started = performance.now();
-    for (let i = 0; i < 200; i++) parseVllmMetrics(text);
-    const perScrapeMs = (performance.now() - started) / 200;
-    expect(perScrapeMs).toBeLessThan(1);
-  });
+  // Parse time per scrape is a benchmark target (npm run bench:router, "engine metrics parse"), not a test.
 });

