@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // Three projects: unit (in-process, no compiler or GPU needed), e2e (the built dist/ CLI and the
 // native mocks) and hardware (real GPUs; its cases skip unless BRIXLET_TEST_HARDWARE=1).
+// Tests assert behaviour, never time: expect.poll waits up to 10 s by default (vitest's 1 s fails on
+// a loaded 2-core machine), which only catches a hang. Speed bounds are bench:* targets.
+const poll = { timeout: 10_000, interval: 20 };
+
 export default defineConfig({
   test: {
     projects: [
@@ -12,6 +16,7 @@ export default defineConfig({
           exclude: ['test/e2e/**', 'test/hardware/**'],
           pool: 'forks',
           testTimeout: 15_000,
+          expect: { poll },
         },
       },
       {
@@ -21,6 +26,7 @@ export default defineConfig({
           pool: 'forks',
           testTimeout: 30_000,
           globalSetup: ['test/e2e/global-setup.ts'],
+          expect: { poll },
         },
       },
       {

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cli, startCli } from '../helpers/cli.js';
 import { canBind, freePort } from '../helpers/ports.js';
 
@@ -8,9 +8,8 @@ describe('serve', () => {
     const run = startCli(['agent', '--agent.port', '0', '--agent.host', '127.0.0.1'], { BRIXLET_LOG_FORMAT: 'json' });
     const first = await run.stdout.firstLine();
     expect(first).toMatch(/^brixlet \S+ — agent for node /);
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(run.stdout.text).toContain('Press Ctrl-C to stop.'), { timeout: 15_000 });
     expect(run.stdout.text).toMatch(/^ {2}agent +http:\/\/127\.0\.0\.1:\d+ /m);
-    expect(run.stdout.text).toContain('Press Ctrl-C to stop.');
     const configLine = run.stderr.text.split('\n').find((l) => l.includes('effective configuration'));
     expect(JSON.parse(configLine as string)).toMatchObject({ config: { agent: { host: '127.0.0.1', port: 0 } }, sources: { 'agent.port': 'flag --agent.port' } });
     process.emit('SIGUSR2', 'SIGUSR2');

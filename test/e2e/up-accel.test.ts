@@ -1,18 +1,18 @@
 // The built `brixlet up --accel sim:…`, spawned as a user runs it: eight simulated GPUs on the agent.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { firstLine, spawnBrixlet } from './cli-process.js';
 
 const EPHEMERAL = ['--agent.port', '0', '--gateway.port', '0', '--control.port', '0', '--agent.node-name', 'sim-node'];
 
-/** /v1/accelerators answers 503 until the first sample: poll briefly. */
+/** /v1/accelerators answers 503 until the first sample: poll (20 s only ends a hang). */
 async function accelerators(agent: string): Promise<{ node: string; devices: { index: number; vendor: string; health: { state: string } }[] }> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 400; i++) {
     const res = await fetch(`${agent}/v1/accelerators`);
     if (res.status === 200) return (await res.json()) as never;
     expect(res.status).toBe(503);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('no accelerator snapshot within 5 s');
+  throw new Error('no accelerator snapshot within 20 s');
 }
 
 describe('brixlet up --accel sim:healthy-8x-h100 (built, spawned)', () => {
@@ -40,8 +40,7 @@ describe('brixlet up --accel sim:healthy-8x-h100 (built, spawned)', () => {
   it('says what it found in the start-up summary, and starts with no accelerator at all', async () => {
     const sim = spawnBrixlet(['up', ...EPHEMERAL, '--accel', 'sim:healthy-8x-h100']);
     await firstLine(sim);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(sim.stdout).toMatch(/^ {2}agent +http:\/\/\S+ +node sim-node, 8 GPUs \(sim:healthy-8x-h100\)/m);
+    await vi.waitFor(() => expect(sim.stdout).toMatch(/^ {2}agent +http:\/\/\S+ +node sim-node, 8 GPUs \(sim:healthy-8x-h100\)/m), { timeout: 20_000 });
     sim.child.kill('SIGTERM');
     expect((await sim.exited).code).toBe(0);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ItemStatus,
   Op,
@@ -107,8 +107,8 @@ describe('KV lease server', () => {
     expect(service.summary().bytesByState.writing).toBe(before + 4 * MiB);
     w.close();
     await w.ended;
-    await new Promise((r) => setTimeout(r, 20));
-    expect(service.summary().bytesByState.writing).toBe(before);
+    // The shard sees the close on its own side of the socket, a moment later.
+    await vi.waitFor(() => expect(service.summary().bytesByState.writing).toBe(before), { timeout: 15_000 });
     const r = await wire('crash');
     expect((await r.call(Op.EXISTS, encodeKeys(keys(2, 4)))).body.readUInt32LE(0)).toBe(0);
     expect(await registry.getSingleMetricAsString('brixlet_kvcache_dropped_writes_total')).toMatch(/reason="disconnect"} [1-9]/);
@@ -116,8 +116,11 @@ describe('KV lease server', () => {
 
   it('expires leases: an expired write lease drops its block', async () => {
     const w = await wire('ttl');
+    const expired = async () => Number(/reason="expired"} (\d+)/.exec(await registry.getSingleMetricAsString('brixlet_kvcache_dropped_writes_total'))?.[1] ?? 0);
+    const expiredBefore = await expired();
     const a = decodeLeaseRecords((await w.call(Op.ALLOC, encodeAlloc(keys(3, 1), [MiB]))).body);
-    await new Promise((r) => setTimeout(r, 700));
+    // The sweep runs on a timer (a quarter of the 300 ms TTL): wait for it, however late it runs.
+    await vi.waitFor(async () => expect(await expired()).toBeGreaterThan(expiredBefore), { timeout: 15_000, interval: 50 });
     expect([...decodeItemStatuses((await w.call(Op.SEAL, encodeLeaseIds([a[0]?.leaseId ?? 0]))).body)]).toEqual([ItemStatus.UNKNOWN_LEASE]);
     expect((await w.call(Op.EXISTS, encodeKeys(keys(3, 1)))).body.readUInt32LE(0)).toBe(0);
     expect(await registry.getSingleMetricAsString('brixlet_kvcache_dropped_writes_total')).toMatch(/reason="expired"} [1-9]/);
