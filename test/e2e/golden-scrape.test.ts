@@ -1,6 +1,7 @@
 // Every scenario through the real FFI path: koffi → the native mock libraries → backends → sampler →
 // the metric families, diffed against mocks/expected/<scenario>.prom (volatile values normalised) and
-// linted by promtool. BRIXLET_UPDATE_GOLDEN=1 rewrites the golden files.
+// linted by promtool. BRIXLET_UPDATE_GOLDEN=1 rewrites the golden files; without it a missing golden
+// fails (a new scenario's golden is written on purpose and reviewed, never by accident).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDcmiBackend } from '../../src/accel/dcmi/index.js';
@@ -71,7 +72,10 @@ describe.skipIf(!built)(`golden scrapes through the native mocks${built ? '' : '
     const { text, snapshot } = await scrape(name, scenario);
     const golden = `${EXPECTED}${name}.prom`;
     const normalised = normaliseScrape(text);
-    if (process.env.BRIXLET_UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, normalised);
+    if (process.env.BRIXLET_UPDATE_GOLDEN === '1') writeFileSync(golden, normalised);
+    else if (!existsSync(golden)) {
+      expect.fail(`${golden} is missing: run BRIXLET_UPDATE_GOLDEN=1 npx vitest run test/e2e/golden-scrape.test.ts, then review and commit it`);
+    }
     expect(normalised).toBe(readFileSync(golden, 'utf8'));
 
     const devices = (scenario.nvml?.init ?? 0) === 0 ? (scenario.nvml?.devices.length ?? 0) + (scenario.dcmi?.devices.length ?? 0) : scenario.dcmi?.devices.length ?? 0;

@@ -1,7 +1,6 @@
 // The sim backend must answer what the production backends answer through koffi against the native
 // mocks, scenario by scenario: identities, every group's values, failed calls and NOT_SUPPORTED.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import koffi from 'koffi';
 import { describe, expect, it } from 'vitest';
@@ -12,14 +11,11 @@ import { createSimBackends } from '../../src/accel/sim/index.js';
 import { type AcceleratorBackend, PROBE_GROUPS } from '../../src/accel/types.js';
 import { silentLog } from '../helpers/apps.js';
 import { repoRoot } from '../helpers/repo.js';
+import { buildNativeMocks } from './accel-mock.js';
 
 const LIBS = { nvml: join(repoRoot, 'native/build/libnvidia-ml.so.1'), dcmi: join(repoRoot, 'native/build/libdcmi.so') };
-try {
-  execFileSync('make', ['-C', join(repoRoot, 'native'), '--no-print-directory'], { stdio: 'pipe' });
-} catch {
-  // no compiler: skipped below
-}
-const available = process.platform === 'linux' && existsSync(LIBS.nvml) && existsSync(LIBS.dcmi);
+// Skipped only without a toolchain (said why); a failing build fails here.
+const available = buildNativeMocks('libnvidia-ml.so.1', 'libdcmi.so');
 if (!available) console.warn('skipping sim parity: the native mocks could not be built');
 
 const scenarios = readdirSync(SCENARIO_DIR)

@@ -4,7 +4,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runDiagnose } from '../../../src/accel/diagnose/run-diagnose.js';
+import { PROBES } from '../../../src/accel/probes/index.js';
+import { Sampler } from '../../../src/accel/sampler.js';
 import { SCENARIO_DIR } from '../../../src/accel/scenario.js';
+import { openBackends } from '../../../src/accel/select.js';
 import { silentLog } from '../../helpers/apps.js';
 
 const EXPECTED_DIR = new URL('../../../mocks/expected/', import.meta.url);
@@ -16,25 +19,10 @@ const scenarios = readdirSync(SCENARIO_DIR)
   .map((f) => f.slice(0, -'.json'.length))
   .sort();
 
-/** The sim backend, sampler and probes are separate modules; load them lazily so a missing one skips with a message. */
-async function loadRuntime() {
-  try {
-    const [{ openBackends }, { Sampler }, { PROBES }] = await Promise.all([
-      import('../../../src/accel/select.js'),
-      import('../../../src/accel/sampler.js'),
-      import('../../../src/accel/probes/index.js'),
-    ]);
-    return { openBackends, Sampler, PROBES };
-  } catch (err) {
-    return { missing: (err as Error).message };
-  }
-}
-
+// Static imports: a module that fails to load fails this file, never a warning and a pass.
 export async function diagnoseScenario(name: string) {
-  const rt = await loadRuntime();
-  if ('missing' in rt) return { skipped: rt.missing };
-  const backends = await rt.openBackends(`sim:${name}`, { nvmlLibrary: '', dcmiLibrary: '', log: silentLog });
-  const sampler = new rt.Sampler({ backends, probes: rt.PROBES, intervalMs: 60_000, node: 'test-node', log: silentLog, xidIgnore: XID_IGNORE });
+  const backends = await openBackends(`sim:${name}`, { nvmlLibrary: '', dcmiLibrary: '', log: silentLog });
+  const sampler = new Sampler({ backends, probes: PROBES, intervalMs: 60_000, node: 'test-node', log: silentLog, xidIgnore: XID_IGNORE });
   try {
     await new Promise((r) => setImmediate(r));
     const snapshot = await sampler.sampleNow();
@@ -62,10 +50,6 @@ describe('scenario diagnose goldens', () => {
 
   it.each(scenarios)('%s', async (name) => {
     const out = await diagnoseScenario(name);
-    if ('skipped' in out) {
-      console.warn(`skipping scenario ${name}: the sim runtime is not available (${out.skipped})`);
-      return;
-    }
     const file = new URL(`${name}.diagnose.json`, EXPECTED_DIR);
     const text = `${JSON.stringify(out.golden, null, 2)}\n`;
     if (update) {

@@ -1,6 +1,5 @@
 // Every fault preset through the production NVML/DCMI backends (koffi) over the native mocks, the
 // Sampler, PROBES and runDiagnose: the same health and diagnose outcome as through the sim backend.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,15 +11,12 @@ import { DEVICE_PRESETS, LIBRARY_PRESETS } from '../../../accel/fault/preset-exp
 import { runPreset } from '../../../accel/fault/preset-harness.js';
 import { silentLog } from '../../../helpers/apps.js';
 import { repoRoot } from '../../../helpers/repo.js';
+import { buildNativeMocks } from '../../accel-mock.js';
 
 const LIBS = { nvidia: join(repoRoot, 'native/build/libnvidia-ml.so.1'), ascend: join(repoRoot, 'native/build/libdcmi.so') };
 const SCENARIOS = { nvidia: 'healthy-8x-h100', ascend: 'healthy-8x-ascend910b' };
-try {
-  execFileSync('make', ['-C', join(repoRoot, 'native'), '--no-print-directory', 'build/libnvidia-ml.so.1', 'build/libdcmi.so'], { stdio: 'pipe' });
-} catch {
-  // no compiler: skipped below
-}
-const available = process.platform === 'linux' && existsSync(LIBS.nvidia) && existsSync(LIBS.ascend);
+// Skipped only without a toolchain (said why); a failing build fails here.
+const available = buildNativeMocks('libnvidia-ml.so.1', 'libdcmi.so') && existsSync(LIBS.nvidia) && existsSync(LIBS.ascend);
 if (!available) console.warn('skipping fault presets over the native mocks: native/build could not be built');
 
 const saved = process.env.BRIXLET_MOCK_SCENARIO;
