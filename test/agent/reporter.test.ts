@@ -108,7 +108,7 @@ describe('reporter', () => {
     const { accel, faults } = await simNode();
     const r = reporter({ coordinator: c.url, accel: accel.sampler, inventory: () => Promise.resolve({ hostname: 'h', os: 'Debian GNU/Linux 12', kernel: '6.1', arch: 'x64', cpuModel: 'AMD EPYC', cpus: 2, memoryBytes: 1 }) });
     r.start();
-    await expect.poll(() => c.registry.getNode('gpu-node-1'), { timeout: 3000, interval: 20 }).toBeDefined();
+    await expect.poll(() => c.registry.getNode('gpu-node-1'), { timeout: 10_000, interval: 20 }).toBeDefined();
     const first = c.registry.getNode('gpu-node-1')!;
     expect(first).toMatchObject({ agentUrl: 'http://gpu-node-1:9464', version: '1.2.3', seq: 1, bootId: r.bootId, heartbeatMs: 60_000, host: { os: 'Debian GNU/Linux 12' }, state: 'ready', unhealthyGpus: 0 });
     expect(first.accelerators).toHaveLength(8);
@@ -118,7 +118,7 @@ describe('reporter', () => {
 
     faults.engine!.add(presetRule('gpu-lost', { target: { device: 3 } }));
     await accel.sampler.sampleNow();
-    await expect.poll(() => c.registry.getNode('gpu-node-1')?.unhealthyGpus, { timeout: 3000, interval: 20 }).toBe(1);
+    await expect.poll(() => c.registry.getNode('gpu-node-1')?.unhealthyGpus, { timeout: 10_000, interval: 20 }).toBe(1);
     expect(c.registry.unhealthyGpus('gpu-node-1')[0]).toMatchObject({ index: 3, uuid: uuid3 });
     expect(c.registry.unhealthyGpus('gpu-node-1')[0]!.reasons.join(' ')).toMatch(/79|lost|bus/i);
     expect(c.registry.isRoutable('gpu-node-1', [uuid3]).ok).toBe(false);
@@ -130,7 +130,7 @@ describe('reporter', () => {
     const c = await coordinator();
     const r = reporter({ coordinator: c.url, timeoutMs: 200, inventory: () => new Promise<never>(() => undefined) });
     r.start();
-    await expect.poll(() => c.registry.getNode('gpu-node-1'), { timeout: 3000, interval: 20 }).toBeDefined();
+    await expect.poll(() => c.registry.getNode('gpu-node-1'), { timeout: 10_000, interval: 20 }).toBeDefined();
     expect(c.registry.getNode('gpu-node-1')!.host).toBeUndefined();
     await r.dispose();
   });
@@ -140,7 +140,7 @@ describe('reporter', () => {
     const { accel } = await simNode();
     const r = reporter({ coordinator: c.url, accel: accel.sampler, minIntervalMs: 100 });
     r.start();
-    await expect.poll(() => seqOf(c), { timeout: 3000, interval: 20 }).toBe(1);
+    await expect.poll(() => seqOf(c), { timeout: 10_000, interval: 20 }).toBe(1);
     for (let i = 0; i < 4; i++) {
       await accel.sampler.sampleNow();
       await sleep(60);
@@ -157,12 +157,12 @@ describe('reporter', () => {
     c.registry.onChange(() => at.push(performance.now()));
     const r = reporter({ coordinator: c.url, accel: accel.sampler, minIntervalMs: 300 });
     r.start();
-    await expect.poll(() => seqOf(c), { timeout: 3000, interval: 10 }).toBe(1);
+    await expect.poll(() => seqOf(c), { timeout: 10_000, interval: 10 }).toBe(1);
     for (const device of [1, 2, 3]) {
       faults.engine!.add(presetRule('gpu-lost', { target: { device } }));
       await accel.sampler.sampleNow();
     }
-    await expect.poll(() => c.registry.getNode('gpu-node-1')?.unhealthyGpus, { timeout: 3000, interval: 10 }).toBe(3);
+    await expect.poll(() => c.registry.getNode('gpu-node-1')?.unhealthyGpus, { timeout: 10_000, interval: 10 }).toBe(3);
     // However the three samples fell, consecutive reports are at least the interval apart (timer slack aside).
     expect(at.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(290);
@@ -172,7 +172,7 @@ describe('reporter', () => {
   it('heartbeats when nothing changes', async () => {
     const c = await coordinator();
     reporter({ coordinator: c.url, heartbeatMs: 150 }).start();
-    await expect.poll(() => seqOf(c), { timeout: 3000, interval: 20 }).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => seqOf(c), { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(4);
     expect(c.registry.getNode('gpu-node-1')).toMatchObject({ state: 'ready', heartbeatMs: 150 });
   });
 
@@ -182,9 +182,9 @@ describe('reporter', () => {
     const { log, lines } = capturedLog();
     const r = reporter({ coordinator: first.url, heartbeatMs: 200, minIntervalMs: 50, log });
     r.start();
-    await expect.poll(() => seqOf(first), { timeout: 3000, interval: 20 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => seqOf(first), { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(1);
     await first.close();
-    await expect.poll(() => r.stats().failed, { timeout: 3000, interval: 20 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => r.stats().failed, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(3);
     const warns = lines().filter((l) => l.level === 40);
     expect(warns).toHaveLength(1);
     expect(warns[0]).toMatchObject({ code: 'BRX_ERR_REGISTRY_REPORT' });
@@ -192,8 +192,8 @@ describe('reporter', () => {
     expect(r.stats().lastError).toBeDefined();
 
     const second = await coordinator({ port });
-    await expect.poll(() => second.registry.getNode('gpu-node-1')?.bootId, { timeout: 3000, interval: 20 }).toBe(r.bootId);
-    await expect.poll(() => lines().filter((l) => l.msg === 'reporting to the coordinator again').length, { timeout: 1000, interval: 20 }).toBe(1);
+    await expect.poll(() => second.registry.getNode('gpu-node-1')?.bootId, { timeout: 10_000, interval: 20 }).toBe(r.bootId);
+    await expect.poll(() => lines().filter((l) => l.msg === 'reporting to the coordinator again').length, { timeout: 10_000, interval: 20 }).toBe(1);
     expect(r.stats().lastError).toBeUndefined();
     expect(lines().filter((l) => l.level >= 40)).toHaveLength(1);
   });
@@ -203,7 +203,7 @@ describe('reporter', () => {
     const { log, lines } = capturedLog();
     const r = reporter({ coordinator: c.url, token: 'wrong-token-0123456789abcdef', heartbeatMs: 100, minIntervalMs: 50, log });
     r.start();
-    await expect.poll(() => r.stats().failed, { timeout: 3000, interval: 20 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => r.stats().failed, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(2);
     const errors = lines().filter((l) => l.level === 50);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: 'BRX_ERR_REGISTRY_UNAUTHORIZED' });
@@ -231,7 +231,7 @@ describe('reporter', () => {
     const c = await coordinator();
     const r = reporter({ coordinator: c.url, heartbeatMs: 100 });
     r.start();
-    await expect.poll(() => seqOf(c), { timeout: 3000, interval: 20 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => seqOf(c), { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(2);
     await r.dispose();
     const seq = seqOf(c);
     await sleep(300);
@@ -293,7 +293,7 @@ describe('startAgent with --coordinator', () => {
     const agent = await startAgent({ config, log: silentLog, processRegistry: createProcessRegistry(), store, version: '9.9.9' }, [kv]);
     expect(agent.reporter).toBeDefined();
     expect(agent.agentUrl).toBe(agent.url);
-    await expect.poll(() => c.registry.getNode('node-a')?.seq ?? 0, { timeout: 5000, interval: 20 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => c.registry.getNode('node-a')?.seq ?? 0, { timeout: 10_000, interval: 20 }).toBeGreaterThanOrEqual(2);
     const node = c.registry.getNode('node-a')!;
     expect(node).toMatchObject({ agentUrl: agent.url, version: '9.9.9', components: ['kvcache'], heartbeatMs: 200, kv: { capacityBytes: 16 * 1024 * 1024, usedBytes: 0, entries: 0, socket: join(dir, 'kv.sock') } });
     expect(node.host?.cpus).toBeGreaterThan(0);

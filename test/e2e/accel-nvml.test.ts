@@ -244,7 +244,7 @@ describe.runIf(available)('NVML backend against the native mock', () => {
     await backend!.eventsReady();
     const before = Date.now();
     expect(mock.pushXid(4, 79)).toBe(0);
-    await expect.poll(() => events.length, { timeout: 3000 }).toBe(1);
+    await expect.poll(() => events.length, { timeout: 10_000 }).toBe(1);
     await new Promise((r) => setTimeout(r, 400));
     expect(events).toEqual([{ kind: 'xid', index: 4, xid: 79, at: expect.any(Number) }]);
     expect((events[0] as { at: number }).at).toBeGreaterThanOrEqual(before);
@@ -256,7 +256,7 @@ describe.runIf(available)('NVML backend against the native mock', () => {
     backend!.onEvent((e) => events.push(e));
     await backend!.eventsReady();
     mock.setReturn('nvmlEventSetWait_v2', -1, 999);
-    await expect.poll(() => events.length, { timeout: 3000 }).toBe(1);
+    await expect.poll(() => events.length, { timeout: 10_000 }).toBe(1);
     expect(events[0]).toEqual({ kind: 'event-error', error: { api: 'nvmlEventSetWait_v2', code: 'UNKNOWN', value: 999 }, at: expect.any(Number) });
     const waits = Number(mock.calls('nvmlEventSetWait_v2'));
     await new Promise((r) => setTimeout(r, 300));
@@ -286,7 +286,7 @@ describe.runIf(available)('NVML backend against the native mock', () => {
       compiled.onEvent((e) => events.push(e));
       await (compiled as NvmlBackend).eventsReady();
       mock.pushXid(6, 48);
-      await expect.poll(() => events, { timeout: 3000 }).toEqual([{ kind: 'xid', index: 6, xid: 48, at: expect.any(Number) }]);
+      await expect.poll(() => events, { timeout: 10_000 }).toEqual([{ kind: 'xid', index: 6, xid: 48, at: expect.any(Number) }]);
     } finally {
       await compiled.close();
     }

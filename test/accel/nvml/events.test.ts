@@ -57,7 +57,7 @@ describe('NvmlEvents thread', () => {
     ev.start();
     ev.start(); // a second start is a no-op: one thread
     await ev.ready;
-    await expect.poll(() => got, { timeout: 5000 }).toEqual([{ kind: 'event-error', error: { api: 'nvmlEventThread', code: 'THREAD_ERROR', value: -1 }, at: expect.any(Number) }]);
+    await expect.poll(() => got, { timeout: 10_000 }).toEqual([{ kind: 'event-error', error: { api: 'nvmlEventThread', code: 'THREAD_ERROR', value: -1 }, at: expect.any(Number) }]);
     await ev.stop();
   });
 });

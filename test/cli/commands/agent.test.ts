@@ -24,7 +24,7 @@ it('brixlet agent --coordinator reports the node (sim accelerators included) to 
   const url = await listen(control, { host: '127.0.0.1', port: 0, server: 'control', flag: '--control.port' });
   try {
     const svc = await startService(['agent', '--agent.port', '0', '--agent.host', '127.0.0.1', '--agent.node-name', 'cli-node', '--accel', 'sim:healthy-8x-h100', '--coordinator', url, '--agent.heartbeat', '200ms']);
-    await expect.poll(() => registry.getNode('cli-node')?.accelerators?.length, { timeout: 5000, interval: 20 }).toBe(8);
+    await expect.poll(() => registry.getNode('cli-node')?.accelerators?.length, { timeout: 10_000, interval: 20 }).toBe(8);
     expect(registry.getNode('cli-node')).toMatchObject({ agentUrl: svc.urls.agent, components: ['accelerators', 'kvcache'], state: 'ready' });
     expect(await svc.stop()).toBe(0);
   } finally {

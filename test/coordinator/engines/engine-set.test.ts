@@ -285,7 +285,7 @@ describe('EngineSet lifecycle', () => {
     const s = createEngineSet({ specs: [spec(1)], log: silentLog, probeInterval: 20, fetch });
     set = s;
     s.start();
-    await expect.poll(() => calls, { timeout: 2000 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => calls, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
     expect(names(s.candidates('m'))).toEqual(['e1']);
     await s.dispose();
     const after = calls;
@@ -311,7 +311,7 @@ describe('EngineSet lifecycle', () => {
     set = s;
     s.start();
     await Promise.all([s.probeNow(), s.probeNow(), s.probeNow()]);
-    await expect.poll(() => probes, { timeout: 2000 }).toBeGreaterThanOrEqual(6);
+    await expect.poll(() => probes, { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
     expect(maxActive).toBe(1);
   });
 });

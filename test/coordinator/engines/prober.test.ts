@@ -54,7 +54,7 @@ describe('the prober against real mock engines', () => {
     await expect.poll(() => state.excludedBecause ?? '').toMatch(/^\/health: (connect ECONNREFUSED|other side closed|.*socket)/);
     expect(s.candidates('mock-llama-3-8b').reason).toMatch(/^1 engine serves mock-llama-3-8b, all excluded: 127\.0\.0\.1:\d+ \/health: /);
     engines = [await startMockEngine({ seed: 3, port: first.port })];
-    await expect.poll(() => s.candidates('mock-llama-3-8b').engines.length, { timeout: 3000 }).toBe(1);
+    await expect.poll(() => s.candidates('mock-llama-3-8b').engines.length, { timeout: 10_000 }).toBe(1);
     expect(s.get(first.url)).toBe(state); // the same uid: the same object
   });
 

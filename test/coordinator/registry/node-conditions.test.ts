@@ -179,7 +179,7 @@ describe('node conditions', () => {
     const c = start({ retryMs: 10 });
     server.failNext({ method: 'GET', path: '/api/v1/nodes/gpu-f', status: 500, times: 3 });
     registry.upsertNode(report('gpu-f', [gpu(0, 'unhealthy', ['XID 79'])]));
-    await expect.poll(() => ours('gpu-f')?.status, { timeout: 3000, interval: 20 }).toBe('False');
+    await expect.poll(() => ours('gpu-f')?.status, { timeout: 10_000, interval: 20 }).toBe('False');
     await c.settled();
     expect(taintKeys('gpu-f')).toContain(`${TAINT_KEY}:NoSchedule`);
     // Three failed reads, each retried after a backoff, then one that worked.

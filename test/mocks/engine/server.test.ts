@@ -277,7 +277,7 @@ describe('startMockEngine', () => {
     await reader.read(); // the first token is out
     expect(e.stats().model.running).toBe(1);
     ac.abort();
-    await expect.poll(() => e.stats().aborted, { timeout: 3000 }).toBe(1);
+    await expect.poll(() => e.stats().aborted, { timeout: 10_000 }).toBe(1);
     expect(e.stats()).toMatchObject({ active: 0, model: { running: 0, waiting: 0, kvUsage: 0 } });
   });
 
