@@ -51,7 +51,8 @@ async function scrape(name: string, scenario: Scenario): Promise<{ text: string;
   for (const b of backends) if (b.kind === 'nvml' && b.status().state === 'up') await (b as NvmlBackend).eventsReady();
   const xids = scenario.nvml?.xids?.length ?? 0;
   let snapshot = await sampler.sampleNow();
-  for (let i = 0; i < 100 && countXids(snapshot) < xids; i++) {
+  // Up to 10 s: only a hang fails it.
+  for (let i = 0; i < 500 && countXids(snapshot) < xids; i++) {
     await new Promise((r) => setTimeout(r, 20));
     snapshot = await sampler.sampleNow();
   }
