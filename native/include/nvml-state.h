@@ -69,7 +69,8 @@
   X(NK_NVLINK_RECOVERY, "nvlinkRecovery", MK_LIST_UINT, 0, 18, U64MAX) \
   X(NK_RECOVERY_ACTION, "recoveryAction", MK_UINT, 0, 4, 0)          \
   X(NK_PROCESSES, "processes", MK_PROCS, 0, 64, 0)                   \
-  X(NK_RETURNS, "returns", MK_RETURNS, 0, 0, 0)
+  X(NK_RETURNS, "returns", MK_RETURNS, 0, 0, 0)                     \
+  X(NK_HANG, "hang", MK_HANGS, 0, 0, 0)
 
 #define NVML_KEY_ENUM(id, name, kind, min, max, emax) id,
 enum nvml_key { NVML_KEYS(NVML_KEY_ENUM) NK_COUNT };

@@ -23,7 +23,8 @@ typedef enum {
   MK_LIST_BOOL, /* array of booleans, length in [min, max] */
   MK_LIST_UINT, /* array of unsigned integers, each <= elem_max, length in [min, max] */
   MK_PROCS,     /* array of {pid, usedMemory} */
-  MK_RETURNS    /* object: function name -> return code (merged, not replaced) */
+  MK_RETURNS,   /* object: function name -> return code (merged, not replaced) */
+  MK_HANGS      /* object: function name -> milliseconds the call blocks before answering (merged) */
 } mock_kind;
 
 typedef struct {
@@ -56,6 +57,7 @@ typedef struct {
 typedef struct {
   mock_value v[MOCK_MAX_KEYS];
   mock_returns returns;
+  mock_returns hangs; /* function -> ms, same map type as returns */
 } mock_device;
 
 typedef struct {

@@ -113,6 +113,14 @@ int mock_apply_key(const mock_table *t, mock_device *d, const char *key, const j
     case MK_RETURNS:
       if (mock_returns_apply(&d->returns, v, err, errlen) != 0) return -1;
       break;
+    case MK_HANGS:
+      if (v->type != JSON_OBJECT) return errf(err, errlen, "%s: expected an object, got %s", key, type_name(v));
+      for (size_t j = 0; j < v->count; j++) {
+        /* 1 ms to 1 h: long enough to outlast any caller's timeout, short enough to end on its own. */
+        if (!as_uint(&v->items[j], 3600000, &u) || u < 1) return errf(err, errlen, "hang.%s: expected milliseconds in 1..3600000%s", v->keys[j], "");
+        if (mock_returns_set(&d->hangs, v->keys[j], (int)u) != 0) return errf(err, errlen, "hang.%s: %s", v->keys[j], "out of memory");
+      }
+      break;
     default:
       if (apply_list(k, mv, v, err, errlen) != 0) return -1;
       break;
@@ -133,6 +141,7 @@ int mock_apply_object(const mock_table *t, mock_device *d, const json_value *obj
 void mock_device_clear(mock_device *d) {
   for (unsigned j = 0; j < MOCK_MAX_KEYS; j++) value_free(&d->v[j]);
   mock_returns_clear(&d->returns);
+  mock_returns_clear(&d->hangs);
 }
 
 int mock_set_json(const mock_table *t, mock_device *d, const char *key, const char *json) {
@@ -146,6 +155,7 @@ int mock_set_json(const mock_table *t, mock_device *d, const char *key, const ch
     for (unsigned idx = 0; idx < t->count; idx++) {
       if (strcmp(t->keys[idx].name, key) != 0) continue;
       if (t->keys[idx].kind == MK_RETURNS) mock_returns_clear(&d->returns);
+      if (t->keys[idx].kind == MK_HANGS) mock_returns_clear(&d->hangs);
       value_free(&d->v[idx]);
       rc = 0;
     }

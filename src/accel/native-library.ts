@@ -20,6 +20,29 @@ export interface ResolvedFunction {
   readonly fn: NativeFunction;
 }
 
+let stuckCalls = 0;
+let exitHooked = false;
+
+/**
+ * Counts native calls that did not return (+1) and those that finally did (-1). While one is stuck,
+ * a normal exit would never finish: libuv joins its thread-pool threads on the way out, and one is
+ * inside the call. So the process then leaves through libc `_exit` once 'exit' has been emitted
+ * (shutdown is done and stdout/stderr, pipes or files on Linux, are written synchronously).
+ */
+export function noteStuckCall(delta: 1 | -1): void {
+  stuckCalls += delta;
+  if (exitHooked || stuckCalls <= 0) return;
+  exitHooked = true;
+  process.once('exit', (code) => {
+    if (stuckCalls <= 0) return;
+    try {
+      (koffi.load('libc.so.6').func('void _exit(int)') as (code: number) => void)(code);
+    } catch {
+      // no glibc: the exit waits for the call, as it would have without this
+    }
+  });
+}
+
 export class NativeLibrary<K extends string> {
   private readonly cache = new Map<K, ResolvedFunction | null>();
 

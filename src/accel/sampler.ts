@@ -8,17 +8,18 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/logger.js';
 import { HealthTracker } from './health.js';
 import type { Probe } from './probes/probe.js';
-import type {
-  AccelEvent,
-  AcceleratorBackend,
-  AccelSnapshot,
-  ApiError,
-  DeviceIdentity,
-  DeviceSample,
-  DeviceSnapshot,
-  ProbeRun,
-  Vendor,
-  XidRecord,
+import {
+  CALL_TIMEOUT,
+  type AccelEvent,
+  type AcceleratorBackend,
+  type AccelSnapshot,
+  type ApiError,
+  type DeviceIdentity,
+  type DeviceSample,
+  type DeviceSnapshot,
+  type ProbeRun,
+  type Vendor,
+  type XidRecord,
 } from './types.js';
 
 export interface SamplerOptions {
@@ -176,7 +177,8 @@ export class Sampler {
     try {
       const r = await backend.read(identity.index, probe.name);
       Object.assign(acc.values, r.values);
-      acc.errors.push(...r.errors);
+      // A stuck call is reported by every group read of the device: keep it once.
+      for (const e of r.errors) if (e.code !== CALL_TIMEOUT || !acc.errors.some((x) => x.code === CALL_TIMEOUT && x.api === e.api)) acc.errors.push(e);
       for (const u of r.unsupported) acc.unsupported.add(u);
       return r.errors.length === 0;
     } catch (err) {
@@ -192,7 +194,12 @@ export class Sampler {
     const newXids = state.pending;
     state.pending = [];
     const status = backend.status();
-    const unknown = status.state !== 'up' ? `backend ${status.kind} ${status.state}${status.message !== undefined ? `: ${status.message}` : ''}` : this.eventErrors.get(backend);
+    // A call that did not return: nothing of this device can be judged until it does.
+    const hung = acc.errors.find((e) => e.code === CALL_TIMEOUT);
+    const unknown =
+      status.state !== 'up'
+        ? `backend ${status.kind} ${status.state}${status.message !== undefined ? `: ${status.message}` : ''}`
+        : (this.eventErrors.get(backend) ?? (hung === undefined ? undefined : (hung.message ?? `${hung.api}: ${hung.code}`)));
     return {
       identity: { ...identity },
       backend: backend.kind,

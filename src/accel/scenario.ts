@@ -84,6 +84,9 @@ export const NvmlDeviceSpec = Type.Partial(
         description: 'nvmlDeviceGetComputeRunningProcesses_v3.',
       }),
       returns: Returns,
+      hang: Type.Record(Type.String({ pattern: '^nvml\\w+$' }), Type.Integer({ minimum: 1, maximum: 3_600_000 }), {
+        description: 'Function name → milliseconds the call blocks before answering (a hung driver call); a mock reset or load ends it early.',
+      }),
     },
     { additionalProperties: false },
   ),

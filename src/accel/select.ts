@@ -22,6 +22,8 @@ export interface OpenBackendsOptions {
   readonly dcmiLibrary: string;
   readonly log: Logger;
   readonly env?: NodeJS.ProcessEnv;
+  /** accel.callTimeout: how long one NVML sampling call may take before its GPU is unknown (ms). */
+  readonly callTimeoutMs?: number;
 }
 
 export function parseAccelSpec(spec: string): AccelSpec {
@@ -39,7 +41,13 @@ export function parseAccelSpec(spec: string): AccelSpec {
 export async function openBackends(spec: string, opts: OpenBackendsOptions): Promise<AcceleratorBackend[]> {
   const parsed = parseAccelSpec(spec);
   const env = opts.env ?? process.env;
-  const nvml = () => createNvmlBackend({ library: opts.nvmlLibrary, log: opts.log.child({ component: 'nvml' }), env });
+  const nvml = () =>
+    createNvmlBackend({
+      library: opts.nvmlLibrary,
+      log: opts.log.child({ component: 'nvml' }),
+      env,
+      ...(opts.callTimeoutMs !== undefined && { callTimeoutMs: opts.callTimeoutMs }),
+    });
   const dcmi = () => createDcmiBackend({ library: opts.dcmiLibrary, log: opts.log.child({ component: 'dcmi' }), env });
   switch (parsed.kind) {
     case 'none':
@@ -50,7 +58,7 @@ export async function openBackends(spec: string, opts: OpenBackendsOptions): Pro
       return openAll([dcmi()]);
     case 'sim': {
       const scenario = loadScenarioFile(resolveScenario(parsed.scenario));
-      return openAll(createSimBackends(scenario, { log: opts.log.child({ component: 'sim' }) }));
+      return openAll(createSimBackends(scenario, { log: opts.log.child({ component: 'sim' }), ...(opts.callTimeoutMs !== undefined && { callTimeoutMs: opts.callTimeoutMs }) }));
     }
     case 'auto': {
       const opened = await openAll([nvml(), dcmi()]);

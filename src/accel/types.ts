@@ -140,7 +140,15 @@ export interface ApiError {
   readonly api: string;
   readonly code: string;
   readonly value: number;
+  /** Only where the code alone does not say it, e.g. which call did not return and for how long. */
+  readonly message?: string;
 }
+
+/**
+ * ApiError code of a call that did not return within `accel.callTimeout` (or was not made while
+ * earlier calls are still stuck): the device's health is unknown, with the error's message as why.
+ */
+export const CALL_TIMEOUT = 'CALL_TIMEOUT';
 
 export interface GroupRead {
   readonly values: DeviceSample;

@@ -51,7 +51,7 @@ export async function createAccelComponent(opts: AccelComponentOptions): Promise
   const log = opts.log.child({ component: 'accelerators' });
   const opened =
     opts.backends ??
-    (await openBackends(config.accel.backend, { nvmlLibrary: config.nvml.library, dcmiLibrary: config.dcmi.library, log }));
+    (await openBackends(config.accel.backend, { nvmlLibrary: config.nvml.library, dcmiLibrary: config.dcmi.library, log, callTimeoutMs: config.accel.callTimeout }));
   const backends = opts.decorate?.(opened) ?? opened;
   const probes = opts.probes ?? PROBES;
   const sampler = new Sampler({

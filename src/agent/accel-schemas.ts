@@ -12,7 +12,8 @@ const Bool = () => Type.Optional(Type.Boolean());
 export const ApiErrorView = Type.Object({
   api: Type.String({ description: 'The native call, e.g. `nvmlDeviceGetClockInfo(SM)`.' }),
   code: Type.String({ description: 'The vendor return code name, e.g. `GPU_IS_LOST`.' }),
-  value: Type.Integer({ description: 'The raw return code.' }),
+  value: Type.Integer({ description: 'The raw return code (-1 for `CALL_TIMEOUT`: the call did not return in time).' }),
+  message: Type.Optional(Type.String({ description: 'Set where the code alone does not say it, e.g. `nvmlDeviceGetPowerUsage did not return within 2000 ms`.' })),
 });
 
 export const BackendStatusView = Type.Object({

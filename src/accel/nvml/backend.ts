@@ -1,7 +1,7 @@
 /**
- * The NVIDIA backend: NVML through koffi. Sampling calls are synchronous (microseconds each on
- * a real driver's cached values and on the mock); the one blocking call, the event wait, runs in
- * the events thread.
+ * The NVIDIA backend: NVML through koffi. Sampling calls run on koffi's async path with a per-call
+ * timeout (NvmlLibrary.invoke): a driver call that hangs makes its GPU unknown instead of freezing
+ * the main thread. Open-time calls are synchronous; the event wait runs in the events thread.
  */
 import { BrixletError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -22,6 +22,8 @@ export interface NvmlBackendOptions {
   readonly exists?: (path: string) => boolean;
   /** nvmlEventSetWait_v2 timeout in ms (default 1000). */
   readonly eventWaitMs?: number;
+  /** How long one sampling call may take before its GPU is judged unknown, ms (default 2000). */
+  readonly callTimeoutMs?: number;
 }
 
 const INIT_FLAG_NO_GPUS = 1;
@@ -56,6 +58,7 @@ export class NvmlBackend implements AcceleratorBackend {
     const lib = NvmlLibrary.open(found.path);
     if (lib instanceof Error) return this.setStatus({ state: 'failed', message: `cannot load ${found.path}: ${lib.message}`, libraryPath: found.path });
     this.lib = lib;
+    if (this.opts.callTimeoutMs !== undefined) lib.callTimeoutMs = this.opts.callTimeoutMs;
     const init = this.init(lib);
     if (init !== undefined) return this.setStatus({ state: 'failed', message: formatNvmlError(init), error: init, libraryPath: found.path });
     this.initialized = true;
@@ -154,19 +157,19 @@ export class NvmlBackend implements AcceleratorBackend {
     return this.identities;
   }
 
-  read(index: number, group: ProbeGroup): Promise<GroupRead> {
-    if (this.current.state !== 'up' || this.closed || this.lib === undefined) return Promise.resolve(empty());
+  async read(index: number, group: ProbeGroup): Promise<GroupRead> {
+    if (this.current.state !== 'up' || this.closed || this.lib === undefined) return empty();
     const device = this.gpus.find((g) => g.index === index);
-    if (device === undefined) return Promise.reject(new BrixletError('BRX_ERR_ACCEL_DEVICE_NOT_FOUND', { index }));
+    if (device === undefined) throw new BrixletError('BRX_ERR_ACCEL_DEVICE_NOT_FOUND', { index });
     const reader = NVML_GROUPS[group];
-    if (reader === undefined) return Promise.resolve(empty());
+    if (reader === undefined) return empty();
     if (device.handle === undefined) {
       const error = this.acquire(this.lib, device);
-      if (error !== undefined) return Promise.resolve({ values: {}, errors: [error], unsupported: [] });
+      if (error !== undefined) return { values: {}, errors: [error], unsupported: [] };
     }
     const ctx = new ReadContext(this.lib, device);
-    reader(ctx);
-    return Promise.resolve({ values: definedOnly(ctx.values), errors: ctx.errors, unsupported: ctx.unsupported });
+    await reader(ctx);
+    return { values: definedOnly(ctx.values), errors: ctx.errors, unsupported: ctx.unsupported };
   }
 
   onEvent(listener: (event: AccelEvent) => void): () => void {
@@ -211,9 +214,15 @@ export class NvmlBackend implements AcceleratorBackend {
     this.listeners.clear();
     const lib = this.lib;
     if (lib === undefined) return;
+    await lib.idle();
+    this.lib = undefined;
+    if (lib.stuck > 0) {
+      // Shutting down or unloading under a call that is still running would crash the process: leave both.
+      this.opts.log.warn({ stuck: lib.stuck }, 'NVML calls still running at close: the library is left loaded');
+      return;
+    }
     if (this.initialized) lib.native.resolve('shutdown')?.fn();
     lib.unload();
-    this.lib = undefined;
   }
 }
 

@@ -19,7 +19,7 @@ const CLOCK_MEM = 2;
 const PCIE_TX = 0;
 const PCIE_RX = 1;
 
-function readMemory(ctx: ReadContext): void {
+async function readMemory(ctx: ReadContext): Promise<void> {
   const s = ctx.scratch;
   const v = ctx.values;
   const s0 = s.slots[0];
@@ -28,7 +28,7 @@ function readMemory(ctx: ReadContext): void {
     s.setU32(0, 0, MEMORY_V2_VERSION);
     // A driver that predates the v2 struct says so with one of these: fall back to v1 quietly.
     const quiet = [NVML_ERROR_NOT_SUPPORTED, NVML_ERROR_FUNCTION_NOT_FOUND, NVML_ERROR_ARGUMENT_VERSION_MISMATCH];
-    const rc = ctx.call('memoryV2', undefined, (fn, h) => fn(h, s0), quiet);
+    const rc = await ctx.call('memoryV2', undefined, [s0], quiet);
     if (rc === NVML_SUCCESS) {
       v.memoryTotalBytes = s.u64(0, 8);
       v.memoryReservedBytes = s.u64(0, 16);
@@ -39,62 +39,62 @@ function readMemory(ctx: ReadContext): void {
     if (!quiet.includes(rc)) return;
     ctx.device.unsupported.add(ctx.label('memoryV2'));
   }
-  if (ctx.call('memory', undefined, (fn, h) => fn(h, s0)) === NVML_SUCCESS) {
+  if (await ctx.call('memory', undefined, [s0]) === NVML_SUCCESS) {
     v.memoryTotalBytes = s.u64(0, 0);
     v.memoryFreeBytes = s.u64(0, 8);
     v.memoryUsedBytes = s.u64(0, 16);
   }
 }
 
-function readUtilization(ctx: ReadContext): void {
+async function readUtilization(ctx: ReadContext): Promise<void> {
   const s = ctx.scratch;
   const v = ctx.values;
   const [s0, s1] = s.slots;
-  if (ctx.call('utilization', undefined, (fn, h) => fn(h, s0)) === NVML_SUCCESS) {
+  if (await ctx.call('utilization', undefined, [s0]) === NVML_SUCCESS) {
     v.gpuUtilPercent = s.u32(0, 0);
     v.memoryUtilPercent = s.u32(0, 4);
   }
   // Second out-parameter is the sampling period (µs), not needed.
-  if (ctx.call('encoder', undefined, (fn, h) => fn(h, s0, s1)) === NVML_SUCCESS) v.encoderUtilPercent = s.u32(0);
-  if (ctx.call('decoder', undefined, (fn, h) => fn(h, s0, s1)) === NVML_SUCCESS) v.decoderUtilPercent = s.u32(0);
+  if (await ctx.call('encoder', undefined, [s0, s1]) === NVML_SUCCESS) v.encoderUtilPercent = s.u32(0);
+  if (await ctx.call('decoder', undefined, [s0, s1]) === NVML_SUCCESS) v.decoderUtilPercent = s.u32(0);
 }
 
-function readThermal(ctx: ReadContext): void {
+async function readThermal(ctx: ReadContext): Promise<void> {
   const v = ctx.values;
-  v.gpuTempC = ctx.u32('temperature', undefined, TEMPERATURE_GPU);
-  v.memoryTempC = ctx.field(FIELD_MEMORY_TEMP);
-  v.slowdownTempC = ctx.u32('temperatureThreshold', 'SLOWDOWN', THRESHOLD_SLOWDOWN);
-  v.shutdownTempC = ctx.u32('temperatureThreshold', 'SHUTDOWN', THRESHOLD_SHUTDOWN);
+  v.gpuTempC = await ctx.u32('temperature', undefined, TEMPERATURE_GPU);
+  v.memoryTempC = await ctx.field(FIELD_MEMORY_TEMP);
+  v.slowdownTempC = await ctx.u32('temperatureThreshold', 'SLOWDOWN', THRESHOLD_SLOWDOWN);
+  v.shutdownTempC = await ctx.u32('temperatureThreshold', 'SHUTDOWN', THRESHOLD_SHUTDOWN);
 }
 
-function readPower(ctx: ReadContext): void {
+async function readPower(ctx: ReadContext): Promise<void> {
   const v = ctx.values;
-  const mw = ctx.u32('powerUsage');
+  const mw = await ctx.u32('powerUsage');
   v.powerW = mw === undefined ? undefined : mw / 1000;
-  const limit = ctx.u32('powerLimit');
+  const limit = await ctx.u32('powerLimit');
   v.powerLimitW = limit === undefined ? undefined : limit / 1000;
-  v.energyMj = ctx.u64('energy');
+  v.energyMj = await ctx.u64('energy');
 }
 
-function readClocks(ctx: ReadContext): void {
+async function readClocks(ctx: ReadContext): Promise<void> {
   const v = ctx.values;
-  v.graphicsClockMhz = ctx.u32('clock', 'GRAPHICS', CLOCK_GRAPHICS);
-  v.smClockMhz = ctx.u32('clock', 'SM', CLOCK_SM);
-  v.memClockMhz = ctx.u32('clock', 'MEM', CLOCK_MEM);
-  v.maxSmClockMhz = ctx.u32('maxClock', 'SM', CLOCK_SM);
-  v.pstate = ctx.u32('pstate');
-  v.clockEventReasons = ctx.u64('clockEventReasons');
+  v.graphicsClockMhz = await ctx.u32('clock', 'GRAPHICS', CLOCK_GRAPHICS);
+  v.smClockMhz = await ctx.u32('clock', 'SM', CLOCK_SM);
+  v.memClockMhz = await ctx.u32('clock', 'MEM', CLOCK_MEM);
+  v.maxSmClockMhz = await ctx.u32('maxClock', 'SM', CLOCK_SM);
+  v.pstate = await ctx.u32('pstate');
+  v.clockEventReasons = await ctx.u64('clockEventReasons');
 }
 
-function readPcie(ctx: ReadContext): void {
+async function readPcie(ctx: ReadContext): Promise<void> {
   const v = ctx.values;
-  v.pcieGen = ctx.u32('pcieGen');
-  v.pcieGenMax = ctx.u32('pcieGenMax');
-  v.pcieWidth = ctx.u32('pcieWidth');
-  v.pcieWidthMax = ctx.u32('pcieWidthMax');
-  v.pcieTxKBps = ctx.u32('pcieThroughput', 'TX', PCIE_TX);
-  v.pcieRxKBps = ctx.u32('pcieThroughput', 'RX', PCIE_RX);
-  v.pcieReplayCount = ctx.u32('pcieReplay');
+  v.pcieGen = await ctx.u32('pcieGen');
+  v.pcieGenMax = await ctx.u32('pcieGenMax');
+  v.pcieWidth = await ctx.u32('pcieWidth');
+  v.pcieWidthMax = await ctx.u32('pcieWidthMax');
+  v.pcieTxKBps = await ctx.u32('pcieThroughput', 'TX', PCIE_TX);
+  v.pcieRxKBps = await ctx.u32('pcieThroughput', 'RX', PCIE_RX);
+  v.pcieReplayCount = await ctx.u32('pcieReplay');
 }
 
 /** Groups NVML has; `npu-health` is Ascend's and reads nothing here. */

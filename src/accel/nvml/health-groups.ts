@@ -25,43 +25,43 @@ const NVLINK_COUNTERS = [
   ['CRC_DATA', 3, 'crcDataErrors'],
 ] as const;
 
-export function readEcc(ctx: ReadContext): void {
+export async function readEcc(ctx: ReadContext): Promise<void> {
   const s = ctx.scratch;
   const v = ctx.values;
   const [s0, s1] = s.slots;
-  if (ctx.call('eccMode', undefined, (fn, h) => fn(h, s0, s1)) === NVML_SUCCESS) v.eccEnabled = s.u32(0) === 1;
-  const total = (type: number, counter: number, qualifier: string): number | undefined => {
-    const rc = ctx.call('totalEcc', qualifier, (fn, h) => fn(h, type, counter, s0));
+  if (await ctx.call('eccMode', undefined, [s0, s1]) === NVML_SUCCESS) v.eccEnabled = s.u32(0) === 1;
+  const total = async (type: number, counter: number, qualifier: string): Promise<number | undefined> => {
+    const rc = await ctx.call('totalEcc', qualifier, [type, counter, s0]);
     return rc === NVML_SUCCESS ? s.u64(0) : undefined;
   };
-  v.eccSbeVolatile = total(CORRECTED, VOLATILE, 'CORRECTED,VOLATILE');
-  v.eccDbeVolatile = total(UNCORRECTED, VOLATILE, 'UNCORRECTED,VOLATILE');
-  v.eccSbeAggregate = total(CORRECTED, AGGREGATE, 'CORRECTED,AGGREGATE');
-  v.eccDbeAggregate = total(UNCORRECTED, AGGREGATE, 'UNCORRECTED,AGGREGATE');
-  const counter = (type: number, location: number, qualifier: string): number | undefined => {
-    const rc = ctx.call('memoryErrorCounter', qualifier, (fn, h) => fn(h, type, VOLATILE, location, s0));
+  v.eccSbeVolatile = await total(CORRECTED, VOLATILE, 'CORRECTED,VOLATILE');
+  v.eccDbeVolatile = await total(UNCORRECTED, VOLATILE, 'UNCORRECTED,VOLATILE');
+  v.eccSbeAggregate = await total(CORRECTED, AGGREGATE, 'CORRECTED,AGGREGATE');
+  v.eccDbeAggregate = await total(UNCORRECTED, AGGREGATE, 'UNCORRECTED,AGGREGATE');
+  const counter = async (type: number, location: number, qualifier: string): Promise<number | undefined> => {
+    const rc = await ctx.call('memoryErrorCounter', qualifier, [type, VOLATILE, location, s0]);
     return rc === NVML_SUCCESS ? s.u64(0) : undefined;
   };
-  v.eccSramUncorrectedVolatile = counter(UNCORRECTED, LOCATION_SRAM, 'UNCORRECTED,VOLATILE,SRAM');
-  v.eccDramUncorrectedVolatile = counter(UNCORRECTED, LOCATION_DRAM, 'UNCORRECTED,VOLATILE,DRAM');
-  v.eccDramCorrectedVolatile = counter(CORRECTED, LOCATION_DRAM, 'CORRECTED,VOLATILE,DRAM');
+  v.eccSramUncorrectedVolatile = await counter(UNCORRECTED, LOCATION_SRAM, 'UNCORRECTED,VOLATILE,SRAM');
+  v.eccDramUncorrectedVolatile = await counter(UNCORRECTED, LOCATION_DRAM, 'UNCORRECTED,VOLATILE,DRAM');
+  v.eccDramCorrectedVolatile = await counter(CORRECTED, LOCATION_DRAM, 'CORRECTED,VOLATILE,DRAM');
 }
 
-export function readRetirement(ctx: ReadContext): void {
+export async function readRetirement(ctx: ReadContext): Promise<void> {
   const s = ctx.scratch;
   const v = ctx.values;
   const [s0, s1, s2, s3] = s.slots;
   // Count probe: pageCount 0 and no address buffer → SUCCESS (none) or INSUFFICIENT_SIZE with the count.
-  const pages = (cause: number, qualifier: string): number | undefined => {
+  const pages = async (cause: number, qualifier: string): Promise<number | undefined> => {
     s.setU32(0, 0, 0);
-    const rc = ctx.call('retiredPages', qualifier, (fn, h) => fn(h, cause, s0, null), [NVML_ERROR_INSUFFICIENT_SIZE]);
+    const rc = await ctx.call('retiredPages', qualifier, [cause, s0, null], [NVML_ERROR_INSUFFICIENT_SIZE]);
     return rc === NVML_SUCCESS || rc === NVML_ERROR_INSUFFICIENT_SIZE ? s.u32(0) : undefined;
   };
-  v.retiredPagesSbe = pages(CAUSE_MULTIPLE_SBE, 'MULTIPLE_SBE');
-  v.retiredPagesDbe = pages(CAUSE_DBE, 'DBE');
-  const pending = ctx.u32('retiredPending');
+  v.retiredPagesSbe = await pages(CAUSE_MULTIPLE_SBE, 'MULTIPLE_SBE');
+  v.retiredPagesDbe = await pages(CAUSE_DBE, 'DBE');
+  const pending = await ctx.u32('retiredPending');
   v.retiredPagesPending = pending === undefined ? undefined : pending === 1;
-  if (ctx.call('remappedRows', undefined, (fn, h) => fn(h, s0, s1, s2, s3)) === NVML_SUCCESS) {
+  if (await ctx.call('remappedRows', undefined, [s0, s1, s2, s3]) === NVML_SUCCESS) {
     v.remappedRowsCorrectable = s.u32(0);
     v.remappedRowsUncorrectable = s.u32(1);
     v.remapPending = s.u32(2) !== 0;
@@ -70,57 +70,57 @@ export function readRetirement(ctx: ReadContext): void {
 }
 
 /** Link count: field 91 where the driver has it, else probe links until the driver says there are no more. */
-function linkCount(ctx: ReadContext): number | undefined {
+async function linkCount(ctx: ReadContext): Promise<number | undefined> {
   if (ctx.device.linkCount !== undefined) return ctx.device.linkCount;
-  const fromField = ctx.field(FIELD_NVLINK_LINK_COUNT);
+  const fromField = await ctx.field(FIELD_NVLINK_LINK_COUNT);
   if (fromField !== undefined) return (ctx.device.linkCount = Math.min(fromField, NVLINK_MAX_LINKS));
   const s0 = ctx.scratch.slots[0];
   const stop = [NVML_ERROR_INVALID_ARGUMENT, NVML_ERROR_NOT_SUPPORTED];
   let link = 0;
   for (; link < NVLINK_MAX_LINKS; link++) {
-    const rc = ctx.call('nvlinkState', undefined, (fn, h) => fn(h, link, s0), stop);
+    const rc = await ctx.call('nvlinkState', undefined, [link, s0], stop);
     if (rc === NVML_SUCCESS) continue;
     if (!stop.includes(rc)) return undefined; // a real failure: try again next sample
     // NOT_SUPPORTED on link 0 is a GPU without NVLink support: replay it so it is remembered.
-    if (link === 0 && rc === NVML_ERROR_NOT_SUPPORTED) return void ctx.call('nvlinkState', undefined, () => rc);
+    if (link === 0 && rc === NVML_ERROR_NOT_SUPPORTED) return void ctx.replay('nvlinkState', undefined, rc);
     break;
   }
   return (ctx.device.linkCount = link);
 }
 
-export function readNvlink(ctx: ReadContext): void {
-  const count = linkCount(ctx);
+export async function readNvlink(ctx: ReadContext): Promise<void> {
+  const count = await linkCount(ctx);
   if (count === undefined) return;
   const s = ctx.scratch;
   const s0 = s.slots[0];
   const links: NvLinkSample[] = [];
   for (let link = 0; link < count; link++) {
-    if (ctx.call('nvlinkState', undefined, (fn, h) => fn(h, link, s0)) !== NVML_SUCCESS) continue;
+    if (await ctx.call('nvlinkState', undefined, [link, s0]) !== NVML_SUCCESS) continue;
     const sample: { -readonly [K in keyof NvLinkSample]: NvLinkSample[K] } = { link, active: s.u32(0) === 1 };
     for (const [qualifier, counter, key] of NVLINK_COUNTERS) {
-      if (ctx.call('nvlinkErrorCounter', qualifier, (fn, h) => fn(h, link, counter, s0)) === NVML_SUCCESS) sample[key] = s.u64(0);
+      if (await ctx.call('nvlinkErrorCounter', qualifier, [link, counter, s0]) === NVML_SUCCESS) sample[key] = s.u64(0);
     }
     links.push(sample);
   }
   if (count === 0 || links.length > 0) ctx.values.nvlinks = links;
 }
 
-export function readRecovery(ctx: ReadContext): void {
-  ctx.values.recoveryAction = ctx.field(FIELD_RECOVERY_ACTION);
+export async function readRecovery(ctx: ReadContext): Promise<void> {
+  ctx.values.recoveryAction = await ctx.field(FIELD_RECOVERY_ACTION);
 }
 
 /** Processes come and go between the size probe and the read: retry a few times with headroom. */
-export function readProcesses(ctx: ReadContext): void {
+export async function readProcesses(ctx: ReadContext): Promise<void> {
   const s = ctx.scratch;
   const s0 = s.slots[0];
   const stride = PROCESS_INFO_STRIDE[ctx.symbol('processes') ?? ''] ?? 32;
   s.setU32(0, 0, 0);
-  let rc = ctx.call('processes', undefined, (fn, h) => fn(h, s0, null), [NVML_ERROR_INSUFFICIENT_SIZE]);
+  let rc = await ctx.call('processes', undefined, [s0, null], [NVML_ERROR_INSUFFICIENT_SIZE]);
   for (let attempt = 0; rc === NVML_ERROR_INSUFFICIENT_SIZE && attempt < 3; attempt++) {
     const capacity = s.u32(0) + 8;
     const infos = new Uint8Array(capacity * stride);
     s.setU32(0, 0, capacity);
-    rc = ctx.call('processes', undefined, (fn, h) => fn(h, s0, infos), [NVML_ERROR_INSUFFICIENT_SIZE]);
+    rc = await ctx.call('processes', undefined, [s0, infos], [NVML_ERROR_INSUFFICIENT_SIZE]);
     if (rc === NVML_SUCCESS) {
       ctx.values.processes = parseProcesses(infos, s.u32(0), stride);
       return;

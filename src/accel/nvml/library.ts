@@ -1,9 +1,11 @@
 /**
  * libnvidia-ml.so.1 through koffi: every function brixlet calls, declared once and resolved on
- * first use, plus one preallocated scratch area that every out-parameter points into, so a
- * sampling call allocates nothing on either side of the FFI boundary.
+ * first use. Sampling calls run on koffi's async path (the libuv thread pool), one at a time and
+ * each with a timeout, so a driver call that hangs never blocks the main thread (which also serves
+ * the KV socket and HTTP); see `invoke`. Open, handle and identity reads stay synchronous and use
+ * the library's own scratch area.
  */
-import { NativeLibrary, type NativeSignature } from '../native-library.js';
+import { NativeLibrary, type NativeFunction, type NativeSignature, noteStuckCall } from '../native-library.js';
 
 const sig = (names: string | readonly string[], params: readonly string[]): NativeSignature => ({
   names: typeof names === 'string' ? [names] : names,
@@ -80,9 +82,8 @@ export const STRING_BYTES = 256;
 const SCRATCH_BYTES = STRING_OFFSET + STRING_BYTES;
 
 /**
- * Out-parameter memory reused by every call on the main thread (calls are synchronous, so one
- * area suffices). Slots are 64 bytes: room for the largest fixed struct (nvmlPciInfo_t, 68 bytes,
- * spans slots 0-1).
+ * Out-parameter memory: one for the library's synchronous open-time calls, one per group read.
+ * Slots are 64 bytes: room for the largest fixed struct (nvmlPciInfo_t, 68 bytes, spans slots 0-1).
  */
 export class Scratch {
   readonly bytes = new Uint8Array(SCRATCH_BYTES);
@@ -123,10 +124,111 @@ export function cString(bytes: Uint8Array, start = 0, end = bytes.length): strin
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, (nul === -1 || nul > end ? end : nul) - start).toString('utf8').trim();
 }
 
+/** What `invoke` resolves with when the call did not return in time (or was not made): not an nvmlReturn_t. */
+export const CALL_STUCK = -1;
+/** koffi reports a failure of the async machinery itself; NVML_ERROR_UNKNOWN stands for it. */
+const NVML_ERROR_UNKNOWN = 999;
+const NVML_ERROR_UNINITIALIZED = 1;
+/**
+ * Stuck calls tolerated before no NVML call is made at all. Each holds a libuv pool thread (4 by
+ * default, shared with fs, dns and crypto), so at most two are ever taken by a hung driver.
+ */
+export const MAX_STUCK_CALLS = 2;
+
+interface StuckCall {
+  readonly api: string;
+  readonly device: number;
+  /** The call's arguments, kept reachable: the driver may still write into them when it returns. */
+  readonly args: readonly unknown[];
+}
+
 export class NvmlLibrary {
   readonly scratch = new Scratch();
+  /** How long a sampling call may run before its device is judged unknown (accel.callTimeout). */
+  callTimeoutMs = 2000;
+  private readonly stuckCalls = new Set<StuckCall>();
+  /** Calls run one at a time: NVML serialises most of them anyway, and one running call is one pool thread. */
+  private busy = false;
+  private readonly waiting: (() => void)[] = [];
+  private running?: Promise<unknown>;
+  private unloaded = false;
 
   private constructor(readonly native: NativeLibrary<NvmlApi>) {}
+
+  /**
+   * Runs `fn(...args)` on the thread pool; resolves with its nvmlReturn_t, or CALL_STUCK when it did
+   * not return within callTimeoutMs (the call stays stuck on its pool thread; the device's later
+   * calls are refused until it returns, see `blocked`).
+   */
+  async invoke(fn: NativeFunction, api: string, device: number, args: readonly unknown[]): Promise<number> {
+    await this.turn();
+    // A read that spans close(): answer like an uninitialised library instead of calling into unmapped code.
+    if (this.unloaded) {
+      this.next();
+      return NVML_ERROR_UNINITIALIZED;
+    }
+    if (this.blocked(device) !== undefined) {
+      this.next();
+      return CALL_STUCK;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let stuck: StuckCall | undefined;
+    const done = new Promise<number>((resolve) => {
+      fn.async(...args, (err: unknown, rc: number) => {
+        if (stuck !== undefined) {
+          this.stuckCalls.delete(stuck);
+          noteStuckCall(-1);
+        }
+        resolve(err ? NVML_ERROR_UNKNOWN : rc);
+      });
+    });
+    this.running = done;
+    const late = new Promise<number>((resolve) => {
+      timer = setTimeout(() => resolve(CALL_STUCK), this.callTimeoutMs);
+      timer.unref();
+    });
+    const rc = await Promise.race([done, late]);
+    clearTimeout(timer);
+    if (rc === CALL_STUCK) {
+      this.stuckCalls.add((stuck = { api, device, args }));
+      noteStuckCall(1);
+    }
+    this.running = undefined;
+    this.next();
+    return rc;
+  }
+
+  /** Why calls to `device` are not made now (one of its calls is stuck, or too many are), or undefined. */
+  blocked(device: number): { readonly api: string; readonly message: string } | undefined {
+    for (const s of this.stuckCalls) if (s.device === device) return { api: s.api, message: `${s.api} did not return within ${this.callTimeoutMs} ms` };
+    if (this.stuckCalls.size < MAX_STUCK_CALLS) return undefined;
+    const apis = [...this.stuckCalls].map((s) => `${s.api} on GPU ${s.device}`);
+    return { api: 'nvml', message: `NVML calls suspended: ${apis.join(', ')} did not return` };
+  }
+
+  /** Calls still running on the thread pool: the library must not be unloaded under them. */
+  get stuck(): number {
+    return this.stuckCalls.size;
+  }
+
+  private turn(): Promise<void> {
+    if (!this.busy) {
+      this.busy = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private next(): void {
+    const waiter = this.waiting.shift();
+    if (waiter !== undefined) waiter();
+    else this.busy = false;
+  }
+
+  /** Waits for the call in progress (not for stuck ones). */
+  async idle(): Promise<void> {
+    while (this.running !== undefined || this.busy) await (this.running ?? new Promise((r) => setImmediate(r)));
+  }
 
   static open(path: string): NvmlLibrary | Error {
     const native = NativeLibrary.open(path, NVML_SIGNATURES);
@@ -138,6 +240,7 @@ export class NvmlLibrary {
   }
 
   unload(): void {
+    this.unloaded = true;
     this.native.unload();
   }
 }

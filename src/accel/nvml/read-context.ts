@@ -1,10 +1,11 @@
 /**
- * One group read of one GPU: runs native calls, remembers NOT_SUPPORTED per (device, api) so an
- * unsupported call is made once per agent lifetime, and collects what failed.
+ * One group read of one GPU: runs native calls off the main thread (NvmlLibrary.invoke), remembers
+ * NOT_SUPPORTED per (device, api) so an unsupported call is made once per agent lifetime, and
+ * collects what failed. A call that does not return in time ends the read: the device's later reads
+ * make no call until it has returned.
  */
-import type { ApiError, DeviceSample } from '../types.js';
-import type { NativeFunction } from '../native-library.js';
-import { type NvmlApi, NVML_SIGNATURES, type NvmlLibrary, type Scratch } from './library.js';
+import { type ApiError, CALL_TIMEOUT, type DeviceSample } from '../types.js';
+import { CALL_STUCK, type NvmlApi, NVML_SIGNATURES, type NvmlLibrary, Scratch } from './library.js';
 import { NVML_ERROR_FUNCTION_NOT_FOUND, NVML_ERROR_GPU_IS_LOST, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS, nvmlError } from './returns.js';
 
 export interface NvmlDevice {
@@ -36,17 +37,18 @@ export class ReadContext {
   readonly values: DeviceSample = {};
   readonly errors: ApiError[] = [];
   private readonly skipped = new Set<string>();
-  /** After GPU_IS_LOST every further call of this read would fail the same way: stop calling. */
+  /** After GPU_IS_LOST (or a call that did not return) every further call of this read would fail the same way: stop calling. */
   private lost = false;
+  /**
+   * Out-parameters of this read only: reads of several GPUs run at once, and a call that timed out
+   * may still write into its buffer when it finally returns.
+   */
+  readonly scratch = new Scratch();
 
   constructor(
     private readonly lib: NvmlLibrary,
     readonly device: NvmlDevice,
   ) {}
-
-  get scratch(): Scratch {
-    return this.lib.scratch;
-  }
 
   get unsupported(): string[] {
     return [...this.skipped];
@@ -67,19 +69,37 @@ export class ReadContext {
   }
 
   /**
-   * Calls `api` with the device handle; returns the nvmlReturn_t. NOT_SUPPORTED and a missing
-   * symbol are remembered; `expected` codes are the caller's to interpret (e.g. INSUFFICIENT_SIZE);
-   * anything else is recorded in `errors`.
+   * Calls `api` with the device handle followed by `args`; resolves with the nvmlReturn_t.
+   * NOT_SUPPORTED and a missing symbol are remembered; `expected` codes are the caller's to
+   * interpret (e.g. INSUFFICIENT_SIZE); anything else is recorded in `errors`.
    */
-  call(api: NvmlApi, qualifier: string | number | undefined, invoke: (fn: NativeFunction, handle: bigint) => number, expected?: readonly number[]): number {
+  async call(api: NvmlApi, qualifier: string | number | undefined, args: readonly unknown[], expected?: readonly number[]): Promise<number> {
     const label = this.label(api, qualifier);
     if (this.device.unsupported.has(label)) {
       this.skipped.add(label);
       return NVML_ERROR_NOT_SUPPORTED;
     }
     if (this.lost) return NVML_ERROR_GPU_IS_LOST;
+    const blocked = this.lib.blocked(this.device.index);
+    if (blocked !== undefined) return this.stuck(blocked);
     const resolved = this.lib.native.resolve(api);
-    const rc = resolved === undefined ? NVML_ERROR_FUNCTION_NOT_FOUND : (invoke(resolved.fn, this.device.handle ?? 0n) as number);
+    const rc = resolved === undefined ? NVML_ERROR_FUNCTION_NOT_FOUND : await this.lib.invoke(resolved.fn, label, this.device.index, [this.device.handle ?? 0n, ...args]);
+    if (rc === CALL_STUCK) return this.stuck(this.lib.blocked(this.device.index) ?? { api: label, message: `${label} did not return within ${this.lib.callTimeoutMs} ms` });
+    return this.judge(label, rc, expected);
+  }
+
+  /** Records a code as if `api` had returned it (a field's own code, a probe's verdict). */
+  replay(api: NvmlApi, qualifier: string | number | undefined, rc: number): number {
+    return this.judge(this.label(api, qualifier), rc);
+  }
+
+  private stuck(why: { readonly api: string; readonly message: string }): number {
+    this.lost = true;
+    this.errors.push({ api: why.api, code: CALL_TIMEOUT, value: -1, message: why.message });
+    return CALL_STUCK;
+  }
+
+  private judge(label: string, rc: number, expected?: readonly number[]): number {
     if (rc === NVML_SUCCESS || expected?.includes(rc)) return rc;
     if (rc === NVML_ERROR_NOT_SUPPORTED || rc === NVML_ERROR_FUNCTION_NOT_FOUND) {
       this.device.unsupported.add(label);
@@ -92,16 +112,16 @@ export class ReadContext {
   }
 
   /** A call whose only out-parameter is one unsigned int in slot 0; undefined when it failed. */
-  u32(api: NvmlApi, qualifier?: string | number, arg?: number): number | undefined {
+  async u32(api: NvmlApi, qualifier?: string | number, arg?: number): Promise<number | undefined> {
     const s0 = this.scratch.slots[0];
-    const rc = this.call(api, qualifier, (fn, h) => (arg === undefined ? fn(h, s0) : fn(h, arg, s0)));
+    const rc = await this.call(api, qualifier, arg === undefined ? [s0] : [arg, s0]);
     return rc === NVML_SUCCESS ? this.scratch.u32(0) : undefined;
   }
 
   /** Same for one unsigned long long. */
-  u64(api: NvmlApi, qualifier?: string | number, arg?: number): number | undefined {
+  async u64(api: NvmlApi, qualifier?: string | number, arg?: number): Promise<number | undefined> {
     const s0 = this.scratch.slots[0];
-    const rc = this.call(api, qualifier, (fn, h) => (arg === undefined ? fn(h, s0) : fn(h, arg, s0)));
+    const rc = await this.call(api, qualifier, arg === undefined ? [s0] : [arg, s0]);
     return rc === NVML_SUCCESS ? this.scratch.u64(0) : undefined;
   }
 
@@ -109,16 +129,16 @@ export class ReadContext {
    * One nvmlFieldValue_t (40 bytes: fieldId, scopeId, timestamp, latency, valueType, nvmlReturn,
    * value@32). The field's own return code counts like a call's: NOT_SUPPORTED is remembered.
    */
-  field(fieldId: number): number | undefined {
+  async field(fieldId: number): Promise<number | undefined> {
     const s = this.scratch;
     s.clear(0);
     s.setU32(0, 0, fieldId);
     const s0 = s.slots[0];
-    if (this.call('fieldValues', fieldId, (fn, h) => fn(h, 1, s0)) !== NVML_SUCCESS) return undefined;
+    if ((await this.call('fieldValues', fieldId, [1, s0])) !== NVML_SUCCESS) return undefined;
     const fieldRc = s.u32(0, 28);
     if (fieldRc !== NVML_SUCCESS) {
-      // Replay the per-field code through call() so it is remembered or recorded like any other.
-      this.call('fieldValues', fieldId, () => fieldRc);
+      // Replay the per-field code so it is remembered or recorded like any other.
+      this.replay('fieldValues', fieldId, fieldRc);
       return undefined;
     }
     switch (s.u32(0, 24)) {

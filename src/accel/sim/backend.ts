@@ -6,16 +6,17 @@
  */
 import type { Logger } from '../../common/logger.js';
 import type { DcmiSection, NpuDeviceSpec, NvmlDeviceSpec, NvmlSection } from '../scenario.js';
-import type {
-  AccelEvent,
-  AcceleratorBackend,
-  ApiError,
-  BackendStatus,
-  DeviceIdentity,
-  DeviceSample,
-  GroupRead,
-  ProbeGroup,
-  Vendor,
+import {
+  CALL_TIMEOUT,
+  type AccelEvent,
+  type AcceleratorBackend,
+  type ApiError,
+  type BackendStatus,
+  type DeviceIdentity,
+  type DeviceSample,
+  type GroupRead,
+  type ProbeGroup,
+  type Vendor,
 } from '../types.js';
 import { SimEvents } from './events.js';
 import { callLabel, DCMI_CALLS, IDENTITY_APIS, LIFECYCLE_APIS, NVML_CALLS, type SimCall, SimLibrary } from './library.js';
@@ -26,6 +27,8 @@ export interface SimBackendOptions {
   readonly scenario: string;
   readonly log: Logger;
   readonly now?: () => number;
+  /** As the nvml backend's: a `hang` at least this long reads as a call that did not return (default 2000 ms). */
+  readonly callTimeoutMs?: number;
 }
 
 /** The NVML event wait call: overriding it makes the event source fail (every device unknown). */
@@ -44,6 +47,8 @@ export class SimBackend implements AcceleratorBackend {
   private identities: DeviceIdentity[] = [];
   private opened = false;
   private closed = false;
+  /** Devices with a call "stuck" in a `hang`: the call and when it returns (ms epoch). */
+  private readonly hung = new Map<number, { readonly api: string; readonly until: number }>();
 
   constructor(vendor: Vendor, section: NvmlSection | DcmiSection, opts: SimBackendOptions) {
     this.vendor = vendor;
@@ -85,8 +90,13 @@ export class SimBackend implements AcceleratorBackend {
     // A failed handle (GPU lost, device gone) fails every call on the device with the same code.
     const handleCode = this.failure(LIFECYCLE_APIS[this.vendor].handle, index);
     for (const call of calls) {
-      const code = handleCode ?? this.failure(call.api, index);
       const label = callLabel(call);
+      const stuck = this.vendor === 'nvidia' ? await this.hang(index, call.api, label, spec) : undefined;
+      if (stuck !== undefined) {
+        errors.set(CALL_TIMEOUT, stuck);
+        break;
+      }
+      const code = handleCode ?? this.failure(call.api, index);
       if (code === notSupported || (code === undefined && call.keys.every((k) => spec[k] === undefined))) {
         unsupported.add(label);
         if (call.stopWhenUnavailable === true) break;
@@ -99,6 +109,26 @@ export class SimBackend implements AcceleratorBackend {
       }
     }
     return { values, errors: [...errors.values()], unsupported: [...unsupported] };
+  }
+
+  /**
+   * The nvml backend's view of a `hang`: one at least callTimeoutMs long is a call that did not
+   * return (the device makes no call until it would have); a shorter one just delays the read.
+   */
+  private async hang(index: number, api: string, label: string, spec: Record<string, unknown>): Promise<ApiError | undefined> {
+    const timeout = this.opts.callTimeoutMs ?? 2000;
+    const now = (this.opts.now ?? Date.now)();
+    const held = this.hung.get(index);
+    if (held !== undefined && held.until > now) return { api: held.api, code: CALL_TIMEOUT, value: -1, message: `${held.api} did not return within ${timeout} ms` };
+    this.hung.delete(index);
+    const ms = (spec.hang as Record<string, number> | undefined)?.[api];
+    if (ms === undefined) return undefined;
+    if (ms < timeout) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return undefined;
+    }
+    this.hung.set(index, { api: label, until: now + ms });
+    return { api: label, code: CALL_TIMEOUT, value: -1, message: `${label} did not return within ${timeout} ms` };
   }
 
   onEvent(listener: (event: AccelEvent) => void): () => void {
@@ -133,6 +163,7 @@ export class SimBackend implements AcceleratorBackend {
   /** Back to the scenario as loaded: values and overrides restored, queued XIDs dropped. */
   reset(): void {
     this.lib.reset();
+    this.hung.clear();
     this.events.clear();
   }
 

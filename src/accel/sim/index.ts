@@ -7,8 +7,13 @@ import { SimBackend } from './backend.js';
 export { NVML_EVENT_WAIT_API, SimBackend, type SimBackendOptions } from './backend.js';
 
 /** Unopened backends for the sections the scenario has, NVIDIA first; the caller opens them. */
-export function createSimBackends(scenario: Scenario, opts: { log: Logger; now?: () => number }): AcceleratorBackend[] {
-  const common = { scenario: scenario.name, log: opts.log, ...(opts.now !== undefined ? { now: opts.now } : {}) };
+export function createSimBackends(scenario: Scenario, opts: { log: Logger; now?: () => number; callTimeoutMs?: number }): AcceleratorBackend[] {
+  const common = {
+    scenario: scenario.name,
+    log: opts.log,
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
+    ...(opts.callTimeoutMs !== undefined ? { callTimeoutMs: opts.callTimeoutMs } : {}),
+  };
   const out: SimBackend[] = [];
   if (scenario.nvml !== undefined) out.push(new SimBackend('nvidia', scenario.nvml, common));
   if (scenario.dcmi !== undefined) out.push(new SimBackend('ascend', scenario.dcmi, common));

@@ -96,7 +96,7 @@ async function diagnoseLocally(ctx: CommandContext, opts: DiagnoseOptions): Prom
   const xidIgnore = parseXidList(config.accel.xidIgnore);
   // Loaded on demand: the vendor backends pull in koffi, which other commands never need.
   const [{ openBackends }, { Sampler }, { PROBES }] = await Promise.all([import('../../accel/select.js'), import('../../accel/sampler.js'), import('../../accel/probes/index.js')]);
-  const backends = await openBackends(config.accel.backend, { nvmlLibrary: config.nvml.library, dcmiLibrary: config.dcmi.library, log, env: ctx.io.env as NodeJS.ProcessEnv });
+  const backends = await openBackends(config.accel.backend, { nvmlLibrary: config.nvml.library, dcmiLibrary: config.dcmi.library, log, env: ctx.io.env as NodeJS.ProcessEnv, callTimeoutMs: config.accel.callTimeout });
   const sampler = new Sampler({ backends, probes: PROBES, intervalMs: config.accel.sampleInterval, node: hostname(), log, xidIgnore });
   try {
     // Events queued when the libraries opened (a scenario's XIDs) are delivered on the next turn.

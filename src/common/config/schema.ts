@@ -68,7 +68,17 @@ export const ConfigSchema = Type.Object(
       {
         host: Str('0.0.0.0', { description: 'Address the OpenAI-compatible gateway binds.' }),
         port: Port(8080, { description: 'Gateway port; 0 picks a free port.' }),
-        bodyLimit: Size(16 * MiB, 1 * KiB, 256 * MiB, { description: 'Largest request body the gateway accepts.' }),
+        bodyLimit: Size(8 * MiB, 1 * KiB, 256 * MiB, {
+          description:
+            'Largest request body the gateway accepts (413 over it). vLLM sets no byte limit of its own; its requests are bounded by the context length (128k tokens of JSON text is about 1MiB), so 8MiB leaves room for a few inline images, and equals the mock engine\'s limit.',
+        }),
+        bodyTimeout: Duration(30_000, 100, 3_600_000, {
+          description: 'Time to receive a whole request body once its headers are in; past it the client gets 408 and the connection is closed.',
+        }),
+        maxBufferedBody: Size(64 * MiB, 0, 16 * GiB, {
+          description:
+            'Request-body bytes the gateway holds at once (read or being read, until the request ends); a request whose declared or growing body would pass it gets 503 with Retry-After before more is read. One body is always admitted when none is held. 0 = no limit.',
+        }),
         policy: Enum(ROUTING_POLICIES, 'cost', {
           description:
             'Routing policy when a request has no routing-strategy header: cost (default: uncached prefill + active load, GPU-speed aware, imbalance guard), prefix-cache, kv-aware, least-request, least-kv-cache, least-busy-time, least-latency, throughput or random.',
@@ -85,14 +95,22 @@ export const ConfigSchema = Type.Object(
         probeInterval: Duration(1000, 50, 60_000, { description: 'How often each engine\'s /health and /metrics are read.' }),
         connectTimeout: Duration(5000, 50, 120_000, { description: 'Time to connect to an engine before the next engine is tried.' }),
         firstByteTimeout: Duration(120_000, 100, 3_600_000, {
-          description: 'Time from sending a request to the engine\'s first response byte (queueing + prefill); the request is retried on another engine if nothing was sent yet.',
+          description: 'Time from sending a request to the engine\'s first response byte (queueing + prefill); past it the client gets 504 (never retried: the engine may be generating).',
         }),
         idleTimeout: Duration(60_000, 100, 3_600_000, { description: 'Longest silence inside a response (between streamed chunks) before it is aborted.' }),
+        sendTimeout: Duration(60_000, 100, 3_600_000, {
+          description:
+            'Longest time a client may accept no response bytes while the gateway has some to send (nginx\'s send_timeout); past it the engine request is aborted, the in-flight slot freed and the connection closed.',
+        }),
         responseLimit: Size(64 * MiB, 1 * KiB, 1 * GiB, { description: 'Largest non-streaming response body accepted from an engine.' }),
-        retries: Int(1, 0, 8, { description: 'Other engines tried when an engine fails before sending its first byte.' }),
+        retries: Int(1, 0, 8, {
+          description: 'Other engines tried when an engine provably never got the request (connection refused or timed out, or reset before the request was written); never after it was sent.',
+        }),
         prefixBlock: Int(128, 8, 65_536, { description: 'Prefix-index block length in tokens (characters unless a tokenizer is configured).' }),
         prefixCapacity: Int(200_000, 1024, 16 * 1024 * 1024, { description: 'Prefix-index blocks remembered across all engines (LRU per engine).' }),
-        maxInFlight: Int(0, 0, 1_000_000, { description: 'Requests the gateway proxies at once; over it new requests get 429. 0 = no limit.' }),
+        maxInFlight: Int(0, 0, 1_000_000, {
+          description: 'Requests the gateway proxies at once, counted from their headers (before the body is read); over it new requests get 429 with Retry-After. 0 = no limit.',
+        }),
         tokenizer: Enum(['characters', 'engine'] as const, 'characters', {
           description:
             'How prompts are counted and cut into prefix blocks: characters (default, no round trip), or engine (the token ids from POST /tokenize of an engine serving the model, vLLM\'s endpoint; characters when it fails).',
@@ -126,6 +144,9 @@ export const ConfigSchema = Type.Object(
             'Accelerator backend: auto (every vendor library that loads and is real), nvml, dcmi, none, or sim:<scenario> (a name from mocks/scenarios/ or a path to a scenario JSON).',
         }),
         sampleInterval: Duration(5000, 100, 600_000, { description: 'How often every device is sampled into a new snapshot.' }),
+        callTimeout: Duration(2000, 100, 60_000, {
+          description: 'How long one NVML sampling call may run before its GPU is reported unknown (the call is left on its thread; the GPU is not called again until it returns).',
+        }),
         xidIgnore: Str('13,31,43,45,68,109', {
           pattern: '^(\\d+(,\\d+)*)?$',
           expected: 'a comma-separated list of XID numbers',

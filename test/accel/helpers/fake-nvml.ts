@@ -12,6 +12,10 @@ export function fakeNvml(fns: Record<string, FakeFn>, symbols: Record<string, st
   const calls: string[] = [];
   const lib = {
     scratch: new Scratch(),
+    callTimeoutMs: 2000,
+    blocked: () => undefined,
+    // The real invoke runs `fn.async` on the thread pool; the fakes are plain JS functions.
+    invoke: (fn: FakeFn, _api: string, _device: number, args: readonly unknown[]) => Promise.resolve(fn(...args)),
     native: {
       resolve: (api: string) => {
         const fn = fns[api];

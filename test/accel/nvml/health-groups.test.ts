@@ -6,13 +6,13 @@ import { fakeContext, nvmlDevice, put32, put64, putField } from '../helpers/fake
 const fieldId = (out: unknown) => new DataView((out as Uint8Array).buffer, (out as Uint8Array).byteOffset).getUint32(0, true);
 
 describe('readEcc', () => {
-  it('reads the mode and each (type, counter, location) combination into its own field', () => {
+  it('reads the mode and each (type, counter, location) combination into its own field', async () => {
     const { ctx } = fakeContext({
       eccMode: (_h, current, _pending) => (put32(current, 0, 1), 0),
       totalEcc: (_h, type, counter, out) => (put64(out, 0, 10 * (type as number) + (counter as number) + 1), 0),
       memoryErrorCounter: (_h, type, counter, location, out) => (put64(out, 0, counter === 0 ? 100 * (type as number) + (location as number) : 9999), 0),
     });
-    readEcc(ctx);
+    await readEcc(ctx);
     expect(ctx.values).toEqual({
       eccEnabled: true,
       eccSbeVolatile: 1,
@@ -25,9 +25,9 @@ describe('readEcc', () => {
     });
   });
 
-  it('names each counter combination separately when it is not supported', () => {
+  it('names each counter combination separately when it is not supported', async () => {
     const { ctx } = fakeContext({ eccMode: (_h, cur) => (put32(cur, 0, 0), 0), totalEcc: () => 0, memoryErrorCounter: (_h, _t, _c, location) => (location === 7 ? 3 : 0) });
-    readEcc(ctx);
+    await readEcc(ctx);
     expect(ctx.values.eccEnabled).toBe(false);
     expect(ctx.unsupported).toEqual(['nvmlDeviceGetMemoryErrorCounter(UNCORRECTED,VOLATILE,SRAM)']);
     expect(ctx.values.eccDramCorrectedVolatile).toBe(0);
@@ -35,7 +35,7 @@ describe('readEcc', () => {
 });
 
 describe('readRetirement', () => {
-  it('takes the page count from an INSUFFICIENT_SIZE answer without recording an error', () => {
+  it('takes the page count from an INSUFFICIENT_SIZE answer without recording an error', async () => {
     const { ctx } = fakeContext({
       retiredPages: (_h, cause, count, addresses) => {
         expect(addresses).toBeNull();
@@ -45,7 +45,7 @@ describe('readRetirement', () => {
       retiredPending: (_h, out) => (put32(out, 0, 1), 0),
       remappedRows: (_h, corr, unc, pending, failure) => (put32(corr, 0, 3), put32(unc, 0, 1), put32(pending, 0, 0), put32(failure, 0, 1), 0),
     });
-    readRetirement(ctx);
+    await readRetirement(ctx);
     expect(ctx.values).toEqual({
       retiredPagesSbe: 2,
       retiredPagesDbe: 0,
@@ -58,9 +58,9 @@ describe('readRetirement', () => {
     expect(ctx.errors).toEqual([]);
   });
 
-  it('leaves retirement unread on a GPU without it (A100+ remap rows instead)', () => {
+  it('leaves retirement unread on a GPU without it (A100+ remap rows instead)', async () => {
     const { ctx } = fakeContext({ retiredPages: () => 3, retiredPending: () => 3 });
-    readRetirement(ctx);
+    await readRetirement(ctx);
     expect(definedOnly(ctx.values)).toEqual({});
     expect(ctx.unsupported).toContain('nvmlDeviceGetRetiredPages(DBE)');
   });
@@ -69,7 +69,7 @@ describe('readRetirement', () => {
 describe('readNvlink', () => {
   const counters = { nvlinkErrorCounter: (_h: unknown, link: unknown, counter: unknown, out: unknown) => (put64(out, 0, 100 * (link as number) + (counter as number)), 0) };
 
-  it('takes the link count from field 91 once per device, capped at 18', () => {
+  it('takes the link count from field 91 once per device, capped at 18', async () => {
     const device = nvmlDevice();
     const fns = {
       fieldValues: (_h: unknown, _n: unknown, out: unknown) => (fieldId(out) === 91 ? putField(out, 40) : 2),
@@ -77,41 +77,41 @@ describe('readNvlink', () => {
       ...counters,
     };
     const first = fakeContext(fns, { device });
-    readNvlink(first.ctx);
+    await readNvlink(first.ctx);
     expect(device.linkCount).toBe(18);
     expect(first.ctx.values.nvlinks).toHaveLength(18);
     expect(first.ctx.values.nvlinks?.[2]).toEqual({ link: 2, active: true, replayErrors: 200, recoveryErrors: 201, crcFlitErrors: 202, crcDataErrors: 203 });
     const second = fakeContext(fns, { device });
-    readNvlink(second.ctx);
+    await readNvlink(second.ctx);
     expect(second.calls).not.toContain('fieldValues');
   });
 
-  it('probes links until INVALID_ARGUMENT when the field is missing', () => {
+  it('probes links until INVALID_ARGUMENT when the field is missing', async () => {
     const { ctx, device } = fakeContext({ nvlinkState: (_h, link, out) => ((link as number) < 4 ? (put32(out, 0, link === 1 ? 0 : 1), 0) : 2), ...counters });
-    readNvlink(ctx);
+    await readNvlink(ctx);
     expect(device.linkCount).toBe(4);
     expect(ctx.values.nvlinks?.map((l) => l.active)).toEqual([true, false, true, true]);
     expect(ctx.errors).toEqual([]);
   });
 
-  it('remembers a GPU without NVLink (NOT_SUPPORTED on link 0) and reports no links', () => {
+  it('remembers a GPU without NVLink (NOT_SUPPORTED on link 0) and reports no links', async () => {
     const { ctx, device } = fakeContext({ nvlinkState: () => 3 });
-    readNvlink(ctx);
+    await readNvlink(ctx);
     expect(device.linkCount).toBeUndefined();
     expect(ctx.values.nvlinks).toBeUndefined();
     expect(device.unsupported.has('nvmlDeviceGetNvLinkState')).toBe(true);
   });
 
-  it('reports an empty list for a GPU that has the API but zero links', () => {
+  it('reports an empty list for a GPU that has the API but zero links', async () => {
     const { ctx, device } = fakeContext({ nvlinkState: () => 2 });
-    readNvlink(ctx);
+    await readNvlink(ctx);
     expect(device.linkCount).toBe(0);
     expect(ctx.values.nvlinks).toEqual([]);
   });
 
-  it('retries the count next sample after a real failure', () => {
+  it('retries the count next sample after a real failure', async () => {
     const { ctx, device } = fakeContext({ nvlinkState: () => 999 });
-    readNvlink(ctx);
+    await readNvlink(ctx);
     expect(device.linkCount).toBeUndefined();
     expect(ctx.values.nvlinks).toBeUndefined();
     expect(ctx.errors[0]).toMatchObject({ api: 'nvmlDeviceGetNvLinkState', code: 'UNKNOWN' });
@@ -119,9 +119,9 @@ describe('readNvlink', () => {
 });
 
 describe('readRecovery', () => {
-  it('reads field 230', () => {
+  it('reads field 230', async () => {
     const { ctx } = fakeContext({ fieldValues: (_h, _n, out) => (fieldId(out) === 230 ? putField(out, 2) : 2) });
-    readRecovery(ctx);
+    await readRecovery(ctx);
     expect(ctx.values.recoveryAction).toBe(2);
   });
 });
@@ -140,9 +140,9 @@ describe('readProcesses', () => {
     };
   }
 
-  it('sizes the buffer from the probe and parses pids and used memory with the v3 stride', () => {
+  it('sizes the buffer from the probe and parses pids and used memory with the v3 stride', async () => {
     const { ctx } = fakeContext({ processes: driver([[4242, 0, 1], [77, 0xffffffff, 0xffffffff]], 32) }, { symbols: { processes: 'nvmlDeviceGetComputeRunningProcesses_v3' } });
-    readProcesses(ctx);
+    await readProcesses(ctx);
     expect(ctx.values.processes).toEqual([
       { pid: 4242, usedMemoryBytes: 2 ** 32 },
       { pid: 77, usedMemoryBytes: 0 },
@@ -150,25 +150,25 @@ describe('readProcesses', () => {
     expect(ctx.errors).toEqual([]);
   });
 
-  it('uses the stride of the symbol the driver exports', () => {
+  it('uses the stride of the symbol the driver exports', async () => {
     const { ctx } = fakeContext({ processes: driver([[1, 10, 0], [2, 20, 0]], 24) }, { symbols: { processes: 'nvmlDeviceGetComputeRunningProcesses_v2' } });
-    readProcesses(ctx);
+    await readProcesses(ctx);
     expect(ctx.values.processes).toEqual([
       { pid: 1, usedMemoryBytes: 10 },
       { pid: 2, usedMemoryBytes: 20 },
     ]);
   });
 
-  it('is an empty list when nothing runs', () => {
+  it('is an empty list when nothing runs', async () => {
     const { ctx, calls } = fakeContext({ processes: driver([], 32) });
-    readProcesses(ctx);
+    await readProcesses(ctx);
     expect(ctx.values.processes).toEqual([]);
     expect(calls).toEqual(['processes']);
   });
 
-  it('gives up after three retries while processes keep appearing faster than the headroom', () => {
+  it('gives up after three retries while processes keep appearing faster than the headroom', async () => {
     const { ctx, calls } = fakeContext({ processes: driver([[1, 0, 0]], 32, 100) });
-    readProcesses(ctx);
+    await readProcesses(ctx);
     expect(ctx.values.processes).toBeUndefined();
     expect(calls).toHaveLength(4);
     expect(ctx.errors).toEqual([]);

@@ -6,56 +6,56 @@ const fakeLibrary = fakeNvml;
 const device = nvmlDevice;
 
 describe('ReadContext.call', () => {
-  it('passes the device handle and returns SUCCESS reads', () => {
+  it('passes the device handle and returns SUCCESS reads', async () => {
     const { lib } = fakeLibrary({ temperature: (h, sensor, out) => (new DataView((out as Uint8Array).buffer).setUint32(0, h === 42n && sensor === 0 ? 55 : 0, true), 0) });
     const ctx = new ReadContext(lib, device());
-    expect(ctx.u32('temperature', undefined, 0)).toBe(55);
+    expect(await ctx.u32('temperature', undefined, 0)).toBe(55);
     expect(ctx.errors).toEqual([]);
   });
 
-  it('remembers NOT_SUPPORTED per device and label, and lists it on every later read', () => {
+  it('remembers NOT_SUPPORTED per device and label, and lists it on every later read', async () => {
     const { lib, calls } = fakeLibrary({ clock: (_h, type) => (type === 1 ? 3 : 0) });
     const dev = device();
     const first = new ReadContext(lib, dev);
-    expect(first.u32('clock', 'SM', 1)).toBeUndefined();
-    expect(first.u32('clock', 'MEM', 2)).toBe(0);
+    expect(await first.u32('clock', 'SM', 1)).toBeUndefined();
+    expect(await first.u32('clock', 'MEM', 2)).toBe(0);
     expect(first.unsupported).toEqual(['nvmlDeviceGetClockInfo(SM)']);
     const second = new ReadContext(lib, dev);
-    second.u32('clock', 'SM', 1);
-    second.u32('clock', 'MEM', 2);
+    await second.u32('clock', 'SM', 1);
+    await second.u32('clock', 'MEM', 2);
     expect(second.unsupported).toEqual(['nvmlDeviceGetClockInfo(SM)']);
     expect(calls).toEqual(['clock', 'clock', 'clock']);
     // another device of the same model is asked afresh
-    expect(new ReadContext(lib, device()).u32('clock', 'SM', 1)).toBeUndefined();
+    expect(await new ReadContext(lib, device()).u32('clock', 'SM', 1)).toBeUndefined();
     expect(calls).toHaveLength(4);
   });
 
-  it('treats a symbol the driver does not export like NOT_SUPPORTED', () => {
+  it('treats a symbol the driver does not export like NOT_SUPPORTED', async () => {
     const { lib } = fakeLibrary({});
     const ctx = new ReadContext(lib, device());
-    expect(ctx.u64('energy')).toBeUndefined();
+    expect(await ctx.u64('energy')).toBeUndefined();
     expect(ctx.unsupported).toEqual(['nvmlDeviceGetTotalEnergyConsumption']);
     expect(ctx.errors).toEqual([]);
   });
 
-  it('records other failures each time, and stops calling after GPU_IS_LOST', () => {
+  it('records other failures each time, and stops calling after GPU_IS_LOST', async () => {
     const { lib, calls } = fakeLibrary({ powerUsage: () => 999, powerLimit: () => 15, energy: () => 0 });
     const ctx = new ReadContext(lib, device());
-    ctx.u32('powerUsage');
-    ctx.u32('powerLimit');
-    ctx.u64('energy');
+    await ctx.u32('powerUsage');
+    await ctx.u32('powerLimit');
+    await ctx.u64('energy');
     expect(ctx.errors).toEqual([
       { api: 'nvmlDeviceGetPowerUsage', code: 'UNKNOWN', value: 999 },
       { api: 'nvmlDeviceGetEnforcedPowerLimit', code: 'GPU_IS_LOST', value: 15 },
     ]);
     expect(calls).toEqual(['powerUsage', 'powerLimit']);
-    expect(new ReadContext(lib, device()).u32('powerUsage')).toBeUndefined();
+    expect(await new ReadContext(lib, device()).u32('powerUsage')).toBeUndefined();
   });
 
-  it('hands expected codes back to the caller without recording them', () => {
+  it('hands expected codes back to the caller without recording them', async () => {
     const { lib } = fakeLibrary({ processes: () => 7 });
     const ctx = new ReadContext(lib, device());
-    expect(ctx.call('processes', undefined, (fn, h) => fn(h), [7])).toBe(7);
+    expect(await ctx.call('processes', undefined, [], [7])).toBe(7);
     expect(ctx.errors).toEqual([]);
     expect(ctx.unsupported).toEqual([]);
   });
@@ -74,7 +74,7 @@ describe('ReadContext.field', () => {
       },
     });
 
-  it('decodes each value type', () => {
+  it('decodes each value type', async () => {
     const types: Record<number, [number, (v: DataView) => void]> = {
       1: [0, (v) => v.setFloat64(32, 1.5, true)],
       2: [1, (v) => v.setUint32(32, 4000000000, true)],
@@ -89,18 +89,20 @@ describe('ReadContext.field', () => {
       return 0;
     });
     const ctx = new ReadContext(lib, device());
-    expect([1, 2, 3, 4, 5].map((id) => ctx.field(id))).toEqual([1.5, 4000000000, 2 ** 40, -5, -7]);
+    const read: (number | undefined)[] = [];
+    for (const id of [1, 2, 3, 4, 5]) read.push(await ctx.field(id));
+    expect(read).toEqual([1.5, 4000000000, 2 ** 40, -5, -7]);
   });
 
-  it("remembers a field's own NOT_SUPPORTED under the field id and records its other failures", () => {
+  it("remembers a field's own NOT_SUPPORTED under the field id and records its other failures", async () => {
     const { lib, calls } = fields((id) => (id === 82 ? 3 : 15));
     const dev = device();
     const ctx = new ReadContext(lib, dev);
-    expect(ctx.field(82)).toBeUndefined();
-    expect(ctx.field(82)).toBeUndefined();
+    expect(await ctx.field(82)).toBeUndefined();
+    expect(await ctx.field(82)).toBeUndefined();
     expect(calls).toHaveLength(1);
     expect(ctx.unsupported).toEqual(['nvmlDeviceGetFieldValues(82)']);
-    expect(new ReadContext(lib, dev).field(230)).toBeUndefined();
+    expect(await new ReadContext(lib, dev).field(230)).toBeUndefined();
     expect(dev.unsupported.has('nvmlDeviceGetFieldValues(230)')).toBe(false);
   });
 });

@@ -6,8 +6,8 @@ import { PROBE_GROUPS } from '../../../src/accel/types.js';
 const readKeys = (table: typeof NVML_CALLS | typeof DCMI_CALLS) => new Set(PROBE_GROUPS.flatMap((g) => table[g].flatMap((c) => [...c.keys, ...(c.members ?? [])] as string[])));
 
 describe('sim call tables', () => {
-  it('read every NVML scenario key except identity ones (read at open) and returns', () => {
-    const identity = ['name', 'uuid', 'serial', 'pciBusId', 'pciDeviceId', 'pciSubSystemId', 'arch', 'minor', 'returns'];
+  it('read every NVML scenario key except identity ones (read at open), returns and hang (the backend applies those)', () => {
+    const identity = ['name', 'uuid', 'serial', 'pciBusId', 'pciDeviceId', 'pciSubSystemId', 'arch', 'minor', 'returns', 'hang'];
     const missing = Object.keys(NvmlDeviceSpec.properties).filter((k) => !identity.includes(k) && !readKeys(NVML_CALLS).has(k));
     expect(missing).toEqual([]);
   });
