@@ -1,7 +1,8 @@
 /**
  * Failure injection for the next N completion requests (`POST /admin/fail`), the faults a gateway
  * must survive:
- *   reset     — the connection is destroyed before any response byte (retryable);
+ *   reset     — the connection is destroyed before any response byte (after the request was read, so
+ *               the gateway answers 502: it cannot know the engine did not start);
  *   status    — an OpenAI-style error with the given HTTP status (default 500);
  *   midstream — the answer starts, then the connection drops after a few chunks (a stream) or
  *               halfway through the body (non-streaming).

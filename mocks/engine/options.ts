@@ -27,7 +27,7 @@ export interface MockEngineOptions {
   readonly jitter?: number;
   /** Characters per token when counting and hashing prompts (default 4). */
   readonly charsPerToken?: number;
-  /** Largest request body (default 4 MiB); larger → 413. */
+  /** Largest request body (default 8 MiB, the gateway's --gateway.body-limit); larger → 413. */
   readonly maxBodyBytes?: number;
   /** Longest prompt + output in tokens (default 32768); longer → 400. */
   readonly maxModelLen?: number;
@@ -89,7 +89,7 @@ export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
     timeScale,
     jitter,
     charsPerToken: positive('charsPerToken', o.charsPerToken, 4),
-    maxBodyBytes: positive('maxBodyBytes', o.maxBodyBytes, 4 * 1024 * 1024),
+    maxBodyBytes: positive('maxBodyBytes', o.maxBodyBytes, 8 * 1024 * 1024),
     maxModelLen: positive('maxModelLen', o.maxModelLen, 32_768),
     apiKey: o.apiKey,
     name: o.name,

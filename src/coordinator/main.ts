@@ -108,7 +108,9 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     ...(token !== undefined && { token }),
   });
   rt.store.add(toDisposable('control listener', () => control.close()));
-  const gateway = await buildGatewayApp({ log: rt.log.child({ component: 'gateway' }), metrics, version: rt.version, engines, router, settings: g });
+  // The drain time bounds how long open streams may run on after SIGTERM before they get an error ending.
+  const settings = { ...g, drainTimeout: rt.config.shutdown.timeout };
+  const gateway = await buildGatewayApp({ log: rt.log.child({ component: 'gateway' }), metrics, version: rt.version, engines, router, settings });
   rt.store.add(toDisposable('gateway listener', () => gateway.app.close()));
   engines.onChange((e) => {
     if (e.kind === 'removed') gateway.routerMetrics.forgetEngine(e.engine.name);

@@ -1,12 +1,14 @@
 /**
  * The fastify factory every brixlet listener starts from: TypeBox schemas, body limit, one error
- * shape, JSON 404s, request ids, OpenAPI collection and per-route HTTP metrics.
+ * shape (errors of Node's HTTP parser included), JSON 404s, request ids, OpenAPI collection and
+ * per-route HTTP metrics.
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController, type RawServerDefault } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { BrixletError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AppMetrics } from '../metrics.js';
@@ -36,6 +38,10 @@ export async function createServer(options: ServerOptions): Promise<BrixletServe
     requestIdHeader: 'x-request-id',
     genReqId: () => `${name}-${(++requestSeq).toString(36)}`,
     return503OnClosing: true,
+    // Parser errors (malformed request, headers too large, request timeout) in the one error shape.
+    clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex) {
+      answerClientError(err, socket, this.server.requestTimeout);
+    },
     // Errors fastify raises before routing (a malformed URL) get the same JSON shape as the rest.
     frameworkErrors: (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const mapped = mapError(err, request, bodyLimit);
@@ -74,6 +80,37 @@ export async function createServer(options: ServerOptions): Promise<BrixletServe
   });
 
   return app;
+}
+
+/** The error Node's HTTP parser reported, as a brixlet error (431, 408 or 400). */
+export function clientErrorOf(err: NodeJS.ErrnoException, requestTimeoutMs: number): BrixletError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new BrixletError('BRX_ERR_HTTP_HEADERS_TOO_LARGE', {});
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new BrixletError('BRX_ERR_HTTP_REQUEST_TIMEOUT', { timeoutMs: requestTimeoutMs });
+    default:
+      return new BrixletError('BRX_ERR_HTTP_BAD_REQUEST', { reason: `malformed HTTP request${err.code === undefined ? '' : ` (${err.code})`}` });
+  }
+}
+
+/**
+ * Answers a parser error on the raw socket — no request object exists — and closes it, as Node's
+ * default does, unless the peer is gone or a response has begun on it.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, requestTimeoutMs: number): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (!socket.writable || inProgress) {
+    socket.destroy();
+    return;
+  }
+  const mapped = mapError(clientErrorOf(err, requestTimeoutMs), { method: '', url: '' }, 0);
+  const text = JSON.stringify(mapped.body);
+  socket.end(
+    `HTTP/1.1 ${mapped.statusCode} ${STATUS_CODES[mapped.statusCode] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    () => socket.destroy(),
+  );
 }
 
 /** HTTP metrics, created once per registry: listeners sharing a registry share the series, told apart by `server`. */

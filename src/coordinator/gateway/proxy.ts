@@ -1,8 +1,8 @@
 /**
  * Proxies one OpenAI request (body already read): validates it, picks candidates from the engine
- * set, asks the router (load counted synchronously inside the decision), calls the engine and —
- * while nothing has reached the client — retries on another engine when the engine failed to
- * connect, reset, timed out or answered 5xx. Every attempt's load is released whatever happened;
+ * set, asks the router (load counted synchronously inside the decision), calls the engine and
+ * retries on another engine only when the request never reached the first one (connect failure,
+ * or a reset before undici wrote it). Every attempt's load is released whatever happened;
  * finished requests feed the router metrics and the load monitor. Errors before any byte went out
  * are answered with the listeners' OpenAI-style error body.
  *
@@ -24,7 +24,9 @@ import { policyHeader, weightHeader } from './request-headers.js';
 import type { RouterMetrics } from './router-metrics.js';
 import type { EngineTokenizer } from './engine-tokenizer.js';
 import { charTokenizer, type Tokenizer } from './tokenizer.js';
-import { type CallOptions, type CallOutcome, callUpstream } from './upstream-call.js';
+import { Admission, type Ticket } from './admission.js';
+import { normaliseTarget } from './fast-path.js';
+import { type CallOptions, type CallOutcome, callUpstream, type Stoppable } from './upstream-call.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 /** What the gateway needs from the router (src/coordinator/router/router.ts). */
@@ -38,10 +40,12 @@ export interface ProxyDeps extends CallOptions {
   readonly pools: UpstreamPools;
   readonly metrics: RouterMetrics;
   readonly monitor: LoadMonitor;
-  /** Other engines tried when one fails before the client got a byte (gateway.retries). */
+  /** Other engines tried when one provably never got the request (gateway.retries). */
   readonly retries: number;
   /** Requests proxied at once before new ones get 429 (gateway.maxInFlight); 0 = no limit. */
   readonly maxInFlight: number;
+  /** Request-body bytes held at once before new ones get 503 (gateway.maxBufferedBody); 0 or absent = no limit. */
+  readonly maxBufferedBody?: number;
   /** The listener's body limit (for the 413 message). */
   readonly bodyLimit: number;
   readonly tokenizer?: Tokenizer;
@@ -59,6 +63,8 @@ interface Call {
   readonly res: ServerResponse;
   readonly body: Buffer;
   readonly reqId: string;
+  /** Origin-form path and query forwarded to the engine. */
+  readonly url: string;
   readonly openai: OpenAiRequest;
   readonly route: RouteRequest;
   readonly startedAt: number;
@@ -70,33 +76,59 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 export class CompletionProxy {
-  private inFlight = 0;
+  private readonly admission: Admission;
+  private readonly live = new Set<Stoppable>();
   private readonly tokenizer: Tokenizer;
   private readonly now: () => number;
 
   constructor(private readonly deps: ProxyDeps) {
     this.tokenizer = deps.tokenizer ?? charTokenizer;
     this.now = deps.now ?? Date.now;
+    this.admission = new Admission({ maxInFlight: deps.maxInFlight, maxBufferedBody: deps.maxBufferedBody ?? 0 });
   }
 
-  /** Requests being proxied right now. */
+  /** Requests admitted right now (from their headers until they end). */
   get active(): number {
-    return this.inFlight;
+    return this.admission.inFlight;
   }
 
-  /** Handles one request whose body has been read. Never throws: failures become error responses. */
-  handle(endpoint: OpenAiEndpoint, req: IncomingMessage, res: ServerResponse, body: Buffer, reqId: string): void {
+  /** Request-body bytes held right now. */
+  get bufferedBytes(): number {
+    return this.admission.bufferedBytes;
+  }
+
+  /** Admits a request from its headers, before its body is read; throws 429 (in flight) or 503 (buffered bytes). */
+  admit(declaredBodyBytes: number): Ticket {
+    return this.admission.admit(declaredBodyBytes);
+  }
+
+  /**
+   * Ends every attempt still running (shutdown past its drain time): started streams get the SSE
+   * error ending, requests with nothing sent yet a 503. Returns how many were ended.
+   */
+  stopAll(err: BrixletError): number {
+    const n = this.live.size;
+    for (const a of [...this.live]) a.stop(err);
+    return n;
+  }
+
+  /**
+   * Handles one request whose body has been read. Never throws: failures become error responses.
+   * `ticket` is its admission when it was admitted before the body was read; else it is admitted here.
+   */
+  handle(endpoint: OpenAiEndpoint, req: IncomingMessage, res: ServerResponse, body: Buffer, reqId: string, ticket?: Ticket): void {
     const startedAt = performance.now();
     // Only a model some engine serves becomes a label value: request bodies cannot grow the series.
     let model = 'unknown';
     let call: Call;
+    let admitted = ticket;
     try {
       const d = this.deps;
+      admitted ??= this.admission.admit(body.length);
       const policy: RoutingPolicyName | undefined = policyHeader(header(req, 'routing-strategy'));
       const openai = readOpenAiRequest(endpoint, parseJsonBody(body), this.tokenizer);
       if (!d.engines.knowsModel(openai.model)) throw modelNotFound(openai.model, d.engines);
       model = openai.model;
-      if (d.maxInFlight > 0 && this.inFlight >= d.maxInFlight) throw new BrixletError('BRX_ERR_GATEWAY_OVERLOADED', { limit: d.maxInFlight });
       const prefillWeight = weightHeader('x-brixlet-prefill-weight', header(req, 'x-brixlet-prefill-weight'));
       const decodeWeight = weightHeader('x-brixlet-decode-weight', header(req, 'x-brixlet-decode-weight'));
       const route: RouteRequest = {
@@ -108,23 +140,23 @@ export class CompletionProxy {
         ...(prefillWeight !== undefined && { prefillWeight }),
         ...(decodeWeight !== undefined && { decodeWeight }),
       };
-      call = { req, res, body, reqId, openai, route, startedAt };
+      call = { req, res, body, reqId, url: normaliseTarget(req.url)?.url ?? '/', openai, route, startedAt };
     } catch (err) {
+      admitted?.release();
       const status = this.sendError(req, res, reqId, err);
       this.deps.metrics.request(model, 'none', 'none', status, (performance.now() - startedAt) / 1000);
       return;
     }
-    this.inFlight++;
-    void this.run(call);
+    void this.run(call, admitted);
   }
 
-  private async run(call: Call): Promise<void> {
+  private async run(call: Call, ticket: Ticket): Promise<void> {
     try {
       await this.proxy(this.deps.engineTokenizer === undefined ? call : await this.tokenized(call, this.deps.engineTokenizer));
     } catch (err) {
       this.sendError(call.req, call.res, call.reqId, err);
     } finally {
-      this.inFlight--;
+      ticket.release();
     }
   }
 
@@ -171,13 +203,13 @@ export class CompletionProxy {
         out = await callUpstream(d, {
           target,
           decision,
-          url: req.url ?? '/',
+          url: call.url,
           headers,
           body: call.body,
           res: call.res,
           extraHeaders: { 'x-brixlet-target': engine.name, 'x-brixlet-policy': policy, 'target-pod': target.hostPort, 'x-request-id': call.reqId },
-          lastChance,
           onFirstByte: (at) => d.metrics.ttft(model, policy, (at - call.startedAt) / 1000),
+          live: this.live,
         });
       } finally {
         // Only a complete answer's length feeds the router's expected-output average.
@@ -185,8 +217,8 @@ export class CompletionProxy {
       }
       const seconds = (performance.now() - call.startedAt) / 1000;
       if (out.kind === 'failed') {
-        d.metrics.upstreamError(engine.name, out.reason);
-        if (out.retry && !lastChance && out.reason !== 'too-large') {
+        if (out.reason !== 'shutdown') d.metrics.upstreamError(engine.name, out.reason);
+        if (out.retry && !lastChance && out.reason !== 'too-large' && out.reason !== 'shutdown') {
           d.metrics.retry(out.reason);
           d.log.debug({ engine: engine.name, reason: out.reason, err: out.error.message, attempt, reqId: call.reqId }, 'retrying on another engine');
           (exclude ??= new Set()).add(engine.uid);
@@ -197,10 +229,16 @@ export class CompletionProxy {
         throw out.error;
       }
       if (out.kind === 'gone') {
+        if (out.reason === 'send-timeout') {
+          d.metrics.clientTimeout('send');
+          d.log.info({ engine: engine.name, model, reqId: call.reqId, timeoutMs: d.sendTimeout }, 'client accepted no bytes within the send timeout; closed it and aborted the engine request');
+        }
         d.metrics.request(model, policy, engine.name, CLIENT_CLOSED, seconds);
         return;
       }
-      if (out.failure !== undefined) {
+      if (out.failure === 'shutdown') {
+        d.log.warn({ engine: engine.name, model, reqId: call.reqId }, 'stream still open at the end of the drain; the client got an error event');
+      } else if (out.failure !== undefined) {
         d.metrics.upstreamError(engine.name, out.failure);
         d.log.warn({ engine: engine.name, model, reason: out.failure, reqId: call.reqId }, 'engine stream failed; the client got an error event');
       }
@@ -226,7 +264,11 @@ export class CompletionProxy {
     else this.deps.log.debug({ code, reqId }, 'request rejected');
     if (res.headersSent || res.destroyed) return mapped.statusCode;
     const text = JSON.stringify(mapped.body);
-    res.writeHead(mapped.statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-request-id': reqId });
+    const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'x-request-id': reqId };
+    // Refusals for load say when to come back; 405 says what is allowed.
+    if (code === 'BRX_ERR_GATEWAY_OVERLOADED' || code === 'BRX_ERR_GATEWAY_BUFFER_FULL' || code === 'BRX_ERR_GATEWAY_SHUTTING_DOWN') headers['retry-after'] = '1';
+    if (code === 'BRX_ERR_HTTP_METHOD_NOT_ALLOWED') headers.allow = 'POST';
+    res.writeHead(mapped.statusCode, headers);
     res.end(text);
     return mapped.statusCode;
   }

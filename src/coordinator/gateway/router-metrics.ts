@@ -22,6 +22,8 @@ export interface RouterMetrics {
   decision(policy: string, engine: string, micros: number): void;
   retry(reason: RetryReason): void;
   upstreamError(engine: string, reason: UpstreamErrorReason): void;
+  /** A client cut off for slowness: `body` (not sent within --gateway.body-timeout) or `send` (read nothing for --gateway.send-timeout). */
+  clientTimeout(kind: 'body' | 'send'): void;
   tokens(model: string, input: number, output: number): void;
   /** Drops every series of an engine that left (recreated pods get new names: series must not pile up). */
   forgetEngine(engine: string): void;
@@ -164,6 +166,7 @@ export function createRouterMetrics(app?: AppMetrics, engines?: EngineSetView): 
   const decisionTime = new HistogramFamily('brixlet_router_decision_seconds', 'Time one routing decision took, by policy.', ['policy'], DECISION_BUCKETS);
   const retries = new CounterFamily('brixlet_router_retries_total', 'Requests sent again to another engine before any byte reached the client, by reason.', ['reason']);
   const upstreamErrors = new CounterFamily('brixlet_router_upstream_errors_total', 'Engine failures seen by the gateway, by engine and reason.', ['engine', 'reason']);
+  const clientTimeouts = new CounterFamily('brixlet_router_client_timeouts_total', 'Clients the gateway cut off for slowness, by kind (body: request body not in within the body timeout; send: response not read within the send timeout).', ['kind']);
   const tokens = new CounterFamily('brixlet_router_tokens_total', 'Tokens of proxied requests, by model and kind (input: prompt, output: completion).', ['model', 'kind']);
 
   const metrics: RouterMetrics = {
@@ -189,13 +192,16 @@ export function createRouterMetrics(app?: AppMetrics, engines?: EngineSetView): 
     upstreamError(engine, reason) {
       upstreamErrors.table.get([engine, reason]).value++;
     },
+    clientTimeout(kind) {
+      clientTimeouts.table.get([kind]).value++;
+    },
     tokens(model, input, output) {
       if (input > 0) tokens.table.get([model, 'input']).value += input;
       if (output > 0) tokens.table.get([model, 'output']).value += output;
     },
     render() {
       const out: string[] = [];
-      for (const f of [requests, duration, ttft, decisions, decisionTime, retries, upstreamErrors, tokens]) f.render(out);
+      for (const f of [requests, duration, ttft, decisions, decisionTime, retries, upstreamErrors, clientTimeouts, tokens]) f.render(out);
       if (engines !== undefined) {
         out.push('# HELP brixlet_router_in_flight Requests the gateway has sent to each engine and not finished.', '# TYPE brixlet_router_in_flight gauge');
         for (const e of engines.all()) out.push(`brixlet_router_in_flight{engine="${escapeLabel(e.name)}"} ${e.load.inFlight}`);

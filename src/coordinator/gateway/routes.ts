@@ -2,7 +2,8 @@
  * The OpenAI-compatible routes of the gateway: /v1/models (union of the healthy engines' models),
  * /v1/chat/completions and /v1/completions (proxied by CompletionProxy). The completion routes are
  * served from the Node.js server ahead of fastify (fast-path.ts); they are also declared to fastify,
- * for the OpenAPI document and for app.inject(), and take the same code path from there. Request
+ * for the OpenAPI document and for app.inject(), and take the same code path from there (admitted
+ * in onRequest, before fastify reads the body; other methods answered 405). Request
  * bodies are kept as the bytes the client sent — parsed only to validate and route, forwarded
  * unchanged — whatever content type the client declared (vLLM reads JSON from `curl -d` too).
  */
@@ -10,6 +11,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BrixletServer } from '../../common/http/create-server.js';
 import type { EngineSetView } from '../engines/types.js';
+import { BrixletError } from '../../common/errors.js';
+import type { Ticket } from './admission.js';
 import { installFastPath, type RawHandler } from './fast-path.js';
 import type { OpenAiEndpoint } from './openai-body.js';
 import type { CompletionProxy } from './proxy.js';
@@ -18,6 +21,10 @@ export interface GatewayRouteDeps {
   readonly engines: EngineSetView;
   readonly proxy: CompletionProxy;
   readonly bodyLimit: number;
+  /** Time to receive a whole request body (ms); 0 = none. */
+  readonly bodyTimeout?: number;
+  /** Called when a body timed out (for a metric). */
+  readonly onBodyTimeout?: () => void;
   /** `created` of model entries (seconds since the epoch). */
   readonly createdAt: number;
 }
@@ -45,15 +52,32 @@ export function registerGatewayRoutes(app: BrixletServer, deps: GatewayRouteDeps
 
   const routes = new Map<string, RawHandler>();
   for (const [path, endpoint] of Object.entries(COMPLETION_ROUTES)) {
-    routes.set(path, (req, res, body, reqId) => proxy.handle(endpoint, req, res, body, reqId));
+    routes.set(path, (req, res, body, reqId, ticket) => proxy.handle(endpoint, req, res, body, reqId, ticket));
   }
-  installFastPath(app.server, { routes, bodyLimit: deps.bodyLimit, sendError: (req, res, reqId, err) => void proxy.sendError(req, res, reqId, err) });
+  installFastPath(app.server, {
+    routes,
+    bodyLimit: deps.bodyLimit,
+    ...(deps.bodyTimeout !== undefined && { bodyTimeout: deps.bodyTimeout }),
+    ...(deps.onBodyTimeout !== undefined && { onBodyTimeout: deps.onBodyTimeout }),
+    admit: (declared) => proxy.admit(declared),
+    sendError: (req, res, reqId, err) => void proxy.sendError(req, res, reqId, err),
+  });
+  const tickets = new WeakMap<object, Ticket>();
 
   // The same routes through fastify (app.inject(), OpenAPI): raw bodies, then the proxy on the raw request.
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     for (const [path, endpoint] of Object.entries(COMPLETION_ROUTES)) {
+      scope.route({
+        method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+        url: path,
+        schema: { hide: true },
+        handler: async (request, reply) => {
+          void reply.hijack();
+          proxy.sendError(request.raw, reply.raw, request.id, new BrixletError('BRX_ERR_HTTP_METHOD_NOT_ALLOWED', { method: request.method, path, allow: 'POST' }));
+        },
+      });
       scope.post(
         path,
         {
@@ -62,10 +86,26 @@ export function registerGatewayRoutes(app: BrixletServer, deps: GatewayRouteDeps
             description:
               'Routed by the routing-strategy header or the configured policy; the chosen engine is returned in x-brixlet-target, the policy in x-brixlet-policy.',
           },
+          // Admitted from the headers, before fastify reads the body (as the fast path does).
+          onRequest: async (request, reply) => {
+            const declared = Number(request.headers['content-length']);
+            if (declared > deps.bodyLimit) return;
+            try {
+              const ticket = proxy.admit(Number.isInteger(declared) && declared > 0 ? declared : 0);
+              tickets.set(request.raw, ticket);
+              // Whatever ends the request (a 413 from the parser included) frees the admission.
+              reply.raw.once('close', () => ticket.release());
+            } catch (err) {
+              void reply.header('retry-after', '1');
+              throw err;
+            }
+          },
         },
         async (request: FastifyRequest, reply: FastifyReply) => {
           void reply.hijack();
-          proxy.handle(endpoint, request.raw, reply.raw, (request.body as Buffer | undefined) ?? Buffer.alloc(0), request.id);
+          const ticket = tickets.get(request.raw);
+          tickets.delete(request.raw);
+          proxy.handle(endpoint, request.raw, reply.raw, (request.body as Buffer | undefined) ?? Buffer.alloc(0), request.id, ticket);
         },
       );
     }

@@ -4,11 +4,15 @@
  * through chunk by chunk as they arrive (headers go out with the first chunk, so a failure before
  * it can still be retried), other bodies are collected up to the response limit and sent in one
  * write. The attempt never throws: it settles with what happened, and proxy.ts decides between
- * retrying on another engine and answering the client.
+ * retrying on another engine and answering the client. Only an attempt whose request provably
+ * never reached the engine may be retried (not connected, or failed before undici wrote the
+ * request): a POST that was sent may be generating, and running it twice costs the engine time
+ * and the client its wait. An engine's 5xx is passed through.
  *
  * Timers: one per attempt, first-byte (send → first body byte) then idle (between chunks). A client
  * that goes away aborts the engine request at once; backpressure from a slow client pauses the
- * engine's socket.
+ * engine's socket, and a client that accepts no byte for the send timeout (nginx's send_timeout)
+ * loses its connection and the engine request, so it cannot hold an in-flight slot forever.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -23,6 +27,14 @@ export interface CallOptions {
   readonly firstByteTimeout: number;
   readonly idleTimeout: number;
   readonly responseLimit: number;
+  /** Longest time the client may accept no byte while the gateway has some to send (default 60 s). */
+  readonly sendTimeout?: number;
+}
+
+/** An attempt in progress that the gateway can end early (shutdown). */
+export interface Stoppable {
+  /** Ends the attempt with `err`: an SSE error ending for a started stream, else a failure nothing was sent for. */
+  stop(err: BrixletError): void;
 }
 
 export interface CallInput {
@@ -35,19 +47,21 @@ export interface CallInput {
   readonly res: ServerResponse;
   /** Headers the gateway adds to the client response (x-brixlet-target, x-request-id …). */
   readonly extraHeaders: OutgoingHttpHeaders;
-  /** A 5xx from the engine is passed through (no engine left to retry on) rather than reported as failed. */
-  readonly lastChance: boolean;
   /** Called with performance.now() when the first body byte of a streamed answer arrives. */
   readonly onFirstByte?: (at: number) => void;
+  /** Attempts in progress: this one is in it until it settles. */
+  readonly live?: Set<Stoppable>;
 }
 
 export type CallOutcome =
-  /** The client got the engine's answer. `status` is what the request counts as (502/504 when a stream ended in an error event). */
-  | { readonly kind: 'answered'; readonly status: number; readonly usage: UsageScanner; readonly failure?: 'midstream' | 'idle-timeout' }
-  /** The client went away; the engine request was aborted. */
-  | { readonly kind: 'gone'; readonly usage: UsageScanner }
-  /** Nothing reached the client. `retry` tells whether another engine may take the request. */
-  | { readonly kind: 'failed'; readonly reason: RetryReason | 'too-large'; readonly retry: boolean; readonly error: BrixletError };
+  /** The client got the engine's answer. `status` is what the request counts as (502/503/504 when a stream ended in an error event). */
+  | { readonly kind: 'answered'; readonly status: number; readonly usage: UsageScanner; readonly failure?: 'midstream' | 'idle-timeout' | 'shutdown' }
+  /** The client went away, or stopped reading for the send timeout (`send-timeout`); the engine request was aborted. */
+  | { readonly kind: 'gone'; readonly usage: UsageScanner; readonly reason?: 'send-timeout' }
+  /** Nothing reached the client. `retry` tells whether another engine may take the request (it never reached this one). */
+  | { readonly kind: 'failed'; readonly reason: RetryReason | 'too-large' | 'shutdown'; readonly retry: boolean; readonly error: BrixletError };
+
+const DEFAULT_SEND_TIMEOUT = 60_000;
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
@@ -77,7 +91,7 @@ const DONE = 2;
  * undici's dispatch handler, on the callbacks its HTTP/1.1 client calls directly (raw header
  * buffers, a boolean for backpressure), which spares a wrapper and a header object per response.
  */
-class Attempt implements Dispatcher.DispatchHandler {
+class Attempt implements Dispatcher.DispatchHandler, Stoppable {
   readonly usage = new UsageScanner();
   private abortFn: ((err: Error) => void) | undefined;
   private resumeFn: (() => void) | undefined;
@@ -91,6 +105,11 @@ class Attempt implements Dispatcher.DispatchHandler {
   private timedOut = false;
   private clientGone = false;
   private paused = false;
+  /** undici wrote the whole request to the engine's socket: from here on it may be generating. */
+  private sent = false;
+  private sendTimer: NodeJS.Timeout | undefined;
+  /** Bytes queued for the client when the send timer was armed: less at expiry means it is reading. */
+  private queued = 0;
   /** performance.now() of the last byte from the engine (the idle timer re-arms from it). */
   private lastActivity = 0;
   private timer: NodeJS.Timeout;
@@ -122,7 +141,21 @@ class Attempt implements Dispatcher.DispatchHandler {
   private readonly onDrain = (): void => {
     this.lastActivity = performance.now();
     this.paused = false;
+    clearTimeout(this.sendTimer);
     this.resumeFn?.();
+  };
+  private readonly onSendTimer = (): void => {
+    const res = this.input.res;
+    const queued = res.writableLength;
+    if (queued < this.queued) {
+      // Still taking bytes, just slowly: watch the next period.
+      this.queued = queued;
+      this.sendTimer = setTimeout(this.onSendTimer, this.sendTimeout);
+      return;
+    }
+    this.settle({ kind: 'gone', usage: this.usage, reason: 'send-timeout' });
+    this.abort();
+    res.destroy();
   };
 
   constructor(
@@ -132,6 +165,24 @@ class Attempt implements Dispatcher.DispatchHandler {
   ) {
     this.timer = setTimeout(this.onTimer, opts.firstByteTimeout);
     input.res.on('close', this.onClose);
+    input.live?.add(this);
+  }
+
+  private get sendTimeout(): number {
+    return this.opts.sendTimeout ?? DEFAULT_SEND_TIMEOUT;
+  }
+
+  stop(err: BrixletError): void {
+    if (this.phase === DONE) return;
+    const res = this.input.res;
+    if (this.streaming && res.headersSent) {
+      this.settle({ kind: 'answered', status: err.statusCode, usage: this.usage, failure: 'shutdown' });
+      this.abort();
+      if (!res.destroyed) res.end(sseErrorEvents(err));
+      return;
+    }
+    this.settle({ kind: 'failed', reason: 'shutdown', retry: false, error: err });
+    this.abort();
   }
 
   private get engine(): string {
@@ -146,6 +197,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.phase === DONE) return;
     this.phase = DONE;
     clearTimeout(this.timer);
+    clearTimeout(this.sendTimer);
+    this.input.live?.delete(this);
     this.input.res.off('close', this.onClose);
     this.input.res.off('drain', this.onDrain);
     this.resolve(out);
@@ -160,16 +213,13 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.phase === DONE || this.clientGone || this.timedOut) abort(new GatewayAbort('settled before connect'));
   }
 
+  onRequestSent(): void {
+    this.sent = true;
+  }
+
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (this.phase === DONE) return true;
     if (statusCode < 200) return true;
-    if (statusCode >= 500 && !this.input.lastChance) {
-      // Settled: the body is read off and ignored (the connection stays in the pool); retry elsewhere.
-      this.settle({ kind: 'failed', reason: 'status', retry: true, error: new BrixletError('BRX_ERR_GATEWAY_UPSTREAM', { engine: this.engine, reason: `answered HTTP ${statusCode}` }) });
-      // Its body is not wanted: drop the connection rather than let a stalled error body hold it.
-      this.abort();
-      return true;
-    }
     this.phase = BODY;
     this.status = statusCode;
     this.resumeFn = resume;
@@ -210,6 +260,8 @@ class Attempt implements Dispatcher.DispatchHandler {
       if (!this.input.res.write(chunk) && !this.paused) {
         this.paused = true;
         this.input.res.once('drain', this.onDrain);
+        this.queued = this.input.res.writableLength;
+        this.sendTimer = setTimeout(this.onSendTimer, this.sendTimeout);
       }
       return !this.paused;
     }
@@ -253,9 +305,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.clientGone) return this.settle({ kind: 'gone', usage: this.usage });
     const started = this.phase === BODY && this.streaming && res.headersSent;
     if (!started) {
-      if (this.timedOut) return this.settle({ kind: 'failed', reason: 'timeout', retry: true, error: this.timeoutError() });
-      const reason: RetryReason = this.phase === PREFILL && CONNECT_CODES.has(errorCode(err)) ? 'connect' : 'reset';
-      return this.settle({ kind: 'failed', reason, retry: true, error: new BrixletError('BRX_ERR_GATEWAY_UPSTREAM', { engine: this.engine, reason: errorText(err) }, { cause: err }) });
+      // Retry only what never reached the engine; a connect failure never did.
+      const connect = this.phase === PREFILL && CONNECT_CODES.has(errorCode(err));
+      const retry = connect || !this.sent;
+      if (this.timedOut) return this.settle({ kind: 'failed', reason: 'timeout', retry, error: this.timeoutError() });
+      const reason: RetryReason = connect ? 'connect' : 'reset';
+      return this.settle({ kind: 'failed', reason, retry, error: new BrixletError('BRX_ERR_GATEWAY_UPSTREAM', { engine: this.engine, reason: errorText(err) }, { cause: err }) });
     }
     // Mid-stream: the client has a 200 and part of the answer. End it with an error event, never a hang.
     const failure = this.timedOut ? 'idle-timeout' : 'midstream';

@@ -28,7 +28,7 @@ describe('configuration reference', () => {
 
   it('prints defaults as a user would type them', () => {
     const byPath = (p: string) => configFields(ConfigSchema).find((f) => f.path === p)!;
-    expect(formatDefault(byPath('gateway.bodyLimit'))).toBe('16MiB');
+    expect(formatDefault(byPath('gateway.bodyLimit'))).toBe('8MiB');
     expect(formatDefault(byPath('shutdown.timeout'))).toBe('10s');
     expect(formatDefault(byPath('agent.nodeName'))).toBe('(empty)');
   });

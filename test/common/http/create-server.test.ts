@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrixletError } from '../../../src/common/errors.js';
-import { type BrixletServer, createServer } from '../../../src/common/http/create-server.js';
+import { connect } from 'node:net';
+import { type BrixletServer, clientErrorOf, createServer } from '../../../src/common/http/create-server.js';
 import { silentLog, testMetrics } from '../../helpers/apps.js';
 
 let app: BrixletServer;
@@ -114,5 +115,48 @@ describe('fuzz: nothing a client sends yields a 5xx or a non-JSON error', () => 
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('errors of Node\'s HTTP parser', () => {
+  /** Writes raw bytes to a listening server and returns what it answered before closing the connection. */
+  async function rawAnswer(text: string): Promise<string> {
+    const server = await createServer({ name: 'raw', title: 't', version: '0.0.0', log: silentLog, bodyLimit: 1024, metrics: testMetrics() });
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const sock = connect(Number(new URL(url).port), '127.0.0.1');
+        let out = '';
+        const hang = setTimeout(() => reject(new Error('connection left open')), 10_000);
+        sock.on('data', (d) => (out += d.toString()));
+        sock.on('close', () => {
+          clearTimeout(hang);
+          resolve(out);
+        });
+        sock.on('error', () => undefined);
+        sock.write(text);
+      });
+    } finally {
+      await server.close();
+    }
+  }
+
+  const bodyOf = (answer: string): unknown => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+  it('answers a malformed request with 400 in the documented error shape and closes', async () => {
+    const out = await rawAnswer('GARBAGE\r\n\r\n');
+    expect(out.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(out).toMatch(/content-type: application\/json/i);
+    expect(bodyOf(out)).toEqual({ error: { code: 'BRX_ERR_HTTP_BAD_REQUEST', message: expect.stringMatching(/^invalid request: malformed HTTP request \(HPE_/), type: 'invalid_request_error' } });
+  });
+
+  it('answers headers over Node\'s limit with 431 in the same shape', async () => {
+    const out = await rawAnswer(`GET /x HTTP/1.1\r\nhost: a\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(out.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(bodyOf(out)).toEqual({ error: { code: 'BRX_ERR_HTTP_HEADERS_TOO_LARGE', message: 'request headers are too large', type: 'invalid_request_error' } });
+  });
+
+  it('maps Node\'s request timeout to 408', () => {
+    expect(clientErrorOf(Object.assign(new Error('t'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), 90_000)).toMatchObject({ code: 'BRX_ERR_HTTP_REQUEST_TIMEOUT', statusCode: 408 });
   });
 });

@@ -23,7 +23,7 @@ beforeAll(async () => {
     req.on('end', () => {
       void callUpstream(
         { firstByteTimeout: 5000, idleTimeout: 150, responseLimit: 1 << 20 },
-        { target: pools.target(engine.url), decision, url: '/v1/completions', headers: ['content-type', 'application/json'], body: Buffer.concat(chunks), res, extraHeaders: {}, lastChance: true },
+        { target: pools.target(engine.url), decision, url: '/v1/completions', headers: ['content-type', 'application/json'], body: Buffer.concat(chunks), res, extraHeaders: {} },
       ).then((o) => outcomes.push(o));
     });
   });

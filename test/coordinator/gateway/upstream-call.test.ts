@@ -12,7 +12,6 @@ let pools: UpstreamPools;
 let server: Server;
 let url: string;
 let opts: CallOptions = { firstByteTimeout: 5000, idleTimeout: 5000, responseLimit: 64 * 1024 };
-let lastChance = false;
 let outcomes: CallOutcome[] = [];
 const marks = { firstToken: 0, released: 0 };
 
@@ -45,7 +44,6 @@ beforeAll(async () => {
         body: Buffer.concat(chunks),
         res,
         extraHeaders: { 'x-brixlet-target': 'e0' },
-        lastChance,
       }).then((out) => {
         outcomes.push(out);
         // What proxy.ts does with a failure nothing was sent for.
@@ -92,23 +90,18 @@ it('streams an event stream with x-accel-buffering: no', async () => {
   expect((outcomes[0] as Extract<CallOutcome, { kind: 'answered' }>).usage.outputTokens()).toBe(3);
 });
 
-it('reports a 5xx as retryable without answering, unless it is the last chance', async () => {
-  engine.failNext({ mode: 'status', status: 503 });
-  const retry = await post(small);
-  expect([retry.status, retry.headers.get('x-outcome')]).toEqual([599, 'status:BRX_ERR_GATEWAY_UPSTREAM']);
-  lastChance = true;
+it('passes an engine\'s 5xx through: the engine had the request, so it is never retried', async () => {
   engine.failNext({ mode: 'status', status: 503 });
   const passed = await post(small);
-  lastChance = false;
   expect(passed.status).toBe(503);
   expect(outcomes[0]).toMatchObject({ kind: 'answered', status: 503 });
-  // The connection that carried the ignored 5xx body is still good.
   expect((await post(small)).status).toBe(200);
 });
 
-it('reports a reset as retryable and a body over the limit as final', async () => {
+it('reports a reset after the request was written as final (it may be generating), and a body over the limit as final', async () => {
   engine.failNext({ mode: 'reset' });
   expect((await post(small)).headers.get('x-outcome')).toBe('reset:BRX_ERR_GATEWAY_UPSTREAM');
+  expect(outcomes[0]).toMatchObject({ kind: 'failed', reason: 'reset', retry: false });
   opts = { ...opts, responseLimit: 1024 };
   const big = await post({ ...small, max_tokens: 500 });
   opts = { ...opts, responseLimit: 64 * 1024 };
@@ -116,12 +109,12 @@ it('reports a reset as retryable and a body over the limit as final', async () =
   expect(outcomes[0]).toMatchObject({ kind: 'failed', retry: false });
 });
 
-it('times out before the first byte (retryable) and ends a silent stream with an error event', async () => {
+it('times out before the first byte (final: the request was sent) and ends a silent stream with an error event', async () => {
   opts = { firstByteTimeout: 5, idleTimeout: 5000, responseLimit: 64 * 1024 };
   // 30 000 prompt tokens: about 20 ms of prefill at this time scale, past the 5 ms limit.
   const slow = await post({ ...small, prompt: 'p'.repeat(120_000), max_tokens: 1 });
   expect(slow.headers.get('x-outcome')).toBe('timeout:BRX_ERR_GATEWAY_TIMEOUT');
-  expect(outcomes[0]).toMatchObject({ kind: 'failed', retry: true });
+  expect(outcomes[0]).toMatchObject({ kind: 'failed', retry: false });
   opts = { firstByteTimeout: 5000, idleTimeout: 5000, responseLimit: 64 * 1024 };
   engine.failNext({ mode: 'midstream' });
   const broken = await post({ ...small, max_tokens: 40, stream: true });
@@ -138,7 +131,7 @@ it('reports a refused connection as a connect failure', async () => {
   await new Promise<void>((r) => dead.close(() => r()));
   const out = await new Promise<CallOutcome>((resolve) => {
     const s = createServer((_req, res) => {
-      void callUpstream(opts, { target: pools.target(`http://127.0.0.1:${port}`), decision: decision(), url: '/v1/completions', headers: [], body: Buffer.from('{}'), res, extraHeaders: {}, lastChance: false }).then((o) => {
+      void callUpstream(opts, { target: pools.target(`http://127.0.0.1:${port}`), decision: decision(), url: '/v1/completions', headers: [], body: Buffer.from('{}'), res, extraHeaders: {} }).then((o) => {
         res.end();
         resolve(o);
       });
