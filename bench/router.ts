@@ -12,6 +12,12 @@
  * (d) Engine metrics parse: parseVllmMetrics on the mock engine's own /metrics after the load above
  *     (vLLM names, histograms filled), ms per scrape beside splitting the text into lines (floor).
  *     Target ≤ 1 ms per scrape (a unit-test bound once, test/coordinator/engines/metrics-parse.test.ts).
+ * (e) Memory under a burst of large uploads (bench/router/body-burst.ts): 24 concurrent uploads just
+ *     under the default body limit to a fresh gateway process, its peak resident set growth read
+ *     from /proc, with the default --gateway.max-buffered-body (64 MiB) beside no bound (0).
+ *     Target: growth ≤ 3× the bound (192 MiB) — bodies are admitted from their headers, so the
+ *     gateway holds at most the bound in body bytes, plus for each held body the transient text
+ *     and parsed prompt that validating and routing it take; never clients × body size.
  *
  * The gateway, nginx and the mock engine each run as their own process (the built CLI:
  * `brixlet coordinator`, `brixlet mock-engine --time-scale inf`) so the load generator in this process
@@ -21,6 +27,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { ROUTING_POLICIES } from '../src/common/config/schema.js';
 import { parseVllmMetrics } from '../src/coordinator/engines/metrics-parse.js';
 import { benchArgs, median, row, target, writeReport, type Row, type Target } from './lib/report.js';
+import { uploadBurst } from './router/body-burst.js';
 import { measureDecisions } from './router/decision.js';
 import { closedLoop, type LoadRequest, sequentialLatency } from './router/load.js';
 import { startNginx } from './router/nginx.js';
@@ -38,6 +45,7 @@ const SMALL: LoadRequest = { path: '/v1/completions', body: JSON.stringify({ mod
 
 interface Service {
   readonly urls: Record<string, string>;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -56,6 +64,7 @@ function startCli(argv: string[]): Promise<Service> {
       child.removeAllListeners('exit');
       resolve({
         urls: JSON.parse(out.slice(0, nl)) as Record<string, string>,
+        pid: child.pid ?? 0,
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null) return done();
@@ -168,6 +177,32 @@ try {
   const lines = exposition.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
   rows.push(row(`parse the mock engine's /metrics (${lines} samples)`, 'ms', false, parse, { 'split into lines (floor)': split }));
   targets.push(target('engine metrics parse ≤ 1 ms per scrape (median of runs)', 'max', 1, median(parse)));
+
+  // (e) a burst of large uploads against a fresh gateway, bounded and not
+  const BURST_CLIENTS = 24;
+  const BURST_BODY = 8 * 1024 * 1024 - 64 * 1024;
+  const bounded: number[] = [];
+  const unbounded: number[] = [];
+  let statuses = '';
+  for (let run = 0; run < args.runs; run++) {
+    for (const [bound, out] of [
+      ['64MiB', bounded],
+      ['0', unbounded],
+    ] as const) {
+      const gw = await startCli(['coordinator', '--gateway.host', '127.0.0.1', '--gateway.port', '0', '--control.host', '127.0.0.1', '--control.port', '0', '--gateway.engines', engineUrl, '--gateway.max-buffered-body', bound]);
+      try {
+        await waitOk(gw.urls.gateway as string);
+        const r = await uploadBurst(gw.urls.gateway as string, gw.pid, BURST_CLIENTS, BURST_BODY, MODEL);
+        out.push(r.peakGrowthMiB);
+        if (bound !== '0') statuses = JSON.stringify(r.statuses);
+      } finally {
+        await gw.stop();
+      }
+    }
+  }
+  notes.push(`upload burst answers with the bound (last run): ${statuses}`);
+  rows.push(row(`gateway peak RSS growth, ${BURST_CLIENTS} concurrent ${(BURST_BODY / 2 ** 20).toFixed(2)} MiB uploads`, 'MiB', false, bounded, { 'no --gateway.max-buffered-body': unbounded }));
+  targets.push(target('peak RSS growth under the upload burst ≤ 3× --gateway.max-buffered-body (192 MiB)', 'max', 192, median(bounded)));
 } finally {
   await gateway.stop();
   if (nginx.ok) await nginx.nginx.stop();

@@ -210,6 +210,10 @@ export class CompletionProxy {
           extraHeaders: { 'x-brixlet-target': engine.name, 'x-brixlet-policy': policy, 'target-pod': target.hostPort, 'x-request-id': call.reqId },
           onFirstByte: (at) => d.metrics.ttft(model, policy, (at - call.startedAt) / 1000),
           live: this.live,
+          onSendTimeout: () => {
+            d.metrics.clientTimeout('send');
+            d.log.info({ engine: engine.name, model, reqId: call.reqId, timeoutMs: d.sendTimeout }, 'client accepted no bytes within the send timeout; closed its connection (and the engine request, if still running)');
+          },
         });
       } finally {
         // Only a complete answer's length feeds the router's expected-output average.
@@ -229,10 +233,6 @@ export class CompletionProxy {
         throw out.error;
       }
       if (out.kind === 'gone') {
-        if (out.reason === 'send-timeout') {
-          d.metrics.clientTimeout('send');
-          d.log.info({ engine: engine.name, model, reqId: call.reqId, timeoutMs: d.sendTimeout }, 'client accepted no bytes within the send timeout; closed it and aborted the engine request');
-        }
         d.metrics.request(model, policy, engine.name, CLIENT_CLOSED, seconds);
         return;
       }

@@ -51,6 +51,8 @@ export interface CallInput {
   readonly onFirstByte?: (at: number) => void;
   /** Attempts in progress: this one is in it until it settles. */
   readonly live?: Set<Stoppable>;
+  /** Called when the client is cut off for accepting no byte within the send timeout. */
+  readonly onSendTimeout?: () => void;
 }
 
 export type CallOutcome =
@@ -156,6 +158,7 @@ class Attempt implements Dispatcher.DispatchHandler, Stoppable {
     this.settle({ kind: 'gone', usage: this.usage, reason: 'send-timeout' });
     this.abort();
     res.destroy();
+    this.input.onSendTimeout?.();
   };
 
   constructor(
@@ -296,6 +299,8 @@ class Attempt implements Dispatcher.DispatchHandler, Stoppable {
     if (!res.destroyed) {
       res.writeHead(this.status, this.headers);
       res.end(body);
+      // The engine is done; a client that never takes the answer must not hold it (and its socket) forever.
+      if (!res.writableFinished) watchSend(res, this.sendTimeout, this.input.onSendTimeout);
     }
   }
 
@@ -318,6 +323,26 @@ class Attempt implements Dispatcher.DispatchHandler, Stoppable {
     if (!res.destroyed) res.end(sseErrorEvents(error));
     this.settle({ kind: 'answered', status: this.timedOut ? 504 : 502, usage: this.usage, failure });
   }
+}
+
+/** Destroys a finished response the client stops taking: no byte accepted for `timeoutMs` while some are queued. */
+export function watchSend(res: Pick<ServerResponse, 'writableLength' | 'writableFinished' | 'destroyed' | 'destroy' | 'once'>, timeoutMs: number, onTimeout: (() => void) | undefined): void {
+  let queued = res.writableLength;
+  const check = (): void => {
+    if (res.writableFinished || res.destroyed) return;
+    const now = res.writableLength;
+    if (now < queued) {
+      queued = now;
+      timer = setTimeout(check, timeoutMs);
+      return;
+    }
+    res.destroy();
+    onTimeout?.();
+  };
+  let timer = setTimeout(check, timeoutMs);
+  const stop = (): void => clearTimeout(timer);
+  res.once('finish', stop);
+  res.once('close', stop);
 }
 
 export function callUpstream(opts: CallOptions, input: CallInput): Promise<CallOutcome> {

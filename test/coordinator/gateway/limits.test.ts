@@ -222,3 +222,13 @@ it('routes an absolute-form target and forwards it to the engine in origin form'
   expect(abs.head.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
   expect(JSON.parse(abs.body)).toMatchObject({ usage: { completion_tokens: 3 } });
 });
+
+it('hands a large body on whole (read into one buffer as it arrives)', async () => {
+  const f = await fixture(await startMockEngines(1, { timeScale: Infinity }), {});
+  // 100 000 characters at 4 per token: the engine counts 25 000 prompt tokens only if every byte arrived in order.
+  const prompt = Array.from({ length: 100_000 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+  const res = await fetch(`${f.url}/v1/completions`, { method: 'POST', body: completion({ prompt, max_tokens: 1 }) });
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens).toBe(25_000);
+  expect(f.gateway.proxy.bufferedBytes).toBe(0);
+});

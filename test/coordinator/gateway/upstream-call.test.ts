@@ -1,9 +1,10 @@
 // One attempt on one engine, called from a real HTTP handler in front of a real mock engine: what
 // reaches the client and what the attempt reports back for each kind of engine answer.
+import { EventEmitter } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startMockEngine, type RunningMockEngine } from '../../../mocks/engine/index.js';
-import { type CallOptions, type CallOutcome, callUpstream } from '../../../src/coordinator/gateway/upstream-call.js';
+import { type CallOptions, type CallOutcome, callUpstream, watchSend } from '../../../src/coordinator/gateway/upstream-call.js';
 import { UpstreamPools } from '../../../src/coordinator/gateway/upstream-pools.js';
 import type { EngineState, RouteDecision } from '../../../src/coordinator/router/types.js';
 
@@ -141,4 +142,35 @@ it('reports a refused connection as a connect failure', async () => {
     });
   });
   expect(out).toMatchObject({ kind: 'failed', reason: 'connect', retry: true, error: { code: 'BRX_ERR_GATEWAY_UPSTREAM', message: expect.stringContaining('ECONNREFUSED') } });
+});
+
+it('closes a finished answer the client stops taking after the send timeout, and not one it is still taking', () => {
+  vi.useFakeTimers();
+  try {
+    const fake = (queued: number) => {
+      const res = Object.assign(new EventEmitter(), { writableLength: queued, writableFinished: false, destroyed: false, destroy: () => ((res.destroyed = true), res) });
+      return res;
+    };
+    let cut = 0;
+    const stuck = fake(5 << 20);
+    watchSend(stuck as never, 1000, () => void cut++);
+    const slow = fake(5 << 20);
+    watchSend(slow as never, 1000, () => void cut++);
+    vi.advanceTimersByTime(999);
+    slow.writableLength -= 1 << 20;
+    expect([stuck.destroyed, slow.destroyed, cut]).toEqual([false, false, 0]);
+    vi.advanceTimersByTime(1);
+    expect([stuck.destroyed, slow.destroyed, cut]).toEqual([true, false, 1]);
+    // The slow reader took nothing in the next period: cut too.
+    vi.advanceTimersByTime(1000);
+    expect([slow.destroyed, cut]).toEqual([true, 2]);
+    const done = fake(100);
+    watchSend(done as never, 1000, () => void cut++);
+    done.writableFinished = true;
+    done.emit('finish');
+    vi.advanceTimersByTime(5000);
+    expect([done.destroyed, cut]).toEqual([false, 2]);
+  } finally {
+    vi.useRealTimers();
+  }
 });
