@@ -4,23 +4,12 @@
  * shows no unhealthy condition, read without errors, with the recovery action NONE and no new XID —
  * what users of the device plugin asked for (k8s-device-plugin#111, dra-driver#1455).
  */
-import { RECOVERY_ACTIONS, xidInfo } from './diagnose/xid-catalog.js';
+import { evaluateConditions } from './conditions.js';
+import { xidInfo } from './diagnose/xid-catalog.js';
 import type { ApiError, DeviceHealth, DeviceIdentity, DeviceSample, XidRecord } from './types.js';
 
 /** k8s-device-plugin's application XIDs: the workload's fault, not the GPU's. */
 export const DEFAULT_XID_IGNORE: readonly number[] = [13, 31, 43, 45, 68, 109];
-
-const NVML_GPU_IS_LOST = 15;
-const NVML_RESET_REQUIRED = 16;
-const NPU_ABSENT = 0xffffffff;
-
-const CLOCK_EVENTS: readonly (readonly [number, string])[] = [
-  [0x8, 'HW slowdown'],
-  [0x40, 'HW thermal slowdown'],
-  [0x80, 'HW power brake'],
-];
-
-const NPU_LEVELS: Readonly<Record<number, string>> = { 1: 'minor', 2: 'major', 3: 'critical' };
 
 interface Sticky {
   readonly since: number;
@@ -40,47 +29,18 @@ export function describeXid(xid: number): string {
   return `XID ${xid} (${xidInfo(xid).description})`;
 }
 
-/** Conditions that make a device unhealthy by themselves, from one sample. */
+/** Conditions that make a device unhealthy by themselves, from one sample (the shared rules in conditions.ts). */
 export function unhealthyConditions(vendor: DeviceIdentity['vendor'], sample: DeviceSample, errors: readonly ApiError[]): string[] {
-  const out: string[] = [];
-  if (vendor === 'nvidia') {
-    const lost = errors.find((e) => e.value === NVML_GPU_IS_LOST);
-    if (lost !== undefined) out.push(`GPU is lost (${lost.api}: ${lost.code})`);
-    const reset = errors.find((e) => e.value === NVML_RESET_REQUIRED);
-    if (reset !== undefined) out.push(`GPU reset required (${reset.api}: ${reset.code})`);
-  }
-  if (sample.eccDbeVolatile !== undefined && sample.eccDbeVolatile > 0) out.push(`ECC double-bit errors: ${sample.eccDbeVolatile} (volatile)`);
-  if (sample.remapFailure === true) out.push('row remap failure');
-  if (sample.recoveryAction !== undefined && sample.recoveryAction !== 0) {
-    out.push(`recovery action ${RECOVERY_ACTIONS[sample.recoveryAction]?.name ?? 'UNKNOWN'} (${sample.recoveryAction})`);
-  }
-  const h = sample.npuHealth;
-  if (h === NPU_ABSENT) out.push('NPU not present (health 0xFFFFFFFF)');
-  else if (h !== undefined && h >= 2) out.push(`NPU ${NPU_LEVELS[h] ?? 'unknown'} alarm (health ${h})`);
-  return out;
+  return evaluateConditions(vendor, sample, errors)
+    .filter((c) => c.level === 'unhealthy')
+    .map((c) => c.reason);
 }
 
 /** Conditions that degrade a device (work goes on, slower or at risk): never sticky. */
-export function degradedConditions(sample: DeviceSample): string[] {
-  const out: string[] = [];
-  if (sample.npuHealth === 1) out.push('NPU minor alarm (health 1)');
-  if (sample.npuFaultCodes !== undefined && sample.npuFaultCodes.length > 0) {
-    out.push(`NPU fault codes: ${sample.npuFaultCodes.map((c) => `0x${(c >>> 0).toString(16).toUpperCase().padStart(8, '0')}`).join(', ')}`);
-  }
-  if (sample.remapPending === true) out.push('row remap pending (reset the GPU)');
-  if (sample.retiredPagesPending === true) out.push('retired pages pending (reset the GPU)');
-  const { pcieGen, pcieGenMax, pcieWidth, pcieWidthMax, gpuTempC, slowdownTempC } = sample;
-  if (pcieGen !== undefined && pcieGenMax !== undefined && pcieGen < pcieGenMax) out.push(`PCIe link gen ${pcieGen} below max ${pcieGenMax}`);
-  if (pcieWidth !== undefined && pcieWidthMax !== undefined && pcieWidth < pcieWidthMax) out.push(`PCIe link width x${pcieWidth} below max x${pcieWidthMax}`);
-  const down = (sample.nvlinks ?? []).filter((l) => !l.active).map((l) => l.link);
-  if (down.length > 0) out.push(`NVLink inactive: link ${down.join(', ')}`);
-  if (gpuTempC !== undefined && slowdownTempC !== undefined && slowdownTempC > 0 && gpuTempC >= slowdownTempC) {
-    out.push(`temperature ${gpuTempC} °C at or above slowdown threshold ${slowdownTempC} °C`);
-  }
-  const reasons = sample.clockEventReasons ?? 0;
-  const events = CLOCK_EVENTS.filter(([bit]) => (reasons & bit) !== 0).map(([, name]) => name);
-  if (events.length > 0) out.push(`clock events: ${events.join(', ')}`);
-  return out;
+export function degradedConditions(sample: DeviceSample, vendor: DeviceIdentity['vendor'] = 'nvidia'): string[] {
+  return evaluateConditions(vendor, sample, [])
+    .filter((c) => c.level === 'degraded')
+    .map((c) => c.reason);
 }
 
 /**
@@ -111,7 +71,7 @@ export class HealthTracker {
     const key = `${identity.vendor}:${identity.index}`;
     const xids = identity.vendor === 'nvidia' ? [...new Set(newXids.map((x) => x.xid).filter((x) => !this.ignore.has(x)))] : [];
     const fatal = [...xids.map(describeXid), ...unhealthyConditions(identity.vendor, sample, errors)];
-    const degraded = degradedConditions(sample);
+    const degraded = degradedConditions(sample, identity.vendor);
     let sticky = this.sticky.get(key);
 
     if (fatal.length > 0) {

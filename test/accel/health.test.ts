@@ -78,6 +78,7 @@ describe('HealthTracker', () => {
         ...clean,
         remapPending: true,
         retiredPagesPending: true,
+        gpuUtilPercent: 90,
         pcieGen: 3,
         pcieWidth: 8,
         pcieWidthMax: 16,
@@ -97,30 +98,36 @@ describe('HealthTracker', () => {
       reasons: [
         'row remap pending (reset the GPU)',
         'retired pages pending (reset the GPU)',
-        'PCIe link gen 3 below max 5',
+        'PCIe link gen 3 below max 5 at 90% utilization',
         'PCIe link width x8 below max x16',
         'NVLink inactive: link 1',
         'temperature 91 °C at or above slowdown threshold 90 °C',
-        'clock events: HW slowdown, HW thermal slowdown, HW power brake',
+        'clock events: HW slowdown, HW thermal slowdown',
+        'clock events: HW power brake',
       ],
     });
+    // An idle GPU lowers its link generation on its own: not judged below the load threshold.
+    expect(degradedConditions({ ...clean, pcieGen: 3, gpuUtilPercent: 0 })).toEqual([]);
+    expect(degradedConditions({ ...clean, pcieGen: 3 })).toEqual([]);
     // Software reasons (idle, SW power cap) are normal operation.
     expect(degradedConditions({ clockEventReasons: 0x1 | 0x4 })).toEqual([]);
   });
 
   it('lists unhealthy reasons before degraded ones', () => {
-    const h = new HealthTracker().update(gpu, { ...clean, remapFailure: true, pcieGen: 4 }, [], [], 1);
-    expect(h.reasons).toEqual(['row remap failure', 'PCIe link gen 4 below max 5']);
+    const h = new HealthTracker().update(gpu, { ...clean, remapFailure: true, pcieGen: 4, gpuUtilPercent: 50 }, [], [], 1);
+    expect(h.reasons).toEqual(['row remap failure', 'PCIe link gen 4 below max 5 at 50% utilization']);
   });
 
-  it('maps Ascend health levels: 0 healthy, 1 degraded, 2/3 unhealthy, 0xFFFFFFFF not present; fault codes degrade', () => {
+  it('maps Ascend health levels: 0 healthy, 1 degraded, 2/3 unhealthy, 0xFFFFFFFF not present; unknown fault codes degrade, known ones fail', () => {
     const level = (npuHealth: number, npuFaultCodes: number[] = []) => new HealthTracker().update(npu, { npuHealth, npuFaultCodes }, [], [], 1);
     expect(level(0).state).toBe('healthy');
     expect(level(1)).toEqual({ state: 'degraded', reasons: ['NPU minor alarm (health 1)'] });
     expect(level(2)).toMatchObject({ state: 'unhealthy', reasons: ['NPU major alarm (health 2)'] });
     expect(level(3)).toMatchObject({ state: 'unhealthy', reasons: ['NPU critical alarm (health 3)'] });
     expect(level(0xffffffff)).toMatchObject({ state: 'unhealthy', reasons: ['NPU not present (health 0xFFFFFFFF)'] });
-    expect(level(0, [0x80e24e00, 0x80fa4e00])).toEqual({ state: 'degraded', reasons: ['NPU fault codes: 0x80E24E00, 0x80FA4E00'] });
+    expect(level(0, [0x80fa4e00])).toEqual({ state: 'degraded', reasons: ['NPU fault codes: 0x80FA4E00'] });
+    // A RestartNPU code (the device plugin's class) needs a reset: diagnose fails it, so health is unhealthy.
+    expect(level(0, [0x80e24e00, 0x80fa4e00])).toMatchObject({ state: 'unhealthy', reasons: ['NPU fault codes: 0x80E24E00, 0x80FA4E00'] });
     expect(level(2, [0x80e24e00]).reasons).toEqual(['NPU major alarm (health 2)', 'NPU fault codes: 0x80E24E00']);
   });
 

@@ -82,6 +82,17 @@ describe('brixlet up --faults.enabled (built, spawned)', () => {
       // DCGM_FI_DEV_XID_ERRORS is "the last XID seen" (dcgm-exporter): it keeps 79 after the device heals.
       expect(healed).toMatch(/^DCGM_FI_DEV_XID_ERRORS\{[^}]*gpu="3"[^}]*\} 79$/m);
       expect(healed).toMatch(/^brixlet_fault_rules_active 0$/m);
+      // Health and diagnose share their rules: the recovered GPU diagnoses clean at both levels,
+      // XID 79 listed as history instead of failing with reboot-node.
+      for (const level of ['1', '2']) {
+        const clean = await run(['diagnose', '--agent', agent, '--json', '--level', level, '--window', '1s']);
+        expect([level, clean.code, clean.stderr]).toEqual([level, 0, '']);
+        const xid = (JSON.parse(clean.stdout) as { results: { check: string; device: number | null; status: string; observed: string; message: string }[] }).results.find(
+          (r) => r.check === 'xid' && r.device === 3,
+        );
+        expect(xid).toMatchObject({ status: 'pass', observed: 'history: 79' });
+        expect(xid!.message).toContain('XID 79 (GPU has fallen off the bus): the device has recovered since');
+      }
       // The rule file is rewritten asynchronously after the reset.
       await vi.waitFor(() => expect(JSON.parse(readFileSync(ruleFile, 'utf8')).nvml.returns).toEqual([]), { timeout: HANG_MS });
     } finally {

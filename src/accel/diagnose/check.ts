@@ -3,6 +3,7 @@
  * the same device a window earlier) that returns one outcome. run-diagnose.ts adds the check name,
  * the device identity and the severity, so checks only decide status, action and wording.
  */
+import { type Condition, conditionsOf } from '../conditions.js';
 import type { DeviceSnapshot } from '../types.js';
 import type { DiagnoseAction, DiagnoseStatus } from './diagnose-report.js';
 
@@ -49,6 +50,18 @@ export function skip(device: DeviceSnapshot, apis: readonly string[], expected: 
   else if (failed.length > 0) reason = failed.map((e) => `${e.api}: ${e.code} (${e.value})`).join(', ');
   else reason = 'not read';
   return { status: 'skip', action: 'none', observed: unsupported.length > 0 ? 'not supported' : 'not read', expected, message: `${what} not available: ${reason}` };
+}
+
+/**
+ * The shared condition rules' verdict for `check` on this device (conditions.ts, the rules health
+ * uses): fail for an unhealthy condition, warn for a degraded one, undefined when none holds.
+ * `message` words it for the check; the rule's reason is the default.
+ */
+export function judged(check: string, device: DeviceSnapshot, observed: string, expected: string, message?: (c: Condition) => string): CheckOutcome | undefined {
+  const [worst] = conditionsOf(check, device.identity.vendor, device.sample, device.errors);
+  if (worst === undefined) return undefined;
+  const text = message?.(worst) ?? worst.reason;
+  return worst.level === 'unhealthy' ? fail(worst.action, observed, expected, text) : warn(worst.action, observed, expected, text);
 }
 
 /** Increase of a counter over the window; undefined when either end is missing or it went down (reset). */

@@ -1,6 +1,6 @@
 /** GPU memory ECC: volatile counters (since the last driver load or reset) and lifetime aggregates. */
 import type { DeviceSample } from '../types.js';
-import { type DeviceCheck, delta, fail, pass, seconds, skip, warn } from './check.js';
+import { type DeviceCheck, delta, judged, pass, seconds, skip, warn } from './check.js';
 
 const ECC_APIS = ['EccErrors', 'MemoryErrorCounter', 'EccMode'];
 
@@ -40,9 +40,8 @@ const eccVolatileCheck: DeviceCheck = {
       .join(', ');
     const expected = 'dbe 0, sram-ue 0, dram-ue 0';
     const badUnc = unc.filter((c) => c.value > 0);
-    if (badUnc.length > 0) {
-      return fail('reset-gpu', observed, expected, `uncorrectable memory errors since the last reset (${badUnc.map((c) => c.label).join(', ')}): reset the GPU so the bad rows are remapped`);
-    }
+    const verdict = judged('ecc-volatile', device, observed, expected, () => `uncorrectable memory errors since the last reset (${badUnc.map((c) => c.label).join(', ')}): reset the GPU so the bad rows are remapped`);
+    if (verdict !== undefined) return verdict;
     const rising = cor.filter((c) => (rise(c.key, c.value) ?? 0) > 0);
     if (rising.length > 0) return warn('monitor', observed, expected, `correctable errors rose during ${seconds(windowMs)}; watch for XID 92/94 and remapped rows`);
     if (cor.some((c) => c.value > 0)) return warn('monitor', observed, expected, 'correctable (single-bit) errors since the last reset; harmless alone, watch whether they keep rising');

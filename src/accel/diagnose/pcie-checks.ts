@@ -1,5 +1,6 @@
 /** PCIe link: generation and width against the maximum, and the replay counter (link-level retries). */
-import { type DeviceCheck, delta, fail, pass, seconds, skip, warn } from './check.js';
+import { PCIE_GEN_LOAD_PERCENT } from '../conditions.js';
+import { type DeviceCheck, delta, judged, pass, seconds, skip, warn } from './check.js';
 
 const pcieGenCheck: DeviceCheck = {
   name: 'pcie-gen',
@@ -9,8 +10,11 @@ const pcieGenCheck: DeviceCheck = {
     const observed = `Gen${pcieGen}`;
     const expected = `Gen${pcieGenMax}`;
     if (pcieGen >= pcieGenMax) return pass(observed, expected, 'link runs at its maximum generation');
-    // GPUs lower the link generation on their own when idle to save power, so this alone is a warning.
-    return warn('monitor', observed, expected, `link runs at Gen${pcieGen} instead of Gen${pcieGenMax}; idle GPUs downshift, re-check under load before reseating`);
+    const util = device.sample.gpuUtilPercent;
+    const loaded = judged('pcie-gen', device, observed, expected, () => `link runs at Gen${pcieGen} instead of Gen${pcieGenMax} at ${util}% utilization: reseat the device, riser or cable`);
+    if (loaded !== undefined) return loaded;
+    // GPUs lower the link generation on their own when idle to save power: judged only under load.
+    return pass(observed, expected, `Gen${pcieGen} at ${util === undefined ? 'unknown' : `${util}%`} utilization: idle GPUs lower the link generation; judged only at ≥ ${PCIE_GEN_LOAD_PERCENT}% utilization`);
   },
 };
 
@@ -22,7 +26,10 @@ const pcieWidthCheck: DeviceCheck = {
     const observed = `x${pcieWidth}`;
     const expected = `x${pcieWidthMax}`;
     if (pcieWidth >= pcieWidthMax) return pass(observed, expected, 'link runs at its full width');
-    return fail('check-cabling', observed, expected, `link trained at x${pcieWidth} of x${pcieWidthMax} lanes: reseat the device, riser or cable`);
+    return (
+      judged('pcie-width', device, observed, expected, () => `link trained at x${pcieWidth} of x${pcieWidthMax} lanes: reseat the device, riser or cable`) ??
+      pass(observed, expected, 'link width not judged')
+    );
   },
 };
 

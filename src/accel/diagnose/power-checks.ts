@@ -1,5 +1,5 @@
 /** Power draw against the enforced limit, the HW power brake, and the other clock-event reasons. */
-import { type DeviceCheck, pass, fail, skip, warn } from './check.js';
+import { type DeviceCheck, judged, pass, skip, warn } from './check.js';
 
 // nvmlClocksEventReasons bits.
 const REASONS: readonly (readonly [bit: number, name: string])[] = [
@@ -13,9 +13,6 @@ const REASONS: readonly (readonly [bit: number, name: string])[] = [
   [0x80, 'HwPowerBrake'],
   [0x100, 'DisplayClock'],
 ];
-const POWER_BRAKE = 0x80;
-const THERMAL = 0x20 | 0x40;
-const HW_SLOWDOWN = 0x8;
 
 export function clockEventNames(mask: number): string[] {
   const names = REASONS.filter(([bit]) => (mask & bit) !== 0).map(([, name]) => name);
@@ -30,13 +27,12 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 const powerCheck: DeviceCheck = {
   name: 'power',
   run({ device }) {
-    const { powerW, powerLimitW, clockEventReasons } = device.sample;
+    const { powerW, powerLimitW } = device.sample;
     if (powerW === undefined) return skip(device, ['PowerUsage', 'dcmi_get_device_power_info'], 'within the limit, no power brake', 'power draw');
     const observed = powerLimitW === undefined ? `${powerW.toFixed(1)} W` : `${powerW.toFixed(1)} W of ${powerLimitW.toFixed(0)} W`;
     const expected = powerLimitW === undefined ? 'no power brake' : `≤ ${powerLimitW.toFixed(0)} W, no power brake`;
-    if (clockEventReasons !== undefined && (clockEventReasons & POWER_BRAKE) !== 0) {
-      return fail('check-power', `${observed}, HwPowerBrake`, expected, 'the system asserted the HW power brake (clocks cut hard): check the power supplies and the chassis power budget');
-    }
+    const brake = judged('power', device, `${observed}, HwPowerBrake`, expected, () => 'the system asserted the HW power brake (clocks cut hard): check the power supplies and the chassis power budget');
+    if (brake !== undefined) return brake;
     // A few percent over is sampling jitter around the cap; sustained draw well above it is not.
     if (powerLimitW !== undefined && powerW > powerLimitW * 1.05) {
       return warn('monitor', observed, expected, 'drawing more than the enforced power limit');
@@ -53,9 +49,11 @@ const clockEventsCheck: DeviceCheck = {
     const names = clockEventNames(mask);
     const observed = mask === 0 ? 'none' : `${hex(mask)} ${names.join('|')}`;
     const expected = 'no thermal or HW slowdown';
-    if ((mask & THERMAL) !== 0) return warn('cool-down', observed, expected, 'clocks are held down for temperature: check airflow, fans and inlet temperature');
-    if ((mask & HW_SLOWDOWN) !== 0) return warn('monitor', observed, expected, 'HW slowdown is active (temperature, power brake or an external signal)');
-    // The power brake is reported (and failed) by the power check; SW power cap and idle are normal operation.
+    const message = (c: { readonly action: string }) =>
+      c.action === 'cool-down' ? 'clocks are held down for temperature: check airflow, fans and inlet temperature' : 'HW slowdown is active (temperature, power brake or an external signal)';
+    const slow = judged('clock-events', device, observed, expected, message);
+    if (slow !== undefined) return slow;
+    // The power brake is reported by the power check; SW power cap and idle are normal operation.
     return pass(observed, expected, mask === 0 ? 'clocks are not held down' : 'only normal reasons (idle, power cap, app clocks)');
   },
 };

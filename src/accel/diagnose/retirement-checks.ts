@@ -2,7 +2,7 @@
  * Bad memory handling: page retirement (pre-Ampere GPUs) and row remapping (Ampere and later).
  * A GPU supports one or the other, so the other one is normally skipped as NOT_SUPPORTED.
  */
-import { type DeviceCheck, fail, pass, skip, warn } from './check.js';
+import { type DeviceCheck, judged, pass, skip } from './check.js';
 
 const retiredPagesCheck: DeviceCheck = {
   name: 'retired-pages',
@@ -12,8 +12,10 @@ const retiredPagesCheck: DeviceCheck = {
     const observed = [sbe === undefined ? undefined : `sbe ${sbe}`, dbe === undefined ? undefined : `dbe ${dbe}`, pending === undefined ? undefined : `pending ${pending ? 'yes' : 'no'}`]
       .filter(Boolean)
       .join(', ');
-    if (pending === true) return warn('reset-gpu', observed, 'pending no', 'pages are waiting to be retired: reset the GPU (or reboot) to retire them');
-    return pass(observed, 'pending no', 'no page retirement pending');
+    return (
+      judged('retired-pages', device, observed, 'pending no', () => 'pages are waiting to be retired: reset the GPU (or reboot) to retire them') ??
+      pass(observed, 'pending no', 'no page retirement pending')
+    );
   },
 };
 
@@ -31,9 +33,9 @@ const rowRemapCheck: DeviceCheck = {
       .filter(Boolean)
       .join(', ');
     const expected = 'pending no, failure no';
-    if (failure === true) return fail('reset-gpu', observed, expected, 'a row could not be remapped (no spare rows left in the bank): reset the GPU; if it recurs, replace it');
-    if (pending === true) return warn('reset-gpu', observed, expected, 'a row remap is pending: reset the GPU to apply it');
-    return pass(observed, expected, 'no remap pending or failed');
+    const message = () =>
+      failure === true ? 'a row could not be remapped (no spare rows left in the bank): reset the GPU; if it recurs, replace it' : 'a row remap is pending: reset the GPU to apply it';
+    return judged('row-remap', device, observed, expected, message) ?? pass(observed, expected, 'no remap pending or failed');
   },
 };
 

@@ -1,5 +1,5 @@
 /** temperature: the core temperature against the device's own slowdown and shutdown thresholds. */
-import { type DeviceCheck, fail, pass, skip, warn } from './check.js';
+import { type DeviceCheck, judged, pass, skip } from './check.js';
 
 export const thermalCheck: DeviceCheck = {
   name: 'temperature',
@@ -9,8 +9,10 @@ export const thermalCheck: DeviceCheck = {
     const observed = `${temp} °C`;
     if (slowdown === undefined && shutdown === undefined) return pass(observed, 'no threshold reported', 'temperature read; the device reports no thresholds to compare with');
     const expected = slowdown !== undefined ? `< ${slowdown} °C (slowdown)` : `< ${shutdown} °C (shutdown)`;
-    if (shutdown !== undefined && temp >= shutdown) return fail('cool-down', observed, expected, `at or above the ${shutdown} °C shutdown threshold: the device will power off; check cooling now`);
-    if (slowdown !== undefined && temp >= slowdown) return warn('cool-down', observed, expected, `at or above the ${slowdown} °C slowdown threshold: clocks are being cut; check airflow, fans and inlet temperature`);
-    return pass(observed, expected, 'below the slowdown threshold');
+    const message = (c: { readonly level: string }) =>
+      c.level === 'unhealthy'
+        ? `at or above the ${shutdown} °C shutdown threshold: the device will power off; check cooling now`
+        : `at or above the ${slowdown} °C slowdown threshold: clocks are being cut; check airflow, fans and inlet temperature`;
+    return judged('temperature', device, observed, expected, message) ?? pass(observed, expected, 'below the slowdown threshold');
   },
 };

@@ -1,10 +1,14 @@
 /**
- * xid: the XIDs the device reported, judged by NVIDIA's resolution bucket. Application XIDs (the
- * ignore list) are shown but do not fail the device. At level 2 the XIDs that arrived during the
- * window are marked new.
+ * xid: the XIDs the device reported. An XID counts while health holds the device unhealthy for it
+ * (the same rule: health.ts makes every XID outside the ignore list unhealthy until the recovery
+ * action is NONE and a fresh sample passes); it fails with the action of NVIDIA's resolution
+ * bucket. XIDs health has recovered from, and application XIDs (the ignore list), are history:
+ * listed, never failed, so a recovered node diagnoses clean. At level 2 the XIDs that arrived
+ * during the window are marked new.
  */
+import { describeXid } from '../health.js';
 import type { XidRecord } from '../types.js';
-import { type DeviceCheck, fail, pass, seconds, warn } from './check.js';
+import { type DeviceCheck, fail, pass, seconds } from './check.js';
 import type { DiagnoseAction } from './diagnose-report.js';
 import { BUCKET_ACTION, BUCKET_RANK, RECOVERY_ACTIONS, type XidBucket, xidInfo } from './xid-catalog.js';
 
@@ -19,21 +23,27 @@ export const xidCheck: DeviceCheck = {
     const since = level === 2 && before !== undefined ? Math.max(0, ...before.recentXids.map((r) => r.at)) : undefined;
     const fresh = since === undefined ? [] : distinct(device.recentXids.filter((r) => r.at > since));
     const label = (xid: number) => `${xid}${fresh.includes(xid) ? ' (new)' : ''}`;
-    const relevant = all.filter((x) => !xidIgnore.has(x));
     const ignored = all.filter((x) => xidIgnore.has(x));
-    if (relevant.length === 0) {
-      if (ignored.length === 0) return pass(level === 2 ? `none (${seconds(windowMs)} watched)` : 'none', 'no XID outside the ignore list', 'no XIDs reported');
-      return pass(`ignored: ${ignored.map(label).join(', ')}`, 'no XID outside the ignore list', `application XIDs only (${ignored.map((x) => `${x} ${xidInfo(x).description}`).join('; ')}): restart the application if it crashed`);
+    const held = device.health.state === 'unhealthy' ? device.health.reasons : [];
+    const active = all.filter((x) => !xidIgnore.has(x) && held.includes(describeXid(x)));
+    const history = all.filter((x) => !xidIgnore.has(x) && !active.includes(x));
+    const expected = 'no XID outside the ignore list, or recovered';
+    const past = [history.length > 0 ? `history: ${history.map(label).join(', ')}` : '', ignored.length > 0 ? `ignored: ${ignored.map(label).join(', ')}` : ''].filter((p) => p !== '');
+    if (active.length === 0) {
+      if (past.length === 0) return pass(level === 2 ? `none (${seconds(windowMs)} watched)` : 'none', expected, 'no XIDs reported');
+      const notes = [
+        history.length > 0 ? `${history.map(describeXid).join('; ')}: the device has recovered since (recovery action NONE, fresh reads pass)` : '',
+        ignored.length > 0 ? `application XIDs (${ignored.map((x) => `${x} ${xidInfo(x).description}`).join('; ')}): restart the application if it crashed` : '',
+      ].filter((n) => n !== '');
+      return pass(past.join('; '), expected, notes.join('; '));
     }
-    const worst = relevant.map(xidInfo).sort((a, b) => BUCKET_RANK[b.bucket] - BUCKET_RANK[a.bucket])[0]!;
-    const observed = relevant.map(label).join(', ') + (ignored.length > 0 ? `; ignored: ${ignored.join(', ')}` : '');
-    const expected = 'no XID outside the ignore list';
-    const what = relevant.map((x) => `XID ${x} (${xidInfo(x).description})`).join('; ');
+    const worst = active.map(xidInfo).sort((a, b) => BUCKET_RANK[b.bucket] - BUCKET_RANK[a.bucket])[0]!;
+    const observed = [active.map(label).join(', '), ...past].join('; ');
+    const what = active.map(describeXid).join('; ');
     const action = bucketAction(worst.bucket, device.sample.recoveryAction);
-    if (action === 'monitor' || action === 'restart-app') return warn(action, observed, expected, `${what}: ${action === 'monitor' ? 'no action needed yet, watch for repeats' : 'restart the application'}`);
-    if (action === 'none') return pass(observed, expected, `${what}: the recovery action is NONE, nothing to do`);
     const why = worst.bucket === 'FOLLOW_RECOVERY_ACTION' ? 'as the driver\'s recovery action (field 230) says' : `NVIDIA resolution bucket ${worst.bucket}`;
-    return fail(action, observed, expected, `${what}: ${PHRASE[action] ?? action} (${why})`);
+    const todo = action === 'monitor' ? 'the device is unhealthy until a clean sample; watch for repeats' : action === 'restart-app' ? 'restart the application' : action === 'none' ? 'the recovery action is NONE: the device recovers with the next clean sample' : (PHRASE[action] ?? action);
+    return fail(action === 'none' ? 'monitor' : action, observed, expected, `${what}: ${todo} (${why})`);
   },
 };
 

@@ -86,14 +86,14 @@ const presets: readonly FaultPreset[] = [
     name: 'pcie-degraded',
     vendor: 'nvidia',
     scope: 'device',
-    description: 'The PCIe link trained at Gen3 x8 with 1200 replays. Health degraded; diagnose fails pcie-width (check-cabling) and warns on pcie-gen.',
+    description: 'The PCIe link trained at Gen3 x8 with 1200 replays. Health degraded; diagnose warns on pcie-width and, under load, pcie-gen (check-cabling).',
     build: () => ({ what: { class: 'pcie' }, effect: { values: { pcieGen: 3, pcieWidth: 8, pcieReplayCount: 1200 } } }),
   },
   {
     name: 'nvlink-down',
     vendor: 'nvidia',
     scope: 'device',
-    description: 'NVLinks go inactive (link 0 by default) and XID 74 is delivered once. Health unhealthy; diagnose fails nvlink and xid (reset-gpu).',
+    description: 'NVLinks go inactive (link 0 by default) and XID 74 is delivered once. Health unhealthy (the XID); diagnose fails xid and warns on nvlink (reset-gpu).',
     params: { links: 'links to take down (default [0])' },
     build: (p) => {
       const links = p.links ?? [0];
@@ -113,7 +113,7 @@ const presets: readonly FaultPreset[] = [
     name: 'power-brake',
     vendor: 'nvidia',
     scope: 'device',
-    description: 'The system asserts the HW power brake (clock-event reason 0x80) and clocks drop to 900 MHz. Health degraded; diagnose fails the power check (check-power).',
+    description: 'The system asserts the HW power brake (clock-event reason 0x80) and clocks drop to 900 MHz. Health degraded; diagnose warns on the power check (check-power).',
     build: () => ({ what: { class: 'power' }, effect: { values: { clockEventReasons: 0x80, smClockMhz: 900, graphicsClockMhz: 900 } } }),
   },
   {

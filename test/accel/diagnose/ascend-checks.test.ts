@@ -33,7 +33,8 @@ describe('ascend checks', () => {
   });
 
   it.each([
-    [5, 'fail', 'check-cabling'],
+    // A faulty port degrades the chip (health agrees): it still computes, its collective traffic suffers.
+    [5, 'warn', 'check-cabling'],
     [3, 'warn', 'check-cabling'],
     [6, 'warn', 'monitor'],
   ] as const)('network health %i → %s / %s', (state, status, action) => {

@@ -12,10 +12,13 @@ describe('pcie checks', () => {
     expect(runCheck(pcieChecks, 'pcie-width', gpu({})).status).toBe('pass');
   });
 
-  it('warns on a lower generation (idle GPUs downshift) and fails a narrower link', () => {
-    const d = gpu({ pcieGen: 3, pcieWidth: 8 });
-    expect(runCheck(pcieChecks, 'pcie-gen', d)).toMatchObject({ status: 'warn', action: 'monitor', observed: 'Gen3', expected: 'Gen5' });
-    expect(runCheck(pcieChecks, 'pcie-width', d)).toMatchObject({ status: 'fail', action: 'check-cabling', observed: 'x8', expected: 'x16' });
+  it('judges a lower generation only under load (idle GPUs downshift), and a narrower link always', () => {
+    const idle = gpu({ pcieGen: 3, pcieWidth: 8, gpuUtilPercent: 0 });
+    expect(runCheck(pcieChecks, 'pcie-gen', idle)).toMatchObject({ status: 'pass', observed: 'Gen3', expected: 'Gen5' });
+    expect(runCheck(pcieChecks, 'pcie-gen', gpu({ pcieGen: 3 })).status).toBe('pass');
+    const busy = gpu({ pcieGen: 3, pcieWidth: 8, gpuUtilPercent: 85 });
+    expect(runCheck(pcieChecks, 'pcie-gen', busy)).toMatchObject({ status: 'warn', action: 'check-cabling', observed: 'Gen3', expected: 'Gen5' });
+    expect(runCheck(pcieChecks, 'pcie-width', idle)).toMatchObject({ status: 'warn', action: 'check-cabling', observed: 'x8', expected: 'x16' });
   });
 
   it('skips with the NOT_SUPPORTED API named when the link is not readable', () => {

@@ -30,12 +30,12 @@ describe('runDiagnose', () => {
   });
 
   it('derives severity from status and counts the summary', () => {
-    const bad = gpus(3, { 1: { sample: { pcieWidth: 8, pcieGen: 4 } }, 2: { sample: { remapFailure: undefined }, unsupported: [] } });
+    const bad = gpus(3, { 1: { sample: { pcieWidth: 8, remapFailure: true } }, 2: { sample: { remapFailure: undefined }, unsupported: [] } });
     const report = runDiagnose({ level: 1, snapshot: snapshot(bad, { backends: [nvmlUp, dcmiUp] }), expectedCount: 3, xidIgnore: IGNORE });
     const width = report.results.find((r) => r.device === 1 && r.check === 'pcie-width');
-    const gen = report.results.find((r) => r.device === 1 && r.check === 'pcie-gen');
-    expect(width).toMatchObject({ status: 'fail', severity: 'critical' });
-    expect(gen).toMatchObject({ status: 'warn', severity: 'warning' });
+    const remap = report.results.find((r) => r.device === 1 && r.check === 'row-remap');
+    expect(remap).toMatchObject({ status: 'fail', severity: 'critical' });
+    expect(width).toMatchObject({ status: 'warn', severity: 'warning' });
     expect(report.summary.fail).toBe(1);
     expect(report.summary.warn).toBe(1);
     expect(report.summary.pass + report.summary.warn + report.summary.fail + report.summary.skip).toBe(report.results.length);
@@ -44,7 +44,8 @@ describe('runDiagnose', () => {
   it('level 2 compares two snapshots: window, deltas and new XIDs', () => {
     const t0 = Date.UTC(2025, 0, 1);
     const first = snapshot(gpus(1, { 0: { sample: { pcieReplayCount: 10 } } }), { at: t0 });
-    const second = snapshot(gpus(1, { 0: { sample: { pcieReplayCount: 25 }, recentXids: [{ xid: 48, at: t0 + 1000 }] } }), { at: t0 + 2000, seq: 2 });
+    const unhealthy = { state: 'unhealthy' as const, reasons: ['XID 48 (Double bit ECC error)'], since: t0 + 1000 };
+    const second = snapshot(gpus(1, { 0: { sample: { pcieReplayCount: 25 }, recentXids: [{ xid: 48, at: t0 + 1000 }], health: unhealthy } }), { at: t0 + 2000, seq: 2 });
     const report = runDiagnose({ level: 2, snapshot: first, later: second, expectedCount: 1, xidIgnore: IGNORE });
     expect(report.windowMs).toBe(2000);
     expect(report.at).toBe(new Date(t0 + 2000).toISOString());

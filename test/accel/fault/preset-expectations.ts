@@ -16,13 +16,14 @@ export const DEVICE_PRESETS: Readonly<Record<string, PresetExpectation>> = {
   },
   'row-remap-pending': { state: 'unhealthy', reasons: ['XID 63', 'row remap pending'], findings: ['row-remap:warn:reset-gpu', 'xid:fail:reset-gpu'] },
   'row-remap-failure': { state: 'unhealthy', reasons: ['XID 64', 'row remap failure'], findings: ['row-remap:fail:reset-gpu', 'xid:fail:reset-gpu'] },
-  'pcie-degraded': { state: 'degraded', reasons: ['PCIe link gen 3 below max 5', 'PCIe link width x8'], findings: ['pcie-gen:warn:monitor', 'pcie-width:fail:check-cabling', 'pcie-replay:warn:monitor'] },
-  'nvlink-down': { state: 'unhealthy', reasons: ['XID 74', 'NVLink inactive: link 0'], findings: ['nvlink:fail:reset-gpu', 'xid:fail:reset-gpu'] },
+  // Health and diagnose judge with the same rules (src/accel/conditions.ts): degraded ⇔ warn, unhealthy ⇔ fail.
+  'pcie-degraded': { state: 'degraded', reasons: ['PCIe link gen 3 below max 5', 'PCIe link width x8'], findings: ['pcie-gen:warn:check-cabling', 'pcie-width:warn:check-cabling', 'pcie-replay:warn:monitor'] },
+  'nvlink-down': { state: 'unhealthy', reasons: ['XID 74', 'NVLink inactive: link 0'], findings: ['nvlink:warn:reset-gpu', 'xid:fail:reset-gpu'] },
   'thermal-slowdown': { state: 'degraded', reasons: ['temperature 92 °C', 'HW thermal slowdown'], findings: ['temperature:warn:cool-down', 'clock-events:warn:cool-down'] },
-  'power-brake': { state: 'degraded', reasons: ['HW power brake'], findings: ['power:fail:check-power'] },
+  'power-brake': { state: 'degraded', reasons: ['HW power brake'], findings: ['power:warn:check-power'] },
   'recovery-reboot': { state: 'unhealthy', reasons: ['XID 154', 'recovery action NODE_REBOOT (2)'], findings: ['recovery-action:fail:reboot-node', 'xid:fail:reboot-node'] },
   'npu-fault': { state: 'unhealthy', reasons: ['NPU major alarm (health 2)', '0x80E24E00'], findings: ['npu-health:fail:reset-npu', 'npu-fault-codes:fail:reset-npu'] },
-  'npu-lost': { state: 'unhealthy', reasons: ['NPU not present (health 0xFFFFFFFF)'], findings: ['device-access:fail:reboot-node', 'npu-health:fail:reboot-node'] },
+  'npu-lost': { state: 'unhealthy', reasons: ['NPU does not answer', 'NPU not present (health 0xFFFFFFFF)'], findings: ['device-access:fail:reboot-node', 'npu-health:fail:reboot-node'] },
 };
 
 /** Library presets: the backend's failed status message and the node-level driver finding. */

@@ -6,7 +6,7 @@ import { device, gpus, snapshot } from '../../accel/diagnose/fixtures.js';
 
 const plain = createStyle({ isTTY: false }, {});
 const tty = createStyle({ isTTY: true }, {});
-const report = (devices = gpus(2, { 1: { sample: { pcieWidth: 8 } } })) => runDiagnose({ level: 1, snapshot: snapshot(devices), expectedCount: 0, xidIgnore: [] });
+const report = (devices = gpus(2, { 1: { sample: { remapFailure: true } } })) => runDiagnose({ level: 1, snapshot: snapshot(devices), expectedCount: 0, xidIgnore: [] });
 
 describe('diagnose table', () => {
   it('labels node, vendor-node and device rows', () => {

@@ -46,7 +46,7 @@ describe('brixlet diagnose (local, sim backend)', () => {
   });
 
   it('colours the status only on a TTY', async () => {
-    const { stdout } = await cli(['diagnose', '--accel', 'sim:power-brake', '--problems'], {}, true);
+    const { stdout } = await cli(['diagnose', '--accel', 'sim:row-remap-failure-xid64', '--problems'], {}, true);
     expect(stdout).toContain('\x1b[31m');
     expect(stdout).toContain('FAIL');
   });
@@ -94,7 +94,7 @@ describe('brixlet diagnose --agent', () => {
     const sampler = {
       sampleNow: async () => {
         if (broken) throw new Error('library closed');
-        return snapshot(gpus(2, { 1: { sample: { pcieWidth: 4 } } }));
+        return snapshot(gpus(2, { 1: { sample: { remapFailure: true } } }));
       },
     };
     registerDiagnoseRoutes(app, { sampler, expectedCount: 0, xidIgnore: [] });
@@ -107,7 +107,7 @@ describe('brixlet diagnose --agent', () => {
     expect(code).toBe(1);
     const report = JSON.parse(stdout);
     expect(report.results.find((r: { check: string }) => r.check === 'device-count')).toMatchObject({ status: 'fail', expected: '3' });
-    expect(report.results.find((r: { check: string; device: number }) => r.check === 'pcie-width' && r.device === 1)).toMatchObject({ status: 'fail', observed: 'x4' });
+    expect(report.results.find((r: { check: string; device: number }) => r.check === 'row-remap' && r.device === 1)).toMatchObject({ status: 'fail', action: 'reset-gpu' });
   });
 
   it('exits 2 with BRX_ERR_DIAGNOSE_AGENT when the agent answers an error', async () => {
