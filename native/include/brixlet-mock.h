@@ -42,7 +42,7 @@ BRIXLET_MOCK_EXPORT int brixlet_nvml_mock_set_value(int device, const char *key,
 /* Queues an XID on a device: every event set registered for XIDs on it gets it once. 0 or -1. */
 BRIXLET_MOCK_EXPORT int brixlet_nvml_mock_push_xid(int device, unsigned long long xid);
 
-/* Reloads the last scenario and clears overrides, set values, queued XIDs and call counters. */
+/* Reloads the last scenario and clears overrides, set values, queued XIDs and call counters; ends every `hang`. */
 BRIXLET_MOCK_EXPORT void brixlet_nvml_mock_reset(void);
 
 /* Calls of one exported NVML function since load/reset (NULL = all functions). */

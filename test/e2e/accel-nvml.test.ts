@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NvmlBackend } from '../../src/accel/nvml/backend.js';
 import type * as NvmlIndex from '../../src/accel/nvml/index.js';
 import { expandDevices, loadScenarioFile, type NvmlDeviceSpec } from '../../src/accel/scenario.js';
@@ -123,6 +123,34 @@ describe.runIf(available)('NVML backend against the native mock', () => {
     for (let i = 0; i < 3; i++) expect((await backend!.read(2, 'power')).unsupported).toEqual(['nvmlDeviceGetPowerUsage']);
     expect(Number(mock.calls('nvmlDeviceGetPowerUsage'))).toBe(calls);
     expect((await backend!.read(3, 'power')).values.powerW).toBe(312.45);
+  });
+
+  it('answers a call that hangs as CALL_TIMEOUT, skips that GPU until it returns, and stops calling at two stuck calls', async () => {
+    backend = new NvmlBackend({ library: LIB, log: silentLog, env: {}, eventWaitMs: 100, callTimeoutMs: 200 });
+    await backend.open();
+    expect(mock.setValue(1, 'hang', '{"nvmlDeviceGetPowerUsage": 600000}')).toBe(0);
+    const stuck = { api: 'nvmlDeviceGetPowerUsage', code: 'CALL_TIMEOUT', value: -1, message: 'nvmlDeviceGetPowerUsage did not return within 200 ms' };
+    expect((await backend.read(1, 'power')).errors).toEqual([stuck]);
+    // The GPU is not called again while its call is stuck; the other GPUs are read as usual.
+    const temperatureCalls = Number(mock.calls('nvmlDeviceGetTemperature'));
+    expect(await backend.read(1, 'thermal')).toEqual({ values: {}, errors: [stuck], unsupported: [] });
+    expect(Number(mock.calls('nvmlDeviceGetTemperature'))).toBe(temperatureCalls);
+    expect((await backend.read(0, 'power')).values.powerW).toBe(312.45);
+    // A second stuck call: no NVML call is made at all (each holds a libuv pool thread).
+    expect(mock.setValue(2, 'hang', '{"nvmlDeviceGetPowerUsage": 600000}')).toBe(0);
+    expect((await backend.read(2, 'power')).errors).toEqual([{ ...stuck }]);
+    expect((await backend.read(0, 'power')).errors).toEqual([
+      {
+        api: 'nvml',
+        code: 'CALL_TIMEOUT',
+        value: -1,
+        message: 'NVML calls suspended: nvmlDeviceGetPowerUsage on GPU 1, nvmlDeviceGetPowerUsage on GPU 2 did not return',
+      },
+    ]);
+    // A reset ends the mock's hangs: once the calls return, every GPU is read again.
+    mock.reset();
+    await vi.waitFor(async () => expect((await backend!.read(1, 'power')).values.powerW).toBe(312.45), { timeout: 10_000 });
+    expect((await backend.read(0, 'power')).errors).toEqual([]);
   });
 
   it('remembers a field value the GPU does not support (scenario key removed)', async () => {
