@@ -85,10 +85,14 @@ export async function buildGatewayApp(deps: GatewayAppDeps): Promise<GatewayApp>
     idleCloser.unref();
     const timeoutMs = s.drainTimeout;
     if (timeoutMs !== undefined) {
+      const margin = drainMargin(timeoutMs);
       drainDeadline = setTimeout(() => {
         const n = proxy.stopAll(new BrixletError('BRX_ERR_GATEWAY_SHUTTING_DOWN', { timeoutMs }));
         if (n > 0) deps.log.warn({ requests: n, timeoutMs }, 'drain time nearly up: ended the requests still open with an error');
-      }, timeoutMs - drainMargin(timeoutMs));
+        // A client that does not read even its ending must not hold the shutdown past its deadline.
+        drainDeadline = setTimeout(() => app.server.closeAllConnections(), margin / 2);
+        drainDeadline.unref();
+      }, timeoutMs - margin);
       drainDeadline.unref();
     }
   });

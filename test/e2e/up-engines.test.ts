@@ -47,6 +47,36 @@ describe('brixlet up --engines 4 (built, spawned)', () => {
     expect(p.stderr).not.toMatch(/"level":(50|60)/);
   });
 
+  it('on SIGTERM ends a stream longer than the drain time with an error event and [DONE], then exits 0', async () => {
+    // Model time 5× slower than wall time: 5000 tokens take far longer than the 2 s drain.
+    const p = spawnBrixlet(['up', ...EPHEMERAL, '--engines', '1', '--engine-time-scale', '0.2', '--shutdown.timeout', '2s', '--json']);
+    let signalled = false;
+    try {
+      const urls = JSON.parse(await firstLine(p)) as Record<string, string>;
+      const res = await fetch(`${urls.gateway}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock-llama-3-8b', prompt: 'a long story', max_tokens: 5000, stream: true }),
+      });
+      expect(res.status).toBe(200);
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let text = decoder.decode((await reader.read()).value);
+      p.child.kill('SIGTERM');
+      signalled = true;
+      for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value);
+      const events = text.split('\n\n').filter(Boolean);
+      expect(events.at(-1)).toBe('data: [DONE]');
+      expect(JSON.parse((events.at(-2) as string).slice('data: '.length))).toMatchObject({ error: { code: 'BRX_ERR_GATEWAY_SHUTTING_DOWN', type: 'server_error' } });
+    } finally {
+      // A second signal would exit at once (130): send one only if the test failed before its own.
+      if (!signalled) p.child.kill('SIGTERM');
+    }
+    // 0: with the open stream ended before the deadline, the drain completed in time.
+    expect((await p.exited).code).toBe(0);
+    expect(p.stderr).toContain('"msg":"shutdown complete"');
+  });
+
   it('rejects bad engine flags before starting anything', async () => {
     const cases: [string[], string][] = [
       [['--engines', 'many'], "--engines must be a whole number from 0 to 64, got 'many' [BRX_ERR_CLI_USAGE]"],
