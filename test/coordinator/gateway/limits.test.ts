@@ -232,3 +232,21 @@ it('hands a large body on whole (read into one buffer as it arrives)', async () 
   expect(((await res.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens).toBe(25_000);
   expect(f.gateway.proxy.bufferedBytes).toBe(0);
 });
+
+it('admits requests through inject too, and frees the admission whatever answers them', async () => {
+  const f = await fixture(await startMockEngines(1, { timeScale: Infinity }), { bodyLimit: 1024, maxInFlight: 1 });
+  const ok = await f.gateway.app.inject({ method: 'POST', url: '/v1/completions', payload: completion() });
+  expect(ok.statusCode).toBe(200);
+  const bad = await f.gateway.app.inject({ method: 'POST', url: '/v1/completions', payload: 'not json' });
+  expect(bad.statusCode).toBe(400);
+  const chunkedOver = await f.gateway.app.inject({ method: 'POST', url: '/v1/completions', headers: { 'content-type': 'application/json' }, payload: `{"model":"${MODEL}","prompt":"${'x'.repeat(2000)}"}` });
+  expect(chunkedOver.statusCode).toBe(413);
+  await until(() => f.gateway.proxy.active === 0 && f.gateway.proxy.bufferedBytes === 0);
+  // Still one slot: a held admission refuses the next with 429 and Retry-After before the body.
+  const held = f.gateway.proxy.admit(0);
+  const busy = await f.gateway.app.inject({ method: 'POST', url: '/v1/completions', payload: completion() });
+  held.release();
+  expect(busy.statusCode).toBe(429);
+  expect(busy.headers['retry-after']).toBe('1');
+  expect(busy.json()).toMatchObject({ error: { code: 'BRX_ERR_GATEWAY_OVERLOADED' } });
+});
