@@ -250,3 +250,9 @@ it('admits requests through inject too, and frees the admission whatever answers
   expect(busy.headers['retry-after']).toBe('1');
   expect(busy.json()).toMatchObject({ error: { code: 'BRX_ERR_GATEWAY_OVERLOADED' } });
 });
+
+it('turns on Node\'s request timeout (fastify leaves it off) from the body timeout', async () => {
+  const f = await fixture(await startMockEngines(1, { timeScale: Infinity }), { bodyTimeout: 1234 });
+  expect(f.gateway.app.server.requestTimeout).toBe(f.gateway.app.server.headersTimeout + 1234);
+  expect(f.gateway.app.server.headersTimeout).toBeGreaterThan(0);
+});
