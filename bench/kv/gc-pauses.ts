@@ -1,11 +1,8 @@
 /**
- * Garbage-collection pauses at one million entries, for bench:kv-local. The same churn the unit tests
+ * Garbage-collection pauses at one million entries, for bench:kv-local: each eviction policy through
+ * the chain cache, and the shard (index + ARC). The churn (million-churn.ts) is the one the unit tests
  * run (test/kvcache/eviction/gc.test.ts, test/kvcache/shard-gc.test.ts), which there assert only that
  * no object is kept per entry: a pause bound depends on the machine, so it is a target here.
- *  - each eviction policy through the chain cache: 1.5 M blocks in chains of 4, every 4th request
- *    re-reads an earlier chain's root;
- *  - the shard (index + ARC policy, no slab mapped): 1.5 M blocks of 4 KiB through 1 M slots in
- *    batches of 256, an EXISTS every 8th batch.
  * One value per run: the longest GC pause seen while it ran (ms).
  */
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -16,10 +13,10 @@ import { LruPolicy } from '../../src/kvcache/eviction/lru.js';
 import { S3FifoPolicy } from '../../src/kvcache/eviction/s3fifo.js';
 import type { EvictionPolicy } from '../../src/kvcache/eviction/types.js';
 import { kvOptionsFromConfig } from '../../src/kvcache/options.js';
-import { AllocFlag } from '../../src/kvcache/protocol.js';
 import { KvShard } from '../../src/kvcache/shard.js';
+import { MILLION, churnChainCache, churnShard } from './million-churn.js';
 
-export const GC_ENTRIES = 1 << 20;
+export const GC_ENTRIES = MILLION;
 const N = GC_ENTRIES;
 const KiB = 1024;
 
@@ -46,16 +43,7 @@ async function longestPause(work: () => void): Promise<number> {
 export function chainCachePause(make: (capacity: number) => EvictionPolicy): Promise<number> {
   return longestPause(() => {
     const cache = new ChainCache(N, make(N));
-    const chain = new Int32Array(4);
-    let next = 0;
-    for (let r = 0; r < (N * 1.5) / 4; r++) {
-      if (r % 4 === 3) {
-        chain[0] = (r * 40503) % next;
-        cache.request(chain.subarray(0, 1));
-      }
-      for (let i = 0; i < 4; i++) chain[i] = next++;
-      cache.request(chain);
-    }
+    churnChainCache(cache, N);
     if (cache.size !== N) throw new Error(`chain cache holds ${cache.size}, not ${N}`);
   });
 }
@@ -65,22 +53,7 @@ export function shardPause(): Promise<number> {
   const options = { ...kvOptionsFromConfig(config.kv), slabSize: 1024 * 1024 * KiB, slabCount: 4, pageSize: 4 * 1024 * KiB, maxEntries: N, policy: 'arc' as const, prefault: false };
   return longestPause(() => {
     const shard = new KvShard(options);
-    const ns = shard.hello('big', '', 4 * KiB);
-    const batch = 256;
-    const keys = Buffer.alloc(batch * 16);
-    const lengths = new Uint32Array(batch).fill(4 * KiB);
-    const status = new Uint8Array(batch);
-    const ids = new Int32Array(batch);
-    let next = 0;
-    for (let round = 0; round < (N * 1.5) / batch; round++) {
-      for (let i = 0; i < batch; i++) {
-        keys.writeUInt32LE(next++, i * 16);
-        keys.writeUInt32LE((0x9e3779b1 ^ next) >>> 0, i * 16 + 8);
-      }
-      shard.alloc(ns, { keys, lengths, flags: AllocFlag.INDEPENDENT, parent: undefined }, status, ids);
-      for (let i = 0; i < batch; i++) if ((ids[i] as number) >= 0) shard.seal(ids[i] as number);
-      if (round % 8 === 0) shard.lookup(ns, keys, 'exists');
-    }
+    churnShard(shard, shard.hello('big', '', 4 * KiB), 4 * KiB, N);
     if (shard.index.size !== N) throw new Error(`shard index holds ${shard.index.size}, not ${N}`);
   });
 }

@@ -8,8 +8,9 @@ import { ChainCache } from '../../../src/kvcache/eviction/chain-cache.js';
 import { LruPolicy } from '../../../src/kvcache/eviction/lru.js';
 import { S3FifoPolicy } from '../../../src/kvcache/eviction/s3fifo.js';
 import type { EvictionPolicy } from '../../../src/kvcache/eviction/types.js';
+import { MILLION, churnChainCache } from '../../../bench/kv/million-churn.js';
 
-const N = 1 << 20;
+const N = MILLION;
 
 describe.each<[string, (capacity: number) => EvictionPolicy]>([
   ['arc', (capacity) => new ArcPolicy({ capacity })],
@@ -18,17 +19,8 @@ describe.each<[string, (capacity: number) => EvictionPolicy]>([
 ])('%s at one million entries', (_name, make) => {
   it('fills, hits and churns 1 M blocks holding no object per entry', { timeout: 60_000 }, () => {
     const cache = new ChainCache(N, make(N));
-    const chain = new Int32Array(4);
-    let next = 0;
     // 1.5 M blocks in chains of 4, every 4th request re-reads an earlier chain's root.
-    for (let r = 0; r < (N * 1.5) / 4; r++) {
-      if (r % 4 === 3) {
-        chain[0] = (r * 40503) % next;
-        cache.request(chain.subarray(0, 1));
-      }
-      for (let i = 0; i < 4; i++) chain[i] = next++;
-      cache.request(chain);
-    }
+    churnChainCache(cache, N);
     expect(cache.size).toBe(N);
     expect(cache.counters().evictions).toBeGreaterThan(N / 3);
     // Typed arrays, a few counters and closures: well under one object per thousand entries.
