@@ -26,7 +26,7 @@ import type { EngineTokenizer } from './engine-tokenizer.js';
 import { charTokenizer, type Tokenizer } from './tokenizer.js';
 import { Admission, type Ticket } from './admission.js';
 import { normaliseTarget } from './fast-path.js';
-import { type CallOptions, type CallOutcome, callUpstream, type Stoppable } from './upstream-call.js';
+import { type CallOptions, type CallOutcome, callUpstream, LiveAttempts } from './upstream-call.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 /** What the gateway needs from the router (src/coordinator/router/router.ts). */
@@ -77,7 +77,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 export class CompletionProxy {
   private readonly admission: Admission;
-  private readonly live = new Set<Stoppable>();
+  private readonly live = new LiveAttempts();
   private readonly tokenizer: Tokenizer;
   private readonly now: () => number;
 
@@ -108,7 +108,7 @@ export class CompletionProxy {
    */
   stopAll(err: BrixletError): number {
     const n = this.live.size;
-    for (const a of [...this.live]) a.stop(err);
+    for (const a of this.live.toArray()) a.stop(err);
     return n;
   }
 
