@@ -25,9 +25,10 @@ let exitHooked = false;
 
 /**
  * Counts native calls that did not return (+1) and those that finally did (-1). While one is stuck,
- * a normal exit would never finish: libuv joins its thread-pool threads on the way out, and one is
- * inside the call. So the process then leaves through libc `_exit` once 'exit' has been emitted
- * (shutdown is done and stdout/stderr, pipes or files on Linux, are written synchronously).
+ * a normal exit would never finish: libuv joins its thread-pool threads on the way out, and Node
+ * joins its worker threads (a worker inside a C call cannot be terminated), and one is inside the
+ * call. So the process then leaves through libc `_exit` once 'exit' has been emitted (shutdown is
+ * done and stdout/stderr, pipes or files on Linux, are written synchronously).
  */
 export function noteStuckCall(delta: 1 | -1): void {
   stuckCalls += delta;

@@ -128,6 +128,8 @@ describe.runIf(available)('NVML backend against the native mock', () => {
   it('answers a call that hangs as CALL_TIMEOUT, skips that GPU until it returns, and stops calling at two stuck calls', async () => {
     backend = new NvmlBackend({ library: LIB, log: silentLog, env: {}, eventWaitMs: 100, callTimeoutMs: 200 });
     await backend.open();
+    // The e2e setup builds dist/: the sources under test run their reads in its compiled read thread.
+    expect(backend.readMode).toBe('thread');
     expect(mock.setValue(1, 'hang', '{"nvmlDeviceGetPowerUsage": 600000}')).toBe(0);
     const stuck = { api: 'nvmlDeviceGetPowerUsage', code: 'CALL_TIMEOUT', value: -1, message: 'nvmlDeviceGetPowerUsage did not return within 200 ms' };
     expect((await backend.read(1, 'power')).errors).toEqual([stuck]);
@@ -302,6 +304,34 @@ describe.runIf(available)('NVML backend against the native mock', () => {
     const waits = Number(mock.calls('nvmlEventSetWait_v2'));
     await new Promise((r) => setTimeout(r, 300));
     expect(Number(mock.calls('nvmlEventSetWait_v2'))).toBe(waits);
+  });
+
+  // What the agent runs: the compiled backend reads in its read thread (synchronous calls in a worker).
+  it.skipIf(!existsSync(DIST))('the compiled backend reads in its NVML read thread; a hang there makes only that GPU time out until it returns', async () => {
+    const { createNvmlBackend } = (await import(DIST)) as typeof NvmlIndex;
+    const compiled = createNvmlBackend({ library: LIB, log: silentLog, env: {}, eventWaitMs: 100, callTimeoutMs: 200 }) as NvmlBackend;
+    try {
+      expect((await compiled.open()).state).toBe('up');
+      expect(compiled.readMode).toBe('thread');
+      const gpus = [0, 1, 2, 3, 4, 5, 6, 7];
+      expect((await Promise.all(gpus.map((i) => compiled.read(i, 'power')))).map((r) => r.values.powerW)).toEqual(gpus.map(() => 312.45));
+      expect(mock.setValue(1, 'hang', '{"nvmlDeviceGetPowerUsage": 600000}')).toBe(0);
+      // One batch for all GPUs: GPU 1's call hangs in the thread, the rest are re-read by a fresh one.
+      const reads = await Promise.all(gpus.map((i) => compiled.read(i, 'power')));
+      expect(reads[1]).toEqual({
+        values: {},
+        errors: [{ api: 'nvmlDeviceGetPowerUsage', code: 'CALL_TIMEOUT', value: -1, message: 'nvmlDeviceGetPowerUsage did not return within 200 ms' }],
+        unsupported: [],
+      });
+      for (const i of gpus.filter((g) => g !== 1)) expect(reads[i], `GPU ${i}`).toEqual({ values: { powerW: 312.45, powerLimitW: 700, energyMj: 9876543210 }, errors: [], unsupported: [] });
+      expect(compiled.readMode).toBe('thread');
+      // The call returns (a reset ends the mock's hang): its thread is let go and GPU 1 is read again.
+      mock.reset();
+      await vi.waitFor(async () => expect((await compiled.read(1, 'power')).values.powerW).toBe(312.45), { timeout: 10_000 });
+      expect((await compiled.read(1, 'thermal')).errors).toEqual([]);
+    } finally {
+      await compiled.close();
+    }
   });
 
   // The events thread ships its body as source text; this proves that works from compiled output too.

@@ -1,16 +1,21 @@
 /**
- * The NVIDIA backend: NVML through koffi. Sampling calls run on koffi's async path with a per-call
- * timeout (NvmlLibrary.invoke): a driver call that hangs makes its GPU unknown instead of freezing
- * the main thread. Open-time calls are synchronous; the event wait runs in the events thread.
+ * The NVIDIA backend: NVML through koffi. Group reads run as synchronous calls in the NVML read
+ * thread (read-thread.ts), one message each way per batch of reads, each call timed out by the main
+ * thread's watchdog: a driver call that hangs makes its GPU unknown instead of freezing the main
+ * thread. Without a compiled read thread (the .ts sources under vitest with no dist/) they run on
+ * koffi's async path with the same per-call timeout (NvmlLibrary.invoke). Open-time calls
+ * (init, count, handles, identity) are synchronous on the main thread; the event wait runs in the
+ * events thread.
  */
 import { BrixletError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { findLibrary, systemExists } from '../discovery.js';
 import type { AccelEvent, AcceleratorBackend, ApiError, BackendStatus, DeviceIdentity, GroupRead, ProbeGroup } from '../types.js';
 import { NvmlEvents } from './events.js';
-import { definedOnly, NVML_GROUPS } from './groups.js';
+import { NVML_GROUPS, readGroup } from './groups.js';
 import { type NvmlApi, NvmlLibrary, STRING_BYTES } from './library.js';
-import { type NvmlDevice, ReadContext } from './read-context.js';
+import type { NvmlDevice } from './read-context.js';
+import { NvmlReadThread, readWorkerEntry } from './read-thread.js';
 import { formatNvmlError, NVML_SUCCESS, nvmlError } from './returns.js';
 
 export interface NvmlBackendOptions {
@@ -39,6 +44,7 @@ export class NvmlBackend implements AcceleratorBackend {
   private identities: DeviceIdentity[] = [];
   private readonly listeners = new Set<(event: AccelEvent) => void>();
   private events?: NvmlEvents;
+  private reads?: NvmlReadThread;
   private opening?: Promise<BackendStatus>;
   private closed = false;
   private initialized = false;
@@ -69,6 +75,9 @@ export class NvmlBackend implements AcceleratorBackend {
       return this.setStatus({ state: 'failed', message: formatNvmlError(count), error: count, libraryPath: found.path, driverVersion, libraryVersion });
     }
     for (let index = 0; index < count; index++) this.addDevice(lib, index);
+    const entry = readWorkerEntry();
+    if (entry !== undefined) this.reads = new NvmlReadThread({ lib, entry, log: this.opts.log, fallback: (index, group) => this.readInProcess(index, group) });
+    this.opts.log.debug({ mode: this.reads?.mode ?? 'in-process', entry }, 'NVML read mode');
     this.opts.log.info({ library: found.path, devices: this.gpus.length, driverVersion }, 'NVML ready');
     return this.setStatus({ state: 'up', libraryPath: found.path, driverVersion, libraryVersion });
   }
@@ -153,6 +162,15 @@ export class NvmlBackend implements AcceleratorBackend {
     return this.current;
   }
 
+  /**
+   * Where group reads run: 'thread' (synchronous calls in the NVML read thread), 'in-process'
+   * (koffi's async path: no compiled read thread, or it could not start), undefined until up.
+   */
+  get readMode(): 'thread' | 'in-process' | undefined {
+    if (this.current.state !== 'up') return undefined;
+    return this.reads?.mode ?? 'in-process';
+  }
+
   devices(): readonly DeviceIdentity[] {
     return this.identities;
   }
@@ -161,15 +179,19 @@ export class NvmlBackend implements AcceleratorBackend {
     if (this.current.state !== 'up' || this.closed || this.lib === undefined) return empty();
     const device = this.gpus.find((g) => g.index === index);
     if (device === undefined) throw new BrixletError('BRX_ERR_ACCEL_DEVICE_NOT_FOUND', { index });
-    const reader = NVML_GROUPS[group];
-    if (reader === undefined) return empty();
+    if (NVML_GROUPS[group] === undefined) return empty();
     if (device.handle === undefined) {
       const error = this.acquire(this.lib, device);
       if (error !== undefined) return { values: {}, errors: [error], unsupported: [] };
     }
-    const ctx = new ReadContext(this.lib, device);
-    await reader(ctx);
-    return { values: definedOnly(ctx.values), errors: ctx.errors, unsupported: ctx.unsupported };
+    return this.reads !== undefined ? this.reads.read(index, group) : this.readInProcess(index, group);
+  }
+
+  /** The async-path read: the read thread's fallback, and the only path without a compiled thread. */
+  private async readInProcess(index: number, group: ProbeGroup): Promise<GroupRead> {
+    const device = this.gpus.find((g) => g.index === index);
+    if (this.lib === undefined || device === undefined) return empty();
+    return readGroup(this.lib, device, group);
   }
 
   onEvent(listener: (event: AccelEvent) => void): () => void {
@@ -214,6 +236,7 @@ export class NvmlBackend implements AcceleratorBackend {
     this.listeners.clear();
     const lib = this.lib;
     if (lib === undefined) return;
+    await this.reads?.close();
     await lib.idle();
     this.lib = undefined;
     if (lib.stuck > 0) {

@@ -2,8 +2,9 @@
  * The telemetry probe groups of a GPU: memory, utilization, thermal, power, clocks, pcie. Each
  * reads its NVML calls into `ctx.values`; a call that fails leaves its fields undefined.
  */
-import type { ProbeGroup } from '../types.js';
-import type { ReadContext } from './read-context.js';
+import type { GroupRead, ProbeGroup } from '../types.js';
+import type { NvmlLibrary } from './library.js';
+import { type NvmlDevice, ReadContext } from './read-context.js';
 import { NVML_ERROR_ARGUMENT_VERSION_MISMATCH, NVML_ERROR_FUNCTION_NOT_FOUND, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS } from './returns.js';
 import { readEcc, readNvlink, readProcesses, readRecovery, readRetirement } from './health-groups.js';
 
@@ -111,6 +112,18 @@ export const NVML_GROUPS: Partial<Record<ProbeGroup, (ctx: ReadContext) => void>
   recovery: readRecovery,
   processes: readProcesses,
 };
+
+/**
+ * Reads one group of `device` (whose handle is set): the one copy of the read logic, run by the read
+ * thread and by the backend's in-process fallback alike.
+ */
+export async function readGroup(lib: NvmlLibrary, device: NvmlDevice, group: ProbeGroup): Promise<GroupRead> {
+  const reader = NVML_GROUPS[group];
+  if (reader === undefined) return { values: {}, errors: [], unsupported: [] };
+  const ctx = new ReadContext(lib, device);
+  await reader(ctx);
+  return { values: definedOnly(ctx.values), errors: ctx.errors, unsupported: ctx.unsupported };
+}
 
 /** Drops the keys a failed call left as undefined, so `values` holds only what was read. */
 export function definedOnly<T extends object>(values: T): T {

@@ -1,11 +1,15 @@
 /**
  * libnvidia-ml.so.1 through koffi: every function brixlet calls, declared once and resolved on
- * first use. Sampling calls run on koffi's async path (the libuv thread pool), one at a time and
- * each with a timeout, so a driver call that hangs never blocks the main thread (which also serves
- * the KV socket and HTTP); see `invoke`. Open, handle and identity reads stay synchronous and use
- * the library's own scratch area.
+ * first use. Sampling calls go through `invoke`: in the NVML read thread (read-worker.ts) they are
+ * plain synchronous calls stamped in a CallWatch, which the main thread's watchdog reads to time
+ * each one out (read-thread.ts); where that thread cannot run (no compiled worker, e.g. unit tests
+ * over fake libraries) they run on koffi's async path, one at a time and each with a timeout. Either
+ * way a driver call that hangs never blocks the main thread (which also serves the KV socket and
+ * HTTP). Open, handle and identity reads on the main thread stay synchronous and use the library's
+ * own scratch area.
  */
 import { NativeLibrary, type NativeFunction, type NativeSignature, noteStuckCall } from '../native-library.js';
+import { CallAbandoned, type CallWatch } from './call-watch.js';
 
 const sig = (names: string | readonly string[], params: readonly string[]): NativeSignature => ({
   names: typeof names === 'string' ? [names] : names,
@@ -130,12 +134,13 @@ export const CALL_STUCK = -1;
 const NVML_ERROR_UNKNOWN = 999;
 const NVML_ERROR_UNINITIALIZED = 1;
 /**
- * Stuck calls tolerated before no NVML call is made at all. Each holds a libuv pool thread (4 by
- * default, shared with fs, dns and crypto), so at most two are ever taken by a hung driver.
+ * Stuck calls tolerated before no NVML call is made at all. Each holds a thread (a read thread set
+ * aside, or on the async fallback a libuv pool thread, 4 by default, shared with fs, dns and
+ * crypto), so at most two are ever taken by a hung driver.
  */
 export const MAX_STUCK_CALLS = 2;
 
-interface StuckCall {
+export interface StuckCall {
   readonly api: string;
   readonly device: number;
   /** The call's arguments, kept reachable: the driver may still write into them when it returns. */
@@ -152,15 +157,31 @@ export class NvmlLibrary {
   private readonly waiting: (() => void)[] = [];
   private running?: Promise<unknown>;
   private unloaded = false;
+  /**
+   * Set in the read thread: calls are made synchronously, each stamped here for the main thread's
+   * watchdog; a thread the main thread has abandoned throws CallAbandoned instead of calling.
+   */
+  watch?: CallWatch;
 
   private constructor(readonly native: NativeLibrary<NvmlApi>) {}
 
   /**
-   * Runs `fn(...args)` on the thread pool; resolves with its nvmlReturn_t, or CALL_STUCK when it did
+   * Calls `fn(...args)` and answers its nvmlReturn_t. With a watch (the read thread) the call is
+   * synchronous: a thread-pool hop costs 50-100 times the call, and the watchdog times it out from
+   * the other side. Without one it runs on the thread pool and resolves with CALL_STUCK when it did
    * not return within callTimeoutMs (the call stays stuck on its pool thread; the device's later
    * calls are refused until it returns, see `blocked`).
    */
-  async invoke(fn: NativeFunction, api: string, device: number, args: readonly unknown[]): Promise<number> {
+  invoke(fn: NativeFunction, api: string, device: number, args: readonly unknown[]): number | Promise<number> {
+    const watch = this.watch;
+    if (watch === undefined) return this.invokeAsync(fn, api, device, args);
+    if (!watch.begin(device, api)) throw new CallAbandoned();
+    const rc = fn(...args) as number;
+    if (watch.end()) throw new CallAbandoned();
+    return rc;
+  }
+
+  private async invokeAsync(fn: NativeFunction, api: string, device: number, args: readonly unknown[]): Promise<number> {
     await this.turn();
     // A read that spans close(): answer like an uninitialised library instead of calling into unmapped code.
     if (this.unloaded) {
@@ -175,10 +196,7 @@ export class NvmlLibrary {
     let stuck: StuckCall | undefined;
     const done = new Promise<number>((resolve) => {
       fn.async(...args, (err: unknown, rc: number) => {
-        if (stuck !== undefined) {
-          this.stuckCalls.delete(stuck);
-          noteStuckCall(-1);
-        }
+        if (stuck !== undefined) this.returned(stuck);
         resolve(err ? NVML_ERROR_UNKNOWN : rc);
       });
     });
@@ -189,20 +207,35 @@ export class NvmlLibrary {
     });
     const rc = await Promise.race([done, late]);
     clearTimeout(timer);
-    if (rc === CALL_STUCK) {
-      this.stuckCalls.add((stuck = { api, device, args }));
-      noteStuckCall(1);
-    }
+    if (rc === CALL_STUCK) stuck = this.noteStuck(api, device, args);
     this.running = undefined;
     this.next();
     return rc;
+  }
+
+  /**
+   * Records a call that did not return in time (on the thread pool here, or in a read thread the
+   * main thread set aside): its device is blocked and the process leaves through _exit until
+   * `returned` is called with what this answers.
+   */
+  noteStuck(api: string, device: number, args: readonly unknown[] = []): StuckCall {
+    const stuck = { api, device, args };
+    this.stuckCalls.add(stuck);
+    noteStuckCall(1);
+    return stuck;
+  }
+
+  /** The stuck call has returned: its device may be called again. */
+  returned(stuck: StuckCall): void {
+    if (this.stuckCalls.delete(stuck)) noteStuckCall(-1);
   }
 
   /** Why calls to `device` are not made now (one of its calls is stuck, or too many are), or undefined. */
   blocked(device: number): { readonly api: string; readonly message: string } | undefined {
     for (const s of this.stuckCalls) if (s.device === device) return { api: s.api, message: `${s.api} did not return within ${this.callTimeoutMs} ms` };
     if (this.stuckCalls.size < MAX_STUCK_CALLS) return undefined;
-    const apis = [...this.stuckCalls].map((s) => `${s.api} on GPU ${s.device}`);
+    // Device -1 is a call of no device (a read thread's nvmlInit or nvmlShutdown).
+    const apis = [...this.stuckCalls].map((s) => (s.device < 0 ? s.api : `${s.api} on GPU ${s.device}`));
     return { api: 'nvml', message: `NVML calls suspended: ${apis.join(', ')} did not return` };
   }
 

@@ -1,6 +1,8 @@
 /**
- * One group read of one GPU: runs native calls off the main thread (NvmlLibrary.invoke), remembers
- * NOT_SUPPORTED per (device, api) so an unsupported call is made once per agent lifetime, and
+ * One group read of one GPU: makes its native calls through NvmlLibrary.invoke (synchronous calls in
+ * the NVML read thread, or koffi's async path where that thread cannot run; never a blocking call on
+ * the main thread), remembers NOT_SUPPORTED per (device, api) so an unsupported call is made once per
+ * device object's lifetime (the read thread's devices, re-learnt by a replacement thread), and
  * collects what failed. A call that does not return in time ends the read: the device's later reads
  * make no call until it has returned.
  */
