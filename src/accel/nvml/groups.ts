@@ -3,7 +3,7 @@
  * reads its NVML calls into `ctx.values`; a call that fails leaves its fields undefined.
  */
 import type { GroupRead, ProbeGroup } from '../types.js';
-import type { NvmlLibrary } from './library.js';
+import type { NvmlLibrary, Scratch } from './library.js';
 import { type NvmlDevice, ReadContext } from './read-context.js';
 import { NVML_ERROR_ARGUMENT_VERSION_MISMATCH, NVML_ERROR_FUNCTION_NOT_FOUND, NVML_ERROR_NOT_SUPPORTED, NVML_SUCCESS } from './returns.js';
 import { readEcc, readNvlink, readProcesses, readRecovery, readRetirement } from './health-groups.js';
@@ -115,12 +115,12 @@ export const NVML_GROUPS: Partial<Record<ProbeGroup, (ctx: ReadContext) => void>
 
 /**
  * Reads one group of `device` (whose handle is set): the one copy of the read logic, run by the read
- * thread and by the backend's in-process fallback alike.
+ * thread and by the backend's in-process fallback alike. `scratch`: see ReadContext.
  */
-export async function readGroup(lib: NvmlLibrary, device: NvmlDevice, group: ProbeGroup): Promise<GroupRead> {
+export async function readGroup(lib: NvmlLibrary, device: NvmlDevice, group: ProbeGroup, scratch?: Scratch): Promise<GroupRead> {
   const reader = NVML_GROUPS[group];
   if (reader === undefined) return { values: {}, errors: [], unsupported: [] };
-  const ctx = new ReadContext(lib, device);
+  const ctx = new ReadContext(lib, device, scratch);
   await reader(ctx);
   return { values: definedOnly(ctx.values), errors: ctx.errors, unsupported: ctx.unsupported };
 }

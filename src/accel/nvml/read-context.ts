@@ -41,15 +41,17 @@ export class ReadContext {
   private readonly skipped = new Set<string>();
   /** After GPU_IS_LOST (or a call that did not return) every further call of this read would fail the same way: stop calling. */
   private lost = false;
-  /**
-   * Out-parameters of this read only: reads of several GPUs run at once, and a call that timed out
-   * may still write into its buffer when it finally returns.
-   */
-  readonly scratch = new Scratch();
 
+  /**
+   * `scratch` holds the out-parameters. On the async path each read has its own: reads of several
+   * GPUs run at once, and a call that timed out may still write into its buffer when it returns.
+   * The read thread, whose reads run one after another and which makes no call after a timed-out
+   * one, passes one for all its reads (an ArrayBuffer per read showed in its profile).
+   */
   constructor(
     private readonly lib: NvmlLibrary,
     readonly device: NvmlDevice,
+    readonly scratch: Scratch = new Scratch(),
   ) {}
 
   get unsupported(): string[] {

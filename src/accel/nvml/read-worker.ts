@@ -10,7 +10,7 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { GroupRead, ProbeGroup } from '../types.js';
 import { CallAbandoned, CallWatch, READ_PROTOCOL } from './call-watch.js';
 import { readGroup } from './groups.js';
-import { NvmlLibrary } from './library.js';
+import { NvmlLibrary, Scratch } from './library.js';
 import type { NvmlDevice } from './read-context.js';
 import { NVML_SUCCESS, nvmlError } from './returns.js';
 
@@ -50,6 +50,8 @@ export async function serveReads(port: Pick<MessagePort, 'postMessage' | 'on'>, 
   if (lib instanceof Error) return post({ kind: 'failed', message: `cannot load ${data.libraryPath}: ${lib.message}` });
   lib.watch = new CallWatch(data.watch);
   const devices = new Map<number, NvmlDevice>();
+  // Reads run one after another and none follows a timed-out call: one out-parameter area serves all.
+  const scratch = new Scratch();
   let abandoned = false;
   let initialized = false;
   // NVML counts init references per process: this thread holds its own, released when it leaves.
@@ -79,7 +81,7 @@ export async function serveReads(port: Pick<MessagePort, 'postMessage' | 'on'>, 
       if (rc !== NVML_SUCCESS) return { values: {}, errors: [nvmlError(byIndex?.name ?? 'nvmlDeviceGetHandleByIndex_v2', rc)], unsupported: [] };
       device.handle = lib.scratch.view.getBigUint64(0, true);
     }
-    return readGroup(lib, device, r.group);
+    return readGroup(lib, device, r.group, scratch);
   };
 
   const serve = async (reads: readonly ReadRequest[]): Promise<void> => {
