@@ -7,7 +7,9 @@ describe('LiveAttempts', () => {
   it('adds, removes from any position once, and lists what is left', () => {
     const live = new LiveAttempts();
     const stopped: string[] = [];
-    const [a, b, c] = ['a', 'b', 'c'].map((n) => attempt(n, stopped)) as [Stoppable, Stoppable, Stoppable];
+    const a = attempt('a', stopped);
+    const b = attempt('b', stopped);
+    const c = attempt('c', stopped);
     live.add(a);
     live.add(b);
     live.add(c);
