@@ -4,49 +4,20 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockEngines, type RunningMockEngine } from '../../mocks/engine/index.js';
-import type { AppMetrics } from '../../src/common/metrics.js';
-import { createEngineSet, type EngineSet } from '../../src/coordinator/engines/engine-set.js';
-import { parseEngineList } from '../../src/coordinator/engines/static-engines.js';
-import { buildGatewayApp, type GatewayApp, type GatewaySettings } from '../../src/coordinator/gateway-app.js';
-import { createPrefixIndex } from '../../src/coordinator/router/prefix-index.js';
-import { Router } from '../../src/coordinator/router/router.js';
+import type { GatewaySettings } from '../../src/coordinator/gateway-app.js';
 import type { EngineState, RoutingPolicyName } from '../../src/coordinator/router/types.js';
-import { silentLog, testMetrics } from '../helpers/apps.js';
+import { closeGatewayFixture, type GatewayFixture, startGatewayFixture } from '../helpers/gateway-fixture.js';
 
 const MODEL = 'mock-llama-3-8b';
 const SLOW_MODEL = 'slow-model';
 
-interface Fixture {
-  readonly mocks: RunningMockEngine[];
-  readonly set: EngineSet;
-  readonly gateway: GatewayApp;
-  readonly metrics: AppMetrics;
-  readonly url: string;
+type Fixture = GatewayFixture;
+
+function fixture(mocks: RunningMockEngine[], policy: RoutingPolicyName, settings: Partial<GatewaySettings>): Promise<Fixture> {
+  return startGatewayFixture(mocks, policy, { bodyLimit: 16 * 1024, connectTimeout: 1000, firstByteTimeout: 5000, idleTimeout: 5000, responseLimit: 2048, retries: 1, maxInFlight: 0, ...settings });
 }
 
-async function fixture(mocks: RunningMockEngine[], policy: RoutingPolicyName, settings: Partial<GatewaySettings>): Promise<Fixture> {
-  const set = createEngineSet({ specs: parseEngineList(mocks.map((m) => m.url).join(',')), log: silentLog, probeInterval: 60_000 });
-  await set.probeNow();
-  const router = new Router({ defaultPolicy: policy, prefix: createPrefixIndex({ blockTokens: 16, capacity: 4096 }), random: () => 0.5 });
-  const metrics = testMetrics();
-  const gateway = await buildGatewayApp({
-    log: silentLog,
-    metrics,
-    version: 'test',
-    engines: set,
-    router,
-    settings: { bodyLimit: 16 * 1024, connectTimeout: 1000, firstByteTimeout: 5000, idleTimeout: 5000, responseLimit: 2048, retries: 1, maxInFlight: 0, ...settings },
-  });
-  const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
-  return { mocks, set, gateway, metrics, url };
-}
-
-async function close(f: Fixture | undefined): Promise<void> {
-  if (f === undefined) return;
-  await f.gateway.app.close();
-  await f.set.dispose();
-  await Promise.all(f.mocks.map((m) => m.close()));
-}
+const close = closeGatewayFixture;
 
 function post(f: Fixture, path: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   return fetch(`${f.url}${path}`, {

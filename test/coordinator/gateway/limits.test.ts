@@ -7,43 +7,27 @@ import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { startMockEngines, type RunningMockEngine } from '../../../mocks/engine/index.js';
-import type { AppMetrics } from '../../../src/common/metrics.js';
-import { createEngineSet, type EngineSet } from '../../../src/coordinator/engines/engine-set.js';
-import { parseEngineList } from '../../../src/coordinator/engines/static-engines.js';
-import { buildGatewayApp, type GatewayApp, type GatewaySettings } from '../../../src/coordinator/gateway-app.js';
-import { createPrefixIndex } from '../../../src/coordinator/router/prefix-index.js';
-import { Router } from '../../../src/coordinator/router/router.js';
-import { silentLog, testMetrics } from '../../helpers/apps.js';
+import type { GatewaySettings } from '../../../src/coordinator/gateway-app.js';
+import { closeGatewayFixture, type GatewayFixture, startGatewayFixture } from '../../helpers/gateway-fixture.js';
 
 const MODEL = 'mock-llama-3-8b';
 
-interface Fixture {
-  readonly mocks: RunningMockEngine[];
-  readonly set: EngineSet;
-  readonly gateway: GatewayApp;
-  readonly metrics: AppMetrics;
-  readonly url: string;
-  readonly port: number;
-}
+type Fixture = GatewayFixture;
 
 let current: Fixture | undefined;
 const sockets: Socket[] = [];
 
 async function fixture(mocks: RunningMockEngine[], settings: Partial<GatewaySettings>): Promise<Fixture> {
-  const set = createEngineSet({ specs: parseEngineList(mocks.map((m) => m.url).join(',')), log: silentLog, probeInterval: 60_000 });
-  await set.probeNow();
-  const router = new Router({ defaultPolicy: 'least-request', prefix: createPrefixIndex({ blockTokens: 16, capacity: 4096 }), random: () => 0.5 });
-  const metrics = testMetrics();
-  const gateway = await buildGatewayApp({
-    log: silentLog,
-    metrics,
-    version: 'test',
-    engines: set,
-    router,
-    settings: { bodyLimit: 4 << 20, connectTimeout: 1000, firstByteTimeout: 5000, idleTimeout: 5000, responseLimit: 1 << 20, retries: 1, maxInFlight: 0, ...settings },
+  current = await startGatewayFixture(mocks, 'least-request', {
+    bodyLimit: 4 << 20,
+    connectTimeout: 1000,
+    firstByteTimeout: 5000,
+    idleTimeout: 5000,
+    responseLimit: 1 << 20,
+    retries: 1,
+    maxInFlight: 0,
+    ...settings,
   });
-  const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
-  current = { mocks, set, gateway, metrics, url, port: Number(new URL(url).port) };
   return current;
 }
 
@@ -51,10 +35,7 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
   const f = current;
   current = undefined;
-  if (f === undefined) return;
-  await f.gateway.app.close();
-  await f.set.dispose();
-  await Promise.all(f.mocks.map((m) => m.close()));
+  await closeGatewayFixture(f);
 });
 
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
