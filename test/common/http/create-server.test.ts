@@ -2,9 +2,9 @@ import { Type } from '@sinclair/typebox';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrixletError } from '../../../src/common/errors.js';
-import { connect } from 'node:net';
 import { type BrixletServer, clientErrorOf, createServer } from '../../../src/common/http/create-server.js';
 import { silentLog, testMetrics } from '../../helpers/apps.js';
+import { rawExchange } from '../../helpers/raw-http.js';
 
 let app: BrixletServer;
 const metrics = testMetrics();
@@ -124,18 +124,7 @@ describe('errors of Node\'s HTTP parser', () => {
     const server = await createServer({ name: 'raw', title: 't', version: '0.0.0', log: silentLog, bodyLimit: 1024, metrics: testMetrics() });
     const url = await server.listen({ host: '127.0.0.1', port: 0 });
     try {
-      return await new Promise<string>((resolve, reject) => {
-        const sock = connect(Number(new URL(url).port), '127.0.0.1');
-        let out = '';
-        const hang = setTimeout(() => reject(new Error('connection left open')), 10_000);
-        sock.on('data', (d) => (out += d.toString()));
-        sock.on('close', () => {
-          clearTimeout(hang);
-          resolve(out);
-        });
-        sock.on('error', () => undefined);
-        sock.write(text);
-      });
+      return await rawExchange(Number(new URL(url).port), text);
     } finally {
       await server.close();
     }

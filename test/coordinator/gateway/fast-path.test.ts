@@ -6,6 +6,7 @@ import { createServer, type BrixletServer } from '../../../src/common/http/creat
 import { mapError } from '../../../src/common/http/error-reply.js';
 import { installFastPath, normaliseTarget, type RawHandler } from '../../../src/coordinator/gateway/fast-path.js';
 import { silentLog, testMetrics } from '../../helpers/apps.js';
+import { rawExchange } from '../../helpers/raw-http.js';
 
 let app: BrixletServer;
 let url: string;
@@ -112,18 +113,7 @@ it('answers 408 and closes the connection when the body is not in within the bod
   const port = (server.address() as { port: number }).port;
   try {
     // 100 bytes declared, one sent, then nothing: the connection must be answered and closed, not held.
-    const out = await new Promise<string>((resolve, reject) => {
-      const sock = connect(port, '127.0.0.1');
-      let text = '';
-      const hang = setTimeout(() => reject(new Error('connection still open')), 10_000);
-      sock.on('data', (d) => (text += d.toString()));
-      sock.on('close', () => {
-        clearTimeout(hang);
-        resolve(text);
-      });
-      sock.on('error', () => undefined);
-      sock.write('POST /fast HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nx');
-    });
+    const out = await rawExchange(port, 'POST /fast HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nx');
     expect(out.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
     expect(out).toMatch(/connection: close/i);
     expect(JSON.parse(/\{.*\}/s.exec(out)?.[0] ?? '')).toMatchObject({ error: { code: 'BRX_ERR_HTTP_REQUEST_TIMEOUT', type: 'invalid_request_error' } });
