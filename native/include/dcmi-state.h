@@ -47,7 +47,8 @@
   X(DK_PCI_BUS, "pciBus", MK_UINT, 0, U32MAX, 0)                  \
   X(DK_PCI_DEVICE, "pciDevice", MK_UINT, 0, U32MAX, 0)            \
   X(DK_PCI_FUNC, "pciFunc", MK_UINT, 0, U32MAX, 0)                \
-  X(DK_RETURNS, "returns", MK_RETURNS, 0, 0, 0)
+  X(DK_RETURNS, "returns", MK_RETURNS, 0, 0, 0)                   \
+  X(DK_HANG, "hang", MK_HANGS, 0, 0, 0)
 
 #define DCMI_KEY_ENUM(id, name, kind, min, max, emax) id,
 enum dcmi_key { DCMI_KEYS(DCMI_KEY_ENUM) DK_COUNT };
@@ -75,6 +76,8 @@ typedef struct {
   mock_returns returns;
   char *driver_version, *dcmi_version;
   mock_counters calls;
+  pthread_cond_t wake;            /* signalled on reset and load: ends every `hang` */
+  unsigned long long generation;  /* bumped by every scenario (re)load; a hang ends when it changes */
 } dcmi_state;
 
 extern dcmi_state g_dcmi;

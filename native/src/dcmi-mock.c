@@ -4,11 +4,40 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "brixlet-mock.h"
 #include "dcmi-state.h"
 
 dcmi_state g_dcmi = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Hangs measure their time on CLOCK_MONOTONIC so a wall-clock jump cannot stretch them. */
+__attribute__((constructor)) static void dcmi_mock_setup(void) {
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&g_dcmi.wake, &attr);
+  pthread_condattr_destroy(&attr);
+}
+
+/*
+ * A `hang` entry: the call blocks (the library lock released, so other calls and the control ABI
+ * go on) for its milliseconds, or until a reset or load ends every hang early. Lock held.
+ */
+static void hang(int ms) {
+  unsigned long long generation = g_dcmi.generation;
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += ms / 1000;
+  deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  while (generation == g_dcmi.generation) {
+    if (pthread_cond_timedwait(&g_dcmi.wake, &g_dcmi.mu, &deadline) != 0) break;
+  }
+}
 
 static int override(const char *fn, const dcmi_chip *c) {
   int code;
@@ -44,6 +73,13 @@ int dcmi_enter_chip(const char *fn, int card, int device, dcmi_chip **out) {
   if (!g_dcmi.initialised) return DCMI_ERR_INNER;
   dcmi_chip *c = chip_at(card, device);
   if (c == NULL) return DCMI_ERR_INVALID_DEVICE_ID;
+  int ms;
+  if (mock_returns_get(&c->d.hangs, fn, &ms)) {
+    hang(ms);
+    /* The world may have changed while the lock was released. */
+    if (!g_dcmi.initialised) return DCMI_ERR_INNER;
+    if ((c = chip_at(card, device)) == NULL) return DCMI_ERR_INVALID_DEVICE_ID;
+  }
   *out = c;
   return override(fn, c);
 }

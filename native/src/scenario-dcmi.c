@@ -29,6 +29,9 @@ void dcmi_state_clear(void) {
   free(g_dcmi.driver_version);
   free(g_dcmi.dcmi_version);
   g_dcmi.driver_version = g_dcmi.dcmi_version = NULL;
+  /* A reload ends every hang early (they wait on `wake` for the generation to move). */
+  g_dcmi.generation++;
+  pthread_cond_broadcast(&g_dcmi.wake);
 }
 
 static int dup_string(const json_value *sec, const char *key, char **out, char *err) {

@@ -148,6 +148,9 @@ export const NpuDeviceSpec = Type.Partial(
       pciDevice: U32('dcmi_pcie_info_all.bdf_deviceid.'),
       pciFunc: U32('dcmi_pcie_info_all.bdf_funcid.'),
       returns: Returns,
+      hang: Type.Record(Type.String({ pattern: '^dcmi_\\w+$' }), Type.Integer({ minimum: 1, maximum: 3_600_000 }), {
+        description: 'Function name → milliseconds the call blocks before answering (a hung driver call); a mock reset or load ends it early.',
+      }),
     },
     { additionalProperties: false },
   ),

@@ -22,7 +22,7 @@ export interface OpenBackendsOptions {
   readonly dcmiLibrary: string;
   readonly log: Logger;
   readonly env?: NodeJS.ProcessEnv;
-  /** accel.callTimeout: how long one NVML sampling call may take before its GPU is unknown (ms). */
+  /** accel.callTimeout: how long one NVML or DCMI sampling call may take before its device is unknown (ms). */
   readonly callTimeoutMs?: number;
 }
 
@@ -48,7 +48,13 @@ export async function openBackends(spec: string, opts: OpenBackendsOptions): Pro
       env,
       ...(opts.callTimeoutMs !== undefined && { callTimeoutMs: opts.callTimeoutMs }),
     });
-  const dcmi = () => createDcmiBackend({ library: opts.dcmiLibrary, log: opts.log.child({ component: 'dcmi' }), env });
+  const dcmi = () =>
+    createDcmiBackend({
+      library: opts.dcmiLibrary,
+      log: opts.log.child({ component: 'dcmi' }),
+      env,
+      ...(opts.callTimeoutMs !== undefined && { callTimeoutMs: opts.callTimeoutMs }),
+    });
   switch (parsed.kind) {
     case 'none':
       return [];

@@ -3,8 +3,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DcmiBackend } from '../../src/accel/dcmi/backend.js';
+import { PROBES } from '../../src/accel/probes/index.js';
+import { Sampler } from '../../src/accel/sampler.js';
+import { openBackends } from '../../src/accel/select.js';
 import { expandDevices, loadScenarioFile, type NpuDeviceSpec } from '../../src/accel/scenario.js';
 import { PROBE_GROUPS, type DeviceSample, type ProbeGroup } from '../../src/accel/types.js';
 import { silentLog } from '../helpers/apps.js';
@@ -146,6 +149,71 @@ describe.runIf(available)('DCMI backend against the native mock', () => {
     // 120 reads × 3 calls each: more than the 256 async calls koffi accepts at once.
     const reads = await Promise.all(Array.from({ length: 120 }, (_, i) => backend!.read(i % 8, 'npu-health')));
     expect(reads.every((r) => r.errors.length === 0 && r.values.npuHealth === 0)).toBe(true);
+  });
+
+  it('answers a call that hangs as CALL_TIMEOUT, skips that chip until it returns, and stops calling at two stuck calls', async () => {
+    backend = new DcmiBackend({ library: LIB, log: silentLog, env: {}, callTimeoutMs: 200 });
+    await backend.open();
+    expect(mock.setValue(1, 'hang', '{"dcmi_get_device_power_info": 600000}')).toBe(0);
+    const stuck = { api: 'dcmi_get_device_power_info', code: 'CALL_TIMEOUT', value: -1, message: 'dcmi_get_device_power_info did not return within 200 ms' };
+    expect((await backend.read(1, 'power')).errors).toEqual([stuck]);
+    // The chip is not called again while its call is stuck; the other chips are read as usual.
+    const temperatureCalls = Number(mock.calls('dcmi_get_device_temperature'));
+    expect(await backend.read(1, 'thermal')).toEqual({ values: {}, errors: [stuck], unsupported: [] });
+    expect(Number(mock.calls('dcmi_get_device_temperature'))).toBe(temperatureCalls);
+    expect((await backend.read(0, 'thermal')).errors).toEqual([]);
+    // A second stuck call: no DCMI call is made at all (each holds a libuv pool thread).
+    expect(mock.setValue(2, 'hang', '{"dcmi_get_device_power_info": 600000}')).toBe(0);
+    expect((await backend.read(2, 'power')).errors).toEqual([stuck]);
+    expect((await backend.read(0, 'power')).errors).toEqual([
+      { api: 'dcmi', code: 'CALL_TIMEOUT', value: -1, message: 'DCMI calls suspended: dcmi_get_device_power_info on NPU 1, dcmi_get_device_power_info on NPU 2 did not return' },
+    ]);
+    // A reset ends the mock's hangs: once the calls return, every chip is read again.
+    mock.reset();
+    await vi.waitFor(async () => expect((await backend!.read(1, 'power')).errors).toEqual([]), { timeout: 10_000 });
+    expect((await backend.read(2, 'power')).errors).toEqual([]);
+  });
+
+  it('samples every chip when one hangs: that chip unknown with the call named, the rest read; after a reset it is read again', async () => {
+    // Through select.ts, as the agent opens it: accel.callTimeout reaches the DCMI backend.
+    const backends = await openBackends('dcmi', { nvmlLibrary: '', dcmiLibrary: LIB, log: silentLog, env: {}, callTimeoutMs: 200 });
+    const sampler = new Sampler({ backends, probes: PROBES, intervalMs: 60_000, node: 'n1', log: silentLog, xidIgnore: [] });
+    try {
+      expect(mock.setValue(1, 'hang', '{"dcmi_get_device_power_info": 600000}')).toBe(0);
+      const hung = await sampler.sampleNow();
+      expect(hung.devices).toHaveLength(8);
+      expect(hung.devices[1]!.health.state).toBe('unknown');
+      expect(hung.devices[1]!.health.reasons).toContain('dcmi_get_device_power_info did not return within 200 ms');
+      expect(hung.devices[1]!.errors).toContainEqual(expect.objectContaining({ api: 'dcmi_get_device_power_info', code: 'CALL_TIMEOUT' }));
+      for (const d of hung.devices.filter((x) => x.identity.index !== 1)) {
+        expect(d.health.state).toBe('healthy');
+        expect(d.sample.powerW).toBeGreaterThan(0);
+      }
+      // The next sample completes too, and the chip stays unknown while its call is stuck.
+      expect((await sampler.sampleNow()).devices[1]!.health.state).toBe('unknown');
+      mock.reset();
+      await vi.waitFor(
+        async () => {
+          const d = (await sampler.sampleNow()).devices[1]!;
+          expect(d.health.state).toBe('healthy');
+          expect(d.sample.powerW).toBeGreaterThan(0);
+        },
+        { timeout: 10_000 },
+      );
+    } finally {
+      await sampler.dispose();
+    }
+  });
+
+  it('close does not wait for a stuck call and leaves the library loaded under it', async () => {
+    backend = new DcmiBackend({ library: LIB, log: silentLog, env: {}, callTimeoutMs: 200 });
+    await backend.open();
+    expect(mock.setValue(3, 'hang', '{"dcmi_get_device_power_info": 600000}')).toBe(0);
+    expect((await backend.read(3, 'power')).errors[0]?.code).toBe('CALL_TIMEOUT');
+    await backend.close();
+    expect(await backend.read(0, 'power')).toEqual({ values: {}, errors: [], unsupported: [] });
+    // The call returns into the library, still loaded (an unload under it would crash this process).
+    mock.reset();
   });
 
   it('close waits for reads in flight and makes later reads empty', async () => {

@@ -18,6 +18,8 @@ export interface DcmiBackendOptions {
   readonly log: Logger;
   readonly env?: NodeJS.ProcessEnv;
   readonly exists?: (path: string) => boolean;
+  /** accel.callTimeout: how long one sampling call may take before its chip is unknown (ms, default 2000). */
+  readonly callTimeoutMs?: number;
 }
 
 const MAX_CARDS = 64;
@@ -52,6 +54,7 @@ export class DcmiBackend implements AcceleratorBackend {
     const lib = DcmiLibrary.open(found.path);
     if (lib instanceof Error) return this.setStatus({ state: 'failed', message: `cannot load ${found.path}: ${lib.message}`, libraryPath: found.path });
     this.lib = lib;
+    if (this.opts.callTimeoutMs !== undefined) lib.callTimeoutMs = this.opts.callTimeoutMs;
     const rc = await lib.call('init');
     if (rc !== DCMI_OK) {
       const error = dcmiError(lib.name('init'), rc);
@@ -159,7 +162,7 @@ export class DcmiBackend implements AcceleratorBackend {
     return this.events.subscribe(listener);
   }
 
-  /** DCMI has no shutdown call: closing stops reads and releases the library. */
+  /** DCMI has no shutdown call: closing stops reads and releases the library, unless a call is stuck in it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -167,7 +170,10 @@ export class DcmiBackend implements AcceleratorBackend {
     this.events.clear();
     const lib = this.lib;
     this.lib = undefined;
-    await lib?.unload();
+    if (lib !== undefined && !(await lib.unload())) {
+      // Unloading under a call that may still return into the library would crash the process: leave it.
+      this.opts.log.warn({ stuck: lib.stuck }, 'DCMI calls still running at close: the library is left loaded');
+    }
   }
 }
 

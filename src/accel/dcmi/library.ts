@@ -1,8 +1,14 @@
 /**
  * libdcmi.so through koffi. DCMI calls take 1–4 ms on real hardware, so every call goes through
  * koffi's async path (libuv thread pool) and gets its own out-parameter memory: calls of several
- * devices may be in flight at once.
+ * devices may be in flight at once. Sampling calls (`sample`) are each raced against
+ * accel.callTimeout, as NVML's async path: one that does not return in time is answered as stuck
+ * (its chip unknown, see call-timeout.ts), keeps its pool thread and its out-parameters until the
+ * driver answers, and its chip makes no further call until then; past MAX_STUCK_CALLS no DCMI call
+ * is made at all, and the library is never unloaded under a stuck call. Open-time calls (`call`)
+ * have no timeout.
  */
+import { type CallBlocked, type StuckCall, StuckCalls, TIMED_OUT, withTimeout } from '../call-timeout.js';
 import { NativeLibrary, type NativeSignature } from '../native-library.js';
 import { DCMI_ERR_INNER, DCMI_FUNCTION_NOT_FOUND } from './returns.js';
 
@@ -40,8 +46,11 @@ export const DCMI_SIGNATURES = {
 export type DcmiApi = keyof typeof DCMI_SIGNATURES;
 
 export class DcmiLibrary {
-  /** Calls running on the thread pool: the library must outlive them. */
-  private readonly inflight = new Set<Promise<number>>();
+  /** How long a sampling call may run before its chip is judged unknown (accel.callTimeout). */
+  callTimeoutMs = 2000;
+  /** Calls running on the thread pool that are not stuck (a sampling call's entry settles by its timeout). */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly stuckCalls = new StuckCalls({ library: 'DCMI', device: 'NPU' });
   private unloaded = false;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -84,6 +93,65 @@ export class DcmiLibrary {
   }
 
   /**
+   * Runs `api(...args)` for the chip with logic id `device` on the thread pool, raced against
+   * callTimeoutMs: resolves with its return code, or with why no code came back (the call did not
+   * return in time, or was not made because the chip or all of DCMI is blocked by stuck calls).
+   * `label` names the call in that answer.
+   */
+  async sample(api: DcmiApi, device: number, label: string, args: readonly unknown[]): Promise<number | CallBlocked> {
+    if (this.unloaded) return DCMI_ERR_INNER;
+    const before = this.blocked(device);
+    if (before !== undefined) return before;
+    const resolved = this.native.resolve(api);
+    if (resolved === undefined) return DCMI_FUNCTION_NOT_FOUND;
+    await this.slot();
+    // A sibling call of the chip may have got stuck, or close() begun, while this one waited its turn.
+    const blocked = this.unloaded ? DCMI_ERR_INNER : this.blocked(device);
+    if (blocked !== undefined) {
+      this.release();
+      return blocked;
+    }
+    let stuck: StuckCall | undefined;
+    const done = new Promise<number>((resolve, reject) => {
+      const fail = (err: unknown) => reject(err instanceof Error ? err : new Error(String(err)));
+      try {
+        resolved.fn.async(...args, (err: unknown, rc: number) => {
+          // The pool thread is free again only now: a stuck call keeps its slot until here.
+          this.release();
+          if (stuck !== undefined) this.stuckCalls.returned(stuck);
+          if (err) fail(err);
+          else resolve(rc);
+        });
+      } catch (err) {
+        this.release();
+        fail(err);
+      }
+    });
+    const raced = withTimeout(done, this.callTimeoutMs);
+    this.inflight.add(raced);
+    try {
+      const rc = await raced;
+      if (rc !== TIMED_OUT) return rc;
+      stuck = this.stuckCalls.note(label, device, args);
+      // A late rejection of a stuck call has no one left to hear it.
+      done.catch(() => undefined);
+      return { api: label, message: `${label} did not return within ${this.callTimeoutMs} ms` };
+    } finally {
+      this.inflight.delete(raced);
+    }
+  }
+
+  /** Why calls to the chip with logic id `device` are not made now (one is stuck, or too many are), or undefined. */
+  blocked(device: number): CallBlocked | undefined {
+    return this.stuckCalls.blocked(device, this.callTimeoutMs);
+  }
+
+  /** Sampling calls still running on the thread pool past their timeout: the library must not be unloaded under them. */
+  get stuck(): number {
+    return this.stuckCalls.size;
+  }
+
+  /**
    * koffi throws once 256 async calls are queued process-wide; a node with many chips read in
    * parallel would get there, so calls beyond MAX_CONCURRENT wait their turn here instead.
    */
@@ -101,11 +169,16 @@ export class DcmiLibrary {
     else this.running--;
   }
 
-  /** Waits for calls in flight (unloading under a running call would crash the process), then unloads. */
-  async unload(): Promise<void> {
+  /**
+   * Waits for calls in flight (unloading under a running call would crash the process), then
+   * unloads; false, leaving the library loaded, while a stuck call may still return into it.
+   */
+  async unload(): Promise<boolean> {
     this.unloaded = true;
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    if (this.stuckCalls.size > 0) return false;
     this.native.unload();
+    return true;
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * One group read of one NPU: async DCMI calls, NOT_SUPPORT remembered per (chip, api) so an
- * unsupported call is made once per agent lifetime, failures collected.
+ * unsupported call is made once per agent lifetime, failures collected. A call that does not return
+ * in time (DcmiLibrary.sample) ends the read with one CALL_TIMEOUT error: the chip's later calls
+ * are not made until it has returned.
  */
-import type { ApiError, DeviceSample } from '../types.js';
+import { type ApiError, CALL_TIMEOUT, type DeviceSample } from '../types.js';
 import type { DcmiApi, DcmiLibrary } from './library.js';
 import { DCMI_OK, dcmiError, isDcmiUnsupported } from './returns.js';
 
@@ -20,6 +22,8 @@ export class DcmiReadContext {
   private started = 0;
   private readonly failed: { readonly order: number; readonly error: ApiError }[] = [];
   private readonly skipped = new Map<string, number>();
+  /** A call of this read did not return (or was refused for a stuck one): make no further call. */
+  private stuck = false;
 
   constructor(
     private readonly lib: DcmiLibrary,
@@ -47,7 +51,14 @@ export class DcmiReadContext {
       this.skip(label, order);
       return false;
     }
-    const rc = await this.lib.call(api, this.chip.cardId, this.chip.deviceId, ...args);
+    if (this.stuck) return false;
+    const rc = await this.lib.sample(api, this.chip.logicId, label, [this.chip.cardId, this.chip.deviceId, ...args]);
+    if (typeof rc !== 'number') {
+      // Calls of a read run concurrently: report the stuck call once.
+      if (!this.stuck) this.failed.push({ order, error: { api: rc.api, code: CALL_TIMEOUT, value: -1, message: rc.message } });
+      this.stuck = true;
+      return false;
+    }
     if (rc === DCMI_OK) return true;
     if (isDcmiUnsupported(rc)) {
       this.chip.unsupported.add(label);

@@ -8,7 +8,8 @@
  * HTTP). Open, handle and identity reads on the main thread stay synchronous and use the library's
  * own scratch area.
  */
-import { NativeLibrary, type NativeFunction, type NativeSignature, noteStuckCall } from '../native-library.js';
+import { type CallBlocked, MAX_STUCK_CALLS, type StuckCall, StuckCalls, TIMED_OUT, withTimeout } from '../call-timeout.js';
+import { NativeLibrary, type NativeFunction, type NativeSignature } from '../native-library.js';
 import { CallAbandoned, type CallWatch } from './call-watch.js';
 
 const sig = (names: string | readonly string[], params: readonly string[]): NativeSignature => ({
@@ -134,24 +135,17 @@ export const CALL_STUCK = -1;
 const NVML_ERROR_UNKNOWN = 999;
 const NVML_ERROR_UNINITIALIZED = 1;
 /**
- * Stuck calls tolerated before no NVML call is made at all. Each holds a thread (a read thread set
- * aside, or on the async fallback a libuv pool thread, 4 by default, shared with fs, dns and
- * crypto), so at most two are ever taken by a hung driver.
+ * Stuck calls tolerated before no NVML call is made at all (call-timeout.ts). Each holds a thread (a
+ * read thread set aside, or on the async fallback a libuv pool thread), so at most two are ever
+ * taken by a hung driver.
  */
-export const MAX_STUCK_CALLS = 2;
-
-export interface StuckCall {
-  readonly api: string;
-  readonly device: number;
-  /** The call's arguments, kept reachable: the driver may still write into them when it returns. */
-  readonly args: readonly unknown[];
-}
+export { MAX_STUCK_CALLS, type StuckCall };
 
 export class NvmlLibrary {
   readonly scratch = new Scratch();
   /** How long a sampling call may run before its device is judged unknown (accel.callTimeout). */
   callTimeoutMs = 2000;
-  private readonly stuckCalls = new Set<StuckCall>();
+  private readonly stuckCalls = new StuckCalls({ library: 'NVML', device: 'GPU' });
   /** Calls run one at a time: NVML serialises most of them anyway, and one running call is one pool thread. */
   private busy = false;
   private readonly waiting: (() => void)[] = [];
@@ -192,7 +186,6 @@ export class NvmlLibrary {
       this.next();
       return CALL_STUCK;
     }
-    let timer: NodeJS.Timeout | undefined;
     let stuck: StuckCall | undefined;
     const done = new Promise<number>((resolve) => {
       fn.async(...args, (err: unknown, rc: number) => {
@@ -201,13 +194,9 @@ export class NvmlLibrary {
       });
     });
     this.running = done;
-    const late = new Promise<number>((resolve) => {
-      timer = setTimeout(() => resolve(CALL_STUCK), this.callTimeoutMs);
-      timer.unref();
-    });
-    const rc = await Promise.race([done, late]);
-    clearTimeout(timer);
-    if (rc === CALL_STUCK) stuck = this.noteStuck(api, device, args);
+    const answer = await withTimeout(done, this.callTimeoutMs);
+    const rc = answer === TIMED_OUT ? CALL_STUCK : answer;
+    if (answer === TIMED_OUT) stuck = this.noteStuck(api, device, args);
     this.running = undefined;
     this.next();
     return rc;
@@ -219,24 +208,20 @@ export class NvmlLibrary {
    * `returned` is called with what this answers.
    */
   noteStuck(api: string, device: number, args: readonly unknown[] = []): StuckCall {
-    const stuck = { api, device, args };
-    this.stuckCalls.add(stuck);
-    noteStuckCall(1);
-    return stuck;
+    return this.stuckCalls.note(api, device, args);
   }
 
   /** The stuck call has returned: its device may be called again. */
   returned(stuck: StuckCall): void {
-    if (this.stuckCalls.delete(stuck)) noteStuckCall(-1);
+    this.stuckCalls.returned(stuck);
   }
 
-  /** Why calls to `device` are not made now (one of its calls is stuck, or too many are), or undefined. */
-  blocked(device: number): { readonly api: string; readonly message: string } | undefined {
-    for (const s of this.stuckCalls) if (s.device === device) return { api: s.api, message: `${s.api} did not return within ${this.callTimeoutMs} ms` };
-    if (this.stuckCalls.size < MAX_STUCK_CALLS) return undefined;
-    // Device -1 is a call of no device (a read thread's nvmlInit or nvmlShutdown).
-    const apis = [...this.stuckCalls].map((s) => (s.device < 0 ? s.api : `${s.api} on GPU ${s.device}`));
-    return { api: 'nvml', message: `NVML calls suspended: ${apis.join(', ')} did not return` };
+  /**
+   * Why calls to `device` are not made now (one of its calls is stuck, or too many are), or
+   * undefined. Device -1 is a call of no device (a read thread's nvmlInit or nvmlShutdown).
+   */
+  blocked(device: number): CallBlocked | undefined {
+    return this.stuckCalls.blocked(device, this.callTimeoutMs);
   }
 
   /** Calls still running on the thread pool: the library must not be unloaded under them. */

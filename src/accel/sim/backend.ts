@@ -27,7 +27,7 @@ export interface SimBackendOptions {
   readonly scenario: string;
   readonly log: Logger;
   readonly now?: () => number;
-  /** As the nvml backend's: a `hang` at least this long reads as a call that did not return (default 2000 ms). */
+  /** As the nvml and dcmi backends': a `hang` at least this long reads as a call that did not return (default 2000 ms). */
   readonly callTimeoutMs?: number;
 }
 
@@ -91,7 +91,7 @@ export class SimBackend implements AcceleratorBackend {
     const handleCode = this.failure(LIFECYCLE_APIS[this.vendor].handle, index);
     for (const call of calls) {
       const label = callLabel(call);
-      const stuck = this.vendor === 'nvidia' ? await this.hang(index, call.api, label, spec) : undefined;
+      const stuck = await this.hang(index, call.api, label, spec);
       if (stuck !== undefined) {
         errors.set(CALL_TIMEOUT, stuck);
         break;
@@ -112,7 +112,7 @@ export class SimBackend implements AcceleratorBackend {
   }
 
   /**
-   * The nvml backend's view of a `hang`: one at least callTimeoutMs long is a call that did not
+   * The nvml and dcmi backends' view of a `hang`: one at least callTimeoutMs long is a call that did not
    * return (the device makes no call until it would have); a shorter one just delays the read.
    */
   private async hang(index: number, api: string, label: string, spec: Record<string, unknown>): Promise<ApiError | undefined> {

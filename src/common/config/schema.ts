@@ -145,7 +145,7 @@ export const ConfigSchema = Type.Object(
         }),
         sampleInterval: Duration(5000, 100, 600_000, { description: 'How often every device is sampled into a new snapshot.' }),
         callTimeout: Duration(2000, 100, 60_000, {
-          description: 'How long one NVML sampling call may run before its GPU is reported unknown (the call is left on its thread; the GPU is not called again until it returns).',
+          description: 'How long one NVML or DCMI sampling call may run before its device is reported unknown (the call is left on its thread; the device is not called again until it returns).',
         }),
         xidIgnore: Str('13,31,43,45,68,109', {
           pattern: '^(\\d+(,\\d+)*)?$',

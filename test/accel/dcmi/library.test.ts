@@ -90,6 +90,43 @@ describe('DcmiLibrary', () => {
     expect(pending).toHaveLength(1);
   });
 
+  it('answers a sampling call that does not return in time as stuck, blocks its chip until it returns, and keeps its out-parameters', async () => {
+    const { lib, pending } = fakeNative(['power', 'temperature']);
+    lib.callTimeoutMs = 20;
+    const out = new Int32Array(1);
+    const stuck = { api: 'dcmi_get_device_power_info', message: 'dcmi_get_device_power_info did not return within 20 ms' };
+    expect(await lib.sample('power', 1, 'dcmi_get_device_power_info', [0, 0, out])).toEqual(stuck);
+    expect(lib.stuck).toBe(1);
+    // The chip makes no further call; another chip does.
+    expect(await lib.sample('temperature', 1, 'dcmi_get_device_temperature', [0, 0, new Int32Array(1)])).toEqual(stuck);
+    expect(pending.map((p) => p.api)).toEqual(['power']);
+    const other = lib.sample('temperature', 0, 'dcmi_get_device_temperature', [1, 0, new Int32Array(1)]);
+    await tick();
+    pending[1]!.done(null, 0);
+    expect(await other).toBe(0);
+    // The stuck call still holds the very buffer it was given; when it returns, the chip is called again.
+    expect(pending[0]!.args[2]).toBe(out);
+    pending[0]!.done(null, 0);
+    expect(lib.stuck).toBe(0);
+    expect(lib.blocked(1)).toBeUndefined();
+  });
+
+  it('makes no call at all past two stuck calls, and is not unloaded while one is stuck', async () => {
+    const { lib, native, pending } = fakeNative(['power', 'temperature']);
+    lib.callTimeoutMs = 20;
+    await lib.sample('power', 1, 'dcmi_get_device_power_info', [0, 0, new Int32Array(1)]);
+    await lib.sample('power', 2, 'dcmi_get_device_power_info', [1, 0, new Int32Array(1)]);
+    expect(await lib.sample('temperature', 0, 'dcmi_get_device_temperature', [2, 0, new Int32Array(1)])).toEqual({
+      api: 'dcmi',
+      message: 'DCMI calls suspended: dcmi_get_device_power_info on NPU 1, dcmi_get_device_power_info on NPU 2 did not return',
+    });
+    expect(pending).toHaveLength(2);
+    pending[1]!.done(null, 0);
+    expect(await lib.unload()).toBe(false);
+    expect(native.unloaded).toBe(false);
+    pending[0]!.done(null, 0);
+  });
+
   it('declares every signature as int-returning with one symbol name', () => {
     for (const sig of Object.values(DCMI_SIGNATURES)) {
       expect(sig.result).toBe('int');

@@ -32,6 +32,18 @@ describe('DcmiReadContext.call', () => {
     expect(ctx.errors).toEqual([]);
   });
 
+  it('ends the read at a call that did not return: one CALL_TIMEOUT error, no further call', async () => {
+    const why = { api: 'dcmi_get_device_power_info', message: 'dcmi_get_device_power_info did not return within 2000 ms' };
+    const { ctx, calls } = fakeDcmiContext({ power: () => why, voltage: (_c, _d, o) => out(o, 90) });
+    const [power, again] = await Promise.all([ctx.scalar('power', undefined, [], true), ctx.scalar('power', undefined, [], true)]);
+    expect(power).toBeUndefined();
+    expect(again).toBeUndefined();
+    expect(await ctx.scalar('voltage', undefined, [])).toBeUndefined();
+    expect(calls).toEqual(['power', 'power']);
+    expect(ctx.errors).toEqual([{ api: 'dcmi_get_device_power_info', code: 'CALL_TIMEOUT', value: -1, message: why.message }]);
+    expect(ctx.unsupported).toEqual([]);
+  });
+
   it('records other failures with their DCMI name on every read, without remembering them', async () => {
     const { ctx, chip } = fakeDcmiContext({ temperature: () => -8005 });
     await ctx.scalar('temperature', undefined, [], true);

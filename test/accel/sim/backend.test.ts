@@ -160,6 +160,21 @@ describe('sim backend: healthy-8x-ascend910b', () => {
     // NVIDIA-only groups read nothing on an NPU.
     expect(await npu.read(0, 'nvlink')).toEqual({ values: {}, errors: [], unsupported: [] });
   });
+
+  it('reads a DCMI hang at least callTimeout long as CALL_TIMEOUT, as the dcmi backend does, until it would have returned', async () => {
+    const scenario = load('healthy-8x-ascend910b');
+    const devices = scenario.dcmi!.devices;
+    devices[1] = { ...devices[1], hang: { dcmi_get_device_power_info: 60_000 } };
+    let now = 1_000_000;
+    const [npu] = createSimBackends(scenario, { log: silentLog, callTimeoutMs: 2000, now: () => now }) as [SimBackend];
+    await npu.open();
+    const stuck = { api: 'dcmi_get_device_power_info', code: 'CALL_TIMEOUT', value: -1, message: 'dcmi_get_device_power_info did not return within 2000 ms' };
+    expect((await npu.read(1, 'power')).errors).toEqual([stuck]);
+    expect((await npu.read(1, 'thermal')).errors).toEqual([stuck]);
+    expect((await npu.read(0, 'power')).values.powerW).toBe(110.5);
+    now += 60_000;
+    expect((await npu.read(1, 'thermal')).errors).toEqual([]);
+  });
 });
 
 describe('sim backend: NOT_SUPPORTED, return overrides and control', () => {

@@ -13,7 +13,7 @@ describe('sim call tables', () => {
   });
 
   it('read every DCMI scenario key that has a DeviceSample field', () => {
-    const identity = ['cardId', 'deviceId', 'logicId', 'phyId', 'chipType', 'chipName', 'chipVer', 'aicoreCount', 'dieId', 'pciDomain', 'pciBus', 'pciDevice', 'pciFunc', 'returns'];
+    const identity = ['cardId', 'deviceId', 'logicId', 'phyId', 'chipType', 'chipName', 'chipVer', 'aicoreCount', 'dieId', 'pciDomain', 'pciBus', 'pciDevice', 'pciFunc', 'returns', 'hang'];
     // No DeviceSample field for these (yet): the native mock serves them, the sample leaves them out.
     const noField = ['aicoreMaxFreq', 'hbmFreq', 'hbmBandwidthUtil', 'utilAicpu', 'utilHbm', 'utilVectorcore', 'utilNpu'];
     const missing = Object.keys(NpuDeviceSpec.properties).filter((k) => ![...identity, ...noField].includes(k) && !readKeys(DCMI_CALLS).has(k));
