@@ -6,6 +6,7 @@
 #ifndef BRIXLET_SCENARIO_COMMON_H
 #define BRIXLET_SCENARIO_COMMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -95,6 +96,13 @@ typedef struct {
   unsigned used;
   unsigned long long total;
 } mock_counters;
+
+/*
+ * A `hang` entry: blocks the calling thread for `ms` with `mu` (held on entry) released while it
+ * waits, so other calls and the control ABI go on; ends early once *generation changes (a reset or
+ * load bumps it and broadcasts `wake`).
+ */
+void mock_hang(pthread_cond_t *wake, pthread_mutex_t *mu, const unsigned long long *generation, int ms);
 
 void mock_count(mock_counters *c, const char *fn);
 unsigned long long mock_count_get(const mock_counters *c, const char *fn);

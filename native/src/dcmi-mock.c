@@ -20,25 +20,6 @@ __attribute__((constructor)) static void dcmi_mock_setup(void) {
   pthread_condattr_destroy(&attr);
 }
 
-/*
- * A `hang` entry: the call blocks (the library lock released, so other calls and the control ABI
- * go on) for its milliseconds, or until a reset or load ends every hang early. Lock held.
- */
-static void hang(int ms) {
-  unsigned long long generation = g_dcmi.generation;
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += ms / 1000;
-  deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
-  while (generation == g_dcmi.generation) {
-    if (pthread_cond_timedwait(&g_dcmi.wake, &g_dcmi.mu, &deadline) != 0) break;
-  }
-}
-
 static int override(const char *fn, const dcmi_chip *c) {
   int code;
   if (c != NULL && mock_returns_get(&c->d.returns, fn, &code)) return code;
@@ -75,7 +56,7 @@ int dcmi_enter_chip(const char *fn, int card, int device, dcmi_chip **out) {
   if (c == NULL) return DCMI_ERR_INVALID_DEVICE_ID;
   int ms;
   if (mock_returns_get(&c->d.hangs, fn, &ms)) {
-    hang(ms);
+    mock_hang(&g_dcmi.wake, &g_dcmi.mu, &g_dcmi.generation, ms);
     /* The world may have changed while the lock was released. */
     if (!g_dcmi.initialised) return DCMI_ERR_INNER;
     if ((c = chip_at(card, device)) == NULL) return DCMI_ERR_INVALID_DEVICE_ID;

@@ -44,25 +44,6 @@ static struct nvml_device_slot *slot_of(nvmlDevice_t device) {
   return idx < g_nvml.count ? &g_nvml.dev[idx] : NULL;
 }
 
-/*
- * A `hang` entry: the call blocks (the library lock released, so other calls and the control ABI
- * go on) for its milliseconds, or until a reset or load ends every hang early.
- */
-static void hang(int ms) {
-  unsigned long long generation = g_nvml.generation;
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += ms / 1000;
-  deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
-  while (generation == g_nvml.generation) {
-    if (pthread_cond_timedwait(&g_nvml.events, &g_nvml.mu, &deadline) != 0) break;
-  }
-}
-
 nvmlReturn_t nvml_enter_dev(const char *fn, nvmlDevice_t device, struct nvml_device_slot **out) {
   pthread_mutex_lock(&g_nvml.mu);
   mock_count(&g_nvml.calls, fn);
@@ -71,7 +52,7 @@ nvmlReturn_t nvml_enter_dev(const char *fn, nvmlDevice_t device, struct nvml_dev
   if (s == NULL) return NVML_ERROR_INVALID_ARGUMENT;
   int ms;
   if (mock_returns_get(&s->d.hangs, fn, &ms)) {
-    hang(ms);
+    mock_hang(&g_nvml.events, &g_nvml.mu, &g_nvml.generation, ms);
     /* The world may have changed while the lock was released. */
     if (g_nvml.refcount <= 0) return NVML_ERROR_UNINITIALIZED;
     if ((s = slot_of(device)) == NULL) return NVML_ERROR_INVALID_ARGUMENT;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int errf(char *err, size_t errlen, const char *fmt, const char *a, const char *b) {
   if (err != NULL && errlen > 0) snprintf(err, errlen, fmt, a, b);
@@ -325,4 +326,19 @@ int mock_load_devices(const json_value *sec, const char *prefix, const mock_tabl
   }
   *count = (unsigned)devices->count;
   return 0;
+}
+
+void mock_hang(pthread_cond_t *wake, pthread_mutex_t *mu, const unsigned long long *generation, int ms) {
+  unsigned long long started = *generation;
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += ms / 1000;
+  deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  while (started == *generation) {
+    if (pthread_cond_timedwait(wake, mu, &deadline) != 0) break;
+  }
 }
