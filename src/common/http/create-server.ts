@@ -24,7 +24,15 @@ export interface ServerOptions {
   readonly log: Logger;
   readonly bodyLimit: number;
   readonly metrics: AppMetrics;
+  /**
+   * Time to receive a whole request, headers and body (ms; default 30 s). fastify leaves Node's at 0,
+   * which lets a client trickling bytes hold its connection forever. Node checks it coarsely (every
+   * 30 s); the gateway times its completion bodies itself (--gateway.body-timeout).
+   */
+  readonly requestTimeout?: number;
 }
+
+const DEFAULT_REQUEST_TIMEOUT = 30_000;
 
 let requestSeq = 0;
 
@@ -35,6 +43,7 @@ export async function createServer(options: ServerOptions): Promise<BrixletServe
     // Per-request info lines would put logging on the request path; errors are logged by the handler below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
+    requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
     requestIdHeader: 'x-request-id',
     genReqId: () => `${name}-${(++requestSeq).toString(36)}`,
     return503OnClosing: true,
@@ -49,6 +58,8 @@ export async function createServer(options: ServerOptions): Promise<BrixletServe
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Node's default headers timeout (60 s) would outlast a shorter whole-request timeout.
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, app.server.requestTimeout);
 
   await app.register(swagger, {
     openapi: {

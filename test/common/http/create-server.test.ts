@@ -145,6 +145,20 @@ describe('errors of Node\'s HTTP parser', () => {
     expect(bodyOf(out)).toEqual({ error: { code: 'BRX_ERR_HTTP_HEADERS_TOO_LARGE', message: 'request headers are too large', type: 'invalid_request_error' } });
   });
 
+  it('times out a request that trickles in: Node\'s request timeout is on for every listener (30 s unless given)', async () => {
+    const plain = await createServer({ name: 'a', title: 't', version: '0.0.0', log: silentLog, bodyLimit: 1024, metrics: testMetrics() });
+    const given = await createServer({ name: 'b', title: 't', version: '0.0.0', log: silentLog, bodyLimit: 1024, metrics: testMetrics(), requestTimeout: 5000 });
+    try {
+      expect(plain.server.requestTimeout).toBe(30_000);
+      expect(given.server.requestTimeout).toBe(5000);
+      // The headers must arrive within the request timeout too.
+      expect(plain.server.headersTimeout).toBeLessThanOrEqual(30_000);
+    } finally {
+      await plain.close();
+      await given.close();
+    }
+  });
+
   it('maps Node\'s request timeout to 408', () => {
     expect(clientErrorOf(Object.assign(new Error('t'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), 90_000)).toMatchObject({ code: 'BRX_ERR_HTTP_REQUEST_TIMEOUT', statusCode: 408 });
   });
