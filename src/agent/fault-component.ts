@@ -153,7 +153,9 @@ class RuleFileFeed {
 
   /** Creates the directory (best effort) and writes the current (empty) rule set over any stale file. */
   async start(): Promise<void> {
-    await mkdir(dirname(this.writer.path), { recursive: true }).catch(() => undefined);
+    // 0755 whatever the umask: the writer refuses a directory others can write, and LD_PRELOADed
+    // processes of other users read the file in it.
+    await mkdir(dirname(this.writer.path), { recursive: true, mode: 0o755 }).catch(() => undefined);
     this.schedule();
     await this.flushed();
   }

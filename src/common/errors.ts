@@ -139,6 +139,11 @@ export const codes = {
     500,
     'Check that the directory of --faults.rule-file exists and is writable by the agent (default /run/brixlet/faults.json).',
   ),
+  BRX_ERR_FAULT_UNSAFE_PATH: entry(
+    'refusing to write the fault rule file in {path}: {problem}',
+    500,
+    'The directory of --faults.rule-file (default /run/brixlet) must be a real directory (no symlink) owned by the agent\'s user or root and not writable by group or others; fix it as the message says or choose another --faults.rule-file.',
+  ),
   BRX_ERR_FAULT_DISABLED: entry(
     'fault injection is disabled on this agent',
     403,
@@ -272,6 +277,11 @@ export const codes = {
     '{path} is used by another brixlet agent (pid {pid})',
     409,
     'Stop the other agent, or give this one its own --kv.dir and --kv.socket.',
+  ),
+  BRX_ERR_KV_UNSAFE_PATH: entry(
+    'refusing to use {path} for the KV cache shard: {problem}',
+    500,
+    'The agent creates and removes files only in real directories (no symlink) owned by its user or root and not writable by group or others, and removes only slab files and sockets it owns; fix the path as the message says or choose another --kv.dir / --kv.socket.',
   ),
   BRX_ERR_KV_CONFIG: entry(
     'invalid KV cache setting: {reason}',

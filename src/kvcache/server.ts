@@ -101,7 +101,9 @@ export class LeaseServer {
         this.server.off('error', onError);
         this.server.on('error', (err) => this.log.error({ err }, 'kv socket error'));
         // Engines in other containers run as other users: the socket is world-connectable; the
-        // directory's permissions decide who reaches it.
+        // directory's permissions decide who reaches it. chmod follows a symlink; the socket's
+        // directory was checked (the agent's own, not writable by others), so nobody can swap one in.
+        // 0666 until pools have their own group (a later part of the trust-boundary work).
         chmodSync(this.opts.socketPath, 0o666);
         const every = Math.max(50, Math.min(1000, Math.floor(this.opts.leaseTtlMs / 4)));
         this.sweepTimer = setInterval(() => this.sweep(), every);

@@ -2,13 +2,14 @@
  * Starts the node KV cache shard: slab files (created, pre-allocated, mapped), index and policy, the
  * lease server on the unix socket, and the brixlet_kvcache_* metrics. `close()` undoes all of it.
  */
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { BrixletError, isBrixletError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { ensureSafeDir, ownedProblem, unlinkOwned } from '../common/safe-fs.js';
 import { createKvMetrics, noopKvMetrics } from './metrics.js';
 import { LeaseServer } from './server.js';
 import { KvShard } from './shard.js';
@@ -28,26 +29,43 @@ function errnoOf(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : String(err);
 }
 
-/** Creates the socket's directory; the default path falls back to <tmpdir>/brixlet-<uid>/kv.sock. */
+/**
+ * Creates the socket's directory (or checks the one there: a real directory the agent or root owns,
+ * not writable by group or others); the default path falls back to <tmpdir>/brixlet-<uid>/kv.sock.
+ * 0755 so engines of other users reach the socket, until pools have their own group (later part).
+ */
 export function prepareSocketPath(path: string, log: Logger): string {
   try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    ensureSafeDir(dirname(path), 0o755, 'BRX_ERR_KV_UNSAFE_PATH');
     return path;
   } catch (err) {
+    if (isBrixletError(err)) throw err;
     const code = errnoOf(err);
     if (path !== DEFAULT_KV_SOCKET || (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM')) {
       throw new BrixletError('BRX_ERR_KV_INIT', { path, reason: `cannot create ${dirname(path)}: ${code}` }, { cause: err });
     }
     const fallback = join(tmpdir(), `brixlet-${userInfo().uid}`, 'kv.sock');
-    mkdirSync(dirname(fallback), { recursive: true, mode: 0o700 });
+    // A /tmp/brixlet-<uid> another user made first is refused, not used.
+    ensureSafeDir(dirname(fallback), 0o700, 'BRX_ERR_KV_UNSAFE_PATH');
     log.warn({ socket: fallback, wanted: path, reason: code }, 'KV socket directory not writable; using a per-user socket (set --kv.socket to choose)');
     return fallback;
   }
 }
 
-/** A socket file left by a dead agent is removed; one that answers belongs to a live agent. */
+/**
+ * A socket file left by a dead agent is removed; one that answers belongs to a live agent. Anything
+ * else at the path (a regular file, a symlink, another user's socket) is refused and left alone.
+ */
 async function clearStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return;
+    throw new BrixletError('BRX_ERR_KV_INIT', { path, reason: `lstat: ${errnoOf(err)}` }, { cause: err });
+  }
+  // Not a socket at all: refused before anything connects to it.
+  if (!isSocket) throw new BrixletError('BRX_ERR_KV_UNSAFE_PATH', { path, problem: ownedProblem(path, 'socket') ?? 'it is not a socket' });
   const live = await new Promise<boolean>((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
@@ -57,7 +75,8 @@ async function clearStaleSocket(path: string): Promise<void> {
     s.once('error', () => resolve(false));
   });
   if (live) throw new BrixletError('BRX_ERR_KV_IN_USE', { path, pid: 'unknown' });
-  unlinkSync(path);
+  const refused = unlinkOwned(path, 'socket');
+  if (refused !== undefined) throw new BrixletError('BRX_ERR_KV_UNSAFE_PATH', { path, problem: refused });
 }
 
 export async function startKvService(options: KvShardOptions, deps: KvServiceDeps): Promise<KvService> {
@@ -116,7 +135,9 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
         await srv.close();
         set.close();
         try {
-          unlinkSync(socketPath);
+          // Only our own socket: a file put at the path since is left, with a warning.
+          const problem = unlinkOwned(socketPath, 'socket');
+          if (problem !== undefined) log.warn({ path: socketPath, problem }, 'left the KV socket path alone');
         } catch {
           /* already gone */
         }

@@ -9,16 +9,23 @@
  * sharing a hostPath) and dies with its process, so a crashed agent's lock is taken over without a
  * pid-reuse false alarm. Opening a set wipes every `slab-*` file left by an earlier agent.
  *
+ * The agent runs as root on nodes other users share, and anyone can create /dev/shm/brixlet before
+ * it starts: the directory must be a real one the agent (or root) owns and only it can write, the
+ * lock and slabs are opened O_NOFOLLOW (slabs O_EXCL too), and only regular files the agent owns are
+ * removed (common/safe-fs.ts). The 0755 directory and 0666 slabs stay open to engines of any user
+ * until pools get their own group (a later part of the trust-boundary work tightens them).
+ *
  * libc comes through koffi. A koffi view cannot be detached, so a slab whose view escaped stays
  * mapped until the process exits; `close()` unmaps only slabs never viewed (the agent views none).
  */
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants as fsConstants,
   fchmodSync,
   fstatSync,
   ftruncateSync,
-  mkdirSync,
+  lstatSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -30,6 +37,7 @@ import { join } from 'node:path';
 import koffi from 'koffi';
 import { BrixletError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { agentUid, ensureSafeDir, unlinkOwned } from '../common/safe-fs.js';
 
 /** The largest koffi view Node 20 can make (buffer.constants.MAX_LENGTH); larger aborts the process. */
 export const MAX_SLAB_BYTES = 4 * 1024 ** 3;
@@ -42,6 +50,7 @@ const MAP_SHARED = 1;
 const MAP_FAILED = 2n ** 64n - 1n;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
+const { O_CREAT, O_EXCL, O_NOFOLLOW, O_RDWR } = fsConstants;
 
 export interface SlabSet {
   readonly dir: string;
@@ -152,6 +161,18 @@ function step<T>(path: string, what: string, fn: () => T): T {
   }
 }
 
+/** open(2) with O_NOFOLLOW; a symlink at `path` (ELOOP) is refused as unsafe, not as a failed open. */
+function openNoFollow(path: string, flags: number, mode: number, what: string): number {
+  try {
+    return openSync(path, flags | O_NOFOLLOW, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new BrixletError('BRX_ERR_KV_UNSAFE_PATH', { path, problem: 'it is a symbolic link; the agent never follows links where it creates files (remove it)' }, { cause: err });
+    }
+    throw new SlabFailure(path, `${what}: ${reasonOf(err)}`);
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -177,8 +198,14 @@ function readLockPid(fd: number): number | undefined {
  */
 function takeLock(dir: string, log: Logger): number {
   const path = join(dir, LOCK_FILE);
-  const fd = step(path, 'open lock', () => openSync(path, 'a+', 0o644));
+  // No O_TRUNC and no symlink: a planted agent.lock must not make root truncate another file.
+  const fd = openNoFollow(path, O_RDWR | O_CREAT, 0o644, 'open lock');
   try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== agentUid() || st.nlink !== 1) {
+      const what = !st.isFile() ? 'it is not a regular file' : st.uid !== agentUid() ? `it is owned by uid ${st.uid}, not the agent's uid ${agentUid()}` : `it has ${st.nlink} hard links (a link to another file)`;
+      throw new BrixletError('BRX_ERR_KV_UNSAFE_PATH', { path, problem: `${what}; remove it (the agent makes its own)` });
+    }
     const rc = libc().flock(fd, LOCK_EX | LOCK_NB);
     const errno = rc === 0 ? 0 : koffi.errno();
     const holder = readLockPid(fd);
@@ -195,7 +222,7 @@ function takeLock(dir: string, log: Logger): number {
     }
     step(path, 'write lock', () => {
       ftruncateSync(fd, 0);
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid}\n`, 0); // position 0: the read above moved the offset
     });
     return fd;
   } catch (err) {
@@ -204,14 +231,17 @@ function takeLock(dir: string, log: Logger): number {
   }
 }
 
-/** Clean wipe: a starting agent owns the directory, so every earlier slab file goes. */
+/** Clean wipe: a starting agent owns the directory, so every earlier slab file it owns goes. */
 function wipeSlabs(dir: string, log: Logger): void {
   const stale = step(dir, 'list', () => readdirSync(dir)).filter((name) => name.startsWith(SLAB_PREFIX));
+  let removed = 0;
   for (const name of stale) {
     const path = join(dir, name);
-    step(path, 'remove stale slab', () => unlinkQuiet(path));
+    const problem = step(path, 'remove stale slab', () => unlinkOwned(path, 'file'));
+    if (problem === undefined) removed++;
+    else log.warn({ path, problem }, 'left a slab-* entry the agent did not create');
   }
-  if (stale.length > 0) log.info({ dir, files: stale.length }, 'removed slab files of an earlier agent');
+  if (removed > 0) log.info({ dir, files: removed }, 'removed slab files of an earlier agent');
 }
 
 function unlinkQuiet(path: string): void {
@@ -224,9 +254,10 @@ function unlinkQuiet(path: string): void {
 
 /** Creates, sizes, pre-allocates and maps one slab file; the fd is closed before returning. */
 function createSlab(path: string, size: number, prefault: boolean, dir: string): bigint {
-  const fd = step(path, 'create', () => openSync(path, 'wx+', 0o666));
+  const fd = openNoFollow(path, O_RDWR | O_CREAT | O_EXCL, 0o666, 'create');
   try {
-    step(path, 'chmod', () => fchmodSync(fd, 0o666)); // the umask must not keep engines out
+    // The umask must not keep engines out. 0666 until pools have their own group (later trust-boundary part).
+    step(path, 'chmod', () => fchmodSync(fd, 0o666));
     step(path, 'ftruncate', () => ftruncateSync(fd, size));
     if (prefault) {
       const rc = libc().posixFallocate(fd, 0, size);
@@ -254,7 +285,8 @@ export function openSlabSet(opts: SlabSetOptions): SlabSet {
   const created: string[] = [];
   let lockFd: number | undefined;
   try {
-    step(dir, 'mkdir', () => mkdirSync(dir, { recursive: true, mode: 0o755 }));
+    // 0755 so engines of other users reach the slabs, until pools have their own group.
+    step(dir, 'mkdir', () => ensureSafeDir(dir, 0o755, 'BRX_ERR_KV_UNSAFE_PATH'));
     lockFd = takeLock(dir, log);
     wipeSlabs(dir, log);
     for (const path of paths) {
@@ -265,7 +297,7 @@ export function openSlabSet(opts: SlabSetOptions): SlabSet {
     for (const addr of addrs) libc().munmap(addr, slabSize);
     for (const path of created) {
       try {
-        unlinkQuiet(path);
+        unlinkOwned(path, 'file');
       } catch {
         /* best effort: the next agent's wipe removes it */
       }
@@ -282,7 +314,11 @@ export function openSlabSet(opts: SlabSetOptions): SlabSet {
 
 function releaseLock(dir: string, fd: number): void {
   try {
-    unlinkQuiet(join(dir, LOCK_FILE));
+    // Only the very file we hold: never a file put at that name since.
+    const path = join(dir, LOCK_FILE);
+    const held = fstatSync(fd);
+    const now = lstatSync(path);
+    if (now.isFile() && now.ino === held.ino && now.dev === held.dev) unlinkQuiet(path);
   } catch {
     /* a read-only leftover is harmless: flock, not the file, decides */
   }
@@ -328,7 +364,8 @@ class MappedSlabSet implements SlabSet {
     }
     for (const path of this.paths) {
       try {
-        unlinkQuiet(path);
+        const problem = unlinkOwned(path, 'file');
+        if (problem !== undefined) this.log.warn({ path, problem }, 'left a slab path that is no longer the agent\'s file');
       } catch (err) {
         this.log.warn({ path, err }, 'cannot remove a slab file');
       }

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -13,7 +14,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('startKvService', () => {
   it('replaces a stale socket file and removes everything on close', async () => {
     const sock = join(root, 'a.sock');
-    writeFileSync(sock, '');
+    // A socket whose process is gone (Python leaves the file behind; a regular file is refused).
+    execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', sock]);
+    expect(lstatSync(sock).isSocket()).toBe(true);
     const s = await startKvService(shardOptions({ dir: join(root, 'a'), socketPath: sock }), { log });
     expect(s.summary().slabs.files.every((f) => existsSync(f))).toBe(true);
     const files = s.summary().slabs.files;

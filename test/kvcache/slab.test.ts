@@ -167,7 +167,7 @@ m.close()`;
   it('gives BRX_ERR_KV_INIT ENOSPC on a full tmpfs and removes what it created', (ctx) => {
     const mnt = join(root, 'tiny');
     mkdirSync(mnt);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status !== 0) {
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mnt]).status !== 0) {
       ctx.skip('needs root (CAP_SYS_ADMIN) to mount a small tmpfs');
     }
     try {
