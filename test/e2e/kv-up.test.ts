@@ -1,7 +1,7 @@
 // The built `brixlet up` hosts the KV shard; the built `brixlet kv` round-trips a block through its
 // socket and slab files from another process, and GET /v1/kvcache shows the entry.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BIN, firstLine, run, spawnBrixlet } from './cli-process.js';
@@ -83,6 +83,17 @@ describe('brixlet up with the KV shard (built, spawned)', () => {
       first.child.kill('SIGTERM');
       await first.exited;
     }
+  });
+
+  it('an agent whose --kv.socket names a regular file exits 1 with BRX_ERR_KV_UNSAFE_PATH and leaves the file', async () => {
+    const victim = join(root, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    const env = { BRIXLET_KV_DIR: join(root, 'unsafe'), BRIXLET_KV_SOCKET: victim, BRIXLET_KV_CAPACITY: '16MiB', BRIXLET_KV_SLAB_SIZE: '16MiB', BRIXLET_LOG_LEVEL: 'silent' };
+    const agent = await run(['agent', '--agent.port', '0', '--json'], env);
+    expect(agent.code).toBe(1);
+    expect(agent.stderr).toContain(`refusing to use ${victim} for the KV cache shard: it is a regular file, not a socket`);
+    expect(agent.stderr).toContain('[BRX_ERR_KV_UNSAFE_PATH]');
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
   });
 });
 
