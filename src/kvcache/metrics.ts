@@ -14,6 +14,8 @@ export interface KvMetricsSink {
   ghostHit(): void;
   droppedWrite(reason: DropReason, n?: number): void;
   protocolError(status: string): void;
+  /** The server closed a connection on its own (not a protocol error): `idle` = no frame for --kv.idle-timeout. */
+  connectionClosed(reason: 'idle'): void;
 }
 
 export interface NamespaceMetrics {
@@ -39,6 +41,7 @@ export const noopKvMetrics: KvMetricsSink = {
   ghostHit() {},
   droppedWrite() {},
   protocolError() {},
+  connectionClosed() {},
 };
 
 const P = 'brixlet_kvcache_';
@@ -89,6 +92,8 @@ export function createKvMetrics(registry: Registry, source: KvGaugeSource): KvMe
     },
   });
   new Gauge({ name: `${P}connections`, help: 'Engine connections open on the socket.', registers, collect() { this.set(source.connections()); } });
+  const closedConns = new Counter({ name: `${P}connections_closed_total`, help: 'Connections the server closed on its own, by reason (idle: no frame for --kv.idle-timeout while holding no lease).', labelNames: ['reason'], registers });
+  closedConns.inc({ reason: 'idle' }, 0);
   for (const reason of ['full', 'quota', 'expired', 'disconnect', 'dropped'] as const) dropped.inc({ reason }, 0);
   const latLookup = latency.labels('lookup');
   const latExists = latency.labels('exists');
@@ -125,5 +130,6 @@ export function createKvMetrics(registry: Registry, source: KvGaugeSource): KvMe
     ghostHit: () => ghostHits.inc(),
     droppedWrite: (reason, n = 1) => dropped.inc({ reason }, n),
     protocolError: (status) => protocolErrors.inc({ status }),
+    connectionClosed: (reason) => closedConns.inc({ reason }),
   };
 }

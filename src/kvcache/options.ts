@@ -55,6 +55,11 @@ export function kvOptionsFromConfig(kv: DeepReadonly<Config['kv']>): KvShardOpti
     maxBatch: kv.maxBatch,
     maxFrame: kv.maxFrame,
     maxLeases: kv.maxLeases,
+    maxWriteLeases: kv.maxWriteLeases,
+    // 0 = a quarter of the shard: one connection cannot hold the whole shard in unsealed writes.
+    maxWritingBytes: kv.maxWritingBytes > 0 ? kv.maxWritingBytes : Math.floor((slabCount * slabSize) / 4),
+    idleTimeoutMs: kv.idleTimeout,
+    namespaceShare: kv.namespaceShare / 100,
     maxNamespaces: kv.maxNamespaces,
     prefault: kv.prefault,
   };

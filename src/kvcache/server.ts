@@ -40,6 +40,10 @@ export interface LeaseServerOptions {
   readonly maxBatch: number;
   readonly maxFrame: number;
   readonly maxLeases: number;
+  readonly maxWriteLeases: number;
+  readonly maxWritingBytes: number;
+  /** 0 = connections never time out. */
+  readonly idleTimeoutMs: number;
   readonly maxConnections: number;
   /** Shard summary for STATS (the service adds socket/dir/slab fields). */
   readonly summary: () => object;
@@ -56,6 +60,8 @@ class Connection {
   readonly reader: FrameReader;
   readonly leases: LeaseTable;
   closing = false;
+  /** When the last bytes arrived (the idle timeout counts from here). */
+  lastActive = Date.now();
 
   constructor(
     readonly id: number,
@@ -113,10 +119,27 @@ export class LeaseServer {
     });
   }
 
-  /** Expires leases on every connection (also run by a timer). */
+  /**
+   * Expires leases on every connection, then closes connections idle for --kv.idle-timeout (also run
+   * by a timer). A connection holding a lease is never idle: its leases end at their TTL first.
+   */
   sweep(now = Date.now()): void {
-    for (const c of this.conns) c.leases.expire(now);
+    const idleMs = this.opts.idleTimeoutMs;
+    for (const c of this.conns) {
+      c.leases.expire(now);
+      if (idleMs > 0 && c.leases.size === 0 && now - c.lastActive >= idleMs) this.closeIdle(c, now);
+    }
     this.checkDrained();
+  }
+
+  /** Silent connections would otherwise hold --kv.max-connections slots (and namespaces) forever. */
+  private closeIdle(c: Connection, now: number): void {
+    this.log.debug({ session: c.id, namespace: c.ns?.name, idleMs: now - c.lastActive }, 'kv connection idle: closed');
+    this.metrics.connectionClosed('idle');
+    c.closing = true;
+    c.socket.end();
+    c.socket.destroySoon();
+    this.dropConnection(c);
   }
 
   /** Leases held over all connections. */
@@ -193,6 +216,7 @@ export class LeaseServer {
 
   private onData(c: Connection, chunk: Buffer): void {
     if (c.closing) return;
+    c.lastActive = Date.now();
     c.reader.push(chunk);
     const replies: Buffer[] = [];
     for (;;) {
@@ -253,6 +277,19 @@ export class LeaseServer {
     }
   }
 
+  /** Per-connection write caps: one engine cannot hold the shard (or most of it) in unsealed blocks. */
+  private roomForWrites(c: Connection, ns: Namespace, n: number): void {
+    const { maxWriteLeases, maxWritingBytes } = this.opts;
+    const held = c.leases.writeCount;
+    if (held + n > maxWriteLeases) {
+      throw new ProtocolError(Status.TOO_MANY_LEASES, `this connection holds ${held} write leases; ${n} more exceed --kv.max-write-leases ${maxWriteLeases}; SEAL or DROP some`);
+    }
+    // Every write lease of a connection is a slot of its one namespace.
+    if ((held + n) * ns.slotSize > maxWritingBytes) {
+      throw new ProtocolError(Status.TOO_MANY_LEASES, `this connection holds ${held * ns.slotSize} bytes under write leases; ${n} more blocks of ${ns.slotSize} exceed --kv.max-writing-bytes ${maxWritingBytes}; SEAL or DROP some`);
+    }
+  }
+
   private handle(c: Connection, op: number, body: Buffer): Buffer | undefined {
     const { opts, shard } = this;
     if (this.draining !== undefined && STARTING_OPS.has(op)) {
@@ -292,6 +329,7 @@ export class LeaseServer {
         const ns = this.requireNs(c);
         const n = req.lengths.length;
         this.roomFor(c, n);
+        this.roomForWrites(c, ns, n);
         const status = new Uint8Array(n);
         const ids = this.pinned.subarray(0, n);
         shard.alloc(ns, req, status, ids);

@@ -213,19 +213,32 @@ export class KvShard {
     }
   }
 
+  /**
+   * Bytes the namespace may hold: its --kv.quotas entry, else --kv.namespace-share of the shard while
+   * another namespace holds blocks (one tenant cannot evict every other), else no limit (a namespace
+   * alone on the shard, the one-model node, keeps the whole capacity).
+   */
+  private limitOf(ns: Namespace): number | undefined {
+    if (ns.quota !== undefined) return ns.quota;
+    const share = this.options.namespaceShare;
+    if (share >= 1 || this.writingBytes + this.sealedBytes === ns.bytes) return undefined;
+    return Math.floor(this.allocator.capacityBytes * share);
+  }
+
   /** A free slot for the namespace, evicting as needed: ≥ 0, -1 (FULL) or -2 (QUOTA). */
   private takeSlot(ns: Namespace): number {
-    if (ns.quota !== undefined && ns.bytes + ns.slotSize > ns.quota) {
+    const limit = this.limitOf(ns);
+    if (limit !== undefined && ns.bytes + ns.slotSize > limit) {
       this.evictNs = ns.id;
       try {
         let budget = 64;
-        while (ns.bytes + ns.slotSize > ns.quota && budget-- > 0 && this.evictOne()) {
+        while (ns.bytes + ns.slotSize > limit && budget-- > 0 && this.evictOne()) {
           /* evicting the namespace's own blocks */
         }
       } finally {
         this.evictNs = -1;
       }
-      if (ns.bytes + ns.slotSize > ns.quota) return -2;
+      if (ns.bytes + ns.slotSize > limit) return -2;
     }
     if (this.index.full && !this.evictOne()) return -1;
     let slot = this.allocator.take(ns.classId);

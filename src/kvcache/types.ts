@@ -23,6 +23,17 @@ export interface KvShardOptions {
   readonly maxBatch: number;
   readonly maxFrame: number;
   readonly maxLeases: number;
+  /** Write leases one connection may hold at once. */
+  readonly maxWriteLeases: number;
+  /** Slot bytes one connection may hold under write leases at once. */
+  readonly maxWritingBytes: number;
+  /** A connection that sends no frame for this long while holding no lease is closed; 0 = never. */
+  readonly idleTimeoutMs: number;
+  /**
+   * Share of the capacity (0–1) one namespace without an explicit quota may hold while another
+   * namespace holds blocks; 1 = no limit. A namespace alone on the shard may use all of it.
+   */
+  readonly namespaceShare: number;
   readonly maxNamespaces: number;
   readonly prefault: boolean;
 }

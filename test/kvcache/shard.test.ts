@@ -155,6 +155,37 @@ describe('KvShard eviction', () => {
     checkInvariants(s);
   });
 
+  it('keeps a namespace without a quota inside --kv.namespace-share while another holds blocks', () => {
+    // 8 MiB shard, share 50 %: 4 MiB once another namespace holds anything.
+    const s = new KvShard(shardOptions({ namespaceShare: 0.5 }));
+    const big = s.hello('big', '', MiB);
+    const o = s.hello('o', '', MiB);
+    // Alone, a namespace may fill the shard (the one-model node loses nothing).
+    expect(put(s, big, keys(1, 8), AllocFlag.INDEPENDENT).status).toEqual(Array(8).fill(ItemStatus.OK));
+    // Another tenant's write evicts (big is over its share now)…
+    expect(put(s, o, keys(9, 1)).status).toEqual([ItemStatus.OK]);
+    // …and big's next writes evict its own blocks down to its share, never o's.
+    expect(put(s, big, keys(2, 2), AllocFlag.INDEPENDENT).status).toEqual([ItemStatus.OK, ItemStatus.OK]);
+    expect(s.namespaceSummaries().find((n) => n.name === 'big')?.bytes).toBe(4 * MiB);
+    expect(s.lookup(o, keys(9, 1), 'exists')).toBe(1);
+    // o may grow into the free half; big stays at its share.
+    expect(put(s, o, keys(8, 3), AllocFlag.INDEPENDENT).status).toEqual(Array(3).fill(ItemStatus.OK));
+    expect(put(s, big, keys(3, 1)).status).toEqual([ItemStatus.OK]);
+    expect(s.namespaceSummaries().find((n) => n.name === 'big')?.bytes).toBe(4 * MiB);
+    expect(s.lookup(o, keys(9, 1), 'exists') + s.lookup(o, keys(8, 3), 'exists')).toBe(4);
+    // Over its share with every own block leased: QUOTA, other tenants untouched.
+    const mine = s.namespaceSummaries().find((n) => n.name === 'big')?.entries ?? 0;
+    expect(mine).toBe(4);
+    const pinned = new Int32Array(4);
+    let got = 0;
+    for (const [tag, n] of [[1, 8], [2, 2], [3, 1]] as const) {
+      for (let i = 0; i < n; i++) got += s.lookup(big, keys(tag, 1, i), 'lookup', pinned.subarray(got));
+    }
+    expect(got).toBe(4);
+    expect(alloc(s, big, keys(4, 1)).status).toEqual([ItemStatus.QUOTA]);
+    checkInvariants(s);
+  });
+
   it('shares capacity between block sizes by moving empty pages', () => {
     const s = new KvShard(shardOptions());
     const big = s.hello('big', '', MiB);

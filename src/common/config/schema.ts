@@ -218,6 +218,19 @@ export const ConfigSchema = Type.Object(
         maxBatch: Int(4096, 1, 65_536, { description: 'Keys or leases one request may carry.' }),
         maxFrame: Size(1 * MiB, 4 * KiB, 64 * MiB, { description: 'Largest protocol frame accepted (header included).' }),
         maxLeases: Int(65_536, 16, 16 * 1024 * 1024, { description: 'Leases one connection may hold at once.' }),
+        maxWriteLeases: Int(4096, 1, 16 * 1024 * 1024, {
+          description: 'Write leases (unsealed ALLOC blocks) one connection may hold at once; an ALLOC beyond it gets TOO_MANY_LEASES.',
+        }),
+        maxWritingBytes: Size(0, 0, 4 * TiB, {
+          description: 'Slot bytes one connection may hold under write leases at once; 0 = a quarter of --kv.capacity. An ALLOC beyond it gets TOO_MANY_LEASES.',
+        }),
+        idleTimeout: Duration(300_000, 0, 86_400_000, {
+          description: 'Close an engine connection that sends no frame for this long and holds no lease; 0 = never.',
+        }),
+        namespaceShare: Int(75, 1, 100, {
+          description:
+            'Percent of the shard one namespace without a --kv.quotas entry may hold while another namespace holds blocks (beyond it, its own blocks are evicted first); a namespace alone may use all of it; 100 = no limit.',
+        }),
         maxNamespaces: Int(64, 1, 4096, { description: 'Namespaces the shard keeps at once.' }),
         prefault: Bool(true, {
           description: 'Allocate every slab page at start (fallocate) so engines never take first-touch faults and the memory is charged to the agent.',
