@@ -42,6 +42,7 @@ typedef struct inject_xid {
   char *id;
   int device; /* NVML index or -1 = whichever registered device waits first */
   unsigned long long xid;
+  long long expires_ms; /* wall clock (unix epoch ms); LLONG_MAX = never (a version-1 entry without expiresAtMs) */
 } inject_xid;
 
 /* Offers the current file's XIDs, in file order, to take() until it returns true; returns that. */

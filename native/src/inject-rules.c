@@ -26,6 +26,7 @@ struct return_rule {
   char *fn;
   bool any_fn; /* "*" */
   int card, device, code;
+  long long expires_ms; /* wall clock (unix epoch ms); LLONG_MAX = never */
 };
 
 struct rules {
@@ -102,6 +103,17 @@ static bool get_int(struct parse *p, const json_value *o, const char *where, siz
   return true;
 }
 
+/* An entry's expiresAtMs. Version 2 files need it on every entry: one without it counts as expired,
+ * so a writer that forgets it cannot leave a fault behind that outlives the agent. Version 1 files
+ * (older agents) keep their behaviour: no field = no expiry. */
+static bool get_expiry(struct parse *p, const json_value *o, const char *where, size_t i, int version, long long *out) {
+  if (json_get(o, "expiresAtMs") == NULL) {
+    *out = version >= 2 ? 0 : LLONG_MAX;
+    return true;
+  }
+  return get_int(p, o, where, i, "expiresAtMs", 0, LLONG_MAX, out);
+}
+
 static bool get_str(struct parse *p, const json_value *o, const char *where, size_t i, const char *field, char **out) {
   const json_value *v = json_get(o, field);
   if (v == NULL || v->type != JSON_STRING || v->len == 0) return fail(p, where, i, field, "expected a non-empty string");
@@ -127,7 +139,7 @@ static const json_value *array_at(const json_value *root, const char *section, c
   return a;
 }
 
-static bool parse_returns(struct parse *p, const json_value *a, const char *where, bool dcmi, struct rules *r, int v) {
+static bool parse_returns(struct parse *p, const json_value *a, const char *where, bool dcmi, struct rules *r, int v, int version) {
   if (a == NULL) return true;
   r->ret[v] = calloc(a->count ? a->count : 1, sizeof *r->ret[v]);
   if (r->ret[v] == NULL) return fail(p, where, 0, "", "out of memory");
@@ -144,6 +156,7 @@ static bool parse_returns(struct parse *p, const json_value *a, const char *wher
     if (!get_int(p, o, where, i, "device", -1, INT_MAX, &device)) return false;
     if (dcmi && !get_int(p, o, where, i, "card", -1, INT_MAX, &card)) return false;
     if (!get_int(p, o, where, i, "code", INT_MIN, INT_MAX, &code)) return false;
+    if (!get_expiry(p, o, where, i, version, &x->expires_ms)) return false;
     x->any_fn = strcmp(x->fn, "*") == 0;
     x->device = (int)device;
     x->card = (int)card;
@@ -156,7 +169,7 @@ static bool parse_returns(struct parse *p, const json_value *a, const char *wher
   return true;
 }
 
-static bool parse_xids(struct parse *p, const json_value *a, struct rules *r) {
+static bool parse_xids(struct parse *p, const json_value *a, struct rules *r, int version) {
   if (a == NULL) return true;
   r->xids = calloc(a->count ? a->count : 1, sizeof *r->xids);
   if (r->xids == NULL) return fail(p, "nvml.xids", 0, "", "out of memory");
@@ -169,6 +182,7 @@ static bool parse_xids(struct parse *p, const json_value *a, struct rules *r) {
     r->nxids++;
     if (!get_int(p, o, "nvml.xids", i, "device", -1, INT_MAX, &device)) return false;
     if (!get_int(p, o, "nvml.xids", i, "xid", 1, LLONG_MAX, &xid)) return false;
+    if (!get_expiry(p, o, "nvml.xids", i, version, &x->expires_ms)) return false;
     x->device = (int)device;
     x->xid = (unsigned long long)xid;
   }
@@ -182,15 +196,17 @@ static struct rules *parse_rules(const char *text, size_t len, struct parse *p) 
   struct rules *r = calloc(1, sizeof *r);
   bool ok = r != NULL, bad = false;
   const json_value *ver = json_get(root, "version");
-  if (ok && (root->type != JSON_OBJECT || ver == NULL || ver->type != JSON_NUMBER || ver->num_kind != JSON_NUM_UINT || ver->u != 1)) {
-    snprintf(p->err, sizeof p->err, "version: expected 1");
+  if (ok && (root->type != JSON_OBJECT || ver == NULL || ver->type != JSON_NUMBER || ver->num_kind != JSON_NUM_UINT || ver->u < 1 ||
+             ver->u > 2)) {
+    snprintf(p->err, sizeof p->err, "version: expected 1 or 2");
     ok = false;
   }
+  int version = ok ? (int)ver->u : 0;
   const json_value *nr = ok ? array_at(root, "nvml", "returns", p, &bad) : NULL;
   const json_value *nx = ok && !bad ? array_at(root, "nvml", "xids", p, &bad) : NULL;
   const json_value *dr = ok && !bad ? array_at(root, "dcmi", "returns", p, &bad) : NULL;
-  ok = ok && !bad && parse_returns(p, nr, "nvml.returns", false, r, INJECT_NVML) && parse_xids(p, nx, r) &&
-       parse_returns(p, dr, "dcmi.returns", true, r, INJECT_DCMI);
+  ok = ok && !bad && parse_returns(p, nr, "nvml.returns", false, r, INJECT_NVML, version) && parse_xids(p, nx, r, version) &&
+       parse_returns(p, dr, "dcmi.returns", true, r, INJECT_DCMI, version);
   json_free(root);
   if (!ok) rules_free(r), r = NULL;
   return r;
@@ -279,6 +295,14 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Expiries are absolute wall-clock times written by the agent: checked on every call, so a rule ends
+ * on time even when the file never changes again (the agent was killed). */
+static long long wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void refresh(void) {
   long long now = now_ms(), due = __atomic_load_n(&g_next_check_ms, __ATOMIC_RELAXED);
   if (now < due) return;
@@ -302,8 +326,10 @@ static struct rules *acquire(void) {
 bool inject_match(enum inject_vendor v, const char *fn, inject_target *t, int *code) {
   struct rules *r = acquire();
   bool hit = false;
+  long long wall = r != NULL && r->nret[v] > 0 ? wall_ms() : 0;
   for (size_t i = 0; r != NULL && i < r->nret[v] && !hit; i++) {
     const struct return_rule *x = &r->ret[v][i];
+    if (x->expires_ms <= wall) continue;
     if (!(x->any_fn && t->kind == INJECT_DEVICE) && strcmp(x->fn, fn) != 0) continue;
     if (t->kind != INJECT_INIT) {
       if (x->card != -1 && x->card != t->card) continue;
@@ -323,7 +349,8 @@ bool inject_match(enum inject_vendor v, const char *fn, inject_target *t, int *c
 bool inject_each_xid(bool (*take)(const inject_xid *x, void *ctx), void *ctx) {
   struct rules *r = acquire();
   bool taken = false;
-  for (size_t i = 0; r != NULL && i < r->nxids && !taken; i++) taken = take(&r->xids[i], ctx);
+  long long wall = r != NULL && r->nxids > 0 ? wall_ms() : 0;
+  for (size_t i = 0; r != NULL && i < r->nxids && !taken; i++) taken = r->xids[i].expires_ms > wall && take(&r->xids[i], ctx);
   release(r);
   return taken;
 }

@@ -81,7 +81,7 @@ export async function createFaultComponent(opts: FaultComponentOptions): Promise
   const now = opts.now ?? Date.now;
   const engine = new FaultEngine({ now, maxRules, log });
   const inner: AcceleratorBackend[] = [];
-  const files = faults.ruleFile === '' ? undefined : new RuleFileFeed(new RuleFileWriter(faults.ruleFile), engine, () => ruleFileContext(inner, now()), log);
+  const files = faults.ruleFile === '' ? undefined : new RuleFileFeed(new RuleFileWriter(faults.ruleFile, faults.ruleFileLease), engine, () => ruleFileContext(inner, now()), log);
   const cleanups: (() => void)[] = [];
   let disposed = false;
 
@@ -136,7 +136,11 @@ function registerFaultMetrics(ctx: AgentContext, engine: FaultEngine): void {
   });
 }
 
-/** Keeps the interposer rule file in step with the engine: coalesced writes, a timer for windows and TTLs. */
+/**
+ * Keeps the interposer rule file in step with the engine: coalesced writes, a timer for windows and
+ * TTLs, and a rewrite every third of the writer's lease while rules are in the file, so their
+ * expiry moves forward while this agent lives and passes soon after it is killed.
+ */
 class RuleFileFeed {
   private pending = false;
   private timer: NodeJS.Timeout | undefined;
@@ -192,8 +196,9 @@ class RuleFileFeed {
       this.failing = false;
       clearTimeout(this.timer);
       this.timer = undefined;
-      if (compiled.nextChangeAt !== undefined && !this.closed) {
-        this.timer = setTimeout(() => this.schedule(), Math.max(0, compiled.nextChangeAt - Date.now()) + 1);
+      const next = Math.min(compiled.nextChangeAt ?? Number.POSITIVE_INFINITY, compiled.renewAt ?? Number.POSITIVE_INFINITY);
+      if (next !== Number.POSITIVE_INFINITY && !this.closed) {
+        this.timer = setTimeout(() => this.schedule(), Math.max(0, next - Date.now()) + 1);
         this.timer.unref();
       }
     } catch (err) {

@@ -49,4 +49,22 @@ describe('fault component', () => {
     await a.faults.dispose();
     expect(ids()).toEqual([]);
   });
+
+  it('keeps renewing the entries\' expiry (--faults.rule-file-lease) while the agent lives, and stops once disposed', async () => {
+    const a = await faultAgent({ flags: { 'faults.ruleFileLease': '1s' } });
+    a.faults.engine!.add({ id: 'lost', target: { device: 3 }, what: { api: '*' }, effect: { return: 15 } });
+    await a.faults.flushed();
+    const expiries = () => (JSON.parse(readFileSync(a.ruleFile, 'utf8')) as { nvml: { returns: { expiresAtMs: number }[] } }).nvml.returns.map((r) => r.expiresAtMs);
+    const [first] = expiries();
+    expect(first).toBeGreaterThan(Date.now()); // within the lease, well short of the 10 min TTL
+    expect(first).toBeLessThan(Date.now() + 60_000);
+    // Nothing changes in the engine: only the renewal timer rewrites the file.
+    const t0 = Date.now();
+    while ((expiries()[0] ?? 0) <= first!) {
+      if (Date.now() - t0 > 5000) throw new Error('the rule file lease was never renewed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await a.faults.dispose();
+    expect(expiries()).toEqual([]);
+  });
 });

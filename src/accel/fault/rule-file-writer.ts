@@ -6,6 +6,9 @@
  * rename replaces a planted symlink at the target rather than writing through it. Writes
  * are serialised; the generation continues from the file already there, so an agent restart never
  * writes a generation the interposers have seen and would skip.
+ *
+ * Each write stamps the entries with a lease (`ctx.now + leaseMs` at the latest): the caller rewrites
+ * the file by `renewAt` while it lives, so a killed agent's faults end within one lease.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
@@ -16,6 +19,14 @@ import { dirProblem } from '../../common/safe-fs.js';
 import type { FaultRule } from './rule.js';
 import { type CompiledRuleFile, compileRuleFile, type RuleFileContext } from './rule-file.js';
 
+/** How long the entries of one write stay in force unless the file is written again. */
+export const DEFAULT_RULE_FILE_LEASE_MS = 60_000;
+
+export interface WrittenRuleFile extends CompiledRuleFile {
+  /** When to write again to renew the lease (a third of it in: two renewals may fail before it lapses); absent for an empty file. */
+  readonly renewAt?: number;
+}
+
 /** The contract's limit: the interposer reads at most this much. */
 export const MAX_RULE_FILE_BYTES = 1024 * 1024;
 
@@ -25,16 +36,21 @@ export class RuleFileWriter {
   private generation: number | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    readonly leaseMs: number = DEFAULT_RULE_FILE_LEASE_MS,
+  ) {}
 
   /** Compiles `rules` with the next generation and writes them; resolves once they are on disk. */
-  write(rules: readonly FaultRule[], ctx: Omit<RuleFileContext, 'generation'>): Promise<CompiledRuleFile> {
-    const run = async (): Promise<CompiledRuleFile> => {
+  write(rules: readonly FaultRule[], ctx: Omit<RuleFileContext, 'generation' | 'leaseUntil'>): Promise<WrittenRuleFile> {
+    const run = async (): Promise<WrittenRuleFile> => {
       this.generation ??= await existingGeneration(this.path);
-      const compiled = compileRuleFile(rules, { ...ctx, generation: this.generation + 1 });
+      const compiled = compileRuleFile(rules, { ...ctx, generation: this.generation + 1, leaseUntil: ctx.now + this.leaseMs });
       await writeFileAtomic(this.path, `${JSON.stringify(compiled.file, null, 1)}\n`);
       this.generation = compiled.file.generation;
-      return compiled;
+      const { nvml, dcmi } = compiled.file;
+      const empty = nvml.returns.length + nvml.xids.length + dcmi.returns.length === 0;
+      return empty ? compiled : { ...compiled, renewAt: ctx.now + Math.max(1, Math.floor(this.leaseMs / 3)) };
     };
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);

@@ -4,6 +4,11 @@
  * order. What the interposer cannot express — per-call triggers, a call variant such as
  * `nvmlDeviceGetClockInfo(SM)`, a device it cannot name — is listed in `skipped` with why, and
  * stays applied in-process by the decorator.
+ *
+ * Every entry carries an absolute wall-clock expiry (`expiresAtMs`, file version 2): the earliest of
+ * the rule's TTL, its window's end and the writer's lease (`leaseUntil`), which the running agent keeps
+ * pushing forward. The interposer checks it on every call, so faults end on their own when the agent
+ * is killed and never rewrites or removes the file.
  */
 import type { Vendor } from '../types.js';
 import { INIT_FNS } from './call-table.js';
@@ -15,6 +20,8 @@ export interface NvmlReturnEntry {
   readonly fn: string;
   readonly device: number;
   readonly code: number;
+  /** Unix epoch ms after which the interposer ignores the entry. */
+  readonly expiresAtMs: number;
 }
 export interface DcmiReturnEntry {
   readonly id: string;
@@ -22,22 +29,28 @@ export interface DcmiReturnEntry {
   readonly card: number;
   readonly device: number;
   readonly code: number;
+  readonly expiresAtMs: number;
 }
 export interface XidEntry {
   readonly id: string;
   readonly device: number;
   readonly xid: number;
+  readonly expiresAtMs: number;
 }
 
 export interface RuleFile {
-  readonly version: 1;
+  /** 2: every entry has `expiresAtMs` (an interposer treats a version-2 entry without it as expired). */
+  readonly version: 2;
   readonly generation: number;
   readonly nvml: { readonly returns: NvmlReturnEntry[]; readonly xids: XidEntry[] };
   readonly dcmi: { readonly returns: DcmiReturnEntry[] };
 }
 
 export interface RuleFileContext {
+  /** Wall clock, unix epoch ms (the same clock as the rules' createdAt/expiresAt). */
   readonly now: number;
+  /** The writer's lease: no entry outlives it unless rewritten (the agent renews it while it runs). */
+  readonly leaseUntil?: number;
   readonly generation: number;
   /** NVML indexes of the node's GPUs: an XID for `device: '*'` goes to each. */
   readonly nvidiaDevices?: readonly number[];
@@ -56,7 +69,7 @@ export interface CompiledRuleFile {
 
 /** The rule file for `rules` (engine.list() order = priority). */
 export function compileRuleFile(rules: readonly FaultRule[], ctx: RuleFileContext): CompiledRuleFile {
-  const file: RuleFile = { version: 1, generation: ctx.generation, nvml: { returns: [], xids: [] }, dcmi: { returns: [] } };
+  const file: RuleFile = { version: 2, generation: ctx.generation, nvml: { returns: [], xids: [] }, dcmi: { returns: [] } };
   const skipped: { id: string; reason: string }[] = [];
   let next = Number.POSITIVE_INFINITY;
   for (const rule of rules) {
@@ -87,6 +100,7 @@ export function compileRuleFile(rules: readonly FaultRule[], ctx: RuleFileContex
       }
       next = Math.min(next, w.end);
     }
+    const expiresAtMs = Math.min(rule.expiresAt, w?.end ?? Number.POSITIVE_INFINITY, ctx.leaseUntil ?? Number.POSITIVE_INFINITY);
     const problems: string[] = [];
     for (const vendor of rule.vendors) {
       const code = rule.codes[vendor];
@@ -102,19 +116,19 @@ export function compileRuleFile(rules: readonly FaultRule[], ctx: RuleFileContex
         continue;
       }
       if (vendor === 'nvidia') {
-        for (const fn of fns) file.nvml.returns.push({ id, fn, device, code });
+        for (const fn of fns) file.nvml.returns.push({ id, fn, device, code, expiresAtMs });
         continue;
       }
       const address = device === -1 ? { card: -1, device: -1 } : ctx.ascendAddress?.(device);
       if (address === undefined) problems.push(`no DCMI card/device known for NPU ${device}`);
-      else for (const fn of fns) file.dcmi.returns.push({ id, fn, card: address.card, device: address.device, code });
+      else for (const fn of fns) file.dcmi.returns.push({ id, fn, card: address.card, device: address.device, code, expiresAtMs });
     }
     if (xid !== undefined) {
       const device = deviceOf(rule, 'nvidia', ctx);
       if (device === undefined) problems.push(`the interposer cannot address ${describeTarget(rule)} for its XID`);
-      else if (device !== -1) file.nvml.xids.push({ id: `${id}#xid`, device, xid });
+      else if (device !== -1) file.nvml.xids.push({ id: `${id}#xid`, device, xid, expiresAtMs });
       else if (ctx.nvidiaDevices === undefined) problems.push('an XID for every GPU needs the GPU list');
-      else for (const d of ctx.nvidiaDevices) file.nvml.xids.push({ id: `${id}#xid.${d}`, device: d, xid });
+      else for (const d of ctx.nvidiaDevices) file.nvml.xids.push({ id: `${id}#xid.${d}`, device: d, xid, expiresAtMs });
     }
     if (problems.length > 0) skipped.push({ id, reason: problems.join('; ') });
   }

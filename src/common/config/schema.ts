@@ -179,6 +179,10 @@ export const ConfigSchema = Type.Object(
         ruleFile: Str('/run/brixlet/faults.json', {
           description: 'Where the agent writes its NVML/DCMI rules for the LD_PRELOAD interposer (processes read it via BRIXLET_INJECT_RULES); empty = do not write.',
         }),
+        ruleFileLease: Duration(60_000, 1000, 3_600_000, {
+          description:
+            'Longest a rule stays in the rule file without the agent rewriting it (it does every third of this while rules are active): after a crash or SIGKILL, interposed processes stop seeing the faults within this time.',
+        }),
       },
       'Accelerator fault injection (failure mock-up).',
     ),

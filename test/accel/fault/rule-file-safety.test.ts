@@ -38,7 +38,7 @@ describe('rule file on a shared node', () => {
     symlinkSync(victim, `${path}.tmp`);
     await new RuleFileWriter(path).write([], { now: 0 });
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
-    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ version: 1, generation: 1 });
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ version: 2, generation: 1 });
   });
 
   it('skips a temp name someone created first (O_EXCL) instead of following or truncating it', async () => {

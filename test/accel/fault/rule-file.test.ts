@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FaultEngine } from '../../../src/accel/fault/engine.js';
 import { presetRule } from '../../../src/accel/fault/presets.js';
 import { compileRuleFile } from '../../../src/accel/fault/rule-file.js';
+import { DEFAULT_TTL_MS } from '../../../src/accel/fault/rule-schema.js';
 
 describe('compileRuleFile', () => {
   it('writes the return-code and XID effects of NVML/DCMI rules by function name, in priority order', () => {
@@ -13,23 +14,24 @@ describe('compileRuleFile', () => {
     e.add({ id: 'npu', target: { device: 5 }, what: { api: 'dcmi_get_device_health' }, effect: { return: -8005 } });
     e.add(presetRule('npu-init-failure'));
     const { file, skipped } = compileRuleFile(e.list(), { now: 0, generation: 17, ascendAddress: (id) => (id === 5 ? { card: 2, device: 0 } : undefined) });
+    const ttl = DEFAULT_TTL_MS; // created at 0 with the default TTL, no lease given
     expect(file).toEqual({
-      version: 1,
+      version: 2,
       generation: 17,
       nvml: {
         returns: [
-          { id: 'nvml-init-failure.all', fn: 'nvmlInit_v2', device: -1, code: 12 },
-          { id: 'nvml-init-failure.all', fn: 'nvmlInitWithFlags', device: -1, code: 12 },
-          { id: 'gpu-lost.3', fn: '*', device: 3, code: 15 },
-          { id: 'temp', fn: 'nvmlDeviceGetTemperature', device: -1, code: 3 },
-          ...['nvmlDeviceGetCurrPcieLinkGeneration', 'nvmlDeviceGetMaxPcieLinkGeneration', 'nvmlDeviceGetCurrPcieLinkWidth', 'nvmlDeviceGetMaxPcieLinkWidth', 'nvmlDeviceGetPcieThroughput', 'nvmlDeviceGetPcieReplayCounter'].map((fn) => ({ id: 'pcie', fn, device: 1, code: 999 })),
+          { id: 'nvml-init-failure.all', fn: 'nvmlInit_v2', device: -1, code: 12, expiresAtMs: ttl },
+          { id: 'nvml-init-failure.all', fn: 'nvmlInitWithFlags', device: -1, code: 12, expiresAtMs: ttl },
+          { id: 'gpu-lost.3', fn: '*', device: 3, code: 15, expiresAtMs: ttl },
+          { id: 'temp', fn: 'nvmlDeviceGetTemperature', device: -1, code: 3, expiresAtMs: ttl },
+          ...['nvmlDeviceGetCurrPcieLinkGeneration', 'nvmlDeviceGetMaxPcieLinkGeneration', 'nvmlDeviceGetCurrPcieLinkWidth', 'nvmlDeviceGetMaxPcieLinkWidth', 'nvmlDeviceGetPcieThroughput', 'nvmlDeviceGetPcieReplayCounter'].map((fn) => ({ id: 'pcie', fn, device: 1, code: 999, expiresAtMs: ttl })),
         ],
-        xids: [{ id: 'gpu-lost.3#xid', device: 3, xid: 79 }],
+        xids: [{ id: 'gpu-lost.3#xid', device: 3, xid: 79, expiresAtMs: ttl }],
       },
       dcmi: {
         returns: [
-          { id: 'npu', fn: 'dcmi_get_device_health', card: 2, device: 0, code: -8005 },
-          { id: 'npu-init-failure.all', fn: 'dcmi_init', card: -1, device: -1, code: -8005 },
+          { id: 'npu', fn: 'dcmi_get_device_health', card: 2, device: 0, code: -8005, expiresAtMs: ttl },
+          { id: 'npu-init-failure.all', fn: 'dcmi_init', card: -1, device: -1, code: -8005, expiresAtMs: ttl },
         ],
       },
     });
@@ -56,10 +58,10 @@ describe('compileRuleFile', () => {
       { id: 'allxid', reason: expect.stringMatching(/needs the GPU list/) },
     ]);
     const resolved = compileRuleFile(e.list(), { now: 0, generation: 2, indexOfUuid: () => 4, nvidiaDevices: [0, 1] });
-    expect(resolved.file.nvml.returns).toContainEqual({ id: 'byuuid', fn: '*', device: 4, code: 15 });
+    expect(resolved.file.nvml.returns).toContainEqual({ id: 'byuuid', fn: '*', device: 4, code: 15, expiresAtMs: DEFAULT_TTL_MS });
     expect(resolved.file.nvml.xids).toEqual([
-      { id: 'allxid#xid.0', device: 0, xid: 13 },
-      { id: 'allxid#xid.1', device: 1, xid: 13 },
+      { id: 'allxid#xid.0', device: 0, xid: 13, expiresAtMs: DEFAULT_TTL_MS },
+      { id: 'allxid#xid.1', device: 1, xid: 13, expiresAtMs: DEFAULT_TTL_MS },
     ]);
   });
 
@@ -75,5 +77,20 @@ describe('compileRuleFile', () => {
     const after = compileRuleFile(e.list(), { now: 1150, generation: 3 });
     expect(after.file.nvml.returns).toEqual([]);
     expect(after.nextChangeAt).toBe(11_000);
+  });
+
+  it('stamps every entry with the earliest of the rule TTL, its window end and the lease', () => {
+    const e = new FaultEngine({ now: () => 1000 });
+    e.add({ id: 'short', target: { device: 0 }, what: { api: '*' }, effect: { return: 15, xid: 79 }, ttlMs: 5000 });
+    e.add({ id: 'long', target: { device: 1 }, what: { api: '*' }, effect: { return: 15 }, ttlMs: 3_600_000 });
+    e.add({ id: 'windowed', target: { device: 2 }, what: { api: '*' }, effect: { return: 15 }, trigger: { durationMs: 2000 }, ttlMs: 3_600_000 });
+    e.add({ id: 'npu', target: { device: 5 }, what: { api: 'dcmi_get_device_health' }, effect: { return: -8005 }, ttlMs: 3_600_000 });
+    const { file } = compileRuleFile(e.list(), { now: 1000, generation: 1, leaseUntil: 61_000, ascendAddress: () => ({ card: 2, device: 0 }) });
+    expect(file.version).toBe(2);
+    const expiry = (id: string) => [...file.nvml.returns, ...file.nvml.xids, ...file.dcmi.returns].filter((x) => x.id.startsWith(id)).map((x) => x.expiresAtMs);
+    expect(expiry('short')).toEqual([6000, 6000]); // return + XID: the TTL comes first
+    expect(expiry('long')).toEqual([61_000]); // the lease comes first
+    expect(expiry('windowed')).toEqual([3000]); // the window closes first
+    expect(expiry('npu')).toEqual([61_000]);
   });
 });
