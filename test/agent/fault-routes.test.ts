@@ -211,7 +211,7 @@ describe('trace and rule file', () => {
 
     await a.faults.flushed();
     const file = JSON.parse(readFileSync(a.ruleFile, 'utf8'));
-    expect(file.nvml).toEqual({ returns: [{ id: 'gpu-lost.3', fn: '*', device: 3, code: 15 }], xids: [{ id: 'gpu-lost.3#xid', device: 3, xid: 79 }] });
+    expect(file.nvml).toEqual({ returns: [{ id: 'gpu-lost.3', fn: '*', device: 3, code: 15, expiresAtMs: expect.any(Number) }], xids: [{ id: 'gpu-lost.3#xid', device: 3, xid: 79, expiresAtMs: expect.any(Number) }] });
     const generation = file.generation;
     await a.app.inject({ method: 'POST', url: '/v1/faults/reset', headers: auth });
     await a.faults.flushed();

@@ -74,7 +74,7 @@ describe('brixlet up --faults.enabled (built, spawned)', () => {
       const file = JSON.parse(readFileSync(ruleFile, 'utf8'));
       // A stale file from an earlier run was replaced at start-up, its generation continued.
       expect(file.generation).toBeGreaterThan(6);
-      expect(file.nvml).toEqual({ returns: [{ id: 'gpu-lost.3', fn: '*', device: 3, code: 15 }], xids: [{ id: 'gpu-lost.3#xid', device: 3, xid: 79 }] });
+      expect(file.nvml).toEqual({ returns: [{ id: 'gpu-lost.3', fn: '*', device: 3, code: 15, expiresAtMs: expect.any(Number) }], xids: [{ id: 'gpu-lost.3#xid', device: 3, xid: 79, expiresAtMs: expect.any(Number) }] });
 
       // Unhealthy after an XID is sticky only until a clean sample (health.ts): the next sample heals it.
       expect((await fetch(`${agent}/v1/faults/reset`, { method: 'POST', headers: { authorization: headers.authorization } })).status).toBe(200);
