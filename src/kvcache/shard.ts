@@ -117,7 +117,36 @@ export class KvShard {
         return i;
       }
     }
-    throw new ProtocolError(Status.TOO_MANY_NAMESPACES, `${this.options.maxNamespaces} namespaces in use (--kv.max-namespaces) and none is idle`);
+    // An idle namespace holding little (at most capacity / --kv.max-namespaces) is wiped to make room,
+    // the one with the fewest bytes first: a block left in each of many namespaces must not lock every
+    // newcomer out. A namespace with a connection, or holding more than that, is kept.
+    const little = this.allocator.capacityBytes / this.options.maxNamespaces;
+    let victim: Namespace | undefined;
+    for (let i = 0; i < this.options.maxNamespaces; i++) {
+      const old = this.namespaces[i] as Namespace;
+      if (old.connections === 0 && old.bytes <= little && (victim === undefined || old.bytes < victim.bytes)) victim = old;
+    }
+    if (victim !== undefined && this.wipe(victim)) {
+      this.byName.delete(victim.name);
+      return victim.id;
+    }
+    throw new ProtocolError(Status.TOO_MANY_NAMESPACES, `${this.options.maxNamespaces} namespaces in use (--kv.max-namespaces), none idle with at most ${little} bytes`);
+  }
+
+  /**
+   * Drops every block of an idle namespace; false when one is still leased or being written (then
+   * nothing more is dropped). One pass over the index: only run when the namespace table is full.
+   */
+  private wipe(ns: Namespace): boolean {
+    const ix = this.index;
+    for (let id = 0; id < ix.capacity && ns.entries > 0; id++) {
+      const st = ix.stateOf(id);
+      if (st === EntryState.FREE || ix.nsOf(id) !== ns.id) continue;
+      if (st !== EntryState.SEALED || ix.refs[id] !== 0) return false;
+      this.policy.remove(id);
+      this.release(id);
+    }
+    return ns.entries === 0;
   }
 
   // ───────────── reads ─────────────

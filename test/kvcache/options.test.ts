@@ -24,6 +24,19 @@ describe('kvOptionsFromConfig', () => {
     expect(o.policy).toBe(kv([]).policy);
   });
 
+  it('resolves the fairness limits: a quarter of the shard per connection unless set, idle timeout on, share as a fraction', () => {
+    const d = kvOptionsFromConfig(kv(['--kv.capacity', '2GiB']));
+    expect(d.maxWritingBytes).toBe(2 ** 29);
+    expect(d.maxWriteLeases).toBe(4096);
+    expect(d.idleTimeoutMs).toBe(300_000);
+    expect(d.namespaceShare).toBe(0.75);
+    const o = kvOptionsFromConfig(kv(['--kv.max-writing-bytes', '64MiB', '--kv.idle-timeout', '0', '--kv.namespace-share', '100', '--kv.max-write-leases', '16']));
+    expect(o.maxWritingBytes).toBe(64 * 2 ** 20);
+    expect(o.idleTimeoutMs).toBe(0);
+    expect(o.namespaceShare).toBe(1);
+    expect(o.maxWriteLeases).toBe(16);
+  });
+
   it('shrinks the slab when the capacity is below one slab', () => {
     const o = kvOptionsFromConfig(kv(['--kv.capacity', '10MiB']));
     expect(o.slabCount).toBe(1);

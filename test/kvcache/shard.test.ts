@@ -58,6 +58,32 @@ describe('KvShard namespaces', () => {
     expect(s.hello('c', '', MiB).id).toBe(a.id);
   });
 
+  it('wipes an idle namespace holding little to make room, never a connected or a large one', () => {
+    // 8 MiB, 2 namespaces: "little" is at most 4 MiB.
+    const s = new KvShard(shardOptions({ maxNamespaces: 2 }));
+    const a = s.hello('a', '', MiB);
+    const b = s.hello('b', '', MiB);
+    put(s, a, keys(1, 2));
+    put(s, b, keys(2, 5), AllocFlag.INDEPENDENT);
+    // Both connected: refused, nothing dropped.
+    expect(statusOf(() => s.hello('c', '', MiB))).toBe(Status.TOO_MANY_NAMESPACES);
+    s.goodbye(b);
+    // b is idle but holds 5 MiB: kept.
+    expect(statusOf(() => s.hello('c', '', MiB))).toBe(Status.TOO_MANY_NAMESPACES);
+    expect(s.lookup(b, keys(2, 1), 'exists')).toBe(1);
+    s.goodbye(a);
+    // a is idle with 2 MiB: its blocks go, c takes its slot; b keeps everything.
+    const c = s.hello('c', '', MiB);
+    expect(c.id).toBe(a.id);
+    expect(s.lookup(c, keys(1, 2), 'exists')).toBe(0);
+    expect(s.namespaceSummaries().map((n) => [n.name, n.entries])).toEqual([
+      ['c', 0],
+      ['b', 5],
+    ]);
+    expect(put(s, c, keys(3, 2)).status).toEqual([ItemStatus.OK, ItemStatus.OK]);
+    checkInvariants(s);
+  });
+
   it('isolates namespaces: the same key in another namespace is a miss', () => {
     const s = new KvShard(shardOptions());
     const a = s.hello('a', '', MiB);
