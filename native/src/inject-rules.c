@@ -2,7 +2,8 @@
  * Rule file loading, hot reload and matching for the LD_PRELOAD interposer.
  *
  * Cost on the hot path: a coarse monotonic clock read (vDSO) and, when no check is due, one short
- * mutex section to take a reference on the current snapshot. At most one thread per INJECT_CHECK_MS
+ * mutex section to take a reference on the current snapshot; with rules loaded, one coarse wall-clock
+ * read (vDSO) for their expiries. At most one thread per INJECT_CHECK_MS
  * stats the file; only a changed identity (device, inode, size, mtime, ctime) makes it read and parse
  * — the agent replaces the file atomically, so every write gets a new inode.
  */

@@ -205,6 +205,13 @@ class RuleFileFeed {
       // Warn once: an unwritable path (no /run/brixlet) must not flood the log on every change.
       if (!this.failing) this.log.warn({ err }, 'writing the fault rule file failed: other processes will not see the NVML/DCMI rules');
       this.failing = true;
+      // Try again within the lease: the entries already in the file lapse if it is never renewed.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      if (!this.closed && rules.length > 0) {
+        this.timer = setTimeout(() => this.schedule(), Math.max(1, Math.floor(this.writer.leaseMs / 3)));
+        this.timer.unref();
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFaultToken } from '../../src/agent/fault-component.js';
@@ -52,6 +52,7 @@ describe('fault component', () => {
 
   it('keeps renewing the entries\' expiry (--faults.rule-file-lease) while the agent lives, and stops once disposed', async () => {
     const a = await faultAgent({ flags: { 'faults.ruleFileLease': '1s' } });
+    open.push(a);
     a.faults.engine!.add({ id: 'lost', target: { device: 3 }, what: { api: '*' }, effect: { return: 15 } });
     await a.faults.flushed();
     const expiries = () => (JSON.parse(readFileSync(a.ruleFile, 'utf8')) as { nvml: { returns: { expiresAtMs: number }[] } }).nvml.returns.map((r) => r.expiresAtMs);
@@ -66,5 +67,26 @@ describe('fault component', () => {
     }
     await a.faults.dispose();
     expect(expiries()).toEqual([]);
+  });
+
+  it('keeps trying to renew after a failed write, so a transient failure does not let the lease lapse for good', async () => {
+    const a = await faultAgent({ flags: { 'faults.ruleFileLease': '1s' } });
+    open.push(a);
+    a.faults.engine!.add({ id: 'lost', target: { device: 3 }, what: { api: '*' }, effect: { return: 15 } });
+    await a.faults.flushed();
+    const expiry = () => (JSON.parse(readFileSync(a.ruleFile, 'utf8')) as { nvml: { returns: { expiresAtMs: number }[] } }).nvml.returns[0]?.expiresAtMs ?? 0;
+    // A directory others may write is refused (BRX_ERR_FAULT_UNSAFE_PATH): renewals fail meanwhile.
+    chmodSync(a.dir, 0o777);
+    const stuck = expiry();
+    await new Promise((r) => setTimeout(r, 1000));
+    await a.faults.flushed();
+    const during = expiry();
+    chmodSync(a.dir, 0o700);
+    expect(during).toBeGreaterThanOrEqual(stuck); // (a renewal may have landed just before the chmod)
+    const t0 = Date.now();
+    while (expiry() <= during) {
+      if (Date.now() - t0 > 5000) throw new Error('the lease was not renewed after the failure cleared');
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 });
