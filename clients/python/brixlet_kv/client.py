@@ -30,6 +30,9 @@ from . import protocol as p
 #: Largest reply accepted before HELLO announces the shard's frame limit (the config maximum).
 _MAX_ANY_FRAME = 64 * 1024 * 1024
 _HELLO_BUFFER = 64 * 1024
+# A connection quiet for longer than this is checked before its next request: the shard may have
+# closed it for idleness (--kv.idle-timeout), and then the client reconnects (see _revive_if_idle_closed).
+_IDLE_CHECK_NS = 250_000_000
 
 
 class Lease(NamedTuple):
@@ -89,6 +92,8 @@ class KvClient:
     in seconds (``None``: wait forever). ``populate`` maps the slabs with ``MAP_POPULATE`` (page tables
     built at connect, so the first copy into a slot takes no faults) where the platform has it.
     ``spin_us`` is how long a reply is polled for before the client sleeps (0: never spin).
+    A connection the shard closed for idleness (``--kv.idle-timeout``, only while it held no lease) is
+    reopened with the same HELLO before the next request, so a quiet engine needs no keep-alive.
     """
 
     def __init__(
@@ -118,26 +123,65 @@ class KvClient:
         self._timeout = timeout
         self._timeout_ms = -1 if timeout is None else max(0, int(timeout * 1000))
         self._spin_ns = max(0, spin_us) * 1000
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
+        self._layout = layout
+        self._populate = populate
+        self._connect()
         try:
-            sock.connect(socket_path)
+            self.session = self._hello(namespace, layout, block_size)
+            self._map_slabs(self.session, populate)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self._timeout)
+        try:
+            sock.connect(self.socket_path)
         except OSError as e:
             sock.close()
-            raise p.KvConnectError(socket_path, e.strerror or str(e)) from None
+            raise p.KvConnectError(self.socket_path, e.strerror or str(e)) from None
         # Blocking mode without a Python-level timeout: recv_into(MSG_DONTWAIT) then returns at once
         # (a timeout socket polls before every call). Replies are bounded by poll() below, sends by
         # SO_SNDTIMEO.
         sock.settimeout(None)
+        timeout = self._timeout
         if timeout is not None:
             sec = int(timeout)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack('ll', sec, int((timeout - sec) * 1e6)))
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         self._sock = sock
+        self._rbeg = self._rend = 0
+        self._deferred_rid = 0
+        self._last_reply_ns = time.monotonic_ns()
+
+    def _revive_if_idle_closed(self) -> None:
+        """After a quiet spell, reconnects if the shard closed this connection for idleness.
+
+        The shard closes a connection idle for ``--kv.idle-timeout`` only when it holds no lease, so
+        nothing is lost: a new connection with the same HELLO takes over (slabs are remapped only if
+        the agent restarted in between). Anything else waiting on the socket is left to the caller."""
+        sock = self._sock
+        if sock is None:
+            return
         try:
-            self.session = self._hello(namespace, layout, block_size)
-            self._map_slabs(self.session, populate)
+            peeked = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return  # open, nothing pending
+        except OSError:
+            peeked = b''  # reset by the peer: closed as well
+        if peeked:
+            return
+        old = self.session
+        sock.close()
+        self._sock = None
+        self._connect()
+        try:
+            self.session = self._hello(self.namespace, self._layout, self.block_size)
+            if list(self.session.slabs) != list(old.slabs) or self.session.slab_size != old.slab_size:
+                self._unmap()
+                self._map_slabs(self.session, self._populate)
         except BaseException:
             self.close()
             raise
@@ -159,6 +203,9 @@ class KvClient:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        self._unmap()
+
+    def _unmap(self) -> None:
         for v in self._views:
             v.release()
         self._views = []
@@ -394,6 +441,11 @@ class KvClient:
         return out
 
     def _send_request(self, op: int, end: int) -> int:
+        if self._sock is not None and time.monotonic_ns() - self._last_reply_ns > _IDLE_CHECK_NS:
+            # The request is already staged in the send buffer, which a reconnect's HELLO reuses.
+            staged = bytes(self._send[:end])
+            self._revive_if_idle_closed()
+            self._send[:end] = staged
         sock = self._sock
         if sock is None:
             raise p.KvConnectError(self.socket_path, 'the connection is closed')
@@ -447,6 +499,7 @@ class KvClient:
             raise err
         if h.op != (op | p.REPLY_BIT) or h.request_id != rid:
             raise self._broken(p.ProtocolError(f'reply {p.op_name(h.op)} #{h.request_id} does not answer {p.op_name(op)} #{rid}'))
+        self._last_reply_ns = time.monotonic_ns()
         return body
 
     def _recv_some(self, sock: socket.socket) -> None:
