@@ -9,7 +9,9 @@ const ARGS = ['--gateway.port', '0', '--control.port', '0', '--agent.port', '0',
 function launch(cmd: string, args: string[]) {
   const child = spawn(cmd, args, {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CI: 'true' },
+    // npm's forwarded copy of a signal may come seconds late on a loaded machine: a wide window keeps
+    // this about behaviour, not timing.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CI: 'true', BRIXLET_START_DUPLICATE_MS: '30000' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so the test can send a group-wide Ctrl-C
   });
