@@ -1,40 +1,22 @@
 // A quiet engine survives the shard's idle timeout: the shard closes its connection (it holds no
 // lease), and the Python client reopens it with the same HELLO before its next request.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/common/config/load-config.js';
-import { kvOptionsFromConfig } from '../../src/kvcache/options.js';
-import { startKvService } from '../../src/kvcache/service.js';
-import type { KvService } from '../../src/kvcache/types.js';
 import { repoRoot } from '../helpers/repo.js';
+import { startTestShard, type TestShard } from '../helpers/test-shard.js';
 
-const root = mkdtempSync('/dev/shm/brixlet-pyreconnect-test-');
 const registry = new Registry();
-let service: KvService;
+let shard: TestShard | undefined;
 
 beforeAll(async () => {
-  const { config } = loadConfig({
-    env: {},
-    flags: {
-      'kv.dir': join(root, 'slabs'),
-      'kv.socket': join(root, 'kv.sock'),
-      'kv.capacity': '16MiB',
-      'kv.slabSize': '16MiB',
-      // The sweep that closes idle connections runs every lease TTL / 4 (at least 50 ms).
-      'kv.leaseTtl': '400ms',
-      'kv.idleTimeout': '200ms',
-    },
-  });
-  service = await startKvService(kvOptionsFromConfig(config.kv), { log: pino({ level: 'silent' }), registry });
+  // The sweep that closes idle connections runs every lease TTL / 4 (at least 50 ms).
+  shard = await startTestShard({ 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB', 'kv.leaseTtl': '400ms', 'kv.idleTimeout': '200ms' }, registry);
 });
 
 afterAll(async () => {
-  await service?.close();
-  rmSync(root, { recursive: true, force: true });
+  await shard?.stop();
 });
 
 const SCRIPT = `import sys, time
@@ -50,7 +32,7 @@ with KvClient(sys.argv[1], 'py/idle', 1 << 16) as kv:
 
 it('reopens a connection the shard closed for idleness, and the next get finds the block', { timeout: 30_000 }, async () => {
   const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-    const child = spawn('python3', ['-c', SCRIPT, service.socketPath, '1.5'], {
+    const child = spawn('python3', ['-c', SCRIPT, (shard as TestShard).service.socketPath, '1.5'], {
       env: { PATH: process.env.PATH ?? '', PYTHONPATH: join(repoRoot, 'clients/python'), PYTHONDONTWRITEBYTECODE: '1' },
     });
     let text = '';

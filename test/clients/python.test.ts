@@ -1,35 +1,20 @@
 // Runs the Python client's unittest suite (clients/python/tests) against a real shard started in-process.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/common/config/load-config.js';
-import { kvOptionsFromConfig } from '../../src/kvcache/options.js';
-import { startKvService } from '../../src/kvcache/service.js';
 import type { KvService } from '../../src/kvcache/types.js';
+import { startTestShard, type TestShard } from '../helpers/test-shard.js';
 
-const root = mkdtempSync('/dev/shm/brixlet-pyclient-test-');
+let shard: TestShard | undefined;
 let service: KvService;
 
 beforeAll(async () => {
-  const { config } = loadConfig({
-    env: {},
-    flags: {
-      'kv.dir': join(root, 'slabs'),
-      'kv.socket': join(root, 'kv.sock'),
-      'kv.capacity': '64MiB',
-      'kv.slabSize': '16MiB',
-      // Short enough that the suite can watch a stalled partial frame being cut off.
-      'kv.leaseTtl': '3s',
-    },
-  });
-  service = await startKvService(kvOptionsFromConfig(config.kv), { log: pino({ level: 'silent' }) });
+  // Short lease TTL: the suite watches a stalled partial frame being cut off.
+  shard = await startTestShard({ 'kv.capacity': '64MiB', 'kv.slabSize': '16MiB', 'kv.leaseTtl': '3s' });
+  service = shard.service;
 });
 
 afterAll(async () => {
-  await service?.close();
-  rmSync(root, { recursive: true, force: true });
+  await shard?.stop();
 });
 
 function runPython(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
