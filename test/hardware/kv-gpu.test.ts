@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKvService } from '../../src/kvcache/service.js';
 import type { KvService } from '../../src/kvcache/types.js';
 import { repoRoot } from '../helpers/repo.js';
@@ -31,11 +31,15 @@ interface SizeResult {
 describe.skipIf(!torchCuda)(`KV slabs <-> GPU${why}`, () => {
   // Slabs on tmpfs as in production (--kv.dir /dev/shm/brixlet): CUDA cannot page-lock a mapping of a
   // file on a disk-backed filesystem.
-  const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'brixlet-kv-gpu-'));
+  // Made in beforeAll: the body of a skipped describe still runs, and would leave an empty directory behind.
+  let root = '';
   let service: KvService | undefined;
+  beforeAll(() => {
+    root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'brixlet-kv-gpu-'));
+  });
   afterAll(async () => {
     await service?.close();
-    rmSync(root, { recursive: true, force: true });
+    if (root !== '') rmSync(root, { recursive: true, force: true });
   });
 
   it('moves blocks both ways intact, registered slabs at ≥ 0.7× pinned speed from 1 MiB blocks', async () => {
