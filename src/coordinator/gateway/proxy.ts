@@ -25,7 +25,6 @@ import type { RouterMetrics } from './router-metrics.js';
 import type { EngineTokenizer } from './engine-tokenizer.js';
 import { charTokenizer, type Tokenizer } from './tokenizer.js';
 import { Admission, type Ticket } from './admission.js';
-import { normaliseTarget } from './fast-path.js';
 import { type CallOptions, type CallOutcome, callUpstream, LiveAttempts } from './upstream-call.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -140,7 +139,7 @@ export class CompletionProxy {
         ...(prefillWeight !== undefined && { prefillWeight }),
         ...(decodeWeight !== undefined && { decodeWeight }),
       };
-      call = { req, res, body, reqId, url: normaliseTarget(req.url)?.url ?? '/', openai, route, startedAt };
+      call = { req, res, body, reqId, url: req.url ?? '/', openai, route, startedAt };
     } catch (err) {
       admitted?.release();
       const status = this.sendError(req, res, reqId, err);

@@ -13,7 +13,7 @@ import type { BrixletServer } from '../../common/http/create-server.js';
 import type { EngineSetView } from '../engines/types.js';
 import { BrixletError } from '../../common/errors.js';
 import type { Ticket } from './admission.js';
-import { installFastPath, type RawHandler } from './fast-path.js';
+import { installFastPath, normaliseTarget, type RawHandler } from './fast-path.js';
 import type { OpenAiEndpoint } from './openai-body.js';
 import type { CompletionProxy } from './proxy.js';
 
@@ -105,6 +105,8 @@ export function registerGatewayRoutes(app: BrixletServer, deps: GatewayRouteDeps
           void reply.hijack();
           const ticket = tickets.get(request.raw);
           tickets.delete(request.raw);
+          // Engines get the origin form, as from the fast path (which rewrites req.url itself).
+          request.raw.url = normaliseTarget(request.raw.url)?.url ?? path;
           proxy.handle(endpoint, request.raw, reply.raw, (request.body as Buffer | undefined) ?? Buffer.alloc(0), request.id, ticket);
         },
       );
