@@ -344,8 +344,9 @@ class Attempt implements Dispatcher.DispatchHandler, Stoppable {
     if (!res.destroyed) {
       res.writeHead(this.status, this.headers);
       res.end(body);
-      // The engine is done; a client that never takes the answer must not hold it (and its socket) forever.
-      if (!res.writableFinished) watchSend(res, this.sendTimeout, this.input.onSendTimeout);
+      // The engine is done; a client that never takes the answer must not hold it (and its socket)
+      // forever. Only what the kernel did not take is watched: a timer per answer would be hot-path cost.
+      if (res.writableLength > 0) watchSend(res, this.sendTimeout, this.input.onSendTimeout);
     }
   }
 
