@@ -46,6 +46,10 @@ export const Status = {
   TOO_MANY_NAMESPACES: 10,
   SHUTTING_DOWN: 11,
   INTERNAL: 12,
+  /** Sent once, unsolicited, to a peer the pool's allow lists refuse (SO_PEERCRED); then closed. */
+  NOT_ALLOWED: 13,
+  /** Sent once, unsolicited, when the peer's uid holds --kv.max-connections-per-uid; then closed. */
+  TOO_MANY_CONNECTIONS: 14,
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
@@ -57,6 +61,8 @@ export const CLOSING_STATUSES: ReadonlySet<number> = new Set([
   Status.FRAME_TOO_LARGE,
   Status.SHUTTING_DOWN,
   Status.INTERNAL,
+  Status.NOT_ALLOWED,
+  Status.TOO_MANY_CONNECTIONS,
 ]);
 
 export function statusName(status: number): string {
