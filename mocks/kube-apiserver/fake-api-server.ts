@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { handleRequest, type HandlerContext, type InjectedFailure, type RecordedRequest } from './request-handler.js';
+import { handleRequest, type HandlerContext, type InjectedFailure, type RecordedRequest, type ReviewedUser } from './request-handler.js';
 import { ResourceStore, type ResourceDefinition } from './resource-store.js';
 import { createSelfSignedCert } from './self-signed-cert.js';
 import type { WatchRegistry } from './watch-stream.js';
@@ -53,6 +53,9 @@ export interface FakeApiServer {
   serviceAccountDir(): string;
   /** `KUBERNETES_SERVICE_HOST` / `KUBERNETES_SERVICE_PORT` pointing at this server. */
   inClusterEnv(): { KUBERNETES_SERVICE_HOST: string; KUBERNETES_SERVICE_PORT: string };
+  /** A TokenReview of `token` answers authenticated as `user` (until removed); other tokens are not authenticated. */
+  addTokenReview(token: string, user: ReviewedUser): void;
+  removeTokenReview(token: string): void;
   /** Makes the next matching request(s) fail with a Status of the given code. */
   failNext(failure: InjectedFailure): void;
   /** Ends every open watch: cleanly (the client sees the stream close) or abruptly (socket destroyed). */
@@ -69,7 +72,7 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const { cert, key } = createSelfSignedCert({ hosts: ['localhost', '127.0.0.1', '::1', ...(options.host ? [options.host] : [])] });
   const store = new ResourceStore(options.resources ?? [], options.historyLimit);
   const watches: WatchRegistry = new Set();
-  const ctx: HandlerContext = { store, token, watches, failures: [], requests: [], expiredWatch: options.expiredWatch ?? 'event' };
+  const ctx: HandlerContext = { store, reviews: new Map(), token, watches, failures: [], requests: [], expiredWatch: options.expiredWatch ?? 'event' };
   const server: Server = createServer({ cert, key }, (req, res) => void handleRequest(ctx, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -120,6 +123,8 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       return dir;
     },
     inClusterEnv: () => ({ KUBERNETES_SERVICE_HOST: host, KUBERNETES_SERVICE_PORT: String(port) }),
+    addTokenReview: (t, user) => void ctx.reviews.set(t, user),
+    removeTokenReview: (t) => void ctx.reviews.delete(t),
     failNext: (failure) => void ctx.failures.push({ ...failure }),
     dropWatches,
     close: async () => {

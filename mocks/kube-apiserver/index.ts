@@ -1,7 +1,7 @@
 // The fake Kubernetes API server for tests; README.md in this folder documents it.
 export { startFakeApiServer, SERVICE_ACCOUNT_PATH, type FakeApiServer, type FakeApiServerOptions } from './fake-api-server.js';
 export { ResourceStore, resourceId, type ResourceDefinition, type ScaleSubresource, type StoredObject, type StoreEvent } from './resource-store.js';
-export type { InjectedFailure, RecordedRequest } from './request-handler.js';
+export type { InjectedFailure, RecordedRequest, ReviewedUser } from './request-handler.js';
 export { createSelfSignedCert, type SelfSignedCert } from './self-signed-cert.js';
 export { applyJsonPatch, applyMergePatch } from './patch.js';
 export { parseFieldSelector, parseLabelSelector } from './selectors.js';

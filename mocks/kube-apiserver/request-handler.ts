@@ -35,8 +35,21 @@ export interface InjectedFailure {
   times?: number;
 }
 
+/** Who a token is, as a TokenReview answers it (registered with the server's addTokenReview). */
+export interface ReviewedUser {
+  readonly username: string;
+  readonly uid?: string;
+  readonly groups?: readonly string[];
+  /** e.g. `authentication.kubernetes.io/pod-name`, `…/pod-uid`, `…/node-name` for pod-bound tokens. */
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+}
+
+export const TOKEN_REVIEW_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
+
 export interface HandlerContext {
   readonly store: ResourceStore;
+  /** Tokens a TokenReview authenticates; any other token is answered authenticated: false. */
+  readonly reviews: Map<string, ReviewedUser>;
   readonly token: string;
   readonly watches: WatchRegistry;
   readonly failures: InjectedFailure[];
@@ -177,6 +190,18 @@ async function serveResource(ctx: HandlerContext, route: ResourceRoute, req: Inc
   throw new ApiStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }
 
+/** POST tokenreviews: the real server's answer shape (201, status.authenticated, status.user). */
+async function serveTokenReview(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = parseJson(await readBody(req)) as StoredObject & { spec?: { token?: unknown; audiences?: unknown } };
+  const token = body.spec?.token;
+  if (typeof token !== 'string' || token === '') throw new ApiStatusError(422, 'Invalid', 'TokenReview.authentication.k8s.io "" is invalid: spec.token: Required value');
+  const user = ctx.reviews.get(token);
+  const status = user === undefined
+    ? { authenticated: false, error: '[invalid bearer token, service account token has been invalidated]' }
+    : { authenticated: true, user: { username: user.username, ...(user.uid !== undefined && { uid: user.uid }), groups: [...(user.groups ?? [])], ...(user.extra !== undefined && { extra: user.extra }) }, audiences: ['https://kubernetes.default.svc'] };
+  send(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: { creationTimestamp: null }, spec: body.spec, status });
+}
+
 export async function handleRequest(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://fake');
   const method = (req.method ?? 'GET').toUpperCase();
@@ -187,6 +212,11 @@ export async function handleRequest(ctx: HandlerContext, req: IncomingMessage, r
     const failure = takeFailure(ctx, method, url.pathname);
     if (failure) {
       send(res, failure.status, statusObject(failure.status, failure.reason ?? 'InternalError', failure.message ?? `injected failure ${failure.status}`));
+      return;
+    }
+    if (url.pathname === TOKEN_REVIEW_PATH) {
+      if (method !== 'POST') throw new ApiStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      await serveTokenReview(ctx, req, res);
       return;
     }
     const route = parseRoute(ctx.store, url.pathname);

@@ -188,20 +188,41 @@ export const codes = {
   BRX_ERR_KUBE_CONFLICT: entry('{detail}', 409, 'Re-read the object and retry (stale resourceVersion), or pick another name.'),
   BRX_ERR_KUBE_INVALID: entry('{detail}', 422, 'Fix the object; the message names the field the API server rejected.'),
   BRX_ERR_KUBE_API: entry('{detail}', 502, 'Check that the API server is reachable and healthy; informers retry on their own.'),
+  BRX_ERR_CONTROL_INSECURE: entry(
+    'the control API binds {host} but has no credentials: anyone who reaches it could write node reports; give --control.token-file FILE or --control.auth kubernetes, bind --control.host 127.0.0.1, or pass --control.insecure to run it open',
+    500,
+    'Create a cluster secret (brixlet token secret --out FILE, mode 0600) and pass --control.token-file FILE; or --control.auth kubernetes; --control.insecure starts an open control API on purpose (logged as a warning).',
+    2,
+  ),
   BRX_ERR_REGISTRY_INVALID_NODE: entry(
     'invalid node report: {reason}',
     400,
     'Agents and coordinator must run the same brixlet version; check the agent log.',
   ),
   BRX_ERR_REGISTRY_UNAUTHORIZED: entry(
-    'node reports need the coordinator token',
+    'control API writes need a valid bearer token for this node (its node token, its ServiceAccount token or the cluster secret)',
     401,
-    'Give the agent the same token file as the coordinator: --agent.coordinator-token-file matching --control.token-file.',
+    'Give the agent its node token (brixlet token node NAME --secret-file SECRET --out FILE) with --agent.coordinator-token-file FILE, or use --agent.coordinator-auth kubernetes against a coordinator with --control.auth kubernetes.',
+  ),
+  BRX_ERR_REGISTRY_FORBIDDEN: entry(
+    '{reason}',
+    403,
+    'A node token or ServiceAccount token writes only its own node\'s report; DELETE and other nodes\' reports need the cluster secret (--control.token-file). In kubernetes mode the ServiceAccount must be listed in --control.service-accounts and its pod must run on the node it reports.',
+  ),
+  BRX_ERR_REGISTRY_REPLAY: entry(
+    'report seq {seq} of agent boot {bootId} is not newer than seq {stored}, already taken',
+    409,
+    'An agent process numbers its reports upward under one bootId and a restarted agent sends a new bootId; a replayed or reordered report is refused. Check for a second agent reporting the same node name.',
+  ),
+  BRX_ERR_REGISTRY_AUTH_UNAVAILABLE: entry(
+    'cannot check the report\'s credentials: {reason}',
+    503,
+    'The coordinator could not ask the Kubernetes API (TokenReview, pod get); check its RBAC (create tokenreviews, get pods) and the API server. The agent retries.',
   ),
   BRX_ERR_REGISTRY_TOKEN: entry(
-    'cannot read the token file {path}: {reason}',
+    'cannot use the token file {path}: {reason}',
     500,
-    'Create the file (one line, the shared token) or point the flag named in the message at it.',
+    'Point the flag named in the message at a file of one line (the cluster secret or the node token), mode 0600, owned by the process\'s user or root.',
     2,
   ),
   BRX_ERR_REGISTRY_NODE_NOT_FOUND: entry('no node named {name} has reported', 404, 'List known nodes with GET /v1/nodes; check the agent\'s --coordinator URL and its log.'),
@@ -303,6 +324,12 @@ export const codes = {
     'the KV cache shard is not enabled on this agent',
     404,
     'Start the agent with --kv.enabled (the default) to serve /v1/kvcache.',
+  ),
+  BRX_ERR_KV_API_TOKEN: entry(
+    'cannot use the agent API token file {path}: {reason}',
+    500,
+    'Point --agent.api-token-file at a file holding a token of at least 16 characters, mode 0600, owned by the agent\'s user or root; or leave it empty (then GET /v1/kvcache shows no namespace names).',
+    2,
   ),
 } as const satisfies Record<string, CatalogEntry>;
 

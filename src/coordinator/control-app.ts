@@ -9,6 +9,7 @@ import type { Logger } from '../common/logger.js';
 import type { AppMetrics } from '../common/metrics.js';
 import type { Readiness } from '../common/readiness.js';
 import { registerEngineRoutes } from './engines/routes.js';
+import type { ControlAuth } from './registry/control-auth.js';
 import type { EngineSetView } from './engines/types.js';
 import type { Registry } from './registry/registry.js';
 import { registerNodeRoutes } from './registry/routes.js';
@@ -20,8 +21,8 @@ export interface ControlAppDeps {
   readonly registry: Registry;
   readonly version: string;
   readonly bodyLimit: number;
-  /** The shared report token (control.tokenFile, read with readReportToken); undefined = open. */
-  readonly token?: string;
+  /** Who may write (node reports, DELETE); absent or not enabled = every write is taken. */
+  readonly auth?: ControlAuth;
   /** The gateway's engines, served at GET /v1/engines when given. */
   readonly engines?: EngineSetView;
 }
@@ -36,16 +37,21 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServ
     metrics: deps.metrics,
   });
   registerOpsRoutes(app, { readiness: deps.readiness, metrics: deps.metrics });
-  await registerNodeRoutes(app, { registry: deps.registry, ...(deps.token !== undefined && { token: deps.token }) });
+  await registerNodeRoutes(app, { registry: deps.registry, ...(deps.auth !== undefined && { auth: deps.auth }) });
   if (deps.engines !== undefined) registerEngineRoutes(app, deps.engines);
-  registerRegistryMetrics(deps.metrics, deps.registry);
+  registerRegistryMetrics(deps.metrics, deps.registry, deps.auth?.enabled === true);
   return app;
 }
 
-function registerRegistryMetrics(metrics: AppMetrics, registry: Registry): void {
+function registerRegistryMetrics(metrics: AppMetrics, registry: Registry, authenticated: boolean): void {
   const registers = [metrics.registry];
   // Read at scrape time from the registry: nothing to keep in step on the report path.
   if (metrics.registry.getSingleMetric('brixlet_registry_nodes') !== undefined) return;
+  new Gauge({
+    name: 'brixlet_control_writes_unauthenticated',
+    help: '1 when the control API takes node reports and deletes without credentials (no --control.token-file, no --control.auth kubernetes), else 0.',
+    registers,
+  }).set(authenticated ? 0 : 1);
   new Gauge({
     name: 'brixlet_registry_nodes',
     help: 'Nodes known from agent reports, by state (ready, stale).',

@@ -12,6 +12,7 @@ import { listen } from '../common/http/listen.js';
 import { type DisposableStore, toDisposable } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { createAppMetrics } from '../common/metrics.js';
+import { BrixletError } from '../common/errors.js';
 import { readReportToken } from '../common/node-report.js';
 import { Readiness } from '../common/readiness.js';
 import type { KubeClient } from '../kube/kube-client.js';
@@ -22,6 +23,9 @@ import { parseEngineList } from './engines/static-engines.js';
 import type { EngineSpec } from './engines/types.js';
 import { buildGatewayApp } from './gateway-app.js';
 import type { LoadMonitor } from './gateway/load-monitor.js';
+import { createControlAuth } from './registry/control-auth.js';
+import type { KubeNodeAuth } from './registry/kube-node-auth.js';
+import { deriveNodeToken } from './registry/node-token.js';
 import { Registry } from './registry/registry.js';
 import { createPrefixIndex } from './router/prefix-index.js';
 import { Router } from './router/router.js';
@@ -37,8 +41,10 @@ export interface CoordinatorRuntime {
 export interface CoordinatorExtras {
   /** Engines started next to the coordinator (`brixlet up --engines N`), added to the configured ones. */
   readonly engines?: readonly EngineSpec[];
-  /** Replaces the Kubernetes client discovery and node conditions would create (tests). */
+  /** Replaces the Kubernetes client discovery, node conditions and token reviews would create (tests). */
   readonly kube?: KubeClient;
+  /** The cluster secret when control.tokenFile names none (`brixlet up` makes one in memory). */
+  readonly secret?: string;
 }
 
 export interface RunningCoordinator {
@@ -49,8 +55,14 @@ export interface RunningCoordinator {
   readonly router: Router;
   readonly monitor: LoadMonitor;
   readonly readiness: Readiness;
-  /** The agents' report token (control.tokenFile), for an agent started in the same process. */
-  readonly reportToken?: string;
+  /** The node token of `name` under the cluster secret, for an agent in the same process; undefined without a secret. */
+  nodeToken(name: string): string | undefined;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a listener only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export async function startCoordinator(rt: CoordinatorRuntime, extras: CoordinatorExtras = {}): Promise<RunningCoordinator> {
@@ -58,12 +70,23 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const { gateway: g, control: c, kube: k } = rt.config;
   // Settings errors first, before anything is started.
   const specs = [...parseEngineList(g.engines), ...(extras.engines ?? [])];
-  const token = c.tokenFile === '' ? undefined : await readReportToken(c.tokenFile, '--control.token-file');
+  const secret = c.tokenFile === '' ? extras.secret : await readReportToken(c.tokenFile, '--control.token-file');
+  const credentials = secret !== undefined || c.auth === 'kubernetes';
+  // Reports decide routing and taints: beyond loopback they are never open by accident.
+  if (!credentials && !isLoopbackHost(c.host)) {
+    if (!c.insecure) throw new BrixletError('BRX_ERR_CONTROL_INSECURE', { host: c.host || '(all addresses)' });
+    log.warn(
+      { host: c.host, code: 'BRX_ERR_CONTROL_INSECURE' },
+      'INSECURE: --control.insecure: the control API takes node reports and deletes from anyone who reaches it; a forged report can take every engine of a node out of routing (brixlet_control_writes_unauthenticated = 1)',
+    );
+  } else if (!credentials) {
+    log.info({ host: c.host }, 'control API writes are not authenticated (loopback only); --control.token-file adds credentials');
+  }
 
-  const registry = rt.store.add(new Registry({ staleAfter: c.staleAfter, log }));
+  const registry = rt.store.add(new Registry({ staleAfter: c.staleAfter, maxHeartbeatMs: c.maxHeartbeat, log }));
   let kube = extras.kube;
   // The Kubernetes client is loaded only when used: it costs ~80 MiB of RSS (test/cli/startup-imports).
-  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions)) {
+  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions || c.auth === 'kubernetes')) {
     const { createKubeClient } = await import('../kube/kube-client.js');
     kube = rt.store.add(createKubeClient({ kubeconfig: k.kubeconfig || undefined, ...(k.namespace !== '' && { namespace: k.namespace }), log }));
   }
@@ -71,6 +94,15 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     const { startNodeConditions } = await import('./registry/node-conditions.js');
     rt.store.add(startNodeConditions(registry, kube, log));
   }
+
+  let kubeAuth: KubeNodeAuth | undefined;
+  if (c.auth === 'kubernetes' && kube !== undefined) {
+    const { createKubeNodeAuth } = await import('./registry/kube-node-auth.js');
+    const serviceAccounts = c.serviceAccounts.split(',').filter((sa) => sa !== '');
+    kubeAuth = createKubeNodeAuth(kube, { serviceAccounts, namespace: kube.namespace, log });
+    log.info({ serviceAccounts, namespace: kube.namespace }, 'agents report with their ServiceAccount tokens (TokenReview)');
+  }
+  const auth = createControlAuth({ ...(secret !== undefined && { secret }), ...(kubeAuth !== undefined && { kube: kubeAuth }) });
 
   const engines = rt.store.add(createEngineSet({ specs, nodes: registryNodeView(registry), log: rt.log.child({ component: 'engines' }), probeInterval: g.probeInterval }));
   const prefix = createPrefixIndex({ blockTokens: g.prefixBlock, capacity: g.prefixCapacity });
@@ -105,7 +137,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     engines,
     version: rt.version,
     bodyLimit: c.bodyLimit,
-    ...(token !== undefined && { token }),
+    auth,
   });
   rt.store.add(toDisposable('control listener', () => control.close()));
   // The drain time bounds how long open streams may run on after SIGTERM before they get an error ending.
@@ -119,5 +151,6 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const controlUrl = await listen(control, { host: c.host, port: c.port, server: 'control', flag: '--control.port' });
   const gatewayUrl = await listen(gateway.app, { host: g.host, port: g.port, server: 'gateway', flag: '--gateway.port' });
   log.info({ engines: engines.size, policy: g.policy, discovery: g.engineSelector || undefined }, 'coordinator started');
-  return { gatewayUrl, controlUrl, registry, engines, router, monitor: gateway.monitor, readiness, ...(token !== undefined && { reportToken: token }) };
+  const nodeToken = (name: string): string | undefined => (secret === undefined ? undefined : deriveNodeToken(secret, name));
+  return { gatewayUrl, controlUrl, registry, engines, router, monitor: gateway.monitor, readiness, nodeToken };
 }

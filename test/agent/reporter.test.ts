@@ -20,6 +20,7 @@ import { createProcessRegistry } from '../../src/common/metrics.js';
 import type { KvSummary } from '../../src/kvcache/types.js';
 import { Readiness } from '../../src/common/readiness.js';
 import { buildControlApp } from '../../src/coordinator/control-app.js';
+import { createControlAuth } from '../../src/coordinator/registry/control-auth.js';
 import { Registry } from '../../src/coordinator/registry/registry.js';
 import { silentLog, testMetrics } from '../helpers/apps.js';
 import { Capture } from '../helpers/capture.js';
@@ -39,7 +40,7 @@ interface Coordinator {
 
 async function coordinator(opts: { token?: string; port?: number } = {}): Promise<Coordinator> {
   const registry = new Registry({ staleAfter: 3 });
-  const app = await buildControlApp({ log: silentLog, metrics: testMetrics(), readiness: new Readiness(), registry, version: '1', bodyLimit: 1024 * 1024, ...(opts.token !== undefined && { token: opts.token }) });
+  const app = await buildControlApp({ log: silentLog, metrics: testMetrics(), readiness: new Readiness(), registry, version: '1', bodyLimit: 1024 * 1024, ...(opts.token !== undefined && { auth: createControlAuth({ secret: opts.token }) }) });
   const url = await listen(app, { host: '127.0.0.1', port: opts.port ?? 0, server: 'control', flag: '--control.port' });
   let closed = false;
   const c = {
@@ -65,7 +66,7 @@ interface Node {
 /** The accelerators of a sim node (eight H100s) behind a fault engine, sampled on demand. */
 async function simNode(): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), 'brixlet-reporter-'));
-  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+  writeFileSync(join(dir, 'token'), `${TOKEN}\n`, { mode: 0o600 });
   const { config } = loadConfig({ flags: { 'accel.backend': 'none', 'accel.sampleInterval': '10m', 'faults.enabled': 'true', 'faults.tokenFile': join(dir, 'token') } });
   const faults = await createFaultComponent({ config, log: silentLog });
   const backends = createSimBackends(loadScenarioFile(resolveScenario('healthy-8x-h100')), { log: silentLog });
@@ -271,7 +272,7 @@ describe('startAgent with --coordinator', () => {
     const c = await coordinator({ token: TOKEN });
     const dir = mkdtempSync(join(tmpdir(), 'brixlet-reporter-agent-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'token'), TOKEN);
+    writeFileSync(join(dir, 'token'), TOKEN, { mode: 0o600 });
     const { config } = loadConfig({
       flags: {
         'agent.port': '0',

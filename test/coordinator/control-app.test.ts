@@ -3,6 +3,7 @@ import type { BrixletServer } from '../../src/common/http/create-server.js';
 import type { NodeReport } from '../../src/common/node-report.js';
 import { Readiness } from '../../src/common/readiness.js';
 import { buildControlApp } from '../../src/coordinator/control-app.js';
+import { createControlAuth } from '../../src/coordinator/registry/control-auth.js';
 import { Registry } from '../../src/coordinator/registry/registry.js';
 import { silentLog, testMetrics } from '../helpers/apps.js';
 
@@ -12,7 +13,7 @@ const registry = new Registry({ now: () => t, sweepTimer: false });
 const readiness = new Readiness();
 let app: BrixletServer;
 beforeAll(async () => {
-  app = await buildControlApp({ log: silentLog, metrics: testMetrics(), readiness, registry, version: '1', bodyLimit: 64 * 1024, token: TOKEN });
+  app = await buildControlApp({ log: silentLog, metrics: testMetrics(), readiness, registry, version: '1', bodyLimit: 64 * 1024, auth: createControlAuth({ secret: TOKEN }) });
 });
 afterAll(() => app.close());
 
@@ -22,7 +23,7 @@ function report(name: string, extra: Partial<NodeReport> = {}): NodeReport {
 
 it('serves the node routes, guarded by the configured token', async () => {
   expect((await app.inject({ method: 'PUT', url: '/v1/nodes/a', payload: report('a') })).statusCode).toBe(401);
-  const put = await app.inject({ method: 'PUT', url: '/v1/nodes/a', payload: report('a'), headers: { authorization: `Bearer ${TOKEN}` } });
+  const put = await app.inject({ method: 'PUT', url: '/v1/nodes/a', payload: report('a', { bootId: 'b', seq: 1 }), headers: { authorization: `Bearer ${TOKEN}` } });
   expect(put.statusCode).toBe(200);
   expect((await app.inject('/v1/nodes')).json().nodes.map((n: { name: string }) => n.name)).toEqual(['a']);
 });

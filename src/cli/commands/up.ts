@@ -3,6 +3,7 @@
  * --engines N also N mock engines (mocks/engine, loaded at run time) registered with the gateway,
  * so `curl` against the gateway gets routed answers without a GPU.
  */
+import { randomBytes } from 'node:crypto';
 import { createAccelComponent } from '../../agent/accel-component.js';
 import { createFaultComponent } from '../../agent/fault-component.js';
 import { createKvComponent } from '../../agent/kv-component.js';
@@ -78,6 +79,11 @@ export const upCommand: Command = {
     'node KV cache shard; its socket is listed as kvSocket (--kv.socket; try `brixlet kv stats`).',
     '--no-kv.enabled turns it off.',
     '',
+    'The control API authenticates writes from the start: up makes a random cluster secret that lives',
+    'only in this process and gives its own agent the derived node token, so an unauthenticated',
+    'PUT or DELETE on /v1/nodes gets 401 with no set-up. To let agents on other machines join, give',
+    'up a secret file (--control.token-file FILE, see `brixlet token`) and each agent its node token.',
+    '',
     '--engines N also starts N mock vLLM engines on loopback (see `brixlet mock-engine --help`),',
     'registered with the gateway and listed as engine-0 … engine-N-1: --engine-gpus cycles GPU',
     'profiles over them (h100, a100, l20, a10: a heterogeneous fleet), --engine-model names the model',
@@ -111,14 +117,19 @@ export const upCommand: Command = {
       // Stored before the coordinator, so shutdown drains the gateway first and the KV socket after
       // it: engines still finishing requests keep their KV access until then.
       const kv = rt.store.add(await createKvComponent(rt.config, rt.log));
-      const coordinator = await startCoordinator(rt, { engines: mocks.specs });
+      // Credentials without set-up: a cluster secret that lives only in this process (unless
+      // --control.token-file names one, so agents elsewhere can join), and the in-process agent
+      // reports with its node token. Nothing else can write to the control API, whatever it binds.
+      const secret = rt.config.control.tokenFile === '' ? randomBytes(32).toString('base64url') : undefined;
+      const coordinator = await startCoordinator(rt, { engines: mocks.specs, ...(secret !== undefined && { secret }) });
+      const nodeToken = coordinator.nodeToken(agentNodeName(rt.config));
       // Before the accelerators: a bad token file stops the agent before any library is opened.
       const faults = await createFaultComponent({ config: rt.config, log: rt.log });
       const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
       const agent = await startAgent(rt, [accel, faults, kv], {
         disposedByCaller: [kv],
         coordinator: coordinator.controlUrl,
-        ...(coordinator.reportToken !== undefined && { coordinatorToken: coordinator.reportToken }),
+        ...(nodeToken !== undefined && { coordinatorToken: nodeToken }),
         advertiseListenUrl: true,
       });
       // The node is listed by the time the URLs are printed.

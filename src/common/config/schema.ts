@@ -53,10 +53,22 @@ export const ConfigSchema = Type.Object(
           description: 'Coordinator control URL the agent reports to (inventory, device health, KV summary); empty = do not report.',
         }),
         coordinatorTokenFile: Str('', {
-          description: 'File holding the bearer token sent with every report; must match the coordinator\'s --control.token-file.',
+          description:
+            'File holding this node\'s token, sent as the bearer token of every report (brixlet token node NAME --secret-file SECRET derives it from the coordinator\'s --control.token-file); mode 0600.',
+        }),
+        coordinatorAuth: Enum(['token', 'kubernetes'] as const, 'token', {
+          description:
+            'What the agent proves its node with: token = the node token in --agent.coordinator-token-file; kubernetes = its pod\'s ServiceAccount token (--agent.service-account-token-file, re-read every report), for a coordinator in kubernetes auth mode.',
+        }),
+        serviceAccountTokenFile: Str('/var/run/secrets/kubernetes.io/serviceaccount/token', {
+          description: 'The ServiceAccount token sent with --agent.coordinator-auth kubernetes (kubelet rotates it: read before every report).',
         }),
         advertiseUrl: Str('', {
           description: 'URL the coordinator uses to reach this agent; empty = derived from the listen address and the host name.',
+        }),
+        apiTokenFile: Str('', {
+          description:
+            'File holding a bearer token (at least 16 characters, mode 0600) that GET /v1/kvcache callers send to see namespace names, layouts and slab paths; others see the figures only. Empty = nobody sees names over HTTP.',
         }),
         heartbeat: Duration(10_000, 200, 600_000, {
           description: 'How often the agent reports when nothing changed; a change (device health, KV use) is reported at once.',
@@ -120,11 +132,27 @@ export const ConfigSchema = Type.Object(
     ),
     control: Section(
       {
-        host: Str('0.0.0.0', { description: 'Address the coordinator control API binds.' }),
+        host: Str('0.0.0.0', { description: 'Address the coordinator control API binds; beyond loopback it needs credentials (--control.token-file or --control.auth kubernetes) or --control.insecure.' }),
         port: Port(8081, { description: 'Control port (/metrics, /v1/nodes); 0 picks a free port.' }),
         bodyLimit: Size(1 * MiB, 1 * KiB, 64 * MiB, { description: 'Largest request body the control API accepts.' }),
         tokenFile: Str('', {
-          description: 'File holding the bearer token agents must send with their reports (PUT /v1/nodes/:name); empty = reports are not authenticated.',
+          description:
+            'File holding the cluster secret (mode 0600): the admin bearer token (DELETE, any report) and the key each node token is derived from (HMAC-SHA256; brixlet token node NAME). Empty = no secret.',
+        }),
+        auth: Enum(['token', 'kubernetes'] as const, 'token', {
+          description:
+            'How agents prove their node: token = node tokens derived from --control.token-file; kubernetes = the agent pod\'s ServiceAccount token, checked with a TokenReview (node from the token\'s pod binding); the cluster secret and node tokens work too when --control.token-file is set.',
+        }),
+        serviceAccounts: Str('brixlet-agent', {
+          pattern: '^([a-z0-9.-]+(:[a-z0-9.-]+)?(,[a-z0-9.-]+(:[a-z0-9.-]+)?)*)?$',
+          expected: 'a comma-separated list of NAME or NAMESPACE:NAME, e.g. brixlet-agent,gpu:agent',
+          description: 'ServiceAccounts whose tokens may report with --control.auth kubernetes: NAME (in the coordinator\'s namespace) or NAMESPACE:NAME, comma-separated.',
+        }),
+        insecure: Bool(false, {
+          description: 'Start even though the control API binds beyond loopback with no credentials: anyone who reaches the port may write node reports (logged as a warning at start).',
+        }),
+        maxHeartbeat: Duration(60_000, 1000, 3_600_000, {
+          description: 'Longest heartbeat a report may claim; a longer one is judged as this (the reply says so, and the agent reports that often).',
         }),
         staleAfter: Int(3, 1, 1000, { description: 'Missed heartbeats after which a node is stale and its engines leave routing.' }),
         nodeConditions: Bool(false, {
@@ -236,6 +264,35 @@ export const ConfigSchema = Type.Object(
             'Percent of the shard one namespace without a --kv.quotas entry may hold while another namespace holds blocks (beyond it, its own blocks are evicted first); a namespace alone may use all of it; 100 = no limit.',
         }),
         maxNamespaces: Int(64, 1, 4096, { description: 'Namespaces the shard keeps at once.' }),
+        group: Str('', {
+          pattern: '^([0-9]+|[A-Za-z_][A-Za-z0-9_.-]*)?$',
+          expected: 'a group name or a numeric gid',
+          description:
+            'Owning group of the default pool: group of its slab directory (0750), slab files and socket (0660); engines reach the shard through it (Kubernetes: supplementalGroups). Empty = the agent\'s effective gid.',
+        }),
+        allowUids: Str('', {
+          pattern: '^([0-9A-Za-z_.-]+(,[0-9A-Za-z_.-]+)*)?$',
+          expected: 'a comma-separated list of uids or user names',
+          description: 'Peer uids (SO_PEERCRED) the default pool admits besides root and the agent\'s own uid; comma-separated uids or user names.',
+        }),
+        allowGids: Str('', {
+          pattern: '^([0-9A-Za-z_.-]+(,[0-9A-Za-z_.-]+)*)?$',
+          expected: 'a comma-separated list of gids or group names',
+          description:
+            'Peers whose primary or supplementary gid is listed are admitted to the default pool; empty = the owning group (--kv.group). Others get NOT_ALLOWED and are closed.',
+        }),
+        maxConnectionsPerUid: Int(64, 1, 65_536, {
+          description: 'Connections one peer uid may hold on a pool at once (at most --kv.max-connections); more get TOO_MANY_CONNECTIONS and are closed.',
+        }),
+        maxNamespacesPerUid: Int(0, 0, 4096, {
+          description:
+            'Namespaces one peer uid may create that hold blocks or connections; a HELLO creating one more gets TOO_MANY_NAMESPACES. 0 = three quarters of --kv.max-namespaces.',
+        }),
+        pools: Str('', {
+          listSeparator: ';',
+          description:
+            'More KV pools besides the default one, each with its own socket, slab directory, capacity, owning group and allowed peers: `name=a,socket=/run/brixlet/a/kv.sock,dir=/dev/shm/brixlet-a,capacity=8GiB,group=2000,uids=1000:1001,gids=3000;name=b,…` (name, socket and dir required; capacity defaults to --kv.capacity, group to --kv.group, uids/gids as --kv.allow-uids/--kv.allow-gids for that group). In a config file also a list of such strings or of mappings.',
+        }),
         prefault: Bool(true, {
           description: 'Allocate every slab page at start (fallocate) so engines never take first-touch faults and the memory is charged to the agent.',
         }),

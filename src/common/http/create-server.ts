@@ -83,6 +83,8 @@ export async function createServer(options: ServerOptions): Promise<BrixletServe
     const mapped = mapError(err, request, bodyLimit);
     if (mapped.serverFault) request.log.error({ err, reqId: request.id }, 'request failed');
     else request.log.debug({ code: mapped.body.error.code, reqId: request.id }, 'request rejected');
+    // RFC 6750: a 401 names the scheme the client must use (every brixlet credential is a bearer token).
+    if (mapped.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="brixlet"');
     return reply.code(mapped.statusCode).send(mapped.body);
   });
   app.setNotFoundHandler(async (request, reply) => {

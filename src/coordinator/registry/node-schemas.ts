@@ -29,5 +29,7 @@ export const NodeParams = Type.Object({ name: Type.String({ minLength: 1, maxLen
 
 export const ReportReply = Type.Object({
   node: NodeView,
-  heartbeatMs: Type.Integer({ description: 'The heartbeat the coordinator judges this node by (the reported one, else its default).' }),
+  heartbeatMs: Type.Integer({
+    description: 'The heartbeat the coordinator judges this node by: the reported one capped at --control.max-heartbeat, else its default. An agent reporting less often than this goes stale.',
+  }),
 });

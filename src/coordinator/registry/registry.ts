@@ -18,12 +18,18 @@ export type { Routability } from './node-health.js';
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
 export const DEFAULT_STALE_AFTER = 3;
+export const DEFAULT_MAX_HEARTBEAT_MS = 60_000;
 
 export interface RegistryOptions {
   /** Heartbeats a node may miss before it is stale (control.staleAfter). */
   readonly staleAfter?: number;
   /** Heartbeat assumed for a report that does not say its own. */
   readonly defaultHeartbeatMs?: number;
+  /**
+   * Longest heartbeat a node is judged by (control.maxHeartbeat): a report claiming more is stored
+   * with this, so no report keeps a node "ready" for longer than staleAfter of these.
+   */
+  readonly maxHeartbeatMs?: number;
   /** ms epoch; tests pass a fake clock and call sweep() themselves. */
   readonly now?: () => number;
   /** Arm a timer for the next stale deadline (default true). */
@@ -57,6 +63,7 @@ export class Registry implements Disposable {
   readonly name = 'node registry';
   readonly staleAfter: number;
   readonly defaultHeartbeatMs: number;
+  readonly maxHeartbeatMs: number;
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly listeners = new Set<(e: NodeEvent) => void>();
   private readonly now: () => number;
@@ -68,7 +75,8 @@ export class Registry implements Disposable {
 
   constructor(opts: RegistryOptions = {}) {
     this.staleAfter = opts.staleAfter ?? DEFAULT_STALE_AFTER;
-    this.defaultHeartbeatMs = opts.defaultHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.maxHeartbeatMs = opts.maxHeartbeatMs ?? DEFAULT_MAX_HEARTBEAT_MS;
+    this.defaultHeartbeatMs = Math.min(opts.defaultHeartbeatMs ?? DEFAULT_HEARTBEAT_MS, this.maxHeartbeatMs);
     this.now = opts.now ?? Date.now;
     this.useTimer = opts.sweepTimer ?? true;
     this.log = opts.log;
@@ -76,22 +84,25 @@ export class Registry implements Disposable {
 
   /**
    * Adds or refreshes a node from an agent report; returns the node as stored. A report with a seq
-   * not above the stored one from the same agent process (bootId) arrived late and is ignored.
+   * not above the stored one from the same agent process (bootId) is refused (BRX_ERR_REGISTRY_REPLAY):
+   * an agent sends one report at a time, so that is a replay or a second agent under the same name,
+   * never news. A new bootId (the agent restarted) starts over.
    */
   upsertNode(input: unknown): NodeView {
     const report = checkReport(input);
     const at = this.now();
     const rec = this.nodes.get(report.name);
     if (rec !== undefined && isOutOfOrder(rec.report, report)) {
-      this.log?.debug({ node: report.name, seq: report.seq, stored: rec.report.seq }, 'ignored an out-of-order node report');
-      return this.view(rec, at);
+      this.log?.debug({ node: report.name, seq: report.seq, stored: rec.report.seq }, 'refused an out-of-order node report');
+      throw new BrixletError('BRX_ERR_REGISTRY_REPLAY', { seq: report.seq, bootId: report.bootId, stored: rec.report.seq });
     }
+    if (report.heartbeatMs !== undefined && report.heartbeatMs > this.maxHeartbeatMs) report.heartbeatMs = this.maxHeartbeatMs;
     const fingerprint = JSON.stringify({ ...report, seq: undefined });
     const fresh: NodeRecord = {
       report,
       firstSeen: rec?.firstSeen ?? at,
       lastSeen: at,
-      heartbeatMs: report.heartbeatMs ?? this.defaultHeartbeatMs,
+      heartbeatMs: this.heartbeatOf(report),
       fingerprint,
       unhealthy: rec?.fingerprint === fingerprint ? rec.unhealthy : unhealthyAccelerators(report),
       staleNotified: false,
@@ -103,6 +114,11 @@ export class Registry implements Disposable {
     else if (rec.fingerprint !== fingerprint) this.emit('updated', view);
     this.arm(this.deadline(fresh));
     return view;
+  }
+
+  /** The heartbeat a node with this report is judged by: its own, capped, else the default. */
+  heartbeatOf(report: Pick<NodeReport, 'heartbeatMs'>): number {
+    return Math.min(report.heartbeatMs ?? this.defaultHeartbeatMs, this.maxHeartbeatMs);
   }
 
   removeNode(name: string): boolean {

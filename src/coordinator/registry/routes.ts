@@ -1,28 +1,21 @@
 /**
  * The registry's routes on the control port: agents PUT their report to /v1/nodes/:name; anyone
- * may list and read nodes; DELETE forgets one. With control.tokenFile set, the writing routes need
- * the shared bearer token, checked (in constant time) before the body is read.
+ * may list and read nodes (reports hold no secrets); DELETE forgets one. Writes are checked by the
+ * control auth (control-auth.ts) before the body is read: a node may write only its own report,
+ * DELETE needs the cluster secret.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BrixletError } from '../../common/errors.js';
 import type { BrixletServer } from '../../common/http/create-server.js';
 import { NodeReport } from '../../common/node-report.js';
+import type { ControlAuth } from './control-auth.js';
 import { NodeList, NodeParams, NodeView, ReportReply } from './node-schemas.js';
 import type { Registry } from './registry.js';
 
 export interface NodeRouteDeps {
   readonly registry: Registry;
-  /** The shared report token (control.tokenFile); undefined = reports are not authenticated. */
-  readonly token?: string;
-}
-
-const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
-
-/** Both sides are hashed to 32 bytes first, so the compare takes the same time whatever was sent. */
-export function bearerMatches(header: string | undefined, expected: Buffer): boolean {
-  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
-  return timingSafeEqual(digest(m?.[1] ?? ''), expected) && m !== null;
+  /** Who may write; absent = every write is taken (a loopback or --control.insecure coordinator). */
+  readonly auth?: ControlAuth;
 }
 
 export async function registerNodeRoutes(app: BrixletServer, deps: NodeRouteDeps): Promise<void> {
@@ -42,10 +35,11 @@ export async function registerNodeRoutes(app: BrixletServer, deps: NodeRouteDeps
 
   await app.register(async (plain) => {
     const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
-    if (deps.token !== undefined) {
-      const expected = digest(deps.token);
+    const { auth } = deps;
+    if (auth?.enabled === true) {
       scope.addHook('onRequest', async (request) => {
-        if (!bearerMatches(request.headers.authorization, expected)) throw new BrixletError('BRX_ERR_REGISTRY_UNAUTHORIZED');
+        const { name } = request.params as { name?: string };
+        await auth.check(request.headers.authorization, request.method === 'PUT' ? 'report' : 'delete', name ?? '');
       });
     }
     scope.put(
@@ -53,7 +47,8 @@ export async function registerNodeRoutes(app: BrixletServer, deps: NodeRouteDeps
       {
         schema: {
           summary: 'An agent\'s report (inventory, accelerator health, KV shard summary): adds or refreshes the node.',
-          description: 'Sent by agents at start, on change and every heartbeat. Needs the bearer token when the coordinator has --control.token-file.',
+          description:
+            'Sent by agents at start, on change and every heartbeat. Needs this node\'s credentials (its node token, its agent ServiceAccount token with --control.auth kubernetes, or the cluster secret); a report whose bootId is the stored one must carry a higher seq (409 otherwise).',
           params: NodeParams,
           body: NodeReport,
           response: { 200: ReportReply },
@@ -64,13 +59,17 @@ export async function registerNodeRoutes(app: BrixletServer, deps: NodeRouteDeps
         if (request.body.name !== name) {
           throw new BrixletError('BRX_ERR_REGISTRY_INVALID_NODE', { reason: `/name is ${JSON.stringify(request.body.name)} but the URL names ${JSON.stringify(name)}` });
         }
+        // Without them a recorded report could be sent again: bootId and seq make a replay detectable.
+        if (auth?.enabled === true && (request.body.bootId === undefined || request.body.seq === undefined)) {
+          throw new BrixletError('BRX_ERR_REGISTRY_INVALID_NODE', { reason: 'bootId and seq are required: this control API authenticates reports and refuses replayed ones' });
+        }
         const node = registry.upsertNode(request.body);
-        return { node, heartbeatMs: node.heartbeatMs ?? registry.defaultHeartbeatMs };
+        return { node, heartbeatMs: registry.heartbeatOf(node) };
       },
     );
     scope.delete(
       '/v1/nodes/:name',
-      { schema: { summary: 'Forgets a node (its engines are routable again until it reports).', params: NodeParams, response: { 200: NodeView } } },
+      { schema: { summary: 'Forgets a node (its engines are routable again until it reports). Needs the cluster secret.', params: NodeParams, response: { 200: NodeView } } },
       async (request) => {
         const node = registry.getNode(request.params.name) ?? notFound(request.params.name);
         registry.removeNode(node.name);

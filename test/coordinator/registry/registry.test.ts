@@ -83,11 +83,14 @@ describe('registry', () => {
     expect(reg.getNode('n')).toMatchObject({ components: [], unhealthyGpus: 0 });
   });
 
-  it('ignores an older or repeated seq from the same boot, accepts any seq from a new boot', () => {
+  it('refuses an older or repeated seq from the same boot (409, nothing applied), accepts any seq from a new boot', () => {
     const { reg, events } = fixture();
     reg.upsertNode(report('n', { bootId: 'boot-1', seq: 5, version: 'five' }));
-    expect(reg.upsertNode(report('n', { bootId: 'boot-1', seq: 4, version: 'four' })).version).toBe('five');
-    reg.upsertNode(report('n', { bootId: 'boot-1', seq: 5, version: 'again' }));
+    for (const seq of [4, 5]) {
+      expect(() => reg.upsertNode(report('n', { bootId: 'boot-1', seq, version: 'replayed' }))).toThrow(
+        expect.objectContaining({ code: 'BRX_ERR_REGISTRY_REPLAY', statusCode: 409, message: `report seq ${seq} of agent boot boot-1 is not newer than seq 5, already taken` }),
+      );
+    }
     expect(reg.getNode('n')?.version).toBe('five');
     reg.upsertNode(report('n', { bootId: 'boot-1', seq: 6, version: 'six' }));
     expect(reg.getNode('n')?.version).toBe('six');
@@ -95,6 +98,20 @@ describe('registry', () => {
     reg.upsertNode(report('n', { bootId: 'boot-2', seq: 1, version: 'restarted' }));
     expect(reg.getNode('n')).toMatchObject({ version: 'restarted', seq: 1, bootId: 'boot-2' });
     expect(events).toEqual(['added n ready', 'updated n ready', 'updated n ready']);
+  });
+
+  it('judges a node by at most maxHeartbeatMs, whatever its report claims, and stores the capped value', () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const reg = new Registry({ now: () => now, sweepTimer: false, maxHeartbeatMs: 60_000 });
+    const view = reg.upsertNode(report('n', { heartbeatMs: 3_600_000 }));
+    expect(view.heartbeatMs).toBe(60_000);
+    expect(reg.heartbeatOf(view)).toBe(60_000);
+    expect(reg.heartbeatOf({})).toBe(10_000);
+    now += 3 * 60_000 + 1;
+    expect(reg.getNode('n')?.state).toBe('stale');
+    expect(reg.isRoutable('n').ok).toBe(false);
+    // A default above the cap is capped as well.
+    expect(new Registry({ sweepTimer: false, maxHeartbeatMs: 5000 }).heartbeatOf({})).toBe(5000);
   });
 
   it('a heartbeat that changes only seq is not an update event', () => {
