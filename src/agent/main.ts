@@ -2,10 +2,12 @@
  * Composes and starts the agent: app, components, listener and, with a coordinator, the reporter.
  * Used by `brixlet agent` and `brixlet up`.
  */
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { DeepReadonly } from '../common/config/load-config.js';
 import type { Config } from '../common/config/schema.js';
+import { BrixletError } from '../common/errors.js';
 import { listen } from '../common/http/listen.js';
 import { type DisposableStore, toDisposable } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
@@ -29,8 +31,10 @@ export interface AgentRuntime {
 export interface AgentStartOptions {
   /** Report to this control URL instead of agent.coordinator (`brixlet up` passes its own coordinator's). */
   readonly coordinator?: string;
-  /** Bearer token for the reports, instead of reading agent.coordinatorTokenFile. */
+  /** Bearer token for the reports, instead of reading agent.coordinatorTokenFile (`brixlet up`: its node token). */
   readonly coordinatorToken?: string;
+  /** What the reports authenticate with, read already (brixlet agent reads it before the accelerators). */
+  readonly credentials?: ReportCredentials;
   /**
    * Report the URL this process reaches the agent at (loopback for a wildcard bind) unless
    * agent.advertiseUrl is set: `brixlet up`, where coordinator and agent share the machine.
@@ -66,6 +70,46 @@ export async function readAgentReportToken(config: DeepReadonly<Pick<Config, 'ag
   return file === '' ? undefined : readReportToken(file, '--agent.coordinator-token-file');
 }
 
+/** How the reporter authenticates: a fixed node token, or a token file read before every report. */
+export interface ReportCredentials {
+  readonly token?: string;
+  readonly tokenSource?: () => Promise<string>;
+}
+
+const MAX_SA_TOKEN_BYTES = 16 * 1024;
+
+/**
+ * The pod's ServiceAccount token. The kubelet writes it (mode 0644 inside the pod's own volume)
+ * and rotates it, so it is read before every report and not held to the 0600 rule of token files.
+ */
+export async function readServiceAccountToken(path: string): Promise<string> {
+  const fail = (reason: string, cause?: unknown): BrixletError =>
+    new BrixletError('BRX_ERR_REGISTRY_TOKEN', { path: path || '(none)', reason: `${reason} (--agent.service-account-token-file)` }, cause === undefined ? {} : { cause });
+  let text: string;
+  try {
+    text = (await readFile(path, 'utf8')).trim();
+  } catch (err) {
+    throw fail((err as Error).message, err);
+  }
+  if (text === '' || text.length > MAX_SA_TOKEN_BYTES || /\s/.test(text)) throw fail('it does not hold one token');
+  return text;
+}
+
+/**
+ * What this agent reports with: agent.coordinatorAuth kubernetes = its ServiceAccount token (read
+ * once now, so a missing file stops the agent at start, then before every report); token = the
+ * node token in agent.coordinatorTokenFile (none when unset).
+ */
+export async function agentReportCredentials(config: DeepReadonly<Pick<Config, 'agent'>>): Promise<ReportCredentials> {
+  if (config.agent.coordinatorAuth === 'kubernetes') {
+    const path = config.agent.serviceAccountTokenFile;
+    await readServiceAccountToken(path);
+    return { tokenSource: () => readServiceAccountToken(path) };
+  }
+  const token = await readAgentReportToken(config);
+  return token === undefined ? {} : { token };
+}
+
 /** agent.advertiseUrl, else the listen URL with a wildcard bind replaced by the host name. */
 export function advertisedUrl(config: DeepReadonly<Pick<Config, 'agent'>>, port: number): string {
   if (config.agent.advertiseUrl !== '') return config.agent.advertiseUrl;
@@ -79,7 +123,8 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
   const nodeName = agentNodeName(rt.config);
   const coordinator = opts.coordinator ?? rt.config.agent.coordinator;
   // Before anything listens: an unreadable token file stops the agent at start-up.
-  const token = coordinator === '' ? undefined : (opts.coordinatorToken ?? (await readAgentReportToken(rt.config)));
+  const credentials: ReportCredentials =
+    coordinator === '' ? {} : opts.coordinatorToken !== undefined ? { token: opts.coordinatorToken } : (opts.credentials ?? (await agentReportCredentials(rt.config)));
   const readiness = new Readiness();
   for (const c of components) if (opts.disposedByCaller?.includes(c) !== true) rt.store.add(c);
   const app = await buildAgentApp({
@@ -103,7 +148,7 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
     reporter = rt.store.add(
       createReporter({
         coordinator,
-        ...(token !== undefined && { token }),
+        ...credentials,
         nodeName,
         agentUrl,
         version: rt.version,

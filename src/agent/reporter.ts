@@ -28,8 +28,10 @@ export interface ReportKvSource {
 export interface ReporterOptions {
   /** The coordinator's control URL, e.g. http://brixlet-coordinator:8081 */
   readonly coordinator: string;
-  /** Bearer token for the control API (agent.coordinatorTokenFile). */
+  /** Bearer token for the control API: this node's token (agent.coordinatorTokenFile). */
   readonly token?: string;
+  /** Read before every report instead of `token` (a ServiceAccount token the kubelet rotates). */
+  readonly tokenSource?: () => Promise<string>;
   readonly nodeName: string;
   /** Where the coordinator reaches this agent. */
   readonly agentUrl: string;
@@ -126,11 +128,12 @@ export function createReporter(opts: ReporterOptions): Reporter {
   const url = `${opts.coordinator.replace(/\/+$/, '')}/v1/nodes/${encodeURIComponent(opts.nodeName)}`;
   const timeoutMs = opts.timeoutMs ?? 5000;
   const minInterval = opts.minIntervalMs ?? 1000;
-  const heartbeat = opts.heartbeatMs;
+  // The coordinator may judge this node by a shorter heartbeat (--control.max-heartbeat): then
+  // this agent reports that often, or the node would go stale between reports.
+  let heartbeat = opts.heartbeatMs;
   const bootId = randomUUID();
   const dispatcher = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: Math.min(60_000, Math.max(heartbeat * 2, 4000)) });
   const abort = new AbortController();
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(opts.token !== undefined && { authorization: `Bearer ${opts.token}` }) };
 
   let seq = 0;
   let sent = 0;
@@ -197,19 +200,23 @@ export function createReporter(opts: ReporterOptions): Reporter {
       if (disposed) return false;
       const { report, state } = build(host);
       try {
+        const token = opts.tokenSource === undefined ? opts.token : await opts.tokenSource();
+        const headers = { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) };
         const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]);
         const res = await request(url, { method: 'PUT', headers, body: JSON.stringify(report), dispatcher, signal });
         const text = await res.body.text();
         if (res.statusCode === 200) {
+          adoptHeartbeat(text);
           succeeded(state);
           return true;
         }
         // 4xx: this agent's report or token is wrong (an error to fix); 5xx: the coordinator's trouble.
-        const kind = res.statusCode === 401 ? 'unauthorized' : res.statusCode < 500 ? 'rejected' : 'unreachable';
+        const kind = res.statusCode === 401 || res.statusCode === 403 ? 'unauthorized' : res.statusCode < 500 ? 'rejected' : 'unreachable';
         failedWith(kind, `HTTP ${res.statusCode}: ${errorMessage(text)}`);
       } catch (err) {
         if (disposed) return false;
-        failedWith('unreachable', (err as Error).message || String(err));
+        // A token file that cannot be read is this agent's problem, not the coordinator's.
+        failedWith((err as { code?: string }).code === 'BRX_ERR_REGISTRY_TOKEN' ? 'rejected' : 'unreachable', (err as Error).message || String(err));
       }
       return false;
     })();
@@ -220,6 +227,18 @@ export function createReporter(opts: ReporterOptions): Reporter {
       inFlight = undefined;
       plan();
     }
+  }
+
+  function adoptHeartbeat(text: string): void {
+    let judged: unknown;
+    try {
+      judged = (JSON.parse(text) as { heartbeatMs?: unknown }).heartbeatMs;
+    } catch {
+      return;
+    }
+    if (typeof judged !== 'number' || !Number.isInteger(judged) || judged < 100 || judged >= heartbeat) return;
+    log.info({ url, heartbeatMs: judged, configuredMs: heartbeat }, 'the coordinator judges this node by a shorter heartbeat (--control.max-heartbeat): reporting that often');
+    heartbeat = judged;
   }
 
   function succeeded(state: ReportState): void {
@@ -250,7 +269,10 @@ export function createReporter(opts: ReporterOptions): Reporter {
     }
     if (kind === 'unauthorized') {
       const err = new BrixletError('BRX_ERR_REGISTRY_UNAUTHORIZED');
-      log.error({ code: err.code, url }, `${err.message}: the coordinator refused this agent's token; give --agent.coordinator-token-file the same token as the coordinator's --control.token-file`);
+      log.error(
+        { code: err.code, url, reason },
+        `the coordinator refused this agent's credentials (${reason}); give --agent.coordinator-token-file this node's token, derived from the coordinator's --control.token-file (brixlet token node ${opts.nodeName} --secret-file SECRET), or use --agent.coordinator-auth kubernetes`,
+      );
       return;
     }
     const err = new BrixletError('BRX_ERR_REGISTRY_REPORT', { url, reason });

@@ -1,6 +1,8 @@
 // The agent's reporter against a real coordinator control app on port 0: initial report, change-driven
 // reports from a real sim backend with fault injection, heartbeat, coordinator down then up, tokens.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +11,7 @@ import { loadScenarioFile, resolveScenario } from '../../src/accel/scenario.js';
 import { createSimBackends } from '../../src/accel/sim/index.js';
 import { type AccelComponent, createAccelComponent } from '../../src/agent/accel-component.js';
 import { createFaultComponent, type FaultComponent } from '../../src/agent/fault-component.js';
-import { startAgent } from '../../src/agent/main.js';
+import { agentReportCredentials, startAgent } from '../../src/agent/main.js';
 import { createReporter, type Reporter, type ReporterOptions, reportState, stateChanged } from '../../src/agent/reporter.js';
 import { loadConfig } from '../../src/common/config/load-config.js';
 import type { BrixletServer } from '../../src/common/http/create-server.js';
@@ -21,6 +23,7 @@ import type { KvSummary } from '../../src/kvcache/types.js';
 import { Readiness } from '../../src/common/readiness.js';
 import { buildControlApp } from '../../src/coordinator/control-app.js';
 import { createControlAuth } from '../../src/coordinator/registry/control-auth.js';
+import { deriveNodeToken } from '../../src/coordinator/registry/node-token.js';
 import { Registry } from '../../src/coordinator/registry/registry.js';
 import { silentLog, testMetrics } from '../helpers/apps.js';
 import { Capture } from '../helpers/capture.js';
@@ -241,6 +244,77 @@ describe('reporter', () => {
   });
 });
 
+describe('credentials and the coordinator\'s answers', () => {
+  /** A control port stand-in that records what each report carried and answers as told. */
+  async function recorder(reply: (n: number) => { status: number; body: unknown }) {
+    const seen: { authorization?: string; heartbeatMs?: number }[] = [];
+    const server = createHttpServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d.toString()));
+      req.on('end', () => {
+        seen.push({ authorization: req.headers.authorization, heartbeatMs: (JSON.parse(text) as { heartbeatMs?: number }).heartbeatMs });
+        const r = reply(seen.length);
+        res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    return { seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+
+  it('reports as often as the coordinator judges the node by when that is shorter than its own heartbeat', async () => {
+    const c = await recorder(() => ({ status: 200, body: { node: {}, heartbeatMs: 1000 } }));
+    const r = reporter({ coordinator: c.url, heartbeatMs: 600_000 });
+    expect(await r.reportNow()).toBe(true);
+    expect(await r.reportNow()).toBe(true);
+    expect(c.seen.map((x) => x.heartbeatMs)).toEqual([600_000, 1000]);
+  });
+
+  it('reads a token source before every report (a rotated ServiceAccount token is sent from the next report on)', async () => {
+    const c = await recorder(() => ({ status: 200, body: { heartbeatMs: 60_000 } }));
+    let token = 'sa-token-one';
+    const r = reporter({ coordinator: c.url, tokenSource: () => Promise.resolve(token) });
+    await r.reportNow();
+    token = 'sa-token-two';
+    await r.reportNow();
+    expect(c.seen.map((x) => x.authorization)).toEqual(['Bearer sa-token-one', 'Bearer sa-token-two']);
+  });
+
+  it('a 403 (another node\'s credentials) is an authentication error naming the flags', async () => {
+    const c = await recorder(() => ({ status: 403, body: { error: { code: 'BRX_ERR_REGISTRY_FORBIDDEN', message: 'system:serviceaccount:x:y runs on node a, so it may not report node gpu-node-1' } } }));
+    const { log, lines } = capturedLog();
+    const r = reporter({ coordinator: c.url, token: 'x'.repeat(20), log });
+    expect(await r.reportNow()).toBe(false);
+    const err = lines().find((l) => l.level === 50)!;
+    expect(err).toMatchObject({ code: 'BRX_ERR_REGISTRY_UNAUTHORIZED' });
+    expect(err.msg).toContain('may not report node gpu-node-1');
+    expect(err.msg).toContain('--agent.coordinator-auth kubernetes');
+  });
+
+  it('--agent.coordinator-auth kubernetes: the ServiceAccount token file is read at start (missing = error naming the flag), not held to 0600', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brixlet-sa-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const missing = loadConfig({ flags: { 'agent.coordinatorAuth': 'kubernetes', 'agent.serviceAccountTokenFile': join(dir, 'none') } }).config;
+    await expect(agentReportCredentials(missing)).rejects.toMatchObject({ code: 'BRX_ERR_REGISTRY_TOKEN', message: expect.stringContaining('--agent.service-account-token-file') });
+    // The kubelet writes projected tokens 0644 inside the pod's own volume.
+    writeFileSync(join(dir, 'token'), 'eyJhbGciOiJSUzI1NiJ9.sa.one\n', { mode: 0o644 });
+    const { config } = loadConfig({ flags: { 'agent.coordinatorAuth': 'kubernetes', 'agent.serviceAccountTokenFile': join(dir, 'token') } });
+    const creds = await agentReportCredentials(config);
+    expect(creds.token).toBeUndefined();
+    expect(await creds.tokenSource!()).toBe('eyJhbGciOiJSUzI1NiJ9.sa.one');
+    writeFileSync(join(dir, 'token'), 'eyJhbGciOiJSUzI1NiJ9.sa.two');
+    expect(await creds.tokenSource!()).toBe('eyJhbGciOiJSUzI1NiJ9.sa.two');
+  });
+
+  it('a node token file readable by group or others is refused at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brixlet-node-token-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'token'), deriveNodeToken(TOKEN, 'n'), { mode: 0o644 });
+    const { config } = loadConfig({ flags: { 'agent.coordinatorTokenFile': join(dir, 'token') } });
+    await expect(agentReportCredentials(config)).rejects.toMatchObject({ code: 'BRX_ERR_REGISTRY_TOKEN', message: expect.stringContaining('mode 0644') });
+  });
+});
+
 describe('what counts as a change', () => {
   const kv = (over: Partial<KvSummary> = {}): KvSummary => ({ capacityBytes: 1000, usedBytes: 500, entries: 100, maxEntries: 10_000, hitRatio: 0.5, ...over }) as KvSummary;
   const acc = (health: 'healthy' | 'unhealthy') => [{ vendor: 'nvidia' as const, index: 0, uuid: 'GPU-0', name: 'H100', health, reasons: [] }];
@@ -272,7 +346,8 @@ describe('startAgent with --coordinator', () => {
     const c = await coordinator({ token: TOKEN });
     const dir = mkdtempSync(join(tmpdir(), 'brixlet-reporter-agent-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'token'), TOKEN, { mode: 0o600 });
+    // The node's own token, derived from the coordinator's secret as `brixlet token node` does.
+    writeFileSync(join(dir, 'token'), deriveNodeToken(TOKEN, 'node-a'), { mode: 0o600 });
     const { config } = loadConfig({
       flags: {
         'agent.port': '0',
