@@ -15,6 +15,11 @@ const NS_MASK = 0x3fff;
 const STATE_SHIFT = 14;
 
 const NONE = -1;
+/**
+ * Parent link of a WRITING block whose parent was removed (dropped, expired) while it was written: its
+ * SEAL must fail, else a cached block would continue a chain with a hole in it.
+ */
+export const ORPHAN = -2;
 /** Read leases one block can carry (u16 counter). */
 export const MAX_REFS = 0xffff;
 
@@ -181,7 +186,10 @@ export class KvIndex {
 
   private unlinkFromParent(id: number): void {
     const p = this.parent[id] as number;
-    if (p === NONE) return;
+    if (p < 0) {
+      this.parent[id] = NONE;
+      return;
+    }
     let c = this.firstChild[p] as number;
     if (c === id) this.firstChild[p] = this.nextSibling[id] as number;
     else {
@@ -197,14 +205,17 @@ export class KvIndex {
     return this.firstChild[id] === NONE;
   }
 
-  /** Removes an entry: detaches it from its parent, orphans its children (they become roots), frees the id. */
+  /**
+   * Removes an entry: detaches it from its parent, orphans its children (sealed ones become roots,
+   * writing ones are marked ORPHAN), frees the id.
+   */
   remove(id: number): void {
     if (this.stateOf(id) === EntryState.FREE) throw new Error(`index entry ${id} is already free`);
     this.unlinkFromParent(id);
     let c = this.firstChild[id] as number;
     while (c !== NONE) {
       const n = this.nextSibling[c] as number;
-      this.parent[c] = NONE;
+      this.parent[c] = this.stateOf(c) === EntryState.WRITING ? ORPHAN : NONE;
       this.nextSibling[c] = NONE;
       c = n;
     }

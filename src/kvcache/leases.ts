@@ -52,7 +52,7 @@ export class LeaseTable {
   }
 
   /** Ends a lease taken with take(): unpins a read, drops a write with `reason`. */
-  end(v: number, dropReason: 'expired' | 'disconnect' | 'dropped'): void {
+  end(v: number, dropReason: 'expired' | 'disconnect' | 'dropped' | 'no_parent'): void {
     const entry = Math.floor(v / 2);
     if ((v & 1) === 1) this.shard.abort(entry, dropReason);
     else this.shard.unpin(entry);

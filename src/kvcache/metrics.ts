@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EvictionQueue } from './eviction/types.js';
 
-export type DropReason = 'full' | 'quota' | 'expired' | 'disconnect' | 'dropped';
+export type DropReason = 'full' | 'quota' | 'expired' | 'disconnect' | 'dropped' | 'no_parent';
 
 /** What the shard reports; the no-op version is used when no registry is given (tests, tools). */
 export interface KvMetricsSink {
@@ -94,7 +94,7 @@ export function createKvMetrics(registry: Registry, source: KvGaugeSource): KvMe
   new Gauge({ name: `${P}connections`, help: 'Engine connections open on the socket.', registers, collect() { this.set(source.connections()); } });
   const closedConns = new Counter({ name: `${P}connections_closed_total`, help: 'Connections the server closed on its own, by reason (idle: no frame for --kv.idle-timeout while holding no lease).', labelNames: ['reason'], registers });
   closedConns.inc({ reason: 'idle' }, 0);
-  for (const reason of ['full', 'quota', 'expired', 'disconnect', 'dropped'] as const) dropped.inc({ reason }, 0);
+  for (const reason of ['full', 'quota', 'expired', 'disconnect', 'dropped', 'no_parent'] as const) dropped.inc({ reason }, 0);
   const latLookup = latency.labels('lookup');
   const latExists = latency.labels('exists');
 

@@ -5,12 +5,19 @@
  */
 
 export const MAGIC = 0x4b42;
-export const VERSION = 1;
+/**
+ * Version 2: per-item status NO_PARENT (a chain stops at its first failed item; SEAL needs the parent
+ * sealed), HELLO flags and names checked, errors echo the request header. The 16-byte header and the
+ * error body are the same in every version, so any client can read a BAD_VERSION reply.
+ */
+export const VERSION = 2;
 export const HEADER_BYTES = 16;
 export const KEY_BYTES = 16;
 export const LEASE_RECORD_BYTES = 24;
 export const REPLY_BIT = 0x80;
 export const MAX_NAME_BYTES = 255;
+/** Longest error message sent (UTF-8 bytes); error replies stay far below the smallest max frame. */
+export const MAX_ERROR_BYTES = 1024;
 
 export const Op = {
   HELLO: 0x01,
@@ -80,6 +87,8 @@ export const ItemStatus = {
   BAD_LENGTH: 5,
   UNKNOWN_LEASE: 6,
   DUPLICATE: 7,
+  /** The block's parent is not cached: an earlier item of the chain failed, the ALLOC parent is missing, or (SEAL) the parent is not sealed. */
+  NO_PARENT: 8,
 } as const;
 export type ItemStatusCode = (typeof ItemStatus)[keyof typeof ItemStatus];
 
@@ -96,10 +105,19 @@ export const AllocFlag = {
   INDEPENDENT: 2,
 } as const;
 
+/** What a reply to a bad frame echoes: known once the 16-byte header was read with the right magic. */
+export interface EchoHeader {
+  readonly op: number;
+  readonly requestId: number;
+  readonly version: number;
+}
+
 export class ProtocolError extends Error {
   constructor(
     readonly status: StatusCode,
     message: string,
+    /** Set for header errors (BAD_VERSION, FRAME_TOO_LARGE, short length): the request the reply answers. */
+    readonly echo?: EchoHeader,
   ) {
     super(message);
     this.name = 'ProtocolError';
@@ -114,10 +132,10 @@ export interface FrameHeader {
 }
 
 /** Writes a 16-byte header at `buf[0..16)`. */
-export function writeHeader(buf: Buffer, length: number, op: number, requestId: number, status = 0): void {
+export function writeHeader(buf: Buffer, length: number, op: number, requestId: number, status = 0, version = VERSION): void {
   buf.writeUInt32LE(length, 0);
   buf.writeUInt16LE(MAGIC, 4);
-  buf.writeUInt8(VERSION, 6);
+  buf.writeUInt8(version, 6);
   buf.writeUInt8(op, 7);
   buf.writeUInt32LE(requestId >>> 0, 8);
   buf.writeUInt16LE(status, 12);
@@ -125,20 +143,30 @@ export function writeHeader(buf: Buffer, length: number, op: number, requestId: 
 }
 
 /** Validates and reads a header; `maxFrame` bounds the announced length. */
+/**
+ * Validates and reads a header; `maxFrame` bounds the announced length. Past a good magic the header
+ * can be trusted enough to answer: its errors carry the request's op, id and version to echo.
+ */
 export function readHeader(buf: Buffer, maxFrame: number): FrameHeader {
   const length = buf.readUInt32LE(0);
   if (buf.readUInt16LE(4) !== MAGIC) throw new ProtocolError(Status.BAD_FRAME, 'bad magic (expected 0x4b42)');
-  if (buf.readUInt8(6) !== VERSION) throw new ProtocolError(Status.BAD_VERSION, `unsupported version ${buf.readUInt8(6)} (this shard speaks ${VERSION})`);
-  if (length < HEADER_BYTES) throw new ProtocolError(Status.BAD_FRAME, `frame length ${length} is shorter than the header`);
-  if (length > maxFrame) throw new ProtocolError(Status.FRAME_TOO_LARGE, `frame length ${length} exceeds the limit of ${maxFrame} bytes`);
-  return { length, op: buf.readUInt8(7), requestId: buf.readUInt32LE(8), status: buf.readUInt16LE(12) };
+  const version = buf.readUInt8(6);
+  const op = buf.readUInt8(7);
+  const requestId = buf.readUInt32LE(8);
+  const echo = { op, requestId, version };
+  if (version !== VERSION) {
+    throw new ProtocolError(Status.BAD_VERSION, `KV protocol version ${version} is not supported: this side speaks version ${VERSION}; use the KV client of the agent's brixlet release`, echo);
+  }
+  if (length < HEADER_BYTES) throw new ProtocolError(Status.BAD_FRAME, `frame length ${length} is shorter than the header`, echo);
+  if (length > maxFrame) throw new ProtocolError(Status.FRAME_TOO_LARGE, `frame length ${length} exceeds the limit of ${maxFrame} bytes`, echo);
+  return { length, op, requestId, status: buf.readUInt16LE(12) };
 }
 
 /** Builds a whole frame: header + body. */
-export function frame(op: number, requestId: number, body: Buffer | undefined, status = 0): Buffer {
+export function frame(op: number, requestId: number, body: Buffer | undefined, status = 0, version = VERSION): Buffer {
   const len = HEADER_BYTES + (body?.length ?? 0);
   const out = Buffer.allocUnsafe(len);
-  writeHeader(out, len, op, requestId, status);
+  writeHeader(out, len, op, requestId, status, version);
   if (body !== undefined) body.copy(out, HEADER_BYTES);
   return out;
 }
@@ -250,7 +278,15 @@ export class BodyReader {
 
 export interface HelloRequest {
   readonly namespace: string;
-  readonly layout: string;
+  /** Text (sent as UTF-8) or raw bytes; compared byte for byte. */
+  readonly layout: string | Uint8Array;
+  readonly blockSize: number;
+}
+
+/** A decoded HELLO: the namespace is valid UTF-8 (so its text names it exactly), the signature raw bytes. */
+export interface HelloFields {
+  readonly namespace: string;
+  readonly layout: Buffer;
   readonly blockSize: number;
 }
 
@@ -281,8 +317,8 @@ export interface AllocRequest {
   readonly parent: Buffer | undefined;
 }
 
-function nameBytes(text: string, what: string): Buffer {
-  const b = Buffer.from(text, 'utf8');
+function nameBytes(text: string | Uint8Array, what: string): Buffer {
+  const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
   if (b.length > MAX_NAME_BYTES) throw new ProtocolError(Status.BAD_HELLO, `${what} is ${b.length} bytes; at most ${MAX_NAME_BYTES}`);
   return b;
 }
@@ -300,14 +336,46 @@ export function encodeHello(req: HelloRequest): Buffer {
   return out;
 }
 
-export function decodeHello(body: Buffer): HelloRequest {
+/**
+ * Strict UTF-8: an invalid byte is an error, never U+FFFD (two different byte strings would name the
+ * same namespace), and a leading BOM is kept (else "\uFEFFa" and "a" would too).
+ */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export function decodeHello(body: Buffer): HelloFields {
   const r = new BodyReader(body);
-  const namespace = r.name('namespace');
-  const layout = r.name('layout signature');
+  const nsBytes = r.bytes(r.u8('namespace length'), 'namespace');
+  // A copy: the body view is reused once the frame is handled, the namespace keeps its signature.
+  const layout = Buffer.from(r.bytes(r.u8('layout signature length'), 'layout signature'));
   const blockSize = r.u32('block size');
-  r.u32('flags');
+  const flags = r.u32('flags');
   r.end();
+  if (flags !== 0) throw new ProtocolError(Status.BAD_HELLO, `unknown HELLO flags 0x${flags.toString(16)} (version ${VERSION} defines none; send 0)`);
+  let namespace: string;
+  try {
+    namespace = strictUtf8.decode(nsBytes);
+  } catch {
+    throw new ProtocolError(Status.BAD_HELLO, `namespace is not valid UTF-8 (hex ${nsBytes.toString('hex')})`);
+  }
   return { namespace, layout, blockSize };
+}
+
+/** A layout signature for people: its text when it is valid UTF-8, else `hex:` and its bytes. */
+export function layoutText(layout: Uint8Array): string {
+  try {
+    return strictUtf8.decode(layout);
+  } catch {
+    return `hex:${Buffer.from(layout.buffer, layout.byteOffset, layout.byteLength).toString('hex')}`;
+  }
+}
+
+/**
+ * The batch limit a shard announces: the configured one, lowered so that a full batch fits one frame
+ * both ways (the largest is a LOOKUP/ALLOC reply, 20 + 24 n bytes; an ALLOC request with a parent is
+ * 40 + 20 n). 0 when not even one item fits.
+ */
+export function maxBatchFor(maxFrame: number, configured: number): number {
+  return Math.max(0, Math.min(configured, Math.floor((maxFrame - HEADER_BYTES - 8 - KEY_BYTES) / LEASE_RECORD_BYTES)));
 }
 
 export function encodeHelloReply(h: HelloReply): Buffer {
@@ -499,7 +567,13 @@ export function decodeJson(body: Buffer): unknown {
 }
 
 export function encodeError(message: string): Buffer {
-  const m = Buffer.from(message.slice(0, 1000), 'utf8');
+  let m = Buffer.from(message, 'utf8');
+  if (m.length > MAX_ERROR_BYTES) {
+    // Cut at a character boundary: never at a UTF-8 continuation byte.
+    let end = MAX_ERROR_BYTES;
+    while (end > 0 && ((m[end] as number) & 0xc0) === 0x80) end--;
+    m = m.subarray(0, end);
+  }
   const out = Buffer.allocUnsafe(2 + m.length);
   out.writeUInt16LE(m.length, 0);
   m.copy(out, 2);

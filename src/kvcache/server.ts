@@ -5,12 +5,14 @@
  */
 import { chmodSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
+import { BrixletError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { LeaseTable } from './leases.js';
 import type { KvMetricsSink } from './metrics.js';
 import {
   CLOSING_STATUSES,
   FrameReader,
+  HEADER_BYTES,
   ItemStatus,
   Op,
   ProtocolError,
@@ -27,6 +29,7 @@ import {
   encodeLeaseRecords,
   encodeU32,
   frame,
+  maxBatchFor,
   statusName,
   writeLeaseRecord,
 } from './protocol.js';
@@ -80,6 +83,8 @@ export class LeaseServer {
   private nextSession = 1;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly pinned: Int32Array;
+  /** Announced in HELLO: --kv.max-batch, at most what fits one frame. */
+  private readonly maxBatch: number;
   private shuttingDown = false;
   /** Set by drain(): ops that start work are refused, ops that finish it are still served. */
   private draining: { readonly done: () => void; readonly finished: Promise<void> } | undefined;
@@ -90,13 +95,27 @@ export class LeaseServer {
     private readonly metrics: KvMetricsSink,
     private readonly log: Logger,
   ) {
-    this.pinned = new Int32Array(opts.maxBatch);
+    this.maxBatch = this.effectiveMaxBatch();
+    this.pinned = new Int32Array(this.maxBatch);
     this.server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.maxConnections = opts.maxConnections;
   }
 
   get connections(): number {
     return this.conns.size;
+  }
+
+  /**
+   * --kv.max-batch, lowered so that a full batch's request and reply each fit --kv.max-frame (HELLO
+   * announces the result); a max frame too small for the HELLO reply itself is a config error.
+   */
+  private effectiveMaxBatch(): number {
+    const { maxFrame, maxBatch, slabPaths } = this.opts;
+    const helloReply = HEADER_BYTES + 32 + slabPaths.reduce((n, p) => n + 2 + Buffer.byteLength(p, 'utf8'), 0);
+    if (helloReply > maxFrame) throw new BrixletError('BRX_ERR_KV_CONFIG', { reason: `--kv.max-frame ${maxFrame} is smaller than the HELLO reply (${helloReply} bytes for ${slabPaths.length} slab paths); raise it or use fewer, larger slabs` });
+    const n = maxBatchFor(maxFrame, maxBatch);
+    if (n < maxBatch) this.log.warn({ maxBatch, maxFrame, effective: n }, 'kv: --kv.max-batch lowered so that a full batch fits --kv.max-frame');
+    return n;
   }
 
   listen(): Promise<void> {
@@ -224,7 +243,9 @@ export class LeaseServer {
       try {
         f = c.reader.next();
       } catch (err) {
-        replies.push(this.errorReply(REPLY_BIT, 0, err));
+        // Past a good magic the header names the request: the reply echoes its op, id and version.
+        const echo = err instanceof ProtocolError ? err.echo : undefined;
+        replies.push(this.errorReply(echo === undefined ? REPLY_BIT : echo.op | REPLY_BIT, echo?.requestId ?? 0, err, echo?.version));
         c.closing = true;
         break;
       }
@@ -255,7 +276,7 @@ export class LeaseServer {
     }
   }
 
-  private errorReply(op: number, requestId: number, err: unknown): Buffer {
+  private errorReply(op: number, requestId: number, err: unknown, version?: number): Buffer {
     let status: number = Status.INTERNAL;
     let message = 'internal error';
     if (err instanceof ProtocolError) {
@@ -263,7 +284,7 @@ export class LeaseServer {
       message = err.message;
     } else this.log.error({ err }, 'kv request failed');
     this.metrics.protocolError(statusName(status));
-    return frame(op, requestId, encodeError(message), status);
+    return frame(op, requestId, encodeError(message), status, version);
   }
 
   private requireNs(c: Connection): Namespace {
@@ -306,7 +327,7 @@ export class LeaseServer {
         return encodeHelloReply({
           sessionId: c.id,
           leaseTtlMs: opts.leaseTtlMs,
-          maxBatch: opts.maxBatch,
+          maxBatch: this.maxBatch,
           maxFrame: opts.maxFrame,
           slotSize: c.ns.slotSize,
           slabSize: opts.slabSize,
@@ -314,18 +335,18 @@ export class LeaseServer {
         });
       }
       case Op.LOOKUP: {
-        const keys = decodeKeys(body, opts.maxBatch);
+        const keys = decodeKeys(body, this.maxBatch);
         const ns = this.requireNs(c);
         this.roomFor(c, keys.length / 16);
         const hits = shard.lookup(ns, keys, 'lookup', this.pinned);
         return this.leaseRecords(c, hits, false, undefined);
       }
       case Op.EXISTS: {
-        const keys = decodeKeys(body, opts.maxBatch);
+        const keys = decodeKeys(body, this.maxBatch);
         return encodeU32(shard.lookup(this.requireNs(c), keys, 'exists'));
       }
       case Op.ALLOC: {
-        const req = decodeAlloc(body, opts.maxBatch);
+        const req = decodeAlloc(body, this.maxBatch);
         const ns = this.requireNs(c);
         const n = req.lengths.length;
         this.roomFor(c, n);
@@ -338,7 +359,7 @@ export class LeaseServer {
       case Op.SEAL:
       case Op.DROP:
       case Op.RELEASE: {
-        const ids = decodeLeaseIds(body, opts.maxBatch);
+        const ids = decodeLeaseIds(body, this.maxBatch);
         this.requireNs(c);
         const out = new Uint8Array(ids.length);
         for (let i = 0; i < ids.length; i++) {
@@ -347,19 +368,27 @@ export class LeaseServer {
             out[i] = ItemStatus.UNKNOWN_LEASE;
             continue;
           }
-          if (op === Op.SEAL) shard.seal(Math.floor(v / 2));
-          else c.leases.end(v, 'dropped');
+          if (op !== Op.SEAL) c.leases.end(v, 'dropped');
+          else if ((out[i] = shard.seal(Math.floor(v / 2))) !== ItemStatus.OK) c.leases.end(v, 'no_parent');
         }
         return encodeItemStatuses(out);
       }
       case Op.STATS: {
         if (body.length !== 0) throw new ProtocolError(Status.BAD_FRAME, 'STATS has no body');
         const name = c.ns?.name;
-        return encodeJson({ ...opts.summary(), namespace: shard.namespaceSummaries().find((s) => s.name === name) ?? null });
+        return this.statsBody({ ...opts.summary(), namespace: shard.namespaceSummaries().find((s) => s.name === name) ?? null });
       }
       default:
         throw new ProtocolError(Status.UNKNOWN_OP, `unknown op 0x${op.toString(16)}`);
     }
+  }
+
+  /** STATS within one frame: past --kv.max-frame the namespace and slab file lists are left out (`truncated: true`). */
+  private statsBody(stats: Record<string, unknown>): Buffer {
+    const body = encodeJson(stats);
+    if (HEADER_BYTES + body.length <= this.opts.maxFrame) return body;
+    const slabs = stats['slabs'] as Record<string, unknown> | undefined;
+    return encodeJson({ ...stats, namespaces: [], ...(slabs !== undefined && { slabs: { ...slabs, files: [] } }), truncated: true });
   }
 
   /** Grants one lease per OK item (`this.pinned` holds the entries) and encodes the records. */

@@ -7,16 +7,19 @@
 import { SlotAllocator, slotSizeFor } from './allocator.js';
 import { createPolicy } from './eviction/create-policy.js';
 import type { EvictionPolicy } from './eviction/types.js';
-import { EntryState, KvIndex, MAX_REFS } from './index.js';
+import { EntryState, KvIndex, MAX_REFS, ORPHAN } from './index.js';
 import { type DropReason, type KvMetricsSink, type NamespaceMetrics, noopKvMetrics } from './metrics.js';
 import { SLOT_ALIGN } from './options.js';
-import { AllocFlag, type AllocRequest, ItemStatus, KEY_BYTES, ProtocolError, Status } from './protocol.js';
+import { AllocFlag, type AllocRequest, ItemStatus, KEY_BYTES, ProtocolError, Status, layoutText } from './protocol.js';
 import type { KvNamespaceSummary, KvShardOptions } from './types.js';
 
 export interface Namespace {
   readonly id: number;
   readonly name: string;
+  /** The layout signature for people (text, or `hex:…` when not UTF-8). */
   readonly layout: string;
+  /** The signature as sent: namespaces compare it byte for byte. */
+  readonly layoutBytes: Buffer;
   readonly blockSize: number;
   readonly slotSize: number;
   readonly classId: number;
@@ -68,15 +71,16 @@ export class KvShard {
   // ───────────── namespaces ─────────────
 
   /** Binds a connection to a namespace, creating it on first use. */
-  hello(name: string, layout: string, blockSize: number): Namespace {
+  hello(name: string, layoutSig: Uint8Array | string, blockSize: number): Namespace {
+    const layout = typeof layoutSig === 'string' ? Buffer.from(layoutSig, 'utf8') : Buffer.from(layoutSig);
     if (name === '') throw new ProtocolError(Status.BAD_HELLO, 'namespace must not be empty');
     if (!Number.isInteger(blockSize) || blockSize < SLOT_ALIGN || blockSize > this.options.pageSize) {
       throw new ProtocolError(Status.BAD_HELLO, `block size ${blockSize} out of range ${SLOT_ALIGN}–${this.options.pageSize} (--kv.page-size)`);
     }
     let ns = this.byName.get(name);
     if (ns !== undefined) {
-      if (ns.blockSize !== blockSize || ns.layout !== layout) {
-        throw new ProtocolError(Status.LAYOUT_MISMATCH, `namespace ${name} holds blocks of ${ns.blockSize} bytes, layout "${ns.layout}"; this engine sent ${blockSize} bytes, layout "${layout}"`);
+      if (ns.blockSize !== blockSize || !ns.layoutBytes.equals(layout)) {
+        throw new ProtocolError(Status.LAYOUT_MISMATCH, `namespace ${name} holds blocks of ${ns.blockSize} bytes, layout "${ns.layout}"; this engine sent ${blockSize} bytes, layout "${layoutText(layout)}"`);
       }
     } else {
       const id = this.freeNamespaceId();
@@ -84,7 +88,8 @@ export class KvShard {
       ns = {
         id,
         name,
-        layout,
+        layout: layoutText(layout),
+        layoutBytes: layout,
         blockSize,
         slotSize,
         classId: this.allocator.classFor(slotSize),
@@ -139,10 +144,15 @@ export class KvShard {
    */
   private wipe(ns: Namespace): boolean {
     const ix = this.index;
-    for (let id = 0; id < ix.capacity && ns.entries > 0; id++) {
+    // Check every block first: stopping half way would leave children whose parents are gone.
+    for (let id = 0, seen = 0; id < ix.capacity && seen < ns.entries; id++) {
       const st = ix.stateOf(id);
       if (st === EntryState.FREE || ix.nsOf(id) !== ns.id) continue;
       if (st !== EntryState.SEALED || ix.refs[id] !== 0) return false;
+      seen++;
+    }
+    for (let id = 0; id < ix.capacity && ns.entries > 0; id++) {
+      if (ix.stateOf(id) === EntryState.FREE || ix.nsOf(id) !== ns.id) continue;
       this.policy.remove(id);
       this.release(id);
     }
@@ -203,31 +213,38 @@ export class KvShard {
     const ix = this.index;
     const n = req.lengths.length;
     const chained = (req.flags & AllocFlag.INDEPENDENT) === 0;
-    let parent = req.parent !== undefined ? ix.find(ns.id, req.parent, 0) : -1;
+    let parent = -1;
+    // Every cached block's parent is cached: a block whose parent is missing could never be reached
+    // by a lookup, so once a chain fails, every later item of it fails too (`stop`): FULL and QUOTA
+    // as themselves, any other failure (or a PARENT key not in the index) as NO_PARENT.
+    let stop = 0;
+    if (req.parent !== undefined) {
+      parent = ix.find(ns.id, req.parent, 0);
+      if (parent < 0) stop = ItemStatus.NO_PARENT;
+    }
     const created = n > 1 ? new Set<number>() : undefined;
-    // In a chain, blocks after one that found no room could never be reached by a lookup.
-    let noRoom = 0;
     for (let i = 0; i < n; i++) {
       const at = i * KEY_BYTES;
       const len = req.lengths[i] as number;
-      let id = ix.find(ns.id, req.keys, at);
+      let id = stop === 0 ? ix.find(ns.id, req.keys, at) : -1;
       let st: number = ItemStatus.OK;
-      if (noRoom !== 0) {
-        st = noRoom;
-        this.metrics.droppedWrite(noRoom === ItemStatus.QUOTA ? 'quota' : 'full');
+      if (stop !== 0) {
+        st = stop;
+        this.metrics.droppedWrite(stop === ItemStatus.QUOTA ? 'quota' : stop === ItemStatus.FULL ? 'full' : 'no_parent');
       } else if (id >= 0) {
         st = created?.has(id) === true ? ItemStatus.DUPLICATE : ix.stateOf(id) === EntryState.SEALED ? ItemStatus.EXISTS : ItemStatus.BUSY;
       } else if (len === 0 || len > ns.blockSize) {
         st = ItemStatus.BAD_LENGTH;
       } else {
+        // The parent is pinned while room is made: evicting it for its own child would cut the chain.
+        const pin = parent >= 0 && (ix.refs[parent] as number) < MAX_REFS;
+        if (pin) ix.refs[parent]!++;
         const slot = this.takeSlot(ns);
+        if (pin) ix.refs[parent]!--;
         if (slot < 0) {
           st = slot === -2 ? ItemStatus.QUOTA : ItemStatus.FULL;
           this.metrics.droppedWrite(st === ItemStatus.QUOTA ? 'quota' : 'full');
-          if (chained) noRoom = st;
         } else {
-          // The parent may have been evicted while making room: only link to a live entry.
-          if (parent >= 0 && ix.stateOf(parent) === EntryState.FREE) parent = -1;
           id = ix.insert(ns.id, req.keys, at, slot, len, parent);
           ns.bytes += ns.slotSize;
           ns.entries++;
@@ -238,7 +255,10 @@ export class KvShard {
       }
       status[i] = st;
       ids[i] = st === ItemStatus.OK ? id : -1;
-      if (chained) parent = st === ItemStatus.OK || st === ItemStatus.EXISTS || st === ItemStatus.BUSY ? id : -1;
+      if (st !== ItemStatus.OK && st !== ItemStatus.EXISTS && st !== ItemStatus.BUSY) {
+        // Independent keys fail one by one; in a chain the rest of it cannot be cached.
+        if (chained && stop === 0) stop = st === ItemStatus.FULL || st === ItemStatus.QUOTA ? st : ItemStatus.NO_PARENT;
+      } else if (chained) parent = id;
     }
   }
 
@@ -295,10 +315,15 @@ export class KvShard {
     return true;
   }
 
-  /** WRITING → SEALED: visible to lookups, handed to the eviction policy. */
-  seal(id: number): void {
+  /**
+   * WRITING → SEALED: visible to lookups, handed to the eviction policy. NO_PARENT (nothing changes)
+   * when the block continues a chain whose parent is not sealed: still being written, or dropped.
+   */
+  seal(id: number): number {
     const ix = this.index;
     if (ix.stateOf(id) !== EntryState.WRITING) throw new Error(`seal of entry ${id} in state ${ix.stateOf(id)}`);
+    const p = ix.parent[id] as number;
+    if (p === ORPHAN || (p >= 0 && ix.stateOf(p) !== EntryState.SEALED)) return ItemStatus.NO_PARENT;
     const ns = this.namespaces[ix.nsOf(id)] as Namespace;
     ix.setSealed(id);
     this.writingBytes -= ns.slotSize;
@@ -306,6 +331,7 @@ export class KvShard {
     this.writeLeases--;
     ns.metrics.put(ix.length[id] as number);
     if (this.policy.insert(id, ix.fingerprint(id))) this.metrics.ghostHit();
+    return ItemStatus.OK;
   }
 
   /** Drops a WRITING entry: nothing becomes visible, the slot is free again. */

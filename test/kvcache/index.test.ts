@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EntryState, KvIndex } from '../../src/kvcache/index.js';
+import { EntryState, KvIndex, ORPHAN } from '../../src/kvcache/index.js';
 
 function key(i: number): Buffer {
   const b = Buffer.alloc(16);
@@ -33,7 +33,7 @@ describe('KvIndex', () => {
     expect(ix.insert(0, key(99), 0, 0, 1, -1)).toBe(-1);
   });
 
-  it('keeps parent/child links: leaves, unlinking, orphans become roots', () => {
+  it('keeps parent/child links: leaves, unlinking, orphans become roots (writing ones marked)', () => {
     const ix = new KvIndex(8);
     const root = ix.insert(0, key(0), 0, 0, 1, -1);
     const c1 = ix.insert(0, key(1), 0, 1, 1, root);
@@ -45,8 +45,14 @@ describe('KvIndex', () => {
     expect(ix.isLeaf(root)).toBe(false);
     ix.remove(g);
     expect(ix.isLeaf(c1)).toBe(true);
+    const w = ix.insert(0, key(4), 0, 4, 1, root);
+    ix.setSealed(c1);
     ix.remove(root);
     expect(ix.parent[c1]).toBe(-1);
+    // A block still being written whose parent went away must not be sealed as a root.
+    expect(ix.parent[w]).toBe(ORPHAN);
+    ix.remove(w);
+    expect(ix.size).toBe(1);
   });
 
   it('stays consistent with a Map under random churn', () => {

@@ -38,7 +38,7 @@ import { statusOf } from './shard-fixture.js';
 describe('kv protocol frames', () => {
   it('matches the byte layout in docs/kv-protocol.md (HELLO example)', () => {
     const f = frame(Op.HELLO, 1, encodeHello({ namespace: 'demo', layout: '', blockSize: 1 << 20 }));
-    expect(f.toString('hex')).toBe('1e000000424b0101010000000000000004' + '64656d6f' + '00' + '00001000' + '00000000');
+    expect(f.toString('hex')).toBe('1e000000424b0201010000000000000004' + '64656d6f' + '00' + '00001000' + '00000000');
   });
 
   it('splits a stream cut at every byte into the same frames', () => {
@@ -74,7 +74,7 @@ describe('kv protocol frames', () => {
   });
 
   it('round-trips every body', () => {
-    expect(decodeHello(encodeHello({ namespace: 'm/tp0', layout: 'ncld16', blockSize: 4096 }))).toEqual({ namespace: 'm/tp0', layout: 'ncld16', blockSize: 4096 });
+    expect(decodeHello(encodeHello({ namespace: 'm/tp0', layout: 'ncld16', blockSize: 4096 }))).toEqual({ namespace: 'm/tp0', layout: Buffer.from('ncld16'), blockSize: 4096 });
     const hr = { sessionId: 3, leaseTtlMs: 30000, maxBatch: 4096, maxFrame: 1 << 20, slotSize: 8192, slabSize: 2 ** 32, slabs: ['/dev/shm/x/slab-0a0b0c0d-0000', '/dev/shm/x/slab-0a0b0c0d-0001'] };
     expect(decodeHelloReply(encodeHelloReply(hr))).toEqual(hr);
     const keys = Buffer.alloc(48);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EntryState } from '../../src/kvcache/index.js';
+import { EntryState, ORPHAN } from '../../src/kvcache/index.js';
 import { AllocFlag, ItemStatus, Status } from '../../src/kvcache/protocol.js';
 import { KvShard, type Namespace } from '../../src/kvcache/shard.js';
 import { MiB, keys, shardOptions, statusOf } from './shard-fixture.js';
@@ -19,7 +19,7 @@ function put(shard: KvShard, ns: Namespace, k: Buffer, flags = 0) {
   return r;
 }
 
-/** Every sealed block's parent is sealed; bytes add up; capacity holds. */
+/** Every sealed block's parent is sealed (the parent invariant); bytes add up; capacity holds. */
 function checkInvariants(shard: KvShard) {
   const ix = shard.index;
   let live = 0;
@@ -27,7 +27,10 @@ function checkInvariants(shard: KvShard) {
     if (ix.stateOf(id) === EntryState.FREE) continue;
     live++;
     const p = ix.parent[id] as number;
-    if (ix.stateOf(id) === EntryState.SEALED && p >= 0) expect(ix.stateOf(p)).not.toBe(EntryState.FREE);
+    if (ix.stateOf(id) === EntryState.SEALED) {
+      expect(p).not.toBe(ORPHAN);
+      if (p >= 0) expect(ix.stateOf(p)).toBe(EntryState.SEALED);
+    }
   }
   expect(live).toBe(ix.size);
   const b = shard.bytesByState();
@@ -101,13 +104,14 @@ describe('KvShard writes and reads', () => {
     const r = alloc(s, ns, keys(1, 4));
     expect(r.status).toEqual([0, 0, 0, 0]);
     expect(s.lookup(ns, keys(1, 4), 'exists')).toBe(0);
-    s.seal(r.ids[0] as number);
-    s.seal(r.ids[1] as number);
-    s.seal(r.ids[3] as number);
+    expect(s.seal(r.ids[0] as number)).toBe(ItemStatus.OK);
+    expect(s.seal(r.ids[1] as number)).toBe(ItemStatus.OK);
+    // Block 3 continues block 2, still being written: it cannot be sealed before it.
+    expect(s.seal(r.ids[3] as number)).toBe(ItemStatus.NO_PARENT);
     expect(s.lookup(ns, keys(1, 4), 'exists')).toBe(2);
     const pinned = new Int32Array(4);
     expect(s.lookup(ns, keys(1, 4), 'lookup', pinned)).toBe(2);
-    expect(s.leases()).toEqual({ read: 2, write: 1 });
+    expect(s.leases()).toEqual({ read: 2, write: 2 });
     s.unpin(pinned[0] as number);
     s.unpin(pinned[1] as number);
     expect(() => s.unpin(pinned[0] as number)).toThrow();
@@ -242,8 +246,9 @@ describe('KvShard eviction', () => {
         for (const id of r.ids) if (id >= 0) writes.push(id);
       } else if (op < 6 && writes.length > 0) {
         const id = writes.splice(rnd(writes.length), 1)[0] as number;
+        // As the server does: a SEAL refused with NO_PARENT drops the block.
         if (rnd(4) === 0) s.abort(id, 'dropped');
-        else s.seal(id);
+        else if (s.seal(id) !== ItemStatus.OK) s.abort(id, 'no_parent');
       } else if (op < 8) {
         const p = new Int32Array(k.length / 16);
         const h = s.lookup(ns, k, 'lookup', p);
@@ -267,6 +272,67 @@ describe('KvShard chained allocation without room', () => {
     // Two free slots, then a chain of four: two OK, two FULL (nothing was evicted for them).
     expect(alloc(s, ns, keys(2, 4)).status).toEqual([ItemStatus.OK, ItemStatus.OK, ItemStatus.FULL, ItemStatus.FULL]);
     expect(alloc(s, ns, keys(3, 2), MiB, AllocFlag.INDEPENDENT).status).toEqual([ItemStatus.FULL, ItemStatus.FULL]);
+    checkInvariants(s);
+  });
+});
+
+describe('KvShard parent invariant: every cached block\'s parent is cached', () => {
+  it('stops a chain at its first failed item: later items get NO_PARENT, none becomes a root', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    const k = keys(1, 4);
+    const n = 4;
+    const status = new Uint8Array(n);
+    const ids = new Int32Array(n);
+    // Item 1 is too long: items 2 and 3 would be cached with no way to reach them.
+    s.alloc(ns, { keys: k, lengths: Uint32Array.of(MiB, MiB + 1, MiB, MiB), flags: 0, parent: undefined }, status, ids);
+    expect([...status]).toEqual([ItemStatus.OK, ItemStatus.BAD_LENGTH, ItemStatus.NO_PARENT, ItemStatus.NO_PARENT]);
+    expect(s.index.size).toBe(1);
+    // A repeated key in a chain stops it as well.
+    const dup = Buffer.concat([keys(2, 1), keys(2, 1), keys(2, 1, 5)]);
+    expect(alloc(s, ns, dup).status).toEqual([ItemStatus.OK, ItemStatus.DUPLICATE, ItemStatus.NO_PARENT]);
+    // Independent keys still fail one by one.
+    expect(alloc(s, ns, keys(3, 2), 0, AllocFlag.INDEPENDENT).status).toEqual([ItemStatus.BAD_LENGTH, ItemStatus.BAD_LENGTH]);
+    checkInvariants(s);
+  });
+
+  it('refuses a chain whose PARENT key is not cached', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    expect(alloc(s, ns, keys(1, 2), MiB, 0, keys(9, 1)).status).toEqual([ItemStatus.NO_PARENT, ItemStatus.NO_PARENT]);
+    expect(alloc(s, ns, keys(1, 2), MiB, AllocFlag.INDEPENDENT, keys(9, 1)).status).toEqual([ItemStatus.NO_PARENT, ItemStatus.NO_PARENT]);
+    expect(s.index.size).toBe(0);
+    put(s, ns, keys(9, 1));
+    const r = alloc(s, ns, keys(1, 2), MiB, 0, keys(9, 1));
+    expect(r.status).toEqual([ItemStatus.OK, ItemStatus.OK]);
+    expect(s.index.parent[r.ids[0] as number]).toBe(s.index.find(ns.id, keys(9, 1)));
+  });
+
+  it('does not seal a block whose parent was dropped while it was written', () => {
+    const s = new KvShard(shardOptions());
+    const ns = s.hello('m', '', MiB);
+    const r = alloc(s, ns, keys(1, 3));
+    s.abort(r.ids[0] as number, 'dropped');
+    expect(s.seal(r.ids[1] as number)).toBe(ItemStatus.NO_PARENT);
+    s.abort(r.ids[1] as number, 'no_parent');
+    expect(s.seal(r.ids[2] as number)).toBe(ItemStatus.NO_PARENT);
+    s.abort(r.ids[2] as number, 'no_parent');
+    expect(s.index.size).toBe(0);
+    expect(s.lookup(ns, keys(1, 3).subarray(16), 'exists')).toBe(0);
+    checkInvariants(s);
+  });
+
+  it('never evicts a chain\'s parent to make room for its own child', () => {
+    // 8 slots; the LRU victim would be block 0, the parent named by the next ALLOC.
+    const s = new KvShard(shardOptions({ policy: 'lru' }));
+    const ns = s.hello('m', '', MiB);
+    for (let i = 0; i < 8; i++) put(s, ns, keys(100 + i, 1));
+    const parent = s.index.find(ns.id, keys(100, 1));
+    const r = alloc(s, ns, keys(1, 1), MiB, 0, keys(100, 1));
+    expect(r.status).toEqual([ItemStatus.OK]);
+    expect(s.index.stateOf(parent)).toBe(EntryState.SEALED);
+    expect(s.index.parent[r.ids[0] as number]).toBe(parent);
+    expect(s.seal(r.ids[0] as number)).toBe(ItemStatus.OK);
     checkInvariants(s);
   });
 });

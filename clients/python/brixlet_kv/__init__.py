@@ -4,13 +4,14 @@ Engines on the node connect to the agent's unix socket, map the shard's slab fil
 bytes themselves; see docs/kv-protocol.md for the protocol and clients/python/README.md for usage.
 """
 
-from .client import KvClient, Lease, Lookup, Session, chain_keys
+from .client import KvClient, Lease, Lookup, Session, chain_keys, chain_keys_for_tokens, token_block_bytes
 from .protocol import (
     ITEM_BAD_LENGTH,
     ITEM_BUSY,
     ITEM_DUPLICATE,
     ITEM_EXISTS,
     ITEM_FULL,
+    ITEM_NO_PARENT,
     ITEM_OK,
     ITEM_QUOTA,
     ITEM_UNKNOWN_LEASE,
@@ -27,6 +28,8 @@ __all__ = [
     'Lookup',
     'Session',
     'chain_keys',
+    'chain_keys_for_tokens',
+    'token_block_bytes',
     'KvError',
     'KvConnectError',
     'ProtocolError',
@@ -38,6 +41,7 @@ __all__ = [
     'ITEM_BAD_LENGTH',
     'ITEM_UNKNOWN_LEASE',
     'ITEM_DUPLICATE',
+    'ITEM_NO_PARENT',
     'item_status_name',
     'status_name',
 ]

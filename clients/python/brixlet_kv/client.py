@@ -62,7 +62,8 @@ ZERO_SEED = bytes(p.KEY_BYTES)
 def chain_keys(blocks, seed: bytes = ZERO_SEED) -> list[bytes]:
     """Chained block keys: ``k_i = sha256(k_(i-1) ‖ block_i)[:16]`` with ``k_(-1) = seed``.
 
-    ``blocks`` are the bytes that identify each block (e.g. its token ids). The seed is a 16-byte key
+    ``blocks`` are the bytes that identify each block (``token_block_bytes`` for token ids, so that
+    every client agrees; see ``chain_keys_for_tokens``). The seed is a 16-byte key
     (16 zero bytes by default); passing the last key of a chain continues that chain. The TypeScript
     client's ``chainKeys`` computes the same keys.
     """
@@ -76,6 +77,25 @@ def chain_keys(blocks, seed: bytes = ZERO_SEED) -> list[bytes]:
         prev = h.digest()[: p.KEY_BYTES]
         out.append(prev)
     return out
+
+
+def token_block_bytes(tokens) -> bytes:
+    """The bytes that stand for one block of token ids in its key (docs/kv-protocol.md §7): each id
+    as an unsigned 32-bit little-endian integer, in order."""
+    try:
+        return struct.pack(f'<{len(tokens)}I', *tokens)
+    except struct.error:
+        bad = next((t for t in tokens if not isinstance(t, int) or not 0 <= t <= 0xFFFFFFFF), None)
+        raise ValueError(f'token id {bad!r} is not an integer in 0..4294967295') from None
+
+
+def chain_keys_for_tokens(tokens, block_tokens: int, seed: bytes = ZERO_SEED) -> list[bytes]:
+    """Keys of the full blocks of a token sequence, ``block_tokens`` ids per block (an incomplete tail
+    has no key). The TypeScript client's ``chainKeysForTokens`` computes the same keys."""
+    if not isinstance(block_tokens, int) or block_tokens < 1:
+        raise ValueError(f'tokens per block must be a positive integer, got {block_tokens!r}')
+    n = len(tokens) // block_tokens
+    return chain_keys([token_block_bytes(tokens[b * block_tokens : (b + 1) * block_tokens]) for b in range(n)], seed)
 
 
 def _byte_view(buf) -> memoryview:
@@ -101,7 +121,7 @@ class KvClient:
         socket_path: str,
         namespace: str,
         block_size: int,
-        layout: str = '',
+        layout: str | bytes = '',
         timeout: float | None = 10.0,
         populate: bool = True,
         spin_us: int = 100,
@@ -269,7 +289,7 @@ class KvClient:
         """Stores ``blocks`` under ``keys`` (ALLOC → copy into the slots → SEAL).
 
         Returns one item status per key: ``ITEM_OK`` (stored), ``ITEM_EXISTS`` (already cached, skipped),
-        or why it was not stored (BUSY, FULL, QUOTA, BAD_LENGTH, DUPLICATE, UNKNOWN_LEASE if the lease
+        or why it was not stored (BUSY, FULL, QUOTA, BAD_LENGTH, DUPLICATE, NO_PARENT, UNKNOWN_LEASE if the lease
         expired before SEAL).
         """
         n = len(keys)

@@ -1,4 +1,4 @@
-"""Frames of the brixlet KV shard protocol, version 1 (docs/kv-protocol.md is the normative text).
+"""Frames of the brixlet KV shard protocol, version 2 (docs/kv-protocol.md is the normative text).
 
 Pure encoding and decoding with ``struct``: no sockets here. Every integer is little-endian; a frame is
 a 16-byte header (length, magic, version, op, request id, status, reserved) and an op-shaped body.
@@ -11,7 +11,9 @@ import struct
 from typing import NamedTuple
 
 MAGIC = 0x4B42
-VERSION = 1
+#: Version 2 added the NO_PARENT item status (a chain stops at its first failed item; SEAL needs the
+#: parent sealed). The header and the error body are the same in every version.
+VERSION = 2
 HEADER_BYTES = 16
 KEY_BYTES = 16
 LEASE_RECORD_BYTES = 24
@@ -84,6 +86,7 @@ ITEM_QUOTA = 4
 ITEM_BAD_LENGTH = 5
 ITEM_UNKNOWN_LEASE = 6
 ITEM_DUPLICATE = 7
+ITEM_NO_PARENT = 8
 
 ITEM_STATUS_NAMES = {
     ITEM_OK: 'OK',
@@ -94,6 +97,7 @@ ITEM_STATUS_NAMES = {
     ITEM_BAD_LENGTH: 'BAD_LENGTH',
     ITEM_UNKNOWN_LEASE: 'UNKNOWN_LEASE',
     ITEM_DUPLICATE: 'DUPLICATE',
+    ITEM_NO_PARENT: 'NO_PARENT',
 }
 
 # ── ALLOC flags ──
@@ -212,7 +216,11 @@ def unpack_header(buf, max_frame: int) -> Header:
     if magic != MAGIC:
         raise ProtocolError(f'bad magic 0x{magic:04x} (expected 0x{MAGIC:04x})')
     if version != VERSION:
-        raise ProtocolError(f'unsupported version {version} (this client speaks {VERSION})', BAD_VERSION)
+        raise ProtocolError(
+            f'the KV shard speaks protocol version {version}, this client speaks {VERSION}: '
+            "use the brixlet_kv of the agent's brixlet release",
+            BAD_VERSION,
+        )
     if length < HEADER_BYTES:
         raise ProtocolError(f'frame length {length} is shorter than the header')
     if length > max_frame:
@@ -220,28 +228,35 @@ def unpack_header(buf, max_frame: int) -> Header:
     return Header(length, op, request_id, status)
 
 
-def _name_bytes(text: str, what: str) -> bytes:
-    b = text.encode('utf-8')
+def _name_bytes(text, what: str) -> bytes:
+    b = text.encode('utf-8') if isinstance(text, str) else bytes(text)
     if len(b) > MAX_NAME_BYTES:
         raise ProtocolError(f'{what} is {len(b)} bytes; at most {MAX_NAME_BYTES}', BAD_HELLO)
     return b
 
 
-def encode_hello(namespace: str, layout: str, block_size: int) -> bytes:
+def encode_hello(namespace: str, layout, block_size: int) -> bytes:
+    """``layout`` is text (sent as UTF-8) or bytes; the shard compares signatures byte for byte."""
     ns = _name_bytes(namespace, 'namespace')
     sig = _name_bytes(layout, 'layout signature')
     return bytes([len(ns)]) + ns + bytes([len(sig)]) + sig + struct.pack('<II', block_size, 0)
 
 
-def decode_hello(body) -> tuple[str, str, int]:
-    """(namespace, layout, block size) from a HELLO request body."""
+def decode_hello(body) -> tuple[str, bytes, int]:
+    """(namespace, layout signature bytes, block size) from a HELLO request body (BAD_HELLO for flags
+    other than 0 or a namespace that is not valid UTF-8, as the shard answers)."""
     r = _Reader(body)
-    ns = r.bytes(r.u8('namespace length'), 'namespace').decode('utf-8')
-    sig = r.bytes(r.u8('layout length'), 'layout signature').decode('utf-8')
+    ns = r.bytes(r.u8('namespace length'), 'namespace')
+    sig = r.bytes(r.u8('layout length'), 'layout signature')
     block_size = r.u32('block size')
-    r.u32('flags')
+    flags = r.u32('flags')
     r.end()
-    return ns, sig, block_size
+    if flags:
+        raise ProtocolError(f'unknown HELLO flags 0x{flags:x}', BAD_HELLO)
+    try:
+        return ns.decode('utf-8'), sig, block_size
+    except UnicodeDecodeError:
+        raise ProtocolError('namespace is not valid UTF-8', BAD_HELLO) from None
 
 
 def encode_hello_reply(h: HelloReply) -> bytes:

@@ -69,7 +69,9 @@ class Raw:
         """The next reply frame as (header, body), or None when the shard closed the stream."""
         if not self._need(p.HEADER_BYTES):
             return None
-        h = p.unpack_header(self.buf, 64 * MiB)
+        # Read as is, version included: a BAD_VERSION reply echoes the version byte the request had.
+        length, _, _, op, request_id, status, _ = p.HEADER.unpack_from(self.buf, 0)
+        h = p.Header(length, op, request_id, status)
         if not self._need(h.length):
             return None
         body, self.buf = self.buf[p.HEADER_BYTES : h.length], self.buf[h.length :]

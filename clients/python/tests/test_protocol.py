@@ -34,7 +34,7 @@ class HeaderTest(unittest.TestCase):
         good = bytearray(p.frame(p.PING, 3))
         cases = [
             (bytes(good[:4]) + b'\x00\x00' + bytes(good[6:]), p.BAD_FRAME, 'magic'),
-            (bytes(good[:6]) + b'\x02' + bytes(good[7:]), p.BAD_VERSION, 'version'),
+            (bytes(good[:6]) + b'\x01' + bytes(good[7:]), p.BAD_VERSION, 'version 1'),
             (struct.pack('<I', 15) + bytes(good[4:]), p.BAD_FRAME, 'shorter than the header'),
             (struct.pack('<I', 2 << 20) + bytes(good[4:]), p.FRAME_TOO_LARGE, 'exceeds'),
         ]
@@ -53,7 +53,14 @@ class HeaderTest(unittest.TestCase):
 
 class BodyTest(unittest.TestCase):
     def test_hello_request_and_reply_round_trip(self):
-        self.assertEqual(p.decode_hello(p.encode_hello('ns/ü', 'sig', 4096)), ('ns/ü', 'sig', 4096))
+        self.assertEqual(p.decode_hello(p.encode_hello('ns/ü', 'sig', 4096)), ('ns/ü', b'sig', 4096))
+        self.assertEqual(p.decode_hello(p.encode_hello('ns', b'\xff\x00', 4096)), ('ns', b'\xff\x00', 4096))
+        with self.assertRaises(p.ProtocolError) as cm:
+            p.decode_hello(b'\x02\xff\xfe\x00' + struct.pack('<II', 4096, 0))
+        self.assertEqual(cm.exception.status, p.BAD_HELLO)
+        with self.assertRaises(p.ProtocolError) as cm:
+            p.decode_hello(p.encode_hello('ns', '', 4096)[:-4] + struct.pack('<I', 1))
+        self.assertEqual(cm.exception.status, p.BAD_HELLO)
         reply = p.HelloReply(7, 30000, 4096, 1 << 20, 1 << 20, 1 << 30, ('/dev/shm/brixlet/slab-0a0b0c0d-0000', '/x'))
         body = p.encode_hello_reply(reply)
         self.assertEqual(len(body), 32 + 2 + 35 + 2 + 2)

@@ -125,6 +125,12 @@ export class KvConnection {
 
   private settle(op: number, requestId: number, status: number, body: Buffer): void {
     const p = this.pending[this.head];
+    if (op === REPLY_BIT && requestId === 0 && status !== Status.OK) {
+      // Unsolicited (docs/kv-protocol.md §4): the shard is stopping or refused the connection; it
+      // closes the connection after this frame, so nothing pending will be answered.
+      this.fail(new BrixletError('BRX_ERR_KV_PROTOCOL', { op: p === undefined ? 'connection' : opName(p.op), status: statusName(status), message: decodeError(body) }));
+      return;
+    }
     if (p === undefined || p.id !== requestId || op !== (p.op | REPLY_BIT)) {
       throw new ProtocolError(Status.BAD_FRAME, `unexpected reply ${opName(op)} id ${requestId}${p === undefined ? ' with nothing pending' : ` (waiting for ${opName(p.op)} id ${p.id})`}`);
     }

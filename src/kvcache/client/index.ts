@@ -2,7 +2,7 @@
  * The TypeScript KV client as the package exports it (`import { KvClient } from 'brixlet/kv-client'`):
  * what an engine or tool on the node needs to talk to the agent's KV shard, and nothing internal.
  */
-export { chainKeys } from './chain-keys.js';
+export { chainKeys, chainKeysForTokens, tokenBlockBytes } from './chain-keys.js';
 export { type AllocOptions, KvClient, type KvClientOptions, type KvStats, type LookupResult } from './kv-client.js';
 export {
   type HelloReply,

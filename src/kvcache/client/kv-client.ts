@@ -34,7 +34,8 @@ export interface KvClientOptions {
   readonly namespace: string;
   /** Largest block of the namespace; the first HELLO of a namespace fixes it. */
   readonly blockSize: number;
-  readonly layout?: string;
+  /** Layout signature: text (sent as UTF-8) or raw bytes, compared byte for byte. */
+  readonly layout?: string | Uint8Array;
   /** Connect timeout and the longest wait for a reply. Default 10 s. */
   readonly timeoutMs?: number;
 }
