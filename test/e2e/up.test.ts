@@ -19,6 +19,17 @@ describe('brixlet up (built, spawned)', () => {
     expect((await fetch(`${urls.gateway}/v1/models`)).status).toBe(200);
     const nodes = (await (await fetch(`${urls.control}/v1/nodes`)).json()) as { nodes: { agentUrl: string }[] };
     expect(nodes.nodes.map((n) => n.agentUrl)).toEqual([urls.agent]);
+    // up made its own credentials: its agent reported (above), anyone else's write is refused.
+    const name = (nodes.nodes[0] as unknown as { name: string }).name;
+    const forged = { name, agentUrl: 'http://attacker:1', version: 'x', components: [], bootId: 'forged', seq: 1, heartbeatMs: 3_600_000 };
+    for (const method of ['PUT', 'DELETE']) {
+      const res = await fetch(`${urls.control}/v1/nodes/${name}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'PUT' && { body: JSON.stringify(forged) }) });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BRX_ERR_REGISTRY_UNAUTHORIZED');
+    }
+    expect(((await (await fetch(`${urls.control}/v1/nodes`)).json()) as { nodes: { agentUrl: string }[] }).nodes.map((n) => n.agentUrl)).toEqual([urls.agent]);
+    expect(await (await fetch(`${urls.control}/metrics`)).text()).toContain('brixlet_control_writes_unauthenticated 0');
     const metrics = await (await fetch(`${urls.agent}/metrics`)).text();
     expect(metrics).toContain('brixlet_process_cpu_seconds_total');
 
@@ -67,6 +78,6 @@ describe('brixlet up (built, spawned)', () => {
     expect((await run(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     const unknown = await run(['serve']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, kv, mock-engine, config, version');
+    expect(unknown.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, kv, token, mock-engine, config, version');
   });
 });
