@@ -28,6 +28,7 @@ export const KvNamespaceView = Type.Object({
 
 export const KvSummaryView = Type.Object({
   enabled: Type.Literal(true),
+  pool: Type.String({ description: 'Pool name: default for the --kv.* pool, else a --kv.pools name.' }),
   socket: Type.String({ description: 'Unix socket engines connect to (docs/kv-protocol.md).' }),
   dir: Type.String({ description: 'tmpfs directory of the slab files.' }),
   generation: Type.String({ description: '8 hex digits naming this agent start\'s slab files.' }),
@@ -55,6 +56,13 @@ export const KvSummaryView = Type.Object({
   requestedBlocks: Count('Blocks asked for by lookups.'),
   hitRatio: Ratio('hitBlocks / requestedBlocks over the shard lifetime; null before the first lookup.'),
   namespaces: Type.Array(KvNamespaceView),
+});
+
+/** GET /v1/kvcache: the default pool's summary at the top level (the shape before pools), plus every pool. */
+export const KvcacheView = Type.Object({
+  ...KvSummaryView.properties,
+  redacted: Type.Boolean({ description: 'True when namespace names and layouts are blank and slab paths left out: the caller sent no valid --agent.api-token-file token.' }),
+  pools: Type.Array(KvSummaryView, { description: 'Every pool, the default one first.' }),
 });
 
 // Compile-time drift checks: each side must accept the other (readonly arrays aside).

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EvictionQueue } from './eviction/types.js';
 
 export type DropReason = 'full' | 'quota' | 'expired' | 'disconnect' | 'dropped' | 'no_parent';
+export type ClosedReason = 'idle' | 'not_allowed' | 'too_many_connections';
 
 /** What the shard reports; the no-op version is used when no registry is given (tests, tools). */
 export interface KvMetricsSink {
@@ -14,8 +15,12 @@ export interface KvMetricsSink {
   ghostHit(): void;
   droppedWrite(reason: DropReason, n?: number): void;
   protocolError(status: string): void;
-  /** The server closed a connection on its own (not a protocol error): `idle` = no frame for --kv.idle-timeout. */
-  connectionClosed(reason: 'idle'): void;
+  /**
+   * The server closed a connection on its own (not a protocol error): `idle` = no frame for
+   * --kv.idle-timeout; `not_allowed` = refused by the pool's allow lists at accept;
+   * `too_many_connections` = its uid held --kv.max-connections-per-uid.
+   */
+  connectionClosed(reason: ClosedReason): void;
 }
 
 export interface NamespaceMetrics {
@@ -46,90 +51,134 @@ export const noopKvMetrics: KvMetricsSink = {
 
 const P = 'brixlet_kvcache_';
 
-export function createKvMetrics(registry: Registry, source: KvGaugeSource): KvMetricsSink {
+/**
+ * The brixlet_kvcache_* families of one registry, shared by every pool of the agent: the default
+ * pool's series carry no `pool` label (the names and label sets it always had), another pool's
+ * series carry `pool="<name>"`.
+ */
+interface KvFamilies {
+  readonly sources: Map<string, KvGaugeSource>;
+  readonly sink: (pool: string) => KvMetricsSink;
+}
+
+const families = new WeakMap<Registry, KvFamilies>();
+
+/** `{}` for the default pool, `{ pool }` for another one. */
+function poolLabel(pool: string): { pool?: string } {
+  return pool === DEFAULT_POOL ? {} : { pool };
+}
+
+export const DEFAULT_POOL = 'default';
+
+/** The metrics sink of `pool` (default: the default pool) on `registry`; gauges read `source` at scrape time. */
+export function createKvMetrics(registry: Registry, source: KvGaugeSource, pool = DEFAULT_POOL): KvMetricsSink {
+  let f = families.get(registry);
+  if (f === undefined) {
+    f = createFamilies(registry);
+    families.set(registry, f);
+  }
+  f.sources.set(pool, source);
+  return f.sink(pool);
+}
+
+function createFamilies(registry: Registry): KvFamilies {
   const registers = [registry];
-  const lookups = new Counter({ name: `${P}lookups_total`, help: 'LOOKUP and EXISTS requests served.', labelNames: ['namespace', 'op'], registers });
-  const requested = new Counter({ name: `${P}requested_blocks_total`, help: 'Blocks asked for by LOOKUP/EXISTS.', labelNames: ['namespace'], registers });
-  const hits = new Counter({ name: `${P}hit_blocks_total`, help: 'Blocks found (longest sealed prefix) by LOOKUP/EXISTS.', labelNames: ['namespace'], registers });
-  const requestedBytes = new Counter({ name: `${P}requested_bytes_total`, help: 'Bytes asked for by LOOKUP/EXISTS (blocks × namespace block size).', labelNames: ['namespace'], registers });
-  const hitBytes = new Counter({ name: `${P}hit_bytes_total`, help: 'Bytes of the blocks found by LOOKUP/EXISTS.', labelNames: ['namespace'], registers });
+  const sources = new Map<string, KvGaugeSource>();
+  /** Every pool's gauge readings, each with its pool label. */
+  const each = (fn: (labels: { pool?: string }, s: KvGaugeSource) => void): void => {
+    for (const [pool, s] of sources) fn(poolLabel(pool), s);
+  };
+  const lookups = new Counter({ name: `${P}lookups_total`, help: 'LOOKUP and EXISTS requests served.', labelNames: ['namespace', 'op', 'pool'], registers });
+  const requested = new Counter({ name: `${P}requested_blocks_total`, help: 'Blocks asked for by LOOKUP/EXISTS.', labelNames: ['namespace', 'pool'], registers });
+  const hits = new Counter({ name: `${P}hit_blocks_total`, help: 'Blocks found (longest sealed prefix) by LOOKUP/EXISTS.', labelNames: ['namespace', 'pool'], registers });
+  const requestedBytes = new Counter({ name: `${P}requested_bytes_total`, help: 'Bytes asked for by LOOKUP/EXISTS (blocks × namespace block size).', labelNames: ['namespace', 'pool'], registers });
+  const hitBytes = new Counter({ name: `${P}hit_bytes_total`, help: 'Bytes of the blocks found by LOOKUP/EXISTS.', labelNames: ['namespace', 'pool'], registers });
   const latency = new Histogram({
     name: `${P}lookup_duration_seconds`,
     help: 'Time the shard spends on one LOOKUP/EXISTS request (socket time excluded).',
-    labelNames: ['op'],
+    labelNames: ['op', 'pool'],
     buckets: [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3],
     registers,
   });
-  const putBytes = new Counter({ name: `${P}put_bytes_total`, help: 'Bytes of blocks sealed (written by engines).', labelNames: ['namespace'], registers });
-  const getBytes = new Counter({ name: `${P}get_bytes_total`, help: 'Bytes of blocks leased for reading by LOOKUP.', labelNames: ['namespace'], registers });
-  const evictions = new Counter({ name: `${P}evictions_total`, help: 'Blocks evicted, by the policy queue they left.', labelNames: ['queue'], registers });
-  const ghostHits = new Counter({ name: `${P}ghost_hits_total`, help: 'S3-FIFO inserts of recently evicted keys (admitted to the main queue).', registers });
-  const dropped = new Counter({ name: `${P}dropped_writes_total`, help: 'Writes that never became visible, by reason.', labelNames: ['reason'], registers });
-  const protocolErrors = new Counter({ name: `${P}protocol_errors_total`, help: 'Error replies sent to engines, by status.', labelNames: ['status'], registers });
+  const putBytes = new Counter({ name: `${P}put_bytes_total`, help: 'Bytes of blocks sealed (written by engines).', labelNames: ['namespace', 'pool'], registers });
+  const getBytes = new Counter({ name: `${P}get_bytes_total`, help: 'Bytes of blocks leased for reading by LOOKUP.', labelNames: ['namespace', 'pool'], registers });
+  const evictions = new Counter({ name: `${P}evictions_total`, help: 'Blocks evicted, by the policy queue they left.', labelNames: ['queue', 'pool'], registers });
+  const ghostHits = new Counter({ name: `${P}ghost_hits_total`, help: 'S3-FIFO inserts of recently evicted keys (admitted to the main queue).', labelNames: ['pool'], registers });
+  const dropped = new Counter({ name: `${P}dropped_writes_total`, help: 'Writes that never became visible, by reason.', labelNames: ['reason', 'pool'], registers });
+  const protocolErrors = new Counter({ name: `${P}protocol_errors_total`, help: 'Error replies sent to engines, by status.', labelNames: ['status', 'pool'], registers });
   new Gauge({
     name: `${P}bytes`,
     help: 'Slab bytes by state (slot sizes).',
-    labelNames: ['state'],
+    labelNames: ['state', 'pool'],
     registers,
     collect() {
-      const b = source.bytesByState();
-      this.set({ state: 'free' }, b.free);
-      this.set({ state: 'writing' }, b.writing);
-      this.set({ state: 'sealed' }, b.sealed);
+      each((l, s) => {
+        const b = s.bytesByState();
+        this.set({ ...l, state: 'free' }, b.free);
+        this.set({ ...l, state: 'writing' }, b.writing);
+        this.set({ ...l, state: 'sealed' }, b.sealed);
+      });
     },
   });
-  new Gauge({ name: `${P}capacity_bytes`, help: 'Slab bytes of the shard.', registers, collect() { this.set(source.capacityBytes()); } });
-  new Gauge({ name: `${P}entries`, help: 'Blocks in the index (writing + sealed).', registers, collect() { this.set(source.entries()); } });
+  new Gauge({ name: `${P}capacity_bytes`, help: 'Slab bytes of the shard.', labelNames: ['pool'], registers, collect() { each((l, s) => this.set(l, s.capacityBytes())); } });
+  new Gauge({ name: `${P}entries`, help: 'Blocks in the index (writing + sealed).', labelNames: ['pool'], registers, collect() { each((l, s) => this.set(l, s.entries())); } });
   new Gauge({
     name: `${P}leases_active`,
     help: 'Leases held by engines, by kind.',
-    labelNames: ['kind'],
+    labelNames: ['kind', 'pool'],
     registers,
     collect() {
-      const l = source.leases();
-      this.set({ kind: 'read' }, l.read);
-      this.set({ kind: 'write' }, l.write);
+      each((l, s) => {
+        const n = s.leases();
+        this.set({ ...l, kind: 'read' }, n.read);
+        this.set({ ...l, kind: 'write' }, n.write);
+      });
     },
   });
-  new Gauge({ name: `${P}connections`, help: 'Engine connections open on the socket.', registers, collect() { this.set(source.connections()); } });
-  const closedConns = new Counter({ name: `${P}connections_closed_total`, help: 'Connections the server closed on its own, by reason (idle: no frame for --kv.idle-timeout while holding no lease).', labelNames: ['reason'], registers });
-  closedConns.inc({ reason: 'idle' }, 0);
-  for (const reason of ['full', 'quota', 'expired', 'disconnect', 'dropped', 'no_parent'] as const) dropped.inc({ reason }, 0);
-  const latLookup = latency.labels('lookup');
-  const latExists = latency.labels('exists');
+  new Gauge({ name: `${P}connections`, help: 'Engine connections open on the socket.', labelNames: ['pool'], registers, collect() { each((l, s) => this.set(l, s.connections())); } });
+  const closedConns = new Counter({ name: `${P}connections_closed_total`, help: 'Connections the server closed on its own, by reason (idle: no frame for --kv.idle-timeout while holding no lease; not_allowed: refused by the pool\'s allowed uids/gids; too_many_connections: --kv.max-connections-per-uid).', labelNames: ['reason', 'pool'], registers });
 
-  const perNs = new Map<string, NamespaceMetrics>();
-  return {
-    namespace(name) {
-      let m = perNs.get(name);
-      if (m === undefined) {
-        const l = { lookup: lookups.labels(name, 'lookup'), exists: lookups.labels(name, 'exists') };
-        const rq = requested.labels(name);
-        const h = hits.labels(name);
-        const rqb = requestedBytes.labels(name);
-        const hb = hitBytes.labels(name);
-        const pb = putBytes.labels(name);
-        const gb = getBytes.labels(name);
-        m = {
-          lookup(op, n, hit, nBytes, hitB, seconds) {
-            l[op].inc();
-            rq.inc(n);
-            h.inc(hit);
-            rqb.inc(nBytes);
-            hb.inc(hitB);
-            (op === 'lookup' ? latLookup : latExists).observe(seconds);
-          },
-          put: (bytes) => pb.inc(bytes),
-          get: (bytes) => gb.inc(bytes),
-        };
-        perNs.set(name, m);
-      }
-      return m;
-    },
-    eviction: (queue) => evictions.inc({ queue }),
-    ghostHit: () => ghostHits.inc(),
-    droppedWrite: (reason, n = 1) => dropped.inc({ reason }, n),
-    protocolError: (status) => protocolErrors.inc({ status }),
-    connectionClosed: (reason) => closedConns.inc({ reason }),
+  const sink = (pool: string): KvMetricsSink => {
+    const pl = poolLabel(pool);
+    for (const reason of ['idle', 'not_allowed', 'too_many_connections'] as const) closedConns.inc({ ...pl, reason }, 0);
+    for (const reason of ['full', 'quota', 'expired', 'disconnect', 'dropped', 'no_parent'] as const) dropped.inc({ ...pl, reason }, 0);
+    const latLookup = latency.labels({ ...pl, op: 'lookup' });
+    const latExists = latency.labels({ ...pl, op: 'exists' });
+    const perNs = new Map<string, NamespaceMetrics>();
+    return {
+      namespace(name) {
+        let m = perNs.get(name);
+        if (m === undefined) {
+          const ns = { ...pl, namespace: name };
+          const l = { lookup: lookups.labels({ ...ns, op: 'lookup' }), exists: lookups.labels({ ...ns, op: 'exists' }) };
+          const rq = requested.labels(ns);
+          const h = hits.labels(ns);
+          const rqb = requestedBytes.labels(ns);
+          const hb = hitBytes.labels(ns);
+          const pb = putBytes.labels(ns);
+          const gb = getBytes.labels(ns);
+          m = {
+            lookup(op, n, hit, nBytes, hitB, seconds) {
+              l[op].inc();
+              rq.inc(n);
+              h.inc(hit);
+              rqb.inc(nBytes);
+              hb.inc(hitB);
+              (op === 'lookup' ? latLookup : latExists).observe(seconds);
+            },
+            put: (bytes) => pb.inc(bytes),
+            get: (bytes) => gb.inc(bytes),
+          };
+          perNs.set(name, m);
+        }
+        return m;
+      },
+      eviction: (queue) => evictions.inc({ ...pl, queue }),
+      ghostHit: () => ghostHits.inc(pl),
+      droppedWrite: (reason, n = 1) => dropped.inc({ ...pl, reason }, n),
+      protocolError: (status) => protocolErrors.inc({ ...pl, status }),
+      connectionClosed: (reason) => closedConns.inc({ ...pl, reason }),
+    };
   };
+  return { sources, sink };
 }

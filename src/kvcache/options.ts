@@ -3,6 +3,7 @@ import type { DeepReadonly } from '../common/config/load-config.js';
 import { parseSize } from '../common/config/coerce.js';
 import type { Config } from '../common/config/schema.js';
 import { BrixletError } from '../common/errors.js';
+import { DEFAULT_POOL_NAME, type IdFiles, SYSTEM_ID_FILES, checkDistinct, createIdResolver, parsePools } from './pools.js';
 import type { KvShardOptions } from './types.js';
 
 const KiB = 1024;
@@ -30,19 +31,70 @@ export function parseQuotas(text: string): Map<string, number> {
   return out;
 }
 
-export function kvOptionsFromConfig(kv: DeepReadonly<Config['kv']>): KvShardOptions {
-  const { pageSize, capacity } = kv;
+type KvConfig = DeepReadonly<Config['kv']>;
+
+/** What one pool sets itself; everything else comes from the --kv.* flags. */
+interface PoolOwn {
+  readonly name: string;
+  readonly dir: string;
+  readonly socket: string;
+  readonly capacity: number;
+  readonly group: string;
+  readonly uids: readonly string[];
+  /** undefined = the owning group. */
+  readonly gids: readonly string[] | undefined;
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/** The default pool's options (the --kv.* flags). */
+export function kvOptionsFromConfig(kv: KvConfig, idFiles: IdFiles = SYSTEM_ID_FILES): KvShardOptions {
+  const gids = list(kv.allowGids);
+  const own: PoolOwn = { name: DEFAULT_POOL_NAME, dir: kv.dir, socket: kv.socket, capacity: kv.capacity, group: kv.group, uids: list(kv.allowUids), gids: gids.length > 0 ? gids : undefined };
+  return poolOptions(kv, own, idFiles, '--kv');
+}
+
+/** Every pool: the default one first, then the --kv.pools entries; names, sockets and dirs distinct. */
+export function kvPoolsFromConfig(kv: KvConfig, idFiles: IdFiles = SYSTEM_ID_FILES): KvShardOptions[] {
+  const pools = [kvOptionsFromConfig(kv, idFiles)];
+  for (const spec of parsePools(kv.pools)) {
+    const own: PoolOwn = {
+      name: spec.name,
+      dir: spec.dir,
+      socket: spec.socket,
+      capacity: spec.capacity ?? kv.capacity,
+      group: spec.group ?? kv.group,
+      uids: spec.uids ?? list(kv.allowUids),
+      gids: spec.gids,
+    };
+    pools.push(poolOptions(kv, own, idFiles, `--kv.pools ${spec.name}:`));
+  }
+  checkDistinct(pools.map((p) => ({ name: p.pool, socketPath: p.socketPath, dir: p.dir })));
+  return pools;
+}
+
+function poolOptions(kv: KvConfig, own: PoolOwn, idFiles: IdFiles, where: string): KvShardOptions {
+  const { pageSize } = kv;
+  const { capacity } = own;
   if ((pageSize & (pageSize - 1)) !== 0) fail(`--kv.page-size ${pageSize} is not a power of two`);
   if (kv.slabSize % pageSize !== 0) fail(`--kv.slab-size ${kv.slabSize} is not a multiple of --kv.page-size ${pageSize}`);
   // A capacity below one slab becomes one smaller slab (whole pages).
   const slabSize = capacity < kv.slabSize ? Math.floor(capacity / pageSize) * pageSize : kv.slabSize;
-  if (slabSize < pageSize) fail(`--kv.capacity ${capacity} is smaller than one page (--kv.page-size ${pageSize})`);
+  const cap = where === '--kv' ? '--kv.capacity' : `${where} capacity`;
+  if (slabSize < pageSize) fail(`${cap} ${capacity} is smaller than one page (--kv.page-size ${pageSize})`);
   const slabCount = Math.floor(capacity / slabSize);
-  if (slabCount > MAX_SLABS) fail(`--kv.capacity / --kv.slab-size gives ${slabCount} slabs; at most ${MAX_SLABS}`);
+  if (slabCount > MAX_SLABS) fail(`${cap} / --kv.slab-size gives ${slabCount} slabs; at most ${MAX_SLABS}`);
   const maxEntries = kv.maxEntries > 0 ? kv.maxEntries : Math.max(1024, Math.floor((slabCount * slabSize) / (64 * KiB)));
+  const ids = createIdResolver(idFiles);
+  const flag = (key: string): string => (where === '--kv' ? `--kv.${key}` : `${where} ${key}`);
+  const group = own.group === '' ? (process.getegid?.() ?? 0) : ids.gid(own.group, flag('group'));
+  const maxNamespacesPerUid = kv.maxNamespacesPerUid > 0 ? kv.maxNamespacesPerUid : Math.max(1, Math.floor((kv.maxNamespaces * 3) / 4));
   return {
-    dir: kv.dir,
-    socketPath: kv.socket,
+    pool: own.name,
+    dir: own.dir,
+    socketPath: own.socket,
     slabSize,
     slabCount,
     pageSize,
@@ -62,5 +114,10 @@ export function kvOptionsFromConfig(kv: DeepReadonly<Config['kv']>): KvShardOpti
     namespaceShare: kv.namespaceShare / 100,
     maxNamespaces: kv.maxNamespaces,
     prefault: kv.prefault,
+    group,
+    allowUids: own.uids.map((u) => ids.uid(u, flag('allow-uids'))),
+    allowGids: own.gids === undefined ? [group] : own.gids.map((g) => ids.gid(g, flag('allow-gids'))),
+    maxConnectionsPerUid: Math.min(kv.maxConnectionsPerUid, kv.maxConnections),
+    maxNamespacesPerUid: Math.min(maxNamespacesPerUid, kv.maxNamespaces),
   };
 }

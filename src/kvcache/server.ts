@@ -3,10 +3,12 @@
  * the shard, keeps each connection's leases, expires them, and answers bad input with a status (closing
  * the connection when the stream can no longer be trusted). Other connections are never affected.
  */
-import { chmodSync } from 'node:fs';
+import { chmodSync, lchownSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { BrixletError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { agentUid } from '../common/safe-fs.js';
+import { type PoolAccess, admissionProblem } from './admission.js';
 import { LeaseTable } from './leases.js';
 import type { KvMetricsSink } from './metrics.js';
 import {
@@ -33,6 +35,7 @@ import {
   statusName,
   writeLeaseRecord,
 } from './protocol.js';
+import { type PeerCred, readPeerCred } from './peer-cred.js';
 import type { KvShard, Namespace } from './shard.js';
 
 export interface LeaseServerOptions {
@@ -50,7 +53,18 @@ export interface LeaseServerOptions {
   readonly maxConnections: number;
   /** Shard summary for STATS (the service adds socket/dir/slab fields). */
   readonly summary: () => object;
+  /** Who may connect (SO_PEERCRED); default: root, the agent's uid and the agent's group. */
+  readonly access?: PoolAccess;
+  /** Connections one peer uid may hold; default --kv.max-connections. */
+  readonly maxConnectionsPerUid?: number;
+  /** Group of the socket file (0660); default the agent's effective gid. */
+  readonly socketGroup?: number;
+  /** How the peer is identified (tests inject one); default SO_PEERCRED. */
+  readonly peerCred?: (socket: Socket) => PeerCred | undefined;
 }
+
+/** Refused peers are logged at most this often (a refused client may reconnect in a loop). */
+const REFUSAL_LOG_EVERY_MS = 10_000;
 
 /** Ops refused while draining: they would start work (take leases or bind a namespace). */
 const STARTING_OPS: ReadonlySet<number> = new Set([Op.HELLO, Op.LOOKUP, Op.EXISTS, Op.ALLOC]);
@@ -69,6 +83,7 @@ class Connection {
   constructor(
     readonly id: number,
     readonly socket: Socket,
+    readonly peer: PeerCred,
     shard: KvShard,
     opts: LeaseServerOptions,
   ) {
@@ -86,6 +101,11 @@ export class LeaseServer {
   /** Announced in HELLO: --kv.max-batch, at most what fits one frame. */
   private readonly maxBatch: number;
   private shuttingDown = false;
+  private readonly access: PoolAccess;
+  private readonly perUidMax: number;
+  /** Open connections by peer uid (--kv.max-connections-per-uid). */
+  private readonly byUid = new Map<number, number>();
+  private refusalLog = { at: -Infinity, suppressed: 0 };
   /** Set by drain(): ops that start work are refused, ops that finish it are still served. */
   private draining: { readonly done: () => void; readonly finished: Promise<void> } | undefined;
 
@@ -97,6 +117,9 @@ export class LeaseServer {
   ) {
     this.maxBatch = this.effectiveMaxBatch();
     this.pinned = new Int32Array(this.maxBatch);
+    const gid = process.getegid?.() ?? 0;
+    this.access = opts.access ?? { agentUid: agentUid(), allowUids: [], allowGids: [gid] };
+    this.perUidMax = Math.min(opts.maxConnectionsPerUid ?? opts.maxConnections, opts.maxConnections);
     this.server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.maxConnections = opts.maxConnections;
   }
@@ -125,11 +148,13 @@ export class LeaseServer {
       this.server.listen(this.opts.socketPath, () => {
         this.server.off('error', onError);
         this.server.on('error', (err) => this.log.error({ err }, 'kv socket error'));
-        // Engines in other containers run as other users: the socket is world-connectable; the
-        // directory's permissions decide who reaches it. chmod follows a symlink; the socket's
-        // directory was checked (the agent's own, not writable by others), so nobody can swap one in.
-        // 0666 until pools have their own group (a later part of the trust-boundary work).
-        chmodSync(this.opts.socketPath, 0o666);
+        // 0660 with the pool's group: engines of that group may connect (connect(2) needs write
+        // permission on the socket), nobody else. Node binds and listens in one step, so for a moment
+        // the socket has the umask's mode; a peer that connects then still meets the SO_PEERCRED
+        // check in accept(). chmod follows a symlink; the socket's directory was checked (the
+        // agent's own, not writable by others), so nobody can swap one in.
+        lchownSync(this.opts.socketPath, -1, this.opts.socketGroup ?? process.getegid?.() ?? 0);
+        chmodSync(this.opts.socketPath, 0o660);
         const every = Math.max(50, Math.min(1000, Math.floor(this.opts.leaseTtlMs / 4)));
         this.sweepTimer = setInterval(() => this.sweep(), every);
         this.sweepTimer.unref();
@@ -214,7 +239,20 @@ export class LeaseServer {
       socket.destroy();
       return;
     }
-    const c = new Connection(this.nextSession++, socket, this.shard, this.opts);
+    // Identity and admission once per connection, never per frame.
+    const peer = (this.opts.peerCred ?? readPeerCred)(socket);
+    const problem = peer === undefined ? 'its SO_PEERCRED could not be read' : admissionProblem(peer, this.access);
+    if (peer === undefined || problem !== undefined) {
+      this.refuse(socket, peer, Status.NOT_ALLOWED, 'not_allowed', `this pool does not admit you: ${problem ?? ''}`);
+      return;
+    }
+    const held = this.byUid.get(peer.uid) ?? 0;
+    if (held >= this.perUidMax) {
+      this.refuse(socket, peer, Status.TOO_MANY_CONNECTIONS, 'too_many_connections', `uid ${peer.uid} holds ${held} connections (--kv.max-connections-per-uid ${this.perUidMax}); close some`);
+      return;
+    }
+    this.byUid.set(peer.uid, held + 1);
+    const c = new Connection(this.nextSession++, socket, peer, this.shard, this.opts);
     this.conns.add(c);
     // A partial frame followed by silence for a lease TTL ends the connection.
     socket.setTimeout(this.opts.leaseTtlMs, () => {
@@ -226,8 +264,24 @@ export class LeaseServer {
     socket.on('close', () => this.dropConnection(c));
   }
 
+  /** One unsolicited status frame (request id 0), then the connection ends; nothing else is read. */
+  private refuse(socket: Socket, peer: PeerCred | undefined, status: number, reason: 'not_allowed' | 'too_many_connections', message: string): void {
+    socket.on('error', () => {});
+    this.metrics.connectionClosed(reason);
+    const now = Date.now();
+    if (now - this.refusalLog.at >= REFUSAL_LOG_EVERY_MS) {
+      this.log.warn({ uid: peer?.uid, gid: peer?.gid, pid: peer?.pid, reason, suppressed: this.refusalLog.suppressed }, 'kv connection refused');
+      this.refusalLog = { at: now, suppressed: 0 };
+    } else this.refusalLog.suppressed++;
+    socket.end(frame(REPLY_BIT, 0, encodeError(message), status));
+    socket.destroySoon();
+  }
+
   private dropConnection(c: Connection): void {
     if (!this.conns.delete(c)) return;
+    const n = (this.byUid.get(c.peer.uid) ?? 1) - 1;
+    if (n > 0) this.byUid.set(c.peer.uid, n);
+    else this.byUid.delete(c.peer.uid);
     c.leases.clear();
     if (c.ns !== undefined) this.shard.goodbye(c.ns);
     this.checkDrained();
@@ -323,7 +377,7 @@ export class LeaseServer {
       case Op.HELLO: {
         const req = decodeHello(body);
         if (c.ns !== undefined) throw new ProtocolError(Status.BAD_HELLO, `this connection is already bound to namespace ${c.ns.name}; open another connection`);
-        c.ns = shard.hello(req.namespace, req.layout, req.blockSize);
+        c.ns = shard.hello(req.namespace, req.layout, req.blockSize, c.peer.uid);
         return encodeHelloReply({
           sessionId: c.id,
           leaseTtlMs: opts.leaseTtlMs,
@@ -376,7 +430,8 @@ export class LeaseServer {
       case Op.STATS: {
         if (body.length !== 0) throw new ProtocolError(Status.BAD_FRAME, 'STATS has no body');
         const name = c.ns?.name;
-        return this.statsBody({ ...opts.summary(), namespace: shard.namespaceSummaries().find((s) => s.name === name) ?? null });
+        const { uid, gid, pid } = c.peer;
+        return this.statsBody({ ...opts.summary(), namespace: shard.namespaceSummaries().find((s) => s.name === name) ?? null, peer: { uid, gid, pid } });
       }
       default:
         throw new ProtocolError(Status.UNKNOWN_OP, `unknown op 0x${op.toString(16)}`);

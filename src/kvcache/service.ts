@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { BrixletError, isBrixletError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { ensureSafeDir, ownedProblem, unlinkOwned } from '../common/safe-fs.js';
+import { agentUid, ensureSafeDir, ownedProblem, unlinkOwned } from '../common/safe-fs.js';
 import { createKvMetrics, noopKvMetrics } from './metrics.js';
 import { LeaseServer } from './server.js';
 import { KvShard } from './shard.js';
@@ -32,7 +32,9 @@ function errnoOf(err: unknown): string {
 /**
  * Creates the socket's directory (or checks the one there: a real directory the agent or root owns,
  * not writable by group or others); the default path falls back to <tmpdir>/brixlet-<uid>/kv.sock.
- * 0755 so engines of other users reach the socket, until pools have their own group (later part).
+ * The directory may stay 0755: the socket in it is 0660 with the pool's group (connect(2) needs write
+ * permission on it) and every peer is checked by SO_PEERCRED, and the default /run/brixlet also holds
+ * the fault rule file that interposed processes of any user read. The slab directory is the strict one.
  */
 export function prepareSocketPath(path: string, log: Logger): string {
   try {
@@ -80,13 +82,13 @@ async function clearStaleSocket(path: string): Promise<void> {
 }
 
 export async function startKvService(options: KvShardOptions, deps: KvServiceDeps): Promise<KvService> {
-  const log = deps.log.child({ component: 'kvcache' });
+  const log = deps.log.child({ component: 'kvcache', pool: options.pool });
   const socketPath = prepareSocketPath(options.socketPath, log);
   await clearStaleSocket(socketPath);
   let slabs: SlabSet | undefined;
   let server: LeaseServer | undefined;
   try {
-    slabs = openSlabSet({ dir: options.dir, slabSize: options.slabSize, count: options.slabCount, prefault: options.prefault, log });
+    slabs = openSlabSet({ dir: options.dir, slabSize: options.slabSize, count: options.slabCount, prefault: options.prefault, group: options.group, log });
     const set = slabs;
     // The metrics read the shard and server at scrape time; both exist before the first scrape.
     const ref: { shard?: KvShard; srv?: LeaseServer } = {};
@@ -101,7 +103,7 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
             entries: () => live().index.size,
             leases: () => live().leases(),
             connections: () => ref.srv?.connections ?? 0,
-          });
+          }, options.pool);
     const shard = new KvShard(options, metrics);
     ref.shard = shard;
     const srv = new LeaseServer(
@@ -119,6 +121,9 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
         idleTimeoutMs: options.idleTimeoutMs,
         maxConnections: options.maxConnections,
         summary,
+        access: { agentUid: agentUid(), allowUids: options.allowUids, allowGids: options.allowGids },
+        maxConnectionsPerUid: options.maxConnectionsPerUid,
+        socketGroup: options.group,
       },
       metrics,
       log,
@@ -129,7 +134,7 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
       throw new BrixletError('BRX_ERR_KV_INIT', { path: socketPath, reason: `cannot listen: ${errnoOf(err)}` }, { cause: err });
     });
     log.info(
-      { socket: socketPath, dir: options.dir, slabs: options.slabCount, slabSize: options.slabSize, policy: options.policy, maxEntries: options.maxEntries },
+      { socket: socketPath, dir: options.dir, group: options.group, allowUids: options.allowUids, allowGids: options.allowGids, slabs: options.slabCount, slabSize: options.slabSize, policy: options.policy, maxEntries: options.maxEntries },
       'KV cache shard listening',
     );
     let closed: Promise<void> | undefined;
@@ -170,6 +175,7 @@ function summarize(options: KvShardOptions, socket: string, slabs: SlabSet, shar
   const bytes = shard.bytesByState();
   return {
     enabled: true,
+    pool: options.pool,
     socket,
     dir: options.dir,
     generation: slabs.generation,

@@ -25,6 +25,8 @@ export interface Namespace {
   readonly classId: number;
   readonly quota: number | undefined;
   readonly metrics: NamespaceMetrics;
+  /** uid of the peer whose HELLO created it (-1 = not known); counted by --kv.max-namespaces-per-uid. */
+  readonly ownerUid: number;
   bytes: number;
   entries: number;
   connections: number;
@@ -70,8 +72,8 @@ export class KvShard {
 
   // ───────────── namespaces ─────────────
 
-  /** Binds a connection to a namespace, creating it on first use. */
-  hello(name: string, layoutSig: Uint8Array | string, blockSize: number): Namespace {
+  /** Binds a connection to a namespace, creating it on first use (`uid`: the peer's, for the per-uid cap). */
+  hello(name: string, layoutSig: Uint8Array | string, blockSize: number, uid = -1): Namespace {
     const layout = typeof layoutSig === 'string' ? Buffer.from(layoutSig, 'utf8') : Buffer.from(layoutSig);
     if (name === '') throw new ProtocolError(Status.BAD_HELLO, 'namespace must not be empty');
     if (!Number.isInteger(blockSize) || blockSize < SLOT_ALIGN || blockSize > this.options.pageSize) {
@@ -83,6 +85,7 @@ export class KvShard {
         throw new ProtocolError(Status.LAYOUT_MISMATCH, `namespace ${name} holds blocks of ${ns.blockSize} bytes, layout "${ns.layout}"; this engine sent ${blockSize} bytes, layout "${layoutText(layout)}"`);
       }
     } else {
+      this.checkUidNamespaces(uid);
       const id = this.freeNamespaceId();
       const slotSize = slotSizeFor(blockSize);
       ns = {
@@ -95,6 +98,7 @@ export class KvShard {
         classId: this.allocator.classFor(slotSize),
         quota: this.options.quotas.get(name),
         metrics: this.metrics.namespace(name),
+        ownerUid: uid,
         bytes: 0,
         entries: 0,
         connections: 0,
@@ -107,6 +111,21 @@ export class KvShard {
     }
     ns.connections++;
     return ns;
+  }
+
+  /**
+   * One uid may create at most --kv.max-namespaces-per-uid namespaces that hold blocks or have a
+   * connection (empty idle ones are reclaimable and do not count), so one tenant cannot take every
+   * slot. Runs only when a HELLO creates a namespace.
+   */
+  private checkUidNamespaces(uid: number): void {
+    const max = this.options.maxNamespacesPerUid;
+    if (uid < 0 || max <= 0 || max >= this.options.maxNamespaces) return;
+    let held = 0;
+    for (const ns of this.byName.values()) if (ns.ownerUid === uid && (ns.entries > 0 || ns.connections > 0)) held++;
+    if (held >= max) {
+      throw new ProtocolError(Status.TOO_MANY_NAMESPACES, `uid ${uid} already created ${held} namespaces that hold blocks or connections (--kv.max-namespaces-per-uid ${max}); reuse one`);
+    }
   }
 
   goodbye(ns: Namespace): void {

@@ -12,8 +12,8 @@
  * The agent runs as root on nodes other users share, and anyone can create /dev/shm/brixlet before
  * it starts: the directory must be a real one the agent (or root) owns and only it can write, the
  * lock and slabs are opened O_NOFOLLOW (slabs O_EXCL too), and only regular files the agent owns are
- * removed (common/safe-fs.ts). The 0755 directory and 0666 slabs stay open to engines of any user
- * until pools get their own group (a later part of the trust-boundary work tightens them).
+ * removed (common/safe-fs.ts). The directory is 0750 and the slabs 0660, both with the pool's group:
+ * engines reach them through that group (Kubernetes: supplementalGroups), nobody else at all.
  *
  * libc comes through koffi. A koffi view cannot be detached, so a slab whose view escaped stays
  * mapped until the process exits; `close()` unmaps only slabs never viewed (the agent views none).
@@ -23,6 +23,7 @@ import {
   closeSync,
   constants as fsConstants,
   fchmodSync,
+  fchownSync,
   fstatSync,
   ftruncateSync,
   lstatSync,
@@ -71,6 +72,8 @@ export interface SlabSetOptions {
   readonly count: number;
   /** fallocate every slab page now, so no engine takes a first-touch fault or SIGBUS on a full tmpfs. */
   readonly prefault: boolean;
+  /** Group of the directory and slab files (the pool's); default the agent's effective gid. */
+  readonly group?: number;
   readonly log: Logger;
 }
 
@@ -199,7 +202,7 @@ function readLockPid(fd: number): number | undefined {
 function takeLock(dir: string, log: Logger): number {
   const path = join(dir, LOCK_FILE);
   // No O_TRUNC and no symlink: a planted agent.lock must not make root truncate another file.
-  const fd = openNoFollow(path, O_RDWR | O_CREAT, 0o644, 'open lock');
+  const fd = openNoFollow(path, O_RDWR | O_CREAT, 0o600, 'open lock');
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.uid !== agentUid() || st.nlink !== 1) {
@@ -253,11 +256,13 @@ function unlinkQuiet(path: string): void {
 }
 
 /** Creates, sizes, pre-allocates and maps one slab file; the fd is closed before returning. */
-function createSlab(path: string, size: number, prefault: boolean, dir: string): bigint {
-  const fd = openNoFollow(path, O_RDWR | O_CREAT | O_EXCL, 0o666, 'create');
+function createSlab(path: string, size: number, prefault: boolean, dir: string, group: number): bigint {
+  const fd = openNoFollow(path, O_RDWR | O_CREAT | O_EXCL, 0o600, 'create');
   try {
-    // The umask must not keep engines out. 0666 until pools have their own group (later trust-boundary part).
-    step(path, 'chmod', () => fchmodSync(fd, 0o666));
+    // Created 0600, then handed to the pool's group before it is sized: engines of that group map it
+    // read-write, nobody else can open it. fchmod also undoes a umask that would keep the group out.
+    step(path, 'chown', () => fchownSync(fd, -1, group));
+    step(path, 'chmod', () => fchmodSync(fd, 0o660));
     step(path, 'ftruncate', () => ftruncateSync(fd, size));
     if (prefault) {
       const rc = libc().posixFallocate(fd, 0, size);
@@ -274,6 +279,7 @@ function createSlab(path: string, size: number, prefault: boolean, dir: string):
 
 export function openSlabSet(opts: SlabSetOptions): SlabSet {
   const { dir, slabSize, count, prefault, log } = opts;
+  const group = opts.group ?? process.getegid?.() ?? 0;
   checkSize('BRX_ERR_KV_CONFIG', dir, slabSize);
   if (!Number.isSafeInteger(count) || count < 1 || count > 65_535) {
     throw new BrixletError('BRX_ERR_KV_CONFIG', { reason: `slab count ${count} must be between 1 and 65535` });
@@ -285,13 +291,13 @@ export function openSlabSet(opts: SlabSetOptions): SlabSet {
   const created: string[] = [];
   let lockFd: number | undefined;
   try {
-    // 0755 so engines of other users reach the slabs, until pools have their own group.
-    step(dir, 'mkdir', () => ensureSafeDir(dir, 0o755, 'BRX_ERR_KV_UNSAFE_PATH'));
+    // 0750 with the pool's group: its engines list and open the slabs, others cannot even look in.
+    step(dir, 'mkdir', () => ensureSafeDir(dir, 0o750, 'BRX_ERR_KV_UNSAFE_PATH', { group, strict: true }));
     lockFd = takeLock(dir, log);
     wipeSlabs(dir, log);
     for (const path of paths) {
       created.push(path);
-      addrs.push(createSlab(path, slabSize, prefault, dir));
+      addrs.push(createSlab(path, slabSize, prefault, dir, group));
     }
   } catch (err) {
     for (const addr of addrs) libc().munmap(addr, slabSize);

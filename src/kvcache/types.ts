@@ -7,6 +7,8 @@ import type { EvictionQueue, PolicyName } from './eviction/types.js';
 
 /** Options resolved from the `kv` config section (see options.ts). */
 export interface KvShardOptions {
+  /** Pool name: `default` for the --kv.* pool, else a --kv.pools entry's name. */
+  readonly pool: string;
   readonly dir: string;
   readonly socketPath: string;
   /** Whole slabs only: `slabCount × slabSize`. */
@@ -36,6 +38,16 @@ export interface KvShardOptions {
   readonly namespaceShare: number;
   readonly maxNamespaces: number;
   readonly prefault: boolean;
+  /** The pool's owning group: group of its slab directory, slab files and socket (0750/0660). */
+  readonly group: number;
+  /** Peers admitted besides root and the agent's own uid (SO_PEERCRED uid). */
+  readonly allowUids: readonly number[];
+  /** Peers admitted by primary or supplementary gid (default: the owning group). */
+  readonly allowGids: readonly number[];
+  /** Connections one peer uid may hold at once (at most maxConnections). */
+  readonly maxConnectionsPerUid: number;
+  /** Namespaces one peer uid may create that hold blocks or connections; 0 = no per-uid limit. */
+  readonly maxNamespacesPerUid: number;
 }
 
 export interface KvNamespaceSummary {
@@ -56,6 +68,8 @@ export interface KvNamespaceSummary {
 
 export interface KvSummary {
   readonly enabled: true;
+  /** Pool name (`default` for the --kv.* pool). */
+  readonly pool: string;
   readonly socket: string;
   readonly dir: string;
   readonly generation: string;

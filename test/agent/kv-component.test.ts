@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildAgentApp } from '../../src/agent/agent-app.js';
@@ -12,6 +12,9 @@ import { silentLog, testMetrics } from '../helpers/apps.js';
 
 const root = mkdtempSync('/dev/shm/brixlet-kv-component-test-');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+const TOKEN = 'kv-api-token-0123456789';
+const tokenFile = join(root, 'api-token');
+writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
 
 const open: { app: BrixletServer; kv: KvComponent }[] = [];
 afterEach(async () => {
@@ -35,7 +38,7 @@ async function agent(name: string, flags: Record<string, string> = {}) {
 
 describe('kv component', () => {
   it('starts the shard, serves its summary at /v1/kvcache and its metrics on /metrics', async () => {
-    const { app, kv, readiness, metrics } = await agent('on');
+    const { app, kv, readiness, metrics } = await agent('on', { 'agent.apiTokenFile': tokenFile });
     expect(kv.enabled).toBe(true);
     expect(kv.socketPath).toBe(join(root, 'on', 'kv.sock'));
     expect(readiness.state()).toEqual({ ready: true, reasons: [] });
@@ -46,11 +49,13 @@ describe('kv component', () => {
     await c.get(chainKeys([block]));
     await c.close();
 
-    const res = await app.inject('/v1/kvcache');
+    const res = await app.inject({ url: '/v1/kvcache', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({
       enabled: true,
+      pool: 'default',
+      redacted: false,
       socket: kv.socketPath,
       dir: join(root, 'on', 'slabs'),
       slabs: { count: 1, size: 16 * 2 ** 20 },

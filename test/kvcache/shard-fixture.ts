@@ -5,7 +5,9 @@ import type { KvShardOptions } from '../../src/kvcache/types.js';
 export const MiB = 1 << 20;
 
 export function shardOptions(over: Partial<KvShardOptions> = {}): KvShardOptions {
+  const gid = process.getegid?.() ?? 0;
   return {
+    pool: 'default',
     dir: '/nonexistent',
     socketPath: '/nonexistent.sock',
     slabSize: 8 * MiB,
@@ -26,6 +28,11 @@ export function shardOptions(over: Partial<KvShardOptions> = {}): KvShardOptions
     namespaceShare: 1,
     maxNamespaces: 4,
     prefault: false,
+    group: gid,
+    allowUids: [],
+    allowGids: [gid],
+    maxConnectionsPerUid: 16,
+    maxNamespacesPerUid: 0,
     ...over,
   };
 }

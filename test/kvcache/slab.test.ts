@@ -42,7 +42,7 @@ async function lockHolder(dir: string): Promise<ChildProcess> {
 }
 
 describe('openSlabSet', () => {
-  it('creates count files of slabSize bytes named slab-<gen>-<index>, mode 0666, and a pid lock', () => {
+  it('creates count files of slabSize bytes named slab-<gen>-<index>, mode 0660 in a 0750 directory with the pool group, and a pid lock', () => {
     const dir = join(root, 'create', 'nested');
     const set = open(dir, 3);
     expect(set.generation).toMatch(/^[0-9a-f]{8}$/);
@@ -51,11 +51,11 @@ describe('openSlabSet', () => {
     for (const p of set.paths) {
       const st = statSync(p);
       expect(st.size).toBe(SIZE);
-      expect(st.mode & 0o777).toBe(0o666);
+      expect(st.mode & 0o777).toBe(0o660);
       // fallocate allocated every page (blocks are 512-byte units).
       expect(st.blocks * 512).toBeGreaterThanOrEqual(SIZE);
     }
-    expect(statSync(dir).mode & 0o777).toBe(0o755);
+    expect(statSync(dir).mode & 0o777).toBe(0o750);
     expect(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
     set.close();
   });
@@ -104,7 +104,7 @@ m.close()`;
 
   it('refuses a directory another live agent process holds, and takes it over once that process is gone', async () => {
     const dir = join(root, 'locked');
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
     const holder = await lockHolder(dir);
     expect(() => open(dir)).toThrow(expect.objectContaining({ code: 'BRX_ERR_KV_IN_USE', params: { path: dir, pid: holder.pid } }));
     // Nothing of ours was left behind.
@@ -118,7 +118,7 @@ m.close()`;
 
   it('takes over a stale lock file naming a dead pid', () => {
     const dir = join(root, 'stale');
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
     const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
     writeFileSync(join(dir, LOCK_FILE), `${dead}\n`);
     const set = open(dir);
@@ -136,7 +136,7 @@ m.close()`;
 
   it('wipes slab files of an earlier agent but keeps other files', () => {
     const dir = join(root, 'wipe');
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
     writeFileSync(join(dir, 'slab-0badc0de-0000'), 'old');
     writeFileSync(join(dir, 'slab-junk'), 'old');
     writeFileSync(join(dir, 'notes.txt'), 'keep');
@@ -167,7 +167,7 @@ m.close()`;
   it('gives BRX_ERR_KV_INIT ENOSPC on a full tmpfs and removes what it created', (ctx) => {
     const mnt = join(root, 'tiny');
     mkdirSync(mnt);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', mnt]).status !== 0) {
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0750', 'tmpfs', mnt]).status !== 0) {
       ctx.skip('needs root (CAP_SYS_ADMIN) to mount a small tmpfs');
     }
     try {

@@ -43,7 +43,7 @@ describe('KV files on a shared node', () => {
   it.skipIf(notRoot)('refuses a kv dir owned by nobody whose agent.lock links to a victim: victim unchanged, no slab made', async () => {
     const { base, victim } = scene();
     const dir = join(base, 'kv');
-    mkdirSync(dir, { mode: 0o755 });
+    mkdirSync(dir, { mode: 0o750 });
     symlinkSync(victim, join(dir, LOCK_FILE));
     lchownSync(join(dir, LOCK_FILE), NOBODY, NOBODY);
     chownSync(dir, NOBODY, NOBODY);
@@ -56,7 +56,7 @@ describe('KV files on a shared node', () => {
   it('refuses an agent.lock that is a symlink even in the agent\'s own directory: victim unchanged', () => {
     const { base, victim } = scene();
     const dir = join(base, 'kv');
-    mkdirSync(dir, { mode: 0o755 });
+    mkdirSync(dir, { mode: 0o750 });
     symlinkSync(victim, join(dir, LOCK_FILE));
     expect(() => openSlabSet({ dir, slabSize: 1 << 20, count: 1, prefault: false, log })).toThrow(unsafe(LOCK_FILE, /symbolic link/));
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
@@ -66,7 +66,7 @@ describe('KV files on a shared node', () => {
   it('refuses an agent.lock hard-linked to another file: victim unchanged', () => {
     const { base, victim } = scene();
     const dir = join(base, 'kv');
-    mkdirSync(dir, { mode: 0o755 });
+    mkdirSync(dir, { mode: 0o750 });
     execFileSync('ln', [victim, join(dir, LOCK_FILE)]);
     expect(() => openSlabSet({ dir, slabSize: 1 << 20, count: 1, prefault: false, log })).toThrow(unsafe(LOCK_FILE, /hard links/));
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
@@ -95,7 +95,7 @@ describe('KV files on a shared node', () => {
   it('wipes only regular slab files it owns: a slab-* symlink and its target survive', () => {
     const { base, victim } = scene();
     const dir = join(base, 'kv');
-    mkdirSync(dir, { mode: 0o755 });
+    mkdirSync(dir, { mode: 0o750 });
     symlinkSync(victim, join(dir, 'slab-00000000-0000'));
     writeFileSync(join(dir, 'slab-11111111-0000'), 'old');
     const set = openSlabSet({ dir, slabSize: 1 << 20, count: 1, prefault: false, log });
@@ -108,7 +108,7 @@ describe('KV files on a shared node', () => {
   it.skipIf(notRoot)('leaves a slab-* file owned by another user in place', () => {
     const { base } = scene();
     const dir = join(base, 'kv');
-    mkdirSync(dir, { mode: 0o755 });
+    mkdirSync(dir, { mode: 0o750 });
     const theirs = join(dir, 'slab-22222222-0000');
     writeFileSync(theirs, 'theirs');
     chownSync(theirs, NOBODY, NOBODY);

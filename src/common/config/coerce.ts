@@ -81,10 +81,31 @@ function inRange(field: ConfigField, n: number, shown: string): Coerced {
   return { ok: true, value: n };
 }
 
+/** A config-file list for a string field with a listSeparator (see fields.ts Str); undefined otherwise. */
+function joinList(field: ConfigField, raw: unknown): string | undefined {
+  if (field.listSeparator === undefined || !Array.isArray(raw)) return undefined;
+  const scalar = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+  const parts: string[] = [];
+  for (const item of raw) {
+    const s = scalar(item);
+    if (s !== undefined) parts.push(s);
+    else if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+      const kv: string[] = [];
+      for (const [k, v] of Object.entries(item)) {
+        const value = Array.isArray(v) ? (v.every((x) => scalar(x) !== undefined) ? v.map((x) => scalar(x)).join(':') : undefined) : scalar(v);
+        if (value === undefined) return undefined;
+        kv.push(`${k}=${value}`);
+      }
+      parts.push(kv.join(','));
+    } else return undefined;
+  }
+  return parts.join(field.listSeparator);
+}
+
 export function coerceField(field: ConfigField, raw: unknown): Coerced {
   switch (field.kind) {
     case 'string': {
-      const text = typeof raw === 'string' ? raw : typeof raw === 'number' ? String(raw) : undefined;
+      const text = typeof raw === 'string' ? raw : typeof raw === 'number' ? String(raw) : joinList(field, raw);
       if (text === undefined) return { ok: false, problem: `must be a string, got ${describe(raw)}` };
       if (field.pattern !== undefined && !new RegExp(field.pattern).test(text)) {
         return { ok: false, problem: `must be ${field.expected ?? `a string matching ${field.pattern}`}, got ${describe(raw)}` };

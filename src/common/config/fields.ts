@@ -17,8 +17,12 @@ interface LeafOptions {
 
 const KIND = 'x-brixlet-kind';
 
-/** A string; with `pattern`, values must match it and `expected` says what a valid value looks like. */
-export function Str(def: string, opts: LeafOptions & { pattern?: string; expected?: string }) {
+/**
+ * A string; with `pattern`, values must match it and `expected` says what a valid value looks like.
+ * With `listSeparator`, a config file may also give a list (of strings, or of mappings written as
+ * `key=value` joined by commas, list values joined by `:`): its entries are joined by the separator.
+ */
+export function Str(def: string, opts: LeafOptions & { pattern?: string; expected?: string; listSeparator?: string }) {
   return Type.String({ default: def, [KIND]: 'string', ...opts });
 }
 
@@ -73,6 +77,8 @@ export interface ConfigField {
   /** For strings with a pattern: what a valid value looks like, for error messages. */
   readonly pattern?: string;
   readonly expected?: string;
+  /** Strings only: a list in a config file is joined with this (see Str). */
+  readonly listSeparator?: string;
   readonly values?: readonly string[];
   readonly minimum?: number;
   readonly maximum?: number;
@@ -110,6 +116,7 @@ export function configFields(schema: TObject): ConfigField[] {
       ...(typeof node.alias === 'string' ? { alias: node.alias } : {}),
       ...(typeof node.pattern === 'string' ? { pattern: node.pattern } : {}),
       ...(typeof node.expected === 'string' ? { expected: node.expected } : {}),
+      ...(typeof node.listSeparator === 'string' ? { listSeparator: node.listSeparator } : {}),
       ...(kind === 'enum' ? { values: node['x-brixlet-values'] as string[] } : {}),
       ...(typeof node.minimum === 'number' ? { minimum: node.minimum } : {}),
       ...(typeof node.maximum === 'number' ? { maximum: node.maximum } : {}),

@@ -9,6 +9,7 @@ const plain = createStyle({ isTTY: false }, {});
 const ns = { name: 'llama/bf16', blockSize: 2 * MiB, layout: '', entries: 3, bytes: 6 * MiB, quotaBytes: 8 * MiB, connections: 2, lookups: 4, hitBlocks: 3, requestedBlocks: 4, hitRatio: 0.75 };
 const stats: KvStats = {
   enabled: true,
+  pool: 'default',
   socket: '/run/brixlet/kv.sock',
   dir: '/dev/shm/brixlet',
   generation: '0a1b2c3d',

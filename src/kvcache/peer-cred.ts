@@ -1,0 +1,70 @@
+/**
+ * Who is on the other end of an accepted unix socket: SO_PEERCRED (pid, uid, gid as the kernel
+ * recorded them at connect; they cannot be forged by the peer) plus the peer's supplementary
+ * groups from /proc/<pid>/status. Read once per connection at accept, never on the data path.
+ *
+ * The pid is translated into the agent's pid namespace: a peer in a pid namespace the agent cannot
+ * see (another pod without hostPID) reads as pid 0, and then only its uid and primary gid count.
+ * The groups are taken only when the status file's real uid matches the peer's, so a pid reused by
+ * another process after the peer exited never lends its groups.
+ */
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import koffi from 'koffi';
+
+export interface PeerCred {
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups; empty when /proc/<pid>/status was not readable or named another uid. */
+  readonly groups: readonly number[];
+}
+
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+/** struct ucred { pid_t pid; uid_t uid; gid_t gid; } */
+const UCRED_BYTES = 12;
+
+type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: Buffer) => number;
+let getsockopt: GetSockOpt | undefined;
+
+function libcGetsockopt(): GetSockOpt {
+  if (getsockopt === undefined) {
+    const fn = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)');
+    getsockopt = (fd, level, name, value, length) => fn(fd, level, name, value, length) as number;
+  }
+  return getsockopt;
+}
+
+/** The `Groups:` of a /proc/<pid>/status text when its real uid is `uid`; [] otherwise. Pure. */
+export function parseStatusGroups(text: string, uid: number): number[] {
+  const uidLine = /^Uid:\s+(\d+)/m.exec(text);
+  if (uidLine === null || Number(uidLine[1]) !== uid) return [];
+  const groups = /^Groups:[ \t]*([0-9 \t]*)$/m.exec(text);
+  if (groups === null) return [];
+  return (groups[1] ?? '').split(/\s+/).filter((g) => g !== '').map(Number).filter(Number.isSafeInteger);
+}
+
+/** Supplementary groups of `pid` (0 = not visible from here: none). */
+export function supplementaryGroups(pid: number, uid: number, procRoot = '/proc'): number[] {
+  if (pid <= 0) return [];
+  try {
+    return parseStatusGroups(readFileSync(`${procRoot}/${pid}/status`, 'utf8'), uid);
+  } catch {
+    return [];
+  }
+}
+
+/** SO_PEERCRED of an accepted unix socket; undefined when it cannot be read (no fd, not Linux). */
+export function readPeerCred(socket: Socket): PeerCred | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0 || process.platform !== 'linux') return undefined;
+  const value = Buffer.alloc(UCRED_BYTES);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(UCRED_BYTES, 0);
+  if (libcGetsockopt()(fd, SOL_SOCKET, SO_PEERCRED, value, length) !== 0 || length.readUInt32LE(0) < UCRED_BYTES) return undefined;
+  const pid = value.readInt32LE(0);
+  const uid = value.readUInt32LE(4);
+  const gid = value.readUInt32LE(8);
+  return { pid, uid, gid, groups: supplementaryGroups(pid, uid) };
+}
