@@ -47,6 +47,7 @@ describe('fault API auth', () => {
     for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Bearer ${TOKEN}x`, `Basic ${TOKEN}`, TOKEN, 'Bearer ', `Bearer ${TOKEN} extra`]) {
       const res = await a.app.inject({ method, url, headers: authorization === undefined ? {} : { authorization }, ...(method === 'POST' && { payload: {} }) });
       expect(res.statusCode, String(authorization)).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="brixlet"');
       expect(res.json().error.code).toBe('BRX_ERR_FAULT_UNAUTHORIZED');
     }
     expect(a.faults.engine!.size).toBe(0);

@@ -3,6 +3,7 @@ import type { BrixletServer } from '../../src/common/http/create-server.js';
 import type { NodeReport } from '../../src/common/node-report.js';
 import { Readiness } from '../../src/common/readiness.js';
 import { buildControlApp } from '../../src/coordinator/control-app.js';
+import { isLoopbackHost } from '../../src/coordinator/main.js';
 import { createControlAuth } from '../../src/coordinator/registry/control-auth.js';
 import { Registry } from '../../src/coordinator/registry/registry.js';
 import { silentLog, testMetrics } from '../helpers/apps.js';
@@ -72,4 +73,9 @@ it('serves GET /v1/engines when given the engine set, and not otherwise', async 
     await withEngines.close();
     await engines.dispose();
   }
+});
+
+it('knows which control listeners only this machine reaches', () => {
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LOCALHOST', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
+  for (const host of ['0.0.0.0', '::', '', '10.0.0.5', '128.0.0.1', '127.0.0.1.example.com', 'localhost.example.com', '::ffff:10.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
 });
