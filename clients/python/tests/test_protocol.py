@@ -18,7 +18,7 @@ class HeaderTest(unittest.TestCase):
     def test_hello_frame_matches_the_documented_bytes(self):
         # docs/kv-protocol.md §6: HELLO ns "demo", no signature, block size 1 MiB, request id 1.
         got = p.frame(p.HELLO, 1, p.encode_hello('demo', '', 1 << 20))
-        want = bytes.fromhex('1e000000424b0101010000000000000004' + '64656d6f' + '00' + '00001000' + '00000000')
+        want = bytes.fromhex('1e000000424b0201010000000000000004' + '64656d6f' + '00' + '00001000' + '00000000')
         self.assertEqual(got, want)
         self.assertEqual(len(got), 30)
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { KvConnection } from '../../../src/kvcache/client/connection.js';
-import { Op, Status, encodeU32, frame } from '../../../src/kvcache/protocol.js';
+import { Op, Status, encodeError, encodeU32, frame } from '../../../src/kvcache/protocol.js';
 import { type FakeShard, type FrameHandler, ok, refuse, startFakeShard } from './fake-shard.js';
 
 let shard: FakeShard | undefined;
@@ -65,6 +65,18 @@ describe('KvConnection', () => {
     expect(first).toMatchObject({ status: 'rejected', reason: { code: 'BRX_ERR_KV_PROTOCOL', params: { op: 'STATS', status: 'BAD_FRAME' } } });
     expect(second).toMatchObject({ status: 'rejected', reason: { code: 'BRX_ERR_KV_CONNECT' } });
     await expect(c.request(Op.PING)).rejects.toMatchObject({ code: 'BRX_ERR_KV_CONNECT' });
+  });
+
+  it('fails every pending request with an unsolicited status frame (id 0, op 0x80) instead of calling it malformed', async () => {
+    const c = await open((socket) => {
+      socket.write(frame(0x80, 0, encodeError('the agent is stopping'), Status.SHUTTING_DOWN));
+      socket.end();
+    });
+    const [first, second] = await Promise.allSettled([c.request(Op.STATS), c.request(Op.PING)]);
+    for (const r of [first, second]) {
+      expect(r).toMatchObject({ status: 'rejected', reason: { code: 'BRX_ERR_KV_PROTOCOL', params: { op: 'STATS', status: 'SHUTTING_DOWN', message: 'the agent is stopping' } } });
+    }
+    expect(c.closed).toBe(true);
   });
 
   it('rejects a reply with a bad magic as a malformed reply and closes', async () => {
