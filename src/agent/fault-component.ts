@@ -5,7 +5,7 @@
  * changes or a rule's window opens, closes or expires. Disabled (the default) it wraps nothing —
  * the backends are read exactly as without it — and the API answers 403.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Counter, Gauge } from 'prom-client';
 import { createFaultDecorator } from '../accel/fault/decorator.js';
@@ -18,10 +18,11 @@ import type { Config } from '../common/config/schema.js';
 import { BrixletError } from '../common/errors.js';
 import type { BrixletServer } from '../common/http/create-server.js';
 import type { Logger } from '../common/logger.js';
+import { readTokenFile, TOKEN_MIN_LENGTH } from '../common/token-file.js';
 import { registerFaultRoutes } from './fault-routes.js';
 import type { AgentComponent, AgentContext } from './types.js';
 
-export const MIN_TOKEN_LENGTH = 16;
+export const MIN_TOKEN_LENGTH = TOKEN_MIN_LENGTH;
 
 export interface FaultComponentOptions {
   readonly config: DeepReadonly<Pick<Config, 'faults' | 'agent'>>;
@@ -41,18 +42,9 @@ export interface FaultComponent extends AgentComponent {
 }
 
 /** Reads and checks the bearer token: a missing or short token stops the agent at start-up. */
-export async function readFaultToken(path: string): Promise<string> {
-  const fail = (reason: string, cause?: unknown) => new BrixletError('BRX_ERR_FAULT_TOKEN', { path: path || '(none)', reason }, { cause });
-  if (path === '') throw fail('--faults.enabled needs --faults.token-file');
-  let token: string;
-  try {
-    token = (await readFile(path, 'utf8')).trim();
-  } catch (err) {
-    throw fail((err as Error).message, err);
-  }
-  if (token.length < MIN_TOKEN_LENGTH) throw fail(`the token has ${token.length} characters, at least ${MIN_TOKEN_LENGTH} are needed`);
-  if (/\s/.test(token)) throw fail('the token contains white space; a bearer token is one word');
-  return token;
+export function readFaultToken(path: string): Promise<string> {
+  if (path === '') return Promise.reject(new BrixletError('BRX_ERR_FAULT_TOKEN', { path: '(none)', reason: '--faults.enabled needs --faults.token-file' }));
+  return readTokenFile(path, { flag: '--faults.token-file', code: 'BRX_ERR_FAULT_TOKEN' });
 }
 
 export async function createFaultComponent(opts: FaultComponentOptions): Promise<FaultComponent> {

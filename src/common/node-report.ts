@@ -3,9 +3,8 @@
  * accelerator health, KV shard summary. Shared by the agent's reporter and the coordinator's
  * registry so both validate the same schema, and both read the shared bearer token the same way.
  */
-import { readFile } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
-import { BrixletError } from './errors.js';
+import { readTokenFile, TOKEN_MIN_LENGTH } from './token-file.js';
 
 const Count = Type.Integer({ minimum: 0 });
 const Bytes = Type.Number({ minimum: 0 });
@@ -74,21 +73,12 @@ export const NodeReport = Type.Object(
 export type NodeReport = Static<typeof NodeReport>;
 
 /** The shortest shared report token accepted (as for the fault API's token). */
-export const REPORT_TOKEN_MIN_LENGTH = 16;
+export const REPORT_TOKEN_MIN_LENGTH = TOKEN_MIN_LENGTH;
 
 /**
  * Reads the bearer token agents send with their reports and the coordinator checks: one word of at
- * least 16 characters. `flag` names the option that points at the file, for the message.
+ * least 16 characters, in a file only its owner can read. `flag` names the option, for the message.
  */
-export async function readReportToken(path: string, flag: string): Promise<string> {
-  const fail = (reason: string, cause?: unknown) => new BrixletError('BRX_ERR_REGISTRY_TOKEN', { path: path || '(none)', reason: `${reason} (${flag})` }, cause === undefined ? {} : { cause });
-  let token: string;
-  try {
-    token = (await readFile(path, 'utf8')).trim();
-  } catch (err) {
-    throw fail((err as Error).message, err);
-  }
-  if (token.length < REPORT_TOKEN_MIN_LENGTH) throw fail(`the token has ${token.length} characters, at least ${REPORT_TOKEN_MIN_LENGTH} are needed`);
-  if (/\s/.test(token)) throw fail('the token contains white space; a bearer token is one word');
-  return token;
+export function readReportToken(path: string, flag: string): Promise<string> {
+  return readTokenFile(path, { flag, code: 'BRX_ERR_REGISTRY_TOKEN' });
 }

@@ -16,7 +16,7 @@ describe('readFaultToken', () => {
     await expect(readFaultToken(a.tokenFile)).resolves.toBe('test-token-0123456789abcdef');
     const file = join(a.dir, 't');
     for (const [content, why] of [['short-token\n', /11 characters/], ['two words 0123456789', /white space/]] as const) {
-      writeFileSync(file, content);
+      writeFileSync(file, content, { mode: 0o600 });
       await expect(readFaultToken(file)).rejects.toMatchObject({ code: 'BRX_ERR_FAULT_TOKEN', exitCode: 2, message: expect.stringMatching(why) });
     }
     await expect(readFaultToken('')).rejects.toMatchObject({ code: 'BRX_ERR_FAULT_TOKEN', message: expect.stringContaining('--faults.token-file') });

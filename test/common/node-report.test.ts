@@ -9,7 +9,7 @@ import { NodeReport, readReportToken, REPORT_TOKEN_MIN_LENGTH } from '../../src/
 const dir = mkdtempSync(join(tmpdir(), 'brixlet-report-token-'));
 function tokenFile(text: string): string {
   const p = join(dir, `t-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(p, text);
+  writeFileSync(p, text, { mode: 0o600 });
   return p;
 }
 

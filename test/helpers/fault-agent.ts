@@ -30,7 +30,7 @@ export async function faultAgent(opts: { enabled?: boolean; scenario?: string; f
   const dir = mkdtempSync(join(tmpdir(), 'brixlet-faults-'));
   const tokenFile = join(dir, 'token');
   const ruleFile = join(dir, 'faults.json');
-  writeFileSync(tokenFile, `${TOKEN}\n`);
+  writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
   const { config } = loadConfig({
     flags: {
       'accel.backend': 'none',
