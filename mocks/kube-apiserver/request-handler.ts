@@ -42,7 +42,12 @@ export interface ReviewedUser {
   readonly groups?: readonly string[];
   /** e.g. `authentication.kubernetes.io/pod-name`, `…/pod-uid`, `…/node-name` for pod-bound tokens. */
   readonly extra?: Readonly<Record<string, readonly string[]>>;
+  /** The token's audiences; default the API server's own (API_SERVER_AUDIENCE). */
+  readonly audiences?: readonly string[];
 }
+
+/** The audience of ordinary ServiceAccount tokens, what a review without spec.audiences checks against. */
+export const API_SERVER_AUDIENCE = 'https://kubernetes.default.svc';
 
 export const TOKEN_REVIEW_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
 
@@ -196,9 +201,15 @@ async function serveTokenReview(ctx: HandlerContext, req: IncomingMessage, res: 
   const token = body.spec?.token;
   if (typeof token !== 'string' || token === '') throw new ApiStatusError(422, 'Invalid', 'TokenReview.authentication.k8s.io "" is invalid: spec.token: Required value');
   const user = ctx.reviews.get(token);
-  const status = user === undefined
-    ? { authenticated: false, error: '[invalid bearer token, service account token has been invalidated]' }
-    : { authenticated: true, user: { username: user.username, ...(user.uid !== undefined && { uid: user.uid }), groups: [...(user.groups ?? [])], ...(user.extra !== undefined && { extra: user.extra }) }, audiences: ['https://kubernetes.default.svc'] };
+  // As the real server: the token must be valid for one of the requested audiences (default its own).
+  const wanted = Array.isArray(body.spec?.audiences) && body.spec.audiences.length > 0 ? (body.spec.audiences as string[]) : [API_SERVER_AUDIENCE];
+  const audiences = (user?.audiences ?? [API_SERVER_AUDIENCE]).filter((a) => wanted.includes(a));
+  const status =
+    user === undefined
+      ? { authenticated: false, error: '[invalid bearer token, service account token has been invalidated]' }
+      : audiences.length === 0
+        ? { authenticated: false, error: `[invalid bearer token, token audiences ${JSON.stringify(user.audiences ?? [API_SERVER_AUDIENCE])} is invalid for the target audiences ${JSON.stringify(wanted)}]` }
+        : { authenticated: true, user: { username: user.username, ...(user.uid !== undefined && { uid: user.uid }), groups: [...(user.groups ?? [])], ...(user.extra !== undefined && { extra: user.extra }) }, audiences };
   send(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: { creationTimestamp: null }, spec: body.spec, status });
 }
 

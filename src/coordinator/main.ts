@@ -99,8 +99,8 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   if (c.auth === 'kubernetes' && kube !== undefined) {
     const { createKubeNodeAuth } = await import('./registry/kube-node-auth.js');
     const serviceAccounts = c.serviceAccounts.split(',').filter((sa) => sa !== '');
-    kubeAuth = createKubeNodeAuth(kube, { serviceAccounts, namespace: kube.namespace, log });
-    log.info({ serviceAccounts, namespace: kube.namespace }, 'agents report with their ServiceAccount tokens (TokenReview)');
+    kubeAuth = createKubeNodeAuth(kube, { serviceAccounts, namespace: kube.namespace, audience: c.tokenAudience, log });
+    log.info({ serviceAccounts, namespace: kube.namespace, audience: c.tokenAudience || undefined }, 'agents report with their ServiceAccount tokens (TokenReview)');
   }
   const auth = createControlAuth({ ...(secret !== undefined && { secret }), ...(kubeAuth !== undefined && { kube: kubeAuth }) });
 

@@ -13,13 +13,18 @@ export interface TokenReviewResult {
   readonly uid?: string;
   /** e.g. authentication.kubernetes.io/pod-name, …/pod-uid, …/node-name (pod-bound tokens). */
   readonly extra: Readonly<Record<string, readonly string[]>>;
+  /** The requested audiences the token is valid for. */
+  readonly audiences: readonly string[];
   /** Why the API server did not authenticate the token. */
   readonly error?: string;
 }
 
 export interface TokenReviewer {
-  /** The API server's verdict on `token`; BRX_ERR_KUBE_* when it cannot be asked. */
-  review(token: string): Promise<TokenReviewResult>;
+  /**
+   * The API server's verdict on `token`, valid for one of `audiences` (default: the API server's
+   * own); BRX_ERR_KUBE_* when it cannot be asked.
+   */
+  review(token: string, audiences?: readonly string[]): Promise<TokenReviewResult>;
   /** spec.nodeName and metadata.uid of a pod; BRX_ERR_KUBE_NOT_FOUND when it is gone. */
   pod(namespace: string, name: string): Promise<{ nodeName?: string; uid?: string }>;
 }
@@ -28,15 +33,17 @@ export function createTokenReviewer(kube: KubeClient): TokenReviewer {
   const auth = kube.kubeConfig.makeApiClient(AuthenticationV1Api);
   const core = kube.kubeConfig.makeApiClient(CoreV1Api);
   return {
-    async review(token) {
+    async review(token, audiences) {
       try {
-        const res = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
+        const spec = { token, ...(audiences !== undefined && audiences.length > 0 && { audiences: [...audiences] }) };
+        const res = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec } });
         const s = res.status ?? {};
         return {
           authenticated: s.authenticated === true,
           ...(s.user?.username !== undefined && { username: s.user.username }),
           ...(s.user?.uid !== undefined && { uid: s.user.uid }),
           extra: s.user?.extra ?? {},
+          audiences: s.audiences ?? [],
           ...(s.error !== undefined && s.error !== '' && { error: s.error }),
         };
       } catch (err) {

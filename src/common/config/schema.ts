@@ -148,6 +148,10 @@ export const ConfigSchema = Type.Object(
           expected: 'a comma-separated list of NAME or NAMESPACE:NAME, e.g. brixlet-agent,gpu:agent',
           description: 'ServiceAccounts whose tokens may report with --control.auth kubernetes: NAME (in the coordinator\'s namespace) or NAMESPACE:NAME, comma-separated.',
         }),
+        tokenAudience: Str('', {
+          description:
+            'Audience agent ServiceAccount tokens must be issued for with --control.auth kubernetes (a projected token volume with this audience, e.g. brixlet, so a token the coordinator sees is no good against the API server); empty = the API server\'s own audience.',
+        }),
         insecure: Bool(false, {
           description: 'Start even though the control API binds beyond loopback with no credentials: anyone who reaches the port may write node reports (logged as a warning at start).',
         }),

@@ -23,6 +23,11 @@ export interface KubeNodeAuthOptions {
   readonly serviceAccounts: readonly string[];
   /** The coordinator's namespace, for entries without one. */
   readonly namespace: string;
+  /**
+   * The audience agent tokens must be issued for (control.tokenAudience), e.g. `brixlet`: then a
+   * token the coordinator sees cannot be used against the API server. Empty = the API server's own.
+   */
+  readonly audience?: string;
   readonly cacheTtlMs?: number;
   readonly cacheSize?: number;
   /** Reviews in flight at once; past it a report gets 503 and its agent retries. */
@@ -51,6 +56,7 @@ export function createKubeNodeAuth(kube: KubeClient | TokenReviewer, opts: KubeN
   const size = opts.cacheSize ?? 1024;
   const maxInFlight = opts.maxInFlight ?? 16;
   const now = opts.now ?? Date.now;
+  const audiences = opts.audience === undefined || opts.audience === '' ? undefined : [opts.audience];
   const cache = new Map<string, Cached>();
   const inFlight = new Map<string, Promise<Cached>>();
 
@@ -61,11 +67,11 @@ export function createKubeNodeAuth(kube: KubeClient | TokenReviewer, opts: KubeN
   async function resolve(token: string): Promise<Cached> {
     let r: TokenReviewResult;
     try {
-      r = await reviewer.review(token);
+      r = await reviewer.review(token, audiences);
     } catch (err) {
       throw unavailable(err);
     }
-    if (!r.authenticated || r.username === undefined) {
+    if (!r.authenticated || r.username === undefined || (audiences !== undefined && !r.audiences.some((a) => audiences.includes(a)))) {
       opts.log?.debug({ error: r.error }, 'a report token was not authenticated by the API server');
       throw new BrixletError('BRX_ERR_REGISTRY_UNAUTHORIZED');
     }

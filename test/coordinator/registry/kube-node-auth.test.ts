@@ -115,3 +115,14 @@ describe('ServiceAccount tokens (TokenReview)', () => {
     expect(res.json().error).toMatchObject({ code: 'BRX_ERR_REGISTRY_AUTH_UNAVAILABLE', message: expect.stringContaining('tokenreviews') });
   });
 });
+
+describe('--control.token-audience', () => {
+  it('takes only tokens issued for that audience, so the tokens it sees are no good against the API server (and the reverse)', async () => {
+    server.addTokenReview('sa-token-brixlet-aud', { username: AGENT, audiences: ['brixlet'], extra: { [NODE_NAME_EXTRA]: ['node-7'] } });
+    const scoped = createKubeNodeAuth(kube, { serviceAccounts: ['brixlet-agent'], namespace: NS, audience: 'brixlet' });
+    expect(await scoped.nodeOf('sa-token-brixlet-aud')).toEqual({ node: 'node-7', user: AGENT });
+    await expect(scoped.nodeOf('sa-token-node-1')).rejects.toMatchObject({ code: 'BRX_ERR_REGISTRY_UNAUTHORIZED' });
+    const plain = createKubeNodeAuth(kube, { serviceAccounts: ['brixlet-agent'], namespace: NS });
+    await expect(plain.nodeOf('sa-token-brixlet-aud')).rejects.toMatchObject({ code: 'BRX_ERR_REGISTRY_UNAUTHORIZED' });
+  });
+});
