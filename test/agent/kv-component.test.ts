@@ -96,6 +96,72 @@ describe('kv component', () => {
     expect((await app.inject('/openapi.json')).json().paths['/v1/kvcache']).toBeUndefined();
   });
 
+  it('GET /v1/kvcache shows namespace names, layouts and slab paths only with the API token', async () => {
+    const { app, kv } = await agent('names', { 'agent.apiTokenFile': tokenFile });
+    const c = await KvClient.connect({ socketPath: kv.socketPath as string, namespace: 'tenant-a/llama', layout: 'secret-layout', blockSize: 64 * 1024 });
+    const block = Buffer.from('a block');
+    await c.put(chainKeys([block]), [block]);
+    await c.close();
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: TOKEN }]) {
+      const body = (await app.inject({ url: '/v1/kvcache', headers })).json();
+      expect(body.redacted).toBe(true);
+      expect(body.namespaces).toEqual([expect.objectContaining({ name: '', layout: '', entries: 1, blockSize: 64 * 1024 })]);
+      expect(body.slabs.files).toEqual([]);
+      expect(JSON.stringify(body)).not.toMatch(/tenant-a|secret-layout|slab-/);
+    }
+    const named = (await app.inject({ url: '/v1/kvcache', headers: { authorization: `bearer ${TOKEN}` } })).json();
+    expect(named.namespaces[0]).toMatchObject({ name: 'tenant-a/llama', layout: 'secret-layout' });
+    expect(named.slabs.files).toHaveLength(1);
+  });
+
+  it('without a configured token nobody sees names over HTTP', async () => {
+    const { app, kv } = await agent('no-token');
+    const c = await KvClient.connect({ socketPath: kv.socketPath as string, namespace: 'tenant-a', blockSize: 64 * 1024 });
+    await c.close();
+    const body = (await app.inject({ url: '/v1/kvcache', headers: { authorization: 'Bearer ' } })).json();
+    expect(body.redacted).toBe(true);
+    expect(JSON.stringify(body)).not.toMatch(/tenant-a/);
+  });
+
+  it('refuses a token file that group or others can read', async () => {
+    const loose = join(root, 'loose-token');
+    writeFileSync(loose, `${TOKEN}\n`, { mode: 0o644 });
+    await expect(agent('loose', { 'agent.apiTokenFile': loose })).rejects.toMatchObject({ code: 'BRX_ERR_KV_API_TOKEN' });
+    expect(existsSync(join(root, 'loose'))).toBe(false);
+  });
+
+  it('hosts --kv.pools as separate shards: a namespace written in one is invisible in the other; all listed and scraped', async () => {
+    const pools = `name=b,socket=${join(root, 'two', 'b.sock')},dir=${join(root, 'two', 'b-slabs')},capacity=16MiB`;
+    const { app, kv, metrics } = await agent('two', { 'kv.pools': pools, 'agent.apiTokenFile': tokenFile });
+    expect(kv.pools.map((p) => p.options.pool)).toEqual(['default', 'b']);
+    const [a, b] = kv.pools.map((p) => p.socketPath) as [string, string];
+    const block = Buffer.from('tenant a data');
+    const keys = chainKeys([block]);
+    const ca = await KvClient.connect({ socketPath: a, namespace: 'shared-name', blockSize: 64 * 1024 });
+    expect([...(await ca.put(keys, [block]))]).toEqual([0]);
+    expect(await ca.exists(keys)).toBe(1);
+    const cb = await KvClient.connect({ socketPath: b, namespace: 'shared-name', blockSize: 64 * 1024 });
+    const miss = await cb.lookup(keys);
+    expect(miss.hits).toBe(0);
+    const statsB = await cb.stats();
+    expect(statsB.pool).toBe('b');
+    expect(statsB.entries).toBe(0);
+    expect(statsB.namespaces.map((n) => n.entries)).toEqual([0]);
+    await cb.close();
+    await ca.close();
+    const body = (await app.inject({ url: '/v1/kvcache', headers: { authorization: `Bearer ${TOKEN}` } })).json();
+    expect(body.pool).toBe('default');
+    expect(body.pools.map((p: { pool: string; entries: number; socket: string }) => [p.pool, p.entries, p.socket])).toEqual([
+      ['default', 1, a],
+      ['b', 0, b],
+    ]);
+    const text = await metrics.render();
+    expect(text).toMatch(/^brixlet_kvcache_capacity_bytes 16777216$/m);
+    expect(text).toMatch(/^brixlet_kvcache_capacity_bytes\{pool="b"\} 16777216$/m);
+    await kv.dispose();
+    expect(existsSync(a) || existsSync(b)).toBe(false);
+  });
+
   it('refuses to start on a directory another shard holds', async () => {
     await agent('busy');
     await expect(agent('busy', { 'kv.socket': join(root, 'busy', 'other.sock') })).rejects.toMatchObject({ code: 'BRX_ERR_KV_IN_USE' });
