@@ -43,6 +43,8 @@ export interface KvClientOptions {
 /** STATS reply: the shard summary plus this connection's namespace. */
 export interface KvStats extends KvSummary {
   readonly namespace: KvNamespaceSummary | null;
+  /** Set when the summary did not fit the frame limit: `namespaces` and `slabs.files` are then empty. */
+  readonly truncated?: true;
 }
 
 export interface LookupResult {
