@@ -137,6 +137,7 @@ export class LeaseServer {
     const helloReply = HEADER_BYTES + 32 + slabPaths.reduce((n, p) => n + 2 + Buffer.byteLength(p, 'utf8'), 0);
     if (helloReply > maxFrame) throw new BrixletError('BRX_ERR_KV_CONFIG', { reason: `--kv.max-frame ${maxFrame} is smaller than the HELLO reply (${helloReply} bytes for ${slabPaths.length} slab paths); raise it or use fewer, larger slabs` });
     const n = maxBatchFor(maxFrame, maxBatch);
+    if (n < 1) throw new BrixletError('BRX_ERR_KV_CONFIG', { reason: `--kv.max-frame ${maxFrame} cannot hold a batch of one key` });
     if (n < maxBatch) this.log.warn({ maxBatch, maxFrame, effective: n }, 'kv: --kv.max-batch lowered so that a full batch fits --kv.max-frame');
     return n;
   }

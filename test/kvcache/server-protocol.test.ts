@@ -237,6 +237,9 @@ describe('replies fit the announced max frame', () => {
     }
     expect(isBrixletError(err) && err.code === 'BRX_ERR_KV_CONFIG').toBe(true);
     expect(String(err)).toMatch(/max-frame/);
+    // Room for the HELLO reply but not for one lease record.
+    const tiny = { ...opts, maxFrame: 56 };
+    expect(() => new LeaseServer(new KvShard(tiny), { ...tiny, slabPaths: [], slabSize: tiny.slabSize, summary: () => ({}) }, noopKvMetrics, log)).toThrow(/batch of one key/);
   });
 });
 
