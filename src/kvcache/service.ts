@@ -5,7 +5,7 @@
 import { lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
 import { BrixletError, isBrixletError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -83,6 +83,11 @@ async function clearStaleSocket(path: string): Promise<void> {
 
 export async function startKvService(options: KvShardOptions, deps: KvServiceDeps): Promise<KvService> {
   const log = deps.log.child({ component: 'kvcache', pool: options.pool });
+  // A socket inside the slab directory: the directory is made the strict way first (0750, the pool's
+  // group), or the socket's 0755 mkdir would leave a directory the slab check then refuses.
+  if (resolve(dirname(options.socketPath)) === resolve(options.dir)) {
+    ensureSafeDir(options.dir, 0o750, 'BRX_ERR_KV_UNSAFE_PATH', { group: options.group, strict: true });
+  }
   const socketPath = prepareSocketPath(options.socketPath, log);
   await clearStaleSocket(socketPath);
   let slabs: SlabSet | undefined;

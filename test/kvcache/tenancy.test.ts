@@ -118,6 +118,14 @@ describe('pool files', () => {
     expect([sock.mode & 0o777, sock.gid]).toEqual([0o660, gid]);
   });
 
+  it('puts a socket inside the slab directory without loosening the directory', async () => {
+    const base = caseDir();
+    const s = await startKvService(shardOptions({ dir: join(base, 'slabs'), socketPath: join(base, 'slabs', 'kv.sock') }), { log });
+    running.push(s);
+    expect(statSync(join(base, 'slabs')).mode & 0o7777).toBe(0o750);
+    expect(statSync(s.socketPath).mode & 0o777).toBe(0o660);
+  });
+
   for (const mode of [0o755, 0o777, 0o751, 0o770]) {
     it(`refuses an existing slab directory of mode ${mode.toString(8)} (looser than 0750)`, () => {
       const dir = join(caseDir(), 'slabs');
