@@ -1,12 +1,14 @@
 /**
  * Who is on the other end of an accepted unix socket: SO_PEERCRED (pid, uid, gid as the kernel
  * recorded them at connect; they cannot be forged by the peer) plus the peer's supplementary
- * groups from /proc/<pid>/status. Read once per connection at accept, never on the data path.
+ * groups. Read once per connection at accept, never on the data path.
  *
- * The pid is translated into the agent's pid namespace: a peer in a pid namespace the agent cannot
- * see (another pod without hostPID) reads as pid 0, and then only its uid and primary gid count.
- * The groups are taken only when the status file's real uid matches the peer's, so a pid reused by
- * another process after the peer exited never lends its groups.
+ * The groups come from SO_PEERGROUPS (Linux 4.13+: recorded at connect like the rest, and
+ * independent of pid namespaces). Only where the kernel lacks it are they read from
+ * /proc/<pid>/status, and then only when that file's real uid matches the peer's (a pid reused by
+ * another process never lends its groups). The pid is translated into the agent's pid namespace: a
+ * peer in a pid namespace the agent cannot see (another pod, the agent without hostPID) reads as
+ * pid 0, and on such an old kernel only its uid and primary gid count.
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -22,6 +24,10 @@ export interface PeerCred {
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
+const SO_PEERGROUPS = 59;
+const ERANGE = 34;
+/** NGROUPS_MAX on Linux: the most supplementary groups a process can have. */
+const MAX_GROUPS = 65_536;
 /** struct ucred { pid_t pid; uid_t uid; gid_t gid; } */
 const UCRED_BYTES = 12;
 
@@ -55,6 +61,22 @@ export function supplementaryGroups(pid: number, uid: number, procRoot = '/proc'
   }
 }
 
+/** SO_PEERGROUPS of `fd`; undefined when the kernel does not have it. */
+function peerGroups(fd: number): number[] | undefined {
+  for (let room = 64; room <= MAX_GROUPS; room *= 16) {
+    const value = Buffer.alloc(room * 4);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(value.length, 0);
+    const rc = libcGetsockopt()(fd, SOL_SOCKET, SO_PEERGROUPS, value, length);
+    if (rc === 0) {
+      const n = Math.min(length.readUInt32LE(0), value.length) >>> 2;
+      return Array.from({ length: n }, (_, i) => value.readUInt32LE(i * 4));
+    }
+    if (koffi.errno() !== ERANGE) return undefined;
+  }
+  return undefined;
+}
+
 /** SO_PEERCRED of an accepted unix socket; undefined when it cannot be read (no fd, not Linux). */
 export function readPeerCred(socket: Socket): PeerCred | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
@@ -66,5 +88,5 @@ export function readPeerCred(socket: Socket): PeerCred | undefined {
   const pid = value.readInt32LE(0);
   const uid = value.readUInt32LE(4);
   const gid = value.readUInt32LE(8);
-  return { pid, uid, gid, groups: supplementaryGroups(pid, uid) };
+  return { pid, uid, gid, groups: peerGroups(fd) ?? supplementaryGroups(pid, uid) };
 }

@@ -25,10 +25,12 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const NOBODY = 65534;
 const NOGROUP = 65534;
 const isRoot = process.getuid?.() === 0;
-const hasRunuser = spawnSync('runuser', ['--help']).status === 0;
-const ROOT_ONLY = 'needs root and runuser to run a nobody (65534) process against the pool';
+const hasRunuser = spawnSync('runuser', ['--help']).status === 0 && spawnSync('setpriv', ['--help']).status === 0;
+const ROOT_ONLY = 'needs root, runuser and setpriv to run a nobody (65534) process against the pool';
 if (!isRoot || !hasRunuser) console.info(`tenancy: attacker cases skipped: ${ROOT_ONLY}`);
 const attackerCases = isRoot && hasRunuser;
+// By path: setpriv keeps root's PATH, whose shims (pyenv) nobody may not read.
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 const running: KvService[] = [];
 afterEach(async () => {
@@ -52,7 +54,17 @@ async function start(over: Parameters<typeof shardOptions>[0] = {}, registry?: R
 
 /** Runs python3 as nobody (asynchronously: the shard answers from this process); its output. */
 async function asNobody(script: string, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)('runuser', ['-u', 'nobody', '--', 'python3', '-c', script, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return runAs([], script, ...args);
+}
+
+/** As nobody with `groups` as supplementary groups. */
+async function runAs(groups: number[], script: string, ...args: string[]): Promise<string> {
+  // setpriv takes numeric supplementary groups that no /etc/group names (runuser -G does not).
+  const command =
+    groups.length === 0
+      ? ['runuser', '-u', 'nobody', '--']
+      : ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOGROUP}`, `--groups=${groups.join(',')}`];
+  const { stdout } = await promisify(execFile)(command[0] as string, [...command.slice(1), PYTHON, '-c', script, ...args], { encoding: 'utf8', timeout: 20_000 });
   return stdout.trim();
 }
 
@@ -178,6 +190,13 @@ describe.skipIf(!attackerCases)('a nobody process against a pool', () => {
     const stats = (await c.stats()) as unknown as { peer: { uid: number; pid: number } };
     expect(stats.peer).toMatchObject({ uid: 0, pid: process.pid });
     await c.close();
+  }, 30_000);
+
+  it('admits it by a supplementary group in --kv.allow-gids, refuses it without that group', async () => {
+    const s = await start({ group: NOGROUP, allowGids: [54321] });
+    const ping = frame(Op.PING, 1, undefined).toString('hex');
+    expect(firstFrame(await runAs([54321], PING, s.socketPath, ping))).toMatchObject({ requestId: 1, status: 0 });
+    expect(firstFrame(await runAs([54322], PING, s.socketPath, ping))).toMatchObject({ requestId: 0, status: Status.NOT_ALLOWED });
   }, 30_000);
 
   it('admits it by uid when --kv.allow-uids names it, though its groups are not listed', async () => {
