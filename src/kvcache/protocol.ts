@@ -142,7 +142,6 @@ export function writeHeader(buf: Buffer, length: number, op: number, requestId: 
   buf.writeUInt16LE(0, 14);
 }
 
-/** Validates and reads a header; `maxFrame` bounds the announced length. */
 /**
  * Validates and reads a header; `maxFrame` bounds the announced length. Past a good magic the header
  * can be trusted enough to answer: its errors carry the request's op, id and version to echo.

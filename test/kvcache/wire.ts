@@ -1,6 +1,6 @@
 // A raw protocol client for server tests: sends frames, reads replies in order, sees the close.
 import { type Socket, connect } from 'node:net';
-import { FrameReader, type FrameHeader, frame } from '../../src/kvcache/protocol.js';
+import { type FrameHeader, HEADER_BYTES, frame } from '../../src/kvcache/protocol.js';
 
 export interface Reply {
   readonly header: FrameHeader;
@@ -8,7 +8,8 @@ export interface Reply {
 }
 
 export class Wire {
-  private readonly reader = new FrameReader(64 << 20);
+  /** Bytes not yet split into frames. Parsed here, not with FrameReader: the shard echoes a foreign version byte in BAD_VERSION replies, which a client's reader refuses. */
+  private pending = Buffer.alloc(0);
   private readonly queue: Reply[] = [];
   private waiters: ((r: Reply | undefined) => void)[] = [];
   private nextId = 1;
@@ -17,8 +18,8 @@ export class Wire {
 
   private constructor(readonly socket: Socket) {
     socket.on('data', (c: Buffer) => {
-      this.reader.push(c);
-      for (let f = this.reader.next(); f !== undefined; f = this.reader.next()) {
+      this.pending = Buffer.concat([this.pending, c]);
+      for (let f = this.take(); f !== undefined; f = this.take()) {
         const w = this.waiters.shift();
         if (w) w(f);
         else this.queue.push(f);
@@ -33,6 +34,17 @@ export class Wire {
         resolve();
       }),
     );
+  }
+
+  private take(): Reply | undefined {
+    if (this.pending.length < HEADER_BYTES) return undefined;
+    const length = this.pending.readUInt32LE(0);
+    if (length < HEADER_BYTES) throw new Error(`reply frame length ${length} is shorter than the header`);
+    if (this.pending.length < length) return undefined;
+    const header: FrameHeader = { length, op: this.pending.readUInt8(7), requestId: this.pending.readUInt32LE(8), status: this.pending.readUInt16LE(12) };
+    const body = this.pending.subarray(HEADER_BYTES, length);
+    this.pending = this.pending.subarray(length);
+    return { header, body };
   }
 
   static open(path: string): Promise<Wire> {
