@@ -57,6 +57,10 @@ TOO_MANY_LEASES = 9
 TOO_MANY_NAMESPACES = 10
 SHUTTING_DOWN = 11
 INTERNAL = 12
+#: Sent once, unsolicited (request id 0), to a peer the pool's allow lists refuse; then closed.
+NOT_ALLOWED = 13
+#: Sent once, unsolicited, when the peer's uid already holds --kv.max-connections-per-uid; then closed.
+TOO_MANY_CONNECTIONS = 14
 
 STATUS_NAMES = {
     OK: 'OK',
@@ -72,10 +76,12 @@ STATUS_NAMES = {
     TOO_MANY_NAMESPACES: 'TOO_MANY_NAMESPACES',
     SHUTTING_DOWN: 'SHUTTING_DOWN',
     INTERNAL: 'INTERNAL',
+    NOT_ALLOWED: 'NOT_ALLOWED',
+    TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
 }
 
 #: Statuses after which the shard closes the connection.
-CLOSING_STATUSES = frozenset({BAD_FRAME, BAD_VERSION, UNKNOWN_OP, FRAME_TOO_LARGE, SHUTTING_DOWN, INTERNAL})
+CLOSING_STATUSES = frozenset({BAD_FRAME, BAD_VERSION, UNKNOWN_OP, FRAME_TOO_LARGE, SHUTTING_DOWN, INTERNAL, NOT_ALLOWED, TOO_MANY_CONNECTIONS})
 
 # ── per-item statuses (ALLOC records, SEAL/DROP/RELEASE replies) ──
 ITEM_OK = 0
