@@ -27,6 +27,11 @@ export interface NamespaceMetrics {
   lookup(op: 'lookup' | 'exists', requested: number, hits: number, requestedBytes: number, hitBytes: number, seconds: number): void;
   put(bytes: number): void;
   get(bytes: number): void;
+  /**
+   * The namespace left the shard: its series are removed, so names cycled by a client cannot grow the
+   * agent's memory or the scrape without bound (a returning name starts its counters again at 0).
+   */
+  forget(): void;
 }
 
 /** Scrape-time readings. */
@@ -38,7 +43,7 @@ export interface KvGaugeSource {
   connections(): number;
 }
 
-const NOOP_NS: NamespaceMetrics = { lookup() {}, put() {}, get() {} };
+const NOOP_NS: NamespaceMetrics = { lookup() {}, put() {}, get() {}, forget() {} };
 
 export const noopKvMetrics: KvMetricsSink = {
   namespace: () => NOOP_NS,
@@ -168,6 +173,13 @@ function createFamilies(registry: Registry): KvFamilies {
             },
             put: (bytes) => pb.inc(bytes),
             get: (bytes) => gb.inc(bytes),
+            forget() {
+              if (perNs.get(name) !== m) return;
+              perNs.delete(name);
+              lookups.remove({ ...ns, op: 'lookup' });
+              lookups.remove({ ...ns, op: 'exists' });
+              for (const c of [requested, hits, requestedBytes, hitBytes, putBytes, getBytes]) c.remove(ns);
+            },
           };
           perNs.set(name, m);
         }

@@ -138,6 +138,7 @@ export class KvShard {
       const old = this.namespaces[i] as Namespace;
       if (old.entries === 0 && old.connections === 0) {
         this.byName.delete(old.name);
+        old.metrics.forget();
         return i;
       }
     }
@@ -152,6 +153,7 @@ export class KvShard {
     }
     if (victim !== undefined && this.wipe(victim)) {
       this.byName.delete(victim.name);
+      victim.metrics.forget();
       return victim.id;
     }
     throw new ProtocolError(Status.TOO_MANY_NAMESPACES, `${this.options.maxNamespaces} namespaces in use (--kv.max-namespaces), none idle with at most ${little} bytes`);

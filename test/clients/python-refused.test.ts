@@ -12,7 +12,7 @@ let shard: TestShard | undefined;
 let holder: KvClient | undefined;
 
 beforeAll(async () => {
-  shard = await startTestShard({ 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB', 'kv.maxConnectionsPerUid': 1 }, new Registry());
+  shard = await startTestShard({ 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB', 'kv.maxConnectionsPerUid': '1' }, new Registry());
   holder = await KvClient.connect({ socketPath: shard.service.socketPath, namespace: 'ts/holder', blockSize: 1 << 16 });
 });
 

@@ -1,6 +1,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createKvMetrics, noopKvMetrics } from '../../src/kvcache/metrics.js';
+import { KvShard } from '../../src/kvcache/shard.js';
+import { shardOptions } from './shard-fixture.js';
 
 describe('kv metrics', () => {
   it('counts per namespace and reads gauges at scrape time', async () => {
@@ -44,5 +46,32 @@ describe('kv metrics', () => {
 
   it('has a no-op sink', () => {
     expect(() => noopKvMetrics.namespace('x').lookup('lookup', 1, 1, 1, 1, 1)).not.toThrow();
+  });
+});
+
+describe('kv metrics of namespaces that leave the shard', () => {
+  it('a client cycling namespace names leaves only the live namespaces on /metrics', async () => {
+    const registry = new Registry();
+    const m = createKvMetrics(registry, {
+      bytesByState: () => ({ free: 0, writing: 0, sealed: 0 }),
+      capacityBytes: () => 0,
+      entries: () => 0,
+      leases: () => ({ read: 0, write: 0 }),
+      connections: () => 0,
+    });
+    const shard = new KvShard(shardOptions({ maxNamespaces: 2 }), m);
+    for (let i = 0; i < 20; i++) {
+      const ns = shard.hello(`tenant-${i}`, '', 64 * 1024);
+      ns.metrics.lookup('lookup', 1, 0, 1, 0, 1e-6);
+      shard.goodbye(ns);
+    }
+    const names = new Set([...(await registry.metrics()).matchAll(/namespace="([^"]+)"/g)].map((x) => x[1]));
+    expect(names.size).toBe(2);
+    expect([...names].sort()).toEqual(shard.namespaceSummaries().map((n) => n.name).sort());
+    expect(names.has('tenant-19')).toBe(true);
+    // A name that comes back counts again from 0.
+    const back = shard.hello('tenant-0', '', 64 * 1024);
+    back.metrics.put(5);
+    expect(await registry.metrics()).toContain('brixlet_kvcache_put_bytes_total{namespace="tenant-0"} 5');
   });
 });
