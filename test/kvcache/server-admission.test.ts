@@ -1,23 +1,17 @@
 // Admission at accept (SO_PEERCRED, injected here so that one test process can be many uids) and
 // the per-uid caps: connections per uid, namespaces per uid. The server runs on an in-memory shard.
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admissionProblem } from '../../src/kvcache/admission.js';
-import { createKvMetrics } from '../../src/kvcache/metrics.js';
 import type { PeerCred } from '../../src/kvcache/peer-cred.js';
 import { Op, Status, decodeJson, encodeHello } from '../../src/kvcache/protocol.js';
-import { type LeaseServerOptions, LeaseServer } from '../../src/kvcache/server.js';
+import type { LeaseServerOptions } from '../../src/kvcache/server.js';
+import { startLeaseServer } from './lease-server-fixture.js';
 import { KvShard } from '../../src/kvcache/shard.js';
 import type { KvShardOptions } from '../../src/kvcache/types.js';
 import { MiB, shardOptions, statusOf } from './shard-fixture.js';
 import { Wire } from './wire.js';
 
-const log = pino({ level: 'silent' });
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
@@ -27,47 +21,12 @@ const AGENT = 500;
 const peer = (uid: number, gid = uid, groups: number[] = [], pid = 1000 + uid): PeerCred => ({ uid, gid, pid, groups });
 
 /** A server whose peers are `queue` in accept order. */
-async function start(queue: PeerCred[], over: Partial<LeaseServerOptions> = {}, shardOver: Partial<KvShardOptions> = {}) {
-  const root = mkdtempSync(join(tmpdir(), 'brixlet-kv-admission-'));
-  const shard = new KvShard(shardOptions({ slabCount: 2, maxNamespaces: 8, ...shardOver }));
-  const registry = new Registry();
-  const ref: { server?: LeaseServer } = {};
-  const metrics = createKvMetrics(registry, {
-    bytesByState: () => shard.bytesByState(),
-    capacityBytes: () => shard.allocator.capacityBytes,
-    entries: () => shard.index.size,
-    leases: () => shard.leases(),
-    connections: () => ref.server?.connections ?? 0,
-  });
-  const server = new LeaseServer(
-    shard,
-    {
-      socketPath: join(root, 'kv.sock'),
-      slabPaths: ['/nonexistent/slab-0', '/nonexistent/slab-1'],
-      slabSize: 8 * MiB,
-      leaseTtlMs: 30_000,
-      maxBatch: 256,
-      maxFrame: 1 << 20,
-      maxLeases: 1024,
-      maxWriteLeases: 1024,
-      maxWritingBytes: 1 << 30,
-      idleTimeoutMs: 0,
-      maxConnections: 16,
-      summary: () => ({}),
-      access: { agentUid: AGENT, allowUids: [1001], allowGids: [3000] },
-      peerCred: (_s: Socket) => queue.shift(),
-      ...over,
-    },
-    metrics,
-    log,
+function start(queue: PeerCred[], over: Partial<LeaseServerOptions> = {}, shardOver: Partial<KvShardOptions> = {}) {
+  return startLeaseServer(
+    cleanup,
+    { access: { agentUid: AGENT, allowUids: [1001], allowGids: [3000] }, peerCred: (_s: Socket) => queue.shift(), ...over },
+    { maxNamespaces: 8, ...shardOver },
   );
-  ref.server = server;
-  await server.listen();
-  cleanup.push(() => rmSync(root, { recursive: true, force: true }));
-  cleanup.push(() => server.close());
-  const closed = async (reason: string) =>
-    (await registry.getSingleMetric('brixlet_kvcache_connections_closed_total')?.get())?.values.find((v) => v.labels.reason === reason)?.value;
-  return { server, shard, closed, path: join(root, 'kv.sock') };
 }
 
 async function open(path: string): Promise<Wire> {

@@ -1,20 +1,13 @@
 // Per-connection fairness on the lease socket: the idle timeout and the write caps. The server runs on
 // an in-memory shard (no slab files: these tests never touch block bytes) so that sweep(now) can be
 // called with an injected clock.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKvMetrics } from '../../src/kvcache/metrics.js';
 import { Op, Status, decodeError, decodeItemStatuses, decodeLeaseRecords, encodeAlloc, encodeHello, encodeLeaseIds } from '../../src/kvcache/protocol.js';
-import { type LeaseServerOptions, LeaseServer } from '../../src/kvcache/server.js';
-import { KvShard } from '../../src/kvcache/shard.js';
-import { MiB, keys, shardOptions } from './shard-fixture.js';
+import type { LeaseServerOptions } from '../../src/kvcache/server.js';
+import { startLeaseServer } from './lease-server-fixture.js';
+import { MiB, keys } from './shard-fixture.js';
 import { Wire } from './wire.js';
 
-const log = pino({ level: 'silent' });
 const cleanup: (() => Promise<void> | void)[] = [];
 
 afterEach(async () => {
@@ -24,44 +17,8 @@ afterEach(async () => {
 const IDLE_MS = 60_000;
 
 async function start(over: Partial<LeaseServerOptions> = {}) {
-  const root = mkdtempSync(join(tmpdir(), 'brixlet-kv-limits-'));
-  const shard = new KvShard(shardOptions({ slabCount: 2 }));
-  const registry = new Registry();
-  const ref: { server?: LeaseServer } = {};
-  const metrics = createKvMetrics(registry, {
-    bytesByState: () => shard.bytesByState(),
-    capacityBytes: () => shard.allocator.capacityBytes,
-    entries: () => shard.index.size,
-    leases: () => shard.leases(),
-    connections: () => ref.server?.connections ?? 0,
-  });
-  const server = new LeaseServer(
-    shard,
-    {
-      socketPath: join(root, 'kv.sock'),
-      slabPaths: ['/nonexistent/slab-0', '/nonexistent/slab-1'],
-      slabSize: 8 * MiB,
-      leaseTtlMs: 30_000,
-      maxBatch: 256,
-      maxFrame: 1 << 20,
-      maxLeases: 1024,
-      maxWriteLeases: 1024,
-      maxWritingBytes: 1 << 30,
-      idleTimeoutMs: IDLE_MS,
-      maxConnections: 16,
-      summary: () => ({}),
-      ...over,
-    },
-    metrics,
-    log,
-  );
-  ref.server = server;
-  await server.listen();
-  const srv = server;
-  cleanup.push(() => rmSync(root, { recursive: true, force: true }));
-  cleanup.push(() => srv.close());
-  const idleClosed = async () => (await registry.getSingleMetric('brixlet_kvcache_connections_closed_total')?.get())?.values.find((v) => v.labels.reason === 'idle')?.value;
-  return { server: srv, shard, idleClosed, path: join(root, 'kv.sock') };
+  const t = await startLeaseServer(cleanup, { idleTimeoutMs: IDLE_MS, ...over });
+  return { ...t, idleClosed: () => t.closed('idle') };
 }
 
 async function wire(path: string, ns?: string): Promise<Wire> {
