@@ -46,7 +46,7 @@ class HeaderTest(unittest.TestCase):
                 self.assertIn(text, str(cm.exception))
 
     def test_closing_statuses_follow_the_table(self):
-        self.assertEqual({p.status_name(s) for s in p.CLOSING_STATUSES}, {'BAD_FRAME', 'BAD_VERSION', 'UNKNOWN_OP', 'FRAME_TOO_LARGE', 'SHUTTING_DOWN', 'INTERNAL'})
+        self.assertEqual({p.status_name(s) for s in p.CLOSING_STATUSES}, {'BAD_FRAME', 'BAD_VERSION', 'UNKNOWN_OP', 'FRAME_TOO_LARGE', 'SHUTTING_DOWN', 'INTERNAL', 'NOT_ALLOWED', 'TOO_MANY_CONNECTIONS'})
         self.assertEqual(p.status_name(99), 'STATUS_99')
         self.assertEqual(p.item_status_name(p.ITEM_DUPLICATE), 'DUPLICATE')
 
