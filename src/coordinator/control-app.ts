@@ -11,7 +11,9 @@ import type { Readiness } from '../common/readiness.js';
 import { registerEngineRoutes } from './engines/routes.js';
 import type { ControlAuth } from './registry/control-auth.js';
 import type { EngineSetView } from './engines/types.js';
+import type { PoolMembership } from './registry/pool-membership.js';
 import type { Registry } from './registry/registry.js';
+import { registerRingRoutes } from './registry/ring-routes.js';
 import { registerNodeRoutes } from './registry/routes.js';
 
 export interface ControlAppDeps {
@@ -23,6 +25,8 @@ export interface ControlAppDeps {
   readonly bodyLimit: number;
   /** Who may write (node reports, DELETE); absent or not enabled = every write is taken. */
   readonly auth?: ControlAuth;
+  /** The KV pool membership, served at GET /v1/ring and versioned in report replies, when given. */
+  readonly membership?: PoolMembership;
   /** The gateway's engines, served at GET /v1/engines when given. */
   readonly engines?: EngineSetView;
 }
@@ -37,7 +41,9 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServ
     metrics: deps.metrics,
   });
   registerOpsRoutes(app, { readiness: deps.readiness, metrics: deps.metrics });
-  await registerNodeRoutes(app, { registry: deps.registry, ...(deps.auth !== undefined && { auth: deps.auth }) });
+  const { auth, membership } = deps;
+  await registerNodeRoutes(app, { registry: deps.registry, ...(auth !== undefined && { auth }), ...(membership !== undefined && { membership }) });
+  if (membership !== undefined) registerRingRoutes(app, { membership, ...(auth !== undefined && { auth }) });
   if (deps.engines !== undefined) registerEngineRoutes(app, deps.engines);
   registerRegistryMetrics(deps.metrics, deps.registry, deps.auth?.enabled === true);
   return app;

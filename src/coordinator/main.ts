@@ -26,6 +26,8 @@ import type { LoadMonitor } from './gateway/load-monitor.js';
 import { createControlAuth } from './registry/control-auth.js';
 import type { KubeNodeAuth } from './registry/kube-node-auth.js';
 import { deriveNodeToken } from './registry/node-token.js';
+import { derivePeerSecret, randomPeerSecret } from './registry/pair-keys.js';
+import { createPoolMembership, type PoolMembership } from './registry/pool-membership.js';
 import { Registry } from './registry/registry.js';
 import { createPrefixIndex } from './router/prefix-index.js';
 import { Router } from './router/router.js';
@@ -51,6 +53,8 @@ export interface RunningCoordinator {
   readonly gatewayUrl: string;
   readonly controlUrl: string;
   readonly registry: Registry;
+  /** The KV pool membership published at GET /v1/ring. */
+  readonly membership: PoolMembership;
   readonly engines: EngineSet;
   readonly router: Router;
   readonly monitor: LoadMonitor;
@@ -103,6 +107,10 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     log.info({ serviceAccounts, namespace: kube.namespace, audience: c.tokenAudience || undefined }, 'agents report with their ServiceAccount tokens (TokenReview)');
   }
   const auth = createControlAuth({ ...(secret !== undefined && { secret }), ...(kubeAuth !== undefined && { kube: kubeAuth }) });
+  // Pair keys derive from the cluster secret (they survive a restart); in kubernetes mode, or with
+  // no secret, from random bytes of this process (agents refetch: the version rises on restart).
+  const peerSecret = c.auth !== 'kubernetes' && secret !== undefined ? derivePeerSecret(secret) : randomPeerSecret();
+  const membership = rt.store.add(createPoolMembership(registry, { peerSecret, log }));
 
   const engines = rt.store.add(createEngineSet({ specs, nodes: registryNodeView(registry), log: rt.log.child({ component: 'engines' }), probeInterval: g.probeInterval }));
   const prefix = createPrefixIndex({ blockTokens: g.prefixBlock, capacity: g.prefixCapacity });
@@ -138,6 +146,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     version: rt.version,
     bodyLimit: c.bodyLimit,
     auth,
+    membership,
   });
   rt.store.add(toDisposable('control listener', () => control.close()));
   // The drain time bounds how long open streams may run on after SIGTERM before they get an error ending.
@@ -152,5 +161,5 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const gatewayUrl = await listen(gateway.app, { host: g.host, port: g.port, server: 'gateway', flag: '--gateway.port' });
   log.info({ engines: engines.size, policy: g.policy, discovery: g.engineSelector || undefined }, 'coordinator started');
   const nodeToken = (name: string): string | undefined => (secret === undefined ? undefined : deriveNodeToken(secret, name));
-  return { gatewayUrl, controlUrl, registry, engines, router, monitor: gateway.monitor, readiness, nodeToken };
+  return { gatewayUrl, controlUrl, registry, membership, engines, router, monitor: gateway.monitor, readiness, nodeToken };
 }

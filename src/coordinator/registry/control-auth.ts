@@ -4,6 +4,7 @@
  * - a node token (deriveNodeToken(secret, NAME)) may PUT only /v1/nodes/NAME;
  * - with control.auth kubernetes, an agent ServiceAccount token may PUT only the report of the
  *   node its pod runs on (kube-node-auth.ts).
+ * Reading a node's KV pair keys (GET /v1/ring?node=NAME) takes the same credentials as reporting NAME.
  * A coordinator with neither is open (allowed only on loopback or with --control.insecure).
  * Refusals: 401 (no or unknown credentials), 403 (known credentials, not for this write).
  */
@@ -11,7 +12,8 @@ import { BrixletError } from '../../common/errors.js';
 import type { KubeNodeAuth } from './kube-node-auth.js';
 import { deriveNodeToken, NODE_TOKEN_PREFIX, sameSecret } from './node-token.js';
 
-export type ControlWrite = 'report' | 'delete';
+/** pair-keys: reading a node's KV pair keys (GET /v1/ring?node=NAME), allowed to whoever may report NAME. */
+export type ControlWrite = 'report' | 'delete' | 'pair-keys';
 
 export interface ControlAuth {
   /** false = no credentials configured: every write is taken. */
@@ -46,14 +48,14 @@ export function createControlAuth(opts: ControlAuthOptions): ControlAuth {
         if (sameSecret(token, secret)) return;
         // Only this node's own token can match: another node's token is as unknown as a guess.
         if (sameSecret(token, deriveNodeToken(secret, name))) {
-          if (write === 'report') return;
+          if (write !== 'delete') return;
           throw forbidden(`a node token may report its own node only; deleting node ${name} needs the cluster secret`);
         }
       }
       if (kube === undefined || token.startsWith(NODE_TOKEN_PREFIX)) throw unauthorized();
       const who = await kube.nodeOf(token);
-      if (write !== 'report') throw forbidden(`${who.user} may report its own node only; deleting node ${name} needs the cluster secret`);
-      if (who.node !== name) throw forbidden(`${who.user} runs on node ${who.node}, so it may not report node ${name}`);
+      if (write === 'delete') throw forbidden(`${who.user} may report its own node only; deleting node ${name} needs the cluster secret`);
+      if (who.node !== name) throw forbidden(`${who.user} runs on node ${who.node}, so it may not ${write === 'report' ? 'report' : 'read the pair keys of'} node ${name}`);
     },
   };
 }

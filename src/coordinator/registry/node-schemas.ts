@@ -32,4 +32,5 @@ export const ReportReply = Type.Object({
   heartbeatMs: Type.Integer({
     description: 'The heartbeat the coordinator judges this node by: the reported one capped at --control.max-heartbeat, else its default. An agent reporting less often than this goes stale.',
   }),
+  ringVersion: Type.Optional(Type.Integer({ minimum: 0, description: 'The KV pool membership version (GET /v1/ring): an agent holding another one fetches the ring.' })),
 });

@@ -10,12 +10,15 @@ import type { BrixletServer } from '../../common/http/create-server.js';
 import { NodeReport } from '../../common/node-report.js';
 import type { ControlAuth } from './control-auth.js';
 import { NodeList, NodeParams, NodeView, ReportReply } from './node-schemas.js';
+import type { PoolMembership } from './pool-membership.js';
 import type { Registry } from './registry.js';
 
 export interface NodeRouteDeps {
   readonly registry: Registry;
   /** Who may write; absent = every write is taken (a loopback or --control.insecure coordinator). */
   readonly auth?: ControlAuth;
+  /** The KV pool membership: its version rides on every report reply. */
+  readonly membership?: PoolMembership;
 }
 
 export async function registerNodeRoutes(app: BrixletServer, deps: NodeRouteDeps): Promise<void> {
@@ -64,7 +67,8 @@ export async function registerNodeRoutes(app: BrixletServer, deps: NodeRouteDeps
           throw new BrixletError('BRX_ERR_REGISTRY_INVALID_NODE', { reason: 'bootId and seq are required: this control API authenticates reports and refuses replayed ones' });
         }
         const node = registry.upsertNode(request.body);
-        return { node, heartbeatMs: registry.heartbeatOf(node) };
+        const { membership } = deps;
+        return { node, heartbeatMs: registry.heartbeatOf(node), ...(membership !== undefined && { ringVersion: membership.version }) };
       },
     );
     scope.delete(
