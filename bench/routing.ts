@@ -1,7 +1,7 @@
 /**
  * npm run bench:routing [-- --quick]
  * Trace-driven routing simulator (bench/routing/simulator.ts): N mock-engine models
- * (mocks/engine createEngineModel, GPU_PROFILES) in virtual time, one thread, deterministic per seed.
+ * (src/mock-engine createEngineModel, GPU_PROFILES) in virtual time, one thread, deterministic per seed.
  * brixlet's policies run through the real Router (src/coordinator/router). Baselines
  * (bench/routing/baselines) reproduce published rules: AIBrix v0.2 prefix-cache, SGLang
  * cache_aware 0.3/64/1.5, llm-d's default scorer weights 3/2/2 and Dynamo's KV-router cost.
@@ -27,8 +27,8 @@
  * - cost's prefix hit rate ≥ the best baseline's − 0.5 points, in every cell;
  * - cost's TTFT p99 ≥ 30 % below least-request's on shared-prefix and multi-turn.
  */
-import { GPU_PROFILES } from '../mocks/engine/profiles.js';
-import type { GpuProfile } from '../mocks/engine/types.js';
+import { GPU_PROFILES } from '../src/mock-engine/profiles.js';
+import type { GpuProfile } from '../src/mock-engine/types.js';
 import { benchArgs, median, row, type Row, target, type Target, writeReport } from './lib/report.js';
 import { POLICY_ENTRIES, type PolicyEntry } from './routing/routers.js';
 import { capacity, HashCache, simulate, type SimResult } from './routing/simulator.js';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 
-const SRC_FOLDERS = ['common', 'kube', 'accel', 'kvcache', 'chaos', 'agent', 'coordinator', 'cli'];
+const SRC_FOLDERS = ['common', 'kube', 'accel', 'kvcache', 'chaos', 'agent', 'coordinator', 'mock-engine', 'cli'];
 
 /** What each src folder may import besides itself. */
 export const ALLOWED = {
@@ -17,6 +17,7 @@ export const ALLOWED = {
   chaos: ['common', 'kube'],
   agent: ['common', 'accel', 'kvcache'],
   coordinator: ['common', 'kube', 'chaos'],
+  'mock-engine': ['common', 'kvcache'],
   cli: SRC_FOLDERS,
 };
 

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// `npm run build`: compile TypeScript to dist/ (src/ → dist/, and the mock engine the CLI loads at
-// run time, mocks/engine/ → dist/mocks/engine/) and, once native/ has a Makefile, the native libraries
+// `npm run build`: compile TypeScript to dist/ (src/ → dist/) and, once native/ has a Makefile, the native libraries
 // (skipped with one line when make or a compiler is missing: only tests and benchmarks load them).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
@@ -10,6 +9,5 @@ const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
 rmSync('dist', { recursive: true, force: true });
 run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
-run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'mocks/engine/tsconfig.json']);
 chmodSync('dist/cli/main.js', 0o755);
 process.exitCode = buildNative();

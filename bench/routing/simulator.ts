@@ -1,6 +1,6 @@
 /**
  * The routing simulator: one run = one trace at one arrival rate through one router over a fleet of
- * mock-engine models (mocks/engine createEngineModel, the latency model `brixlet mock-engine`
+ * mock-engine models (src/mock-engine createEngineModel, the latency model `brixlet mock-engine`
  * serves), in virtual time on one thread, deterministic for a seed. The loop always takes the
  * earliest of: an engine iteration ending (first tokens and finishes come out, the router's load
  * hooks are called), a metrics scrape (every engine's running / waiting / KV use copied into its
@@ -14,9 +14,9 @@
  * finished per second from the first arrival to the last finish), the load CV (std / mean of
  * requests per engine) and the decision times cover every request.
  */
-import { blockHashes } from '../../mocks/engine/hash.js';
-import { createEngineModel } from '../../mocks/engine/model.js';
-import type { EngineModel, GpuProfile } from '../../mocks/engine/types.js';
+import { blockHashes } from '../../src/mock-engine/hash.js';
+import { createEngineModel } from '../../src/mock-engine/model.js';
+import type { EngineModel, GpuProfile } from '../../src/mock-engine/types.js';
 import type { EngineState } from '../../src/coordinator/router/types.js';
 import { percentile } from '../lib/report.js';
 import { PREFIX_BLOCK, type SimRouterFactory, type SimTicket } from './routers.js';

@@ -45,6 +45,14 @@ describe('layer rules', () => {
     expect(layerViolation('test/x.test.ts', 'src/agent/main.ts')).toBeUndefined();
   });
 
+  it('let the mock engine import common and kvcache only, and nothing else import it but cli', () => {
+    expect(layerViolation('src/mock-engine/server.ts', 'src/kvcache/client/index.ts')).toBeUndefined();
+    expect(layerViolation('src/mock-engine/server.ts', 'src/common/errors.ts')).toBeUndefined();
+    expect(layerViolation('src/mock-engine/server.ts', 'src/agent/main.ts')).toMatch(/src\/mock-engine may import only itself, src\/common, src\/kvcache/);
+    expect(layerViolation('src/coordinator/x.ts', 'src/mock-engine/profiles.ts')).toMatch(/src\/coordinator may import only/);
+    expect(layerViolation('src/cli/commands/mock-engine.ts', 'src/mock-engine/index.ts')).toBeUndefined();
+  });
+
   it('reject import cycles', async () => {
     mkdirSync(join(scratch, 'src/common'), { recursive: true });
     writeFileSync(join(scratch, 'src/common/a.ts'), "import { b } from './b.js';\nexport const a = () => b;\n");

@@ -3,7 +3,7 @@
 // client disconnects, timeouts and limits, and load counters back at zero after all of it.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMockEngines, type RunningMockEngine } from '../../mocks/engine/index.js';
+import { startMockEngines, type RunningMockEngine } from '../../src/mock-engine/index.js';
 import type { GatewaySettings } from '../../src/coordinator/gateway-app.js';
 import type { EngineState, RoutingPolicyName } from '../../src/coordinator/router/types.js';
 import { closeGatewayFixture, type GatewayFixture, startGatewayFixture } from '../helpers/gateway-fixture.js';

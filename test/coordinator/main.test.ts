@@ -3,7 +3,7 @@
 // back; every resource released on shutdown.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFakeApiServer, type FakeApiServer, type StoredObject } from '../../mocks/kube-apiserver/index.js';
-import { startMockEngines, type RunningMockEngine } from '../../mocks/engine/index.js';
+import { startMockEngines, type RunningMockEngine } from '../../src/mock-engine/index.js';
 import { loadConfig } from '../../src/common/config/load-config.js';
 import { DisposableStore } from '../../src/common/lifecycle.js';
 import { createProcessRegistry } from '../../src/common/metrics.js';

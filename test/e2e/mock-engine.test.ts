@@ -1,4 +1,4 @@
-// The built CLI's `brixlet mock-engine`: loads dist/mocks/engine at run time, answers OpenAI
+// The built CLI's `brixlet mock-engine` (dist/mock-engine): answers OpenAI
 // requests with model latency, drains on SIGTERM.
 import { expect, it } from 'vitest';
 import { firstLine, spawnBrixlet } from './cli-process.js';

@@ -1,5 +1,5 @@
 // A gateway app in front of real mock engines, listening on loopback, for the gateway tests.
-import type { RunningMockEngine } from '../../mocks/engine/index.js';
+import type { RunningMockEngine } from '../../src/mock-engine/index.js';
 import type { AppMetrics } from '../../src/common/metrics.js';
 import { createEngineSet, type EngineSet } from '../../src/coordinator/engines/engine-set.js';
 import { parseEngineList } from '../../src/coordinator/engines/static-engines.js';

@@ -1,22 +1,21 @@
 /**
- * `brixlet mock-engine`: one or more OpenAI-compatible mock vLLM engines (mocks/engine) on this
+ * `brixlet mock-engine`: one or more OpenAI-compatible mock vLLM engines (src/mock-engine) on this
  * machine, with latency from a continuous-batching model of a GPU profile — for trying the
  * gateway, its routing policies and autoscaling without GPUs. Runs until SIGTERM/Ctrl-C, then
  * closes the engines (open streams get an error event).
  */
 import { toDisposable } from '../../common/lifecycle.js';
+import { GPU_PROFILES, type GpuProfile, type RunningMockEngine, startMockEngine, startMockEngines } from '../../mock-engine/index.js';
 import { stringOption, usage } from '../args.js';
-import { loadMockEngine, type MockEngineHandle, type MockGpuProfile } from '../mock-engine-loader.js';
 import { serve } from '../serve.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
 
-/** The built-in profile table, for --help (the module is loaded only when the command runs). */
+/** The built-in profile table, for --help. */
 const PROFILE_HELP = [
   '  profile  hardware               prefill  decode  KV blocks  $/h (list)',
-  '  h100     NVIDIA H100 SXM 80 GB  1.00     1.00    28160      4.00',
-  '  a100     NVIDIA A100 SXM 80 GB  0.55     0.64    28160      2.00',
-  '  l20      NVIDIA L20 48 GB       0.40     0.29    13414      1.20',
-  '  a10      NVIDIA A10 24 GB       0.20     0.20    2611       0.75',
+  ...Object.values(GPU_PROFILES).map(
+    (p) => `  ${p.name.padEnd(9)}${(p.description ?? '').padEnd(23)}${p.speed.prefill.toFixed(2).padEnd(9)}${p.speed.decode.toFixed(2).padEnd(8)}${String(p.kvBlocks).padEnd(11)}${p.costPerHour.toFixed(2)}`,
+  ),
 ];
 
 export const mockEngineCommand: Command = {
@@ -78,7 +77,6 @@ export const mockEngineCommand: Command = {
   run: (ctx) => {
     const opts = parseMockEngineArgs(ctx.args);
     return serve(ctx, async (rt) => {
-      const mod = await loadMockEngine();
       const common = {
         host: opts.host,
         model: opts.model,
@@ -87,13 +85,13 @@ export const mockEngineCommand: Command = {
         ...(opts.servedModelNames !== undefined && { servedModelNames: opts.servedModelNames }),
         ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
       };
-      const started: MockEngineHandle[] =
+      const started: RunningMockEngine[] =
         opts.engines === 1
-          ? [await mod.startMockEngine({ ...common, port: opts.port, gpu: opts.gpus[0] as string, name: 'engine' })]
-          : await mod.startMockEngines(opts.engines, { ...common, port: opts.port, gpus: opts.gpus, name: 'engine' });
+          ? [await startMockEngine({ ...common, port: opts.port, gpu: opts.gpus[0] as string, name: 'engine' })]
+          : await startMockEngines(opts.engines, { ...common, port: opts.port, gpus: opts.gpus, name: 'engine' });
       for (const e of started) rt.store.add(toDisposable(`mock engine ${e.name}`, () => e.close()));
       rt.log.info({ engines: started.map((e) => ({ name: e.name, url: e.url, gpu: e.profile.name, seed: e.seed })), timeScale: opts.timeScale }, 'mock engines listening');
-      const key = (e: MockEngineHandle, i: number) => (started.length === 1 ? 'engine' : `engine-${i}`);
+      const key = (_e: RunningMockEngine, i: number) => (started.length === 1 ? 'engine' : `engine-${i}`);
       return {
         title: started.length === 1 ? 'mock engine' : `${started.length} mock engines`,
         urls: Object.fromEntries(started.map((e, i) => [key(e, i), e.url])),
@@ -108,7 +106,7 @@ export function timeScaleText(timeScale: number): string {
   return timeScale === Infinity ? 'no latency' : timeScale === 1 ? 'real time' : `${timeScale}× time`;
 }
 
-function role(p: MockGpuProfile, seed: number, models: readonly string[], timeScale: number): string {
+function role(p: GpuProfile, seed: number, models: readonly string[], timeScale: number): string {
   return `${p.name}, seed ${seed}, ${timeScaleText(timeScale)}, model ${models.join(', ')} (/v1/chat/completions, /metrics, /admin)`;
 }
 

@@ -1,6 +1,6 @@
 /**
  * `brixlet up`: coordinator and agent in one process, the agent reporting to the coordinator; with
- * --engines N also N mock engines (mocks/engine, loaded at run time) registered with the gateway,
+ * --engines N also N mock engines (src/mock-engine) registered with the gateway,
  * so `curl` against the gateway gets routed answers without a GPU.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,8 +11,8 @@ import { agentNodeName, startAgent } from '../../agent/main.js';
 import { toDisposable } from '../../common/lifecycle.js';
 import type { EngineSpec } from '../../coordinator/engines/types.js';
 import { startCoordinator } from '../../coordinator/main.js';
+import { type RunningMockEngine, startMockEngines } from '../../mock-engine/index.js';
 import { stringOption, usage } from '../args.js';
-import { loadMockEngine, type MockEngineHandle } from '../mock-engine-loader.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
 import { ROUTING_HELP } from './coordinator.js';
 import { KV_ROLE } from './kv.js';
@@ -53,16 +53,15 @@ export function parseUpEngineArgs(args: ParsedArgs): UpEngineArgs {
 }
 
 /** Starts the mock engines (closed with the runtime) and returns them as engine specs of source `up`. */
-async function startUpEngines(rt: ServiceRuntime, a: UpEngineArgs): Promise<{ handles: MockEngineHandle[]; specs: EngineSpec[] }> {
+async function startUpEngines(rt: ServiceRuntime, a: UpEngineArgs): Promise<{ handles: RunningMockEngine[]; specs: EngineSpec[] }> {
   if (a.engines === 0) return { handles: [], specs: [] };
-  const mod = await loadMockEngine();
-  const handles = await mod.startMockEngines(a.engines, { host: '127.0.0.1', port: 0, gpus: a.gpus, model: a.model, timeScale: a.timeScale, name: 'engine' });
+  const handles = await startMockEngines(a.engines, { host: '127.0.0.1', port: 0, gpus: a.gpus, model: a.model, timeScale: a.timeScale, name: 'engine' });
   rt.store.add(toDisposable('mock engines', () => Promise.all(handles.map((h) => h.close())).then(() => undefined)));
   const specs = handles.map((h): EngineSpec => ({ uid: h.url, name: h.name, url: h.url, models: h.models, gpuType: h.profile.name, source: 'up' }));
   return { handles, specs };
 }
 
-function engineRole(h: MockEngineHandle, timeScale: number): string {
+function engineRole(h: RunningMockEngine, timeScale: number): string {
   return `mock engine ${h.profile.name}, ${timeScaleText(timeScale)}, model ${h.models.join(', ')}`;
 }
 

@@ -1,7 +1,7 @@
 /**
  * GPU type → relative speed for the router's heterogeneity awareness (1 = H100). The numbers are
- * the mock engine's GPU profiles (mocks/engine/profiles.ts) so the simulator, the mock fleet and
- * the gateway agree; src cannot import mocks, so they are repeated here and a test keeps them equal.
+ * the mock engine's GPU profiles (src/mock-engine/profiles.ts) so the simulator, the mock fleet and
+ * the gateway agree; the coordinator may not import src/mock-engine (ARCHITECTURE.md §2), so they are repeated here and a test keeps them equal.
  * Unknown types count as the reference, with their name kept for GET /v1/engines and logs.
  */
 import type { GpuSpeed } from '../router/types.js';

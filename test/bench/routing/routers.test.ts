@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GPU_PROFILES } from '../../../mocks/engine/profiles.js';
-import type { GpuProfile } from '../../../mocks/engine/types.js';
+import { GPU_PROFILES } from '../../../src/mock-engine/profiles.js';
+import type { GpuProfile } from '../../../src/mock-engine/types.js';
 import { POLICY_ENTRIES, viaRouter } from '../../../bench/routing/routers.js';
 import { simEngine } from '../../../bench/routing/simulator.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseMockEngineArgs } from '../../../src/cli/commands/mock-engine.js';
-import { loadMockEngine } from '../../../src/cli/mock-engine-loader.js';
+import { GPU_PROFILES } from '../../../src/mock-engine/index.js';
 import { cli, startCli } from '../../helpers/cli.js';
 import { startService } from '../../helpers/services.js';
 
@@ -10,7 +10,6 @@ describe('brixlet mock-engine', () => {
   it('teaches in --help: profiles with their speeds (as the module defines them), admin hooks, metric names', async () => {
     const r = await cli(['mock-engine', '--help']);
     expect(r.code).toBe(0);
-    const { GPU_PROFILES } = await loadMockEngine();
     for (const p of Object.values(GPU_PROFILES)) {
       const row = r.stdout.split('\n').find((l) => l.startsWith(`  ${p.name.padEnd(9)}`));
       expect(row, p.name).toBeDefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GPU_PROFILES } from '../../../mocks/engine/profiles.js';
+import { GPU_PROFILES } from '../../../src/mock-engine/profiles.js';
 import { GPU_SPEEDS, gpuSpeed } from '../../../src/coordinator/engines/gpu-speed.js';
 
 describe('gpuSpeed', () => {

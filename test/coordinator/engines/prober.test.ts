@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMockEngine, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngine, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { createEngineSet, type EngineSet } from '../../../src/coordinator/engines/engine-set.js';
 import { parseModelList } from '../../../src/coordinator/engines/prober.js';
 import { parseEngineList } from '../../../src/coordinator/engines/static-engines.js';

@@ -1,7 +1,7 @@
 // --gateway.tokenizer engine against real mock engines: /tokenize answers, the gateway counts the
 // engine's tokens and the prefix index cuts blocks of tokens; any failure falls back to characters.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMockEngines, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngines, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { createEngineSet, type EngineSet } from '../../../src/coordinator/engines/engine-set.js';
 import { parseEngineList } from '../../../src/coordinator/engines/static-engines.js';
 import { buildGatewayApp, type GatewayApp } from '../../../src/coordinator/gateway-app.js';

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMockEngines, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngines, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { createEngineSet, type EngineSet } from '../../../src/coordinator/engines/engine-set.js';
 import { parseEngineList } from '../../../src/coordinator/engines/static-engines.js';
 import { buildGatewayApp, type GatewayApp } from '../../../src/coordinator/gateway-app.js';

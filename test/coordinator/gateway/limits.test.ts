@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { startMockEngines, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngines, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import type { GatewaySettings } from '../../../src/coordinator/gateway-app.js';
 import { closeGatewayFixture, type GatewayFixture, startGatewayFixture } from '../../helpers/gateway-fixture.js';
 

@@ -3,7 +3,7 @@
 // reported, end-to-end headers forwarded, and output lengths fed back to the router.
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMockEngines, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngines, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { gpuSpeed } from '../../../src/coordinator/engines/gpu-speed.js';
 import type { Candidates, EngineSetView } from '../../../src/coordinator/engines/types.js';
 import { buildGatewayApp, type GatewayApp } from '../../../src/coordinator/gateway-app.js';

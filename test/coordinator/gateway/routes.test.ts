@@ -1,7 +1,7 @@
 // The gateway routes through fastify's inject(): the same proxy as the listener's fast path, the
 // model list, the OpenAPI document and the JSON 404.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMockEngines, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngines, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { createEngineSet, type EngineSet } from '../../../src/coordinator/engines/engine-set.js';
 import { parseEngineList } from '../../../src/coordinator/engines/static-engines.js';
 import { buildGatewayApp, type GatewayApp } from '../../../src/coordinator/gateway-app.js';

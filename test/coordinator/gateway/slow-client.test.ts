@@ -2,7 +2,7 @@
 // idle timer waits for its drain, and the whole stream arrives (no error event, no 504 on the engine).
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMockEngine, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngine, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { type CallOutcome, callUpstream } from '../../../src/coordinator/gateway/upstream-call.js';
 import { UpstreamPools } from '../../../src/coordinator/gateway/upstream-pools.js';
 import type { EngineState, RouteDecision } from '../../../src/coordinator/router/types.js';

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { startMockEngine, type RunningMockEngine } from '../../../mocks/engine/index.js';
+import { startMockEngine, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { type CallOptions, type CallOutcome, callUpstream, watchSend } from '../../../src/coordinator/gateway/upstream-call.js';
 import { UpstreamPools } from '../../../src/coordinator/gateway/upstream-pools.js';
 import type { EngineState, RouteDecision } from '../../../src/coordinator/router/types.js';

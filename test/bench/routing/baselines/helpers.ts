@@ -1,6 +1,6 @@
 // Engine views and requests for the baseline tests.
-import { GPU_PROFILES } from '../../../../mocks/engine/profiles.js';
-import type { GpuProfile } from '../../../../mocks/engine/types.js';
+import { GPU_PROFILES } from '../../../../src/mock-engine/profiles.js';
+import type { GpuProfile } from '../../../../src/mock-engine/types.js';
 import type { EngineState } from '../../../../src/coordinator/router/types.js';
 import { simEngine } from '../../../../bench/routing/simulator.js';
 import type { TraceRequest } from '../../../../bench/routing/traces.js';

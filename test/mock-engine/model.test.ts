@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEngineModel } from '../../../mocks/engine/model.js';
-import type { EngineModel, GpuProfile, ModelEvent, ModelRequest } from '../../../mocks/engine/types.js';
+import { createEngineModel } from '../../src/mock-engine/model.js';
+import type { EngineModel, GpuProfile, ModelEvent, ModelRequest } from '../../src/mock-engine/types.js';
 
 const P: GpuProfile = {
   name: 'test',

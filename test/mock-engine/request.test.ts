@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRequest } from '../../../mocks/engine/request.js';
+import { parseRequest } from '../../src/mock-engine/request.js';
 
 const served = ['m'];
 const parse = (endpoint: 'chat' | 'completion', body: unknown) => parseRequest(endpoint, JSON.stringify(body), served, 4);

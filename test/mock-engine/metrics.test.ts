@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EngineMetrics, tokenBuckets } from '../../../mocks/engine/metrics.js';
-import type { ModelMetrics } from '../../../mocks/engine/types.js';
+import { EngineMetrics, tokenBuckets } from '../../src/mock-engine/metrics.js';
+import type { ModelMetrics } from '../../src/mock-engine/types.js';
 
 const idle: ModelMetrics = {
   running: 2,

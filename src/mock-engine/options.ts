@@ -1,8 +1,8 @@
 /**
  * The mock engine's options, their defaults and checks. An option that cannot work (an unknown
- * GPU profile, a negative time scale …) is a MockEngineError naming the valid values; the CLI
- * turns it into BRX_ERR_MOCK_ENGINE.
+ * GPU profile, a negative time scale …) is a BRX_ERR_MOCK_ENGINE naming the valid values.
  */
+import { BrixletError } from '../common/errors.js';
 import { GPU_PROFILES, gpuProfile } from './profiles.js';
 import type { GpuProfile } from './types.js';
 
@@ -56,29 +56,29 @@ export interface ResolvedOptions {
 export const DEFAULT_MODEL = 'mock-llama-3-8b';
 
 /** A mock engine option that cannot work. */
-export class MockEngineError extends Error {
-  override readonly name = 'MockEngineError';
+export function mockEngineError(reason: string): BrixletError {
+  return new BrixletError('BRX_ERR_MOCK_ENGINE', { reason });
 }
 
 export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
   const profile = typeof o.gpu === 'object' ? o.gpu : gpuProfile(o.gpu ?? 'h100');
   if (profile === undefined) {
-    throw new MockEngineError(`unknown GPU profile '${String(o.gpu)}'; profiles: ${Object.keys(GPU_PROFILES).join(', ')}`);
+    throw mockEngineError(`unknown GPU profile '${String(o.gpu)}'; profiles: ${Object.keys(GPU_PROFILES).join(', ')}`);
   }
   const timeScale = o.latency === false ? Infinity : (o.timeScale ?? 1);
-  if (!(timeScale > 0)) throw new MockEngineError(`time scale must be a positive number (or Infinity for no latency), got ${timeScale}`);
+  if (!(timeScale > 0)) throw mockEngineError(`time scale must be a positive number (or Infinity for no latency), got ${timeScale}`);
   const model = o.model ?? DEFAULT_MODEL;
   const served = o.servedModelNames !== undefined && o.servedModelNames.length > 0 ? [...o.servedModelNames] : [model];
-  if (served.some((n) => n.trim() === '')) throw new MockEngineError('served model names must not be empty');
+  if (served.some((n) => n.trim() === '')) throw mockEngineError('served model names must not be empty');
   const positive = (name: string, v: number | undefined, dflt: number): number => {
     const x = v ?? dflt;
-    if (!(x > 0) || !Number.isFinite(x)) throw new MockEngineError(`${name} must be a positive number, got ${x}`);
+    if (!(x > 0) || !Number.isFinite(x)) throw mockEngineError(`${name} must be a positive number, got ${x}`);
     return x;
   };
   const port = o.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MockEngineError(`port must be between 0 and 65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw mockEngineError(`port must be between 0 and 65535, got ${port}`);
   const jitter = o.jitter ?? 0;
-  if (!(jitter >= 0 && jitter < 1)) throw new MockEngineError(`jitter must be in [0, 1), got ${jitter}`);
+  if (!(jitter >= 0 && jitter < 1)) throw mockEngineError(`jitter must be in [0, 1), got ${jitter}`);
   return {
     host: o.host ?? '127.0.0.1',
     port,

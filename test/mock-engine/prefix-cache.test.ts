@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KvBlockPool } from '../../../mocks/engine/prefix-cache.js';
+import { KvBlockPool } from '../../src/mock-engine/prefix-cache.js';
 
 describe('KvBlockPool', () => {
   it('accounts private, shared and cached blocks against one capacity', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailureInjector, parseFailureSpec } from '../../../mocks/engine/failures.js';
+import { FailureInjector, parseFailureSpec } from '../../src/mock-engine/failures.js';
 
 describe('parseFailureSpec', () => {
   it('reads mode, status and count, and "none" to disarm', () => {

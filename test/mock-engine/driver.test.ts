@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EngineDriver } from '../../../mocks/engine/driver.js';
-import { createEngineModel } from '../../../mocks/engine/model.js';
-import { GPU_PROFILES } from '../../../mocks/engine/profiles.js';
-import type { ModelEvent } from '../../../mocks/engine/types.js';
+import { EngineDriver } from '../../src/mock-engine/driver.js';
+import { createEngineModel } from '../../src/mock-engine/model.js';
+import { GPU_PROFILES } from '../../src/mock-engine/profiles.js';
+import type { ModelEvent } from '../../src/mock-engine/types.js';
 
 const h100 = GPU_PROFILES.h100 as NonNullable<(typeof GPU_PROFILES)['h100']>;
 const req = (id: string, outputTokens: number) => ({ id, promptTokens: 100, blockHashes: [], outputTokens });

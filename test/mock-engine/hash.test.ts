@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockHashes, tokensOf } from '../../../mocks/engine/hash.js';
+import { blockHashes, tokensOf } from '../../src/mock-engine/hash.js';
 
 describe('blockHashes', () => {
   it('gives one 53-bit integer per full block, none for the tail', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GPU_PROFILES, gpuProfile, KV_BYTES_PER_TOKEN } from '../../../mocks/engine/profiles.js';
+import { GPU_PROFILES, gpuProfile, KV_BYTES_PER_TOKEN } from '../../src/mock-engine/profiles.js';
 
 describe('GPU_PROFILES', () => {
   it('ships h100, a100, l20 and a10 with the h100 as the speed reference', () => {

@@ -1,8 +1,9 @@
 /**
  * The mock engine: a vLLM-like latency model (continuous batching, chunked prefill, a finite
  * prefix cache, preemption; GPU profiles) behind an OpenAI-compatible HTTP server with vLLM's
- * /metrics. The CLI loads the built copy (dist/mocks/engine) for `brixlet mock-engine` and
- * `brixlet up --engines N`; the routing simulator uses the model directly. Node built-ins only.
+ * /metrics; optionally a real client of the node's KV shard (kv-offload.ts). `brixlet mock-engine`
+ * and `brixlet up --engines N` start it; the routing simulator uses the model directly. Imports
+ * src/common and src/kvcache only (ARCHITECTURE.md §2).
  */
 import type { MockEngineOptions } from './options.js';
 import { startMockEngine, type RunningMockEngine } from './server.js';
@@ -10,7 +11,7 @@ import { startMockEngine, type RunningMockEngine } from './server.js';
 export { blockHashes, tokensOf } from './hash.js';
 export { createEngineModel, METRICS_WINDOW_MS, type EngineModelOptions } from './model.js';
 export { GPU_PROFILES, gpuProfile } from './profiles.js';
-export { DEFAULT_MODEL, MockEngineError, type MockEngineOptions } from './options.js';
+export { DEFAULT_MODEL, mockEngineError, type MockEngineOptions } from './options.js';
 export type { FailureMode, FailureSpec } from './failures.js';
 export { startMockEngine, type MockEngineStats, type RunningMockEngine } from './server.js';
 export type { EngineModel, GpuProfile, ModelEvent, ModelMetrics, ModelRequest } from './types.js';

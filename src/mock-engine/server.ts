@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BrixletError } from '../common/errors.js';
 import { type CompletionContext, CompletionRun, type EngineStats, sendError, sendJson } from './completion.js';
 import { EngineDriver } from './driver.js';
 import { FailureInjector, type FailureSpec, parseFailureSpec } from './failures.js';
@@ -158,7 +159,9 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
   const server = createServer({ keepAliveTimeout: 65_000 }, handle);
   server.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new BrixletError('BRX_ERR_HTTP_LISTEN', { host: o.host, port: String(o.port), server: 'mock engine', reason: e.code ?? e.message }, { cause: e })),
+    );
     server.listen(o.port, o.host, () => {
       server.off('error', reject);
       resolve();

@@ -1,7 +1,7 @@
 /**
  * GPU serving profiles for an 8B-class model (Llama-3-8B shapes, BF16) on vLLM-like continuous
  * batching. Derived from datasheet memory sizes and bandwidths plus chosen effective prefill rates;
- * mocks/engine/README.md gives every number and where it comes from. Replace them with measured
+ * src/mock-engine/README.md gives every number and where it comes from. Replace them with measured
  * profiles when you have hardware: the model only reads the fields of GpuProfile.
  */
 import type { GpuProfile } from './types.js';

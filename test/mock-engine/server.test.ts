@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMockEngine, startMockEngines, type RunningMockEngine } from '../../../mocks/engine/index.js';
-import { havePromtool, promtoolLint, promtoolSkipNote } from '../../helpers/promtool.js';
+import { startMockEngine, startMockEngines, type RunningMockEngine } from '../../src/mock-engine/index.js';
+import { havePromtool, promtoolLint, promtoolSkipNote } from '../helpers/promtool.js';
 
 const engines: RunningMockEngine[] = [];
 afterEach(async () => {
