@@ -7,6 +7,8 @@ import { registerOpsRoutes } from '../common/http/ops-routes.js';
 import type { Logger } from '../common/logger.js';
 import type { AppMetrics } from '../common/metrics.js';
 import type { Readiness } from '../common/readiness.js';
+import { type MembershipSource, soloMembership } from '../kvcache/membership.js';
+import { staticMembership } from './ring-follower.js';
 import type { AgentComponent } from './types.js';
 
 export interface AgentAppDeps {
@@ -19,6 +21,8 @@ export interface AgentAppDeps {
   readonly nodeName: string;
   readonly components?: readonly AgentComponent[];
   readonly startedAt?: Date;
+  /** The KV pool membership handed to components (default: this node alone). */
+  readonly membership?: MembershipSource;
 }
 
 export const AgentInfo = Type.Object({
@@ -43,6 +47,7 @@ export async function buildAgentApp(deps: AgentAppDeps): Promise<BrixletServer> 
 
   const components = deps.components ?? [];
   const startedAt = deps.startedAt ?? new Date();
+  const membership = deps.membership ?? staticMembership(soloMembership(deps.nodeName));
   app.get('/v1/info', { schema: { summary: 'Agent identity, version and enabled components.', response: { 200: AgentInfo } } }, async () => ({
     name: 'brixlet-agent' as const,
     version: deps.version,
@@ -54,7 +59,7 @@ export async function buildAgentApp(deps: AgentAppDeps): Promise<BrixletServer> 
 
   for (const c of components) {
     if (c.readiness !== undefined) deps.readiness.add(c.readiness);
-    await c.register?.(app, { metrics: deps.metrics, log: deps.log, nodeName: deps.nodeName });
+    await c.register?.(app, { metrics: deps.metrics, log: deps.log, nodeName: deps.nodeName, membership });
   }
   return app;
 }

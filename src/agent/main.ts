@@ -14,10 +14,12 @@ import type { Logger } from '../common/logger.js';
 import { createAppMetrics } from '../common/metrics.js';
 import { readReportToken } from '../common/node-report.js';
 import { Readiness } from '../common/readiness.js';
+import { type MembershipSource, soloMembership } from '../kvcache/membership.js';
 import type { KvService } from '../kvcache/types.js';
 import { buildAgentApp } from './agent-app.js';
 import { cachedHostInventory } from './inventory.js';
 import { createReporter, type ReportAccelSource, type Reporter } from './reporter.js';
+import { createRingFollower, registerRingMetrics, staticMembership } from './ring-follower.js';
 import type { AgentComponent } from './types.js';
 
 export interface AgentRuntime {
@@ -45,6 +47,11 @@ export interface AgentStartOptions {
    * the KV shard before the gateway, so the socket drains only after the gateway has drained.
    */
   readonly disposedByCaller?: readonly AgentComponent[];
+  /**
+   * host:port reported as this agent's KV peer address when no component reports one (a component
+   * with a `peerAddress()` method, the KV peer listener, takes precedence): `brixlet up --agents N`.
+   */
+  readonly peerAddress?: string;
 }
 
 export interface RunningAgent {
@@ -57,6 +64,8 @@ export interface RunningAgent {
   readonly readiness: Readiness;
   /** Present when the agent reports to a coordinator; disposed with the runtime's store. */
   readonly reporter?: Reporter;
+  /** The KV pool membership the agent follows (also on every component's AgentContext). */
+  readonly membership: MembershipSource;
 }
 
 /** The node name the agent reports: `agent.nodeName`, else the host name. */
@@ -126,15 +135,21 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
   const credentials: ReportCredentials =
     coordinator === '' ? {} : opts.coordinatorToken !== undefined ? { token: opts.coordinatorToken } : (opts.credentials ?? (await agentReportCredentials(rt.config)));
   const readiness = new Readiness();
+  // Before the components: they get the membership at register(), and the follower is disposed after them.
+  const ring = coordinator === '' ? undefined : rt.store.add(createRingFollower({ coordinator, nodeName, ...credentials, log }));
+  const membership: MembershipSource = ring ?? staticMembership(soloMembership(nodeName));
   for (const c of components) if (opts.disposedByCaller?.includes(c) !== true) rt.store.add(c);
+  const metrics = createAppMetrics(rt.processRegistry);
+  registerRingMetrics(metrics.registry, membership);
   const app = await buildAgentApp({
     config: rt.config,
     log,
-    metrics: createAppMetrics(rt.processRegistry),
+    metrics,
     readiness,
     version: rt.version,
     nodeName,
     components,
+    membership,
   });
   rt.store.add(toDisposable('agent listener', () => app.close()));
   const url = await listen(app, { host: rt.config.agent.host, port: rt.config.agent.port, server: 'agent', flag: '--agent.port' });
@@ -145,6 +160,9 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
   if (coordinator !== '') {
     const accel = components.find(hasSampler)?.sampler;
     const kv = components.find(hasKvService)?.service;
+    const peer = components.find(hasPeerAddress);
+    const fixedPeer = opts.peerAddress;
+    const peerAddress = peer !== undefined ? () => peer.peerAddress() ?? fixedPeer : fixedPeer !== undefined ? () => fixedPeer : undefined;
     reporter = rt.store.add(
       createReporter({
         coordinator,
@@ -156,6 +174,8 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
         heartbeatMs: rt.config.agent.heartbeat,
         ...(accel !== undefined && { accel }),
         ...(kv !== undefined && { kv }),
+        ...(peerAddress !== undefined && { peerAddress }),
+        ...(ring !== undefined && { onRingVersion: (v: number) => ring.offer(v) }),
         inventory: cachedHostInventory(undefined, log),
         log,
       }),
@@ -163,11 +183,16 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
     reporter.start();
     log.info({ coordinator, agentUrl, heartbeatMs: rt.config.agent.heartbeat }, 'reporting to the coordinator');
   }
-  return { url, agentUrl, nodeName, components: components.map((c) => c.name), readiness, ...(reporter !== undefined && { reporter }) };
+  return { url, agentUrl, nodeName, components: components.map((c) => c.name), readiness, membership, ...(reporter !== undefined && { reporter }) };
 }
 
 function hasSampler(c: AgentComponent): c is AgentComponent & { readonly sampler: ReportAccelSource } {
   return 'sampler' in c && c.sampler !== undefined;
+}
+
+/** A component that knows this agent's KV peer address (the peer listener, once it listens). */
+function hasPeerAddress(c: AgentComponent): c is AgentComponent & { peerAddress(): string | undefined } {
+  return 'peerAddress' in c && typeof c.peerAddress === 'function';
 }
 
 function hasKvService(c: AgentComponent): c is AgentComponent & { readonly service: KvService } {

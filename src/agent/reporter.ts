@@ -40,6 +40,10 @@ export interface ReporterOptions {
   readonly heartbeatMs: number;
   readonly accel?: ReportAccelSource;
   readonly kv?: ReportKvSource;
+  /** host:port of this agent's KV peer listener, reported with the KV summary (read each report). */
+  readonly peerAddress?: () => string | undefined;
+  /** Called with the ringVersion of every accepted report's reply (ring-follower.ts). */
+  readonly onRingVersion?: (version: number) => void;
   readonly inventory?: () => Promise<HostInventory>;
   readonly log: Logger;
   /** Whole request, connect to body (default 5 s). */
@@ -94,8 +98,9 @@ export function acceleratorReports(snapshot: AccelSnapshot | undefined): Acceler
   }));
 }
 
-export function kvReport(s: KvSummary): KvReport {
-  return { capacityBytes: s.capacityBytes, usedBytes: s.usedBytes, entries: s.entries, hitRatio: s.hitRatio, policy: clip(s.policy, 32), socket: clip(s.socket, 4096) };
+export function kvReport(s: KvSummary, peerAddress?: string): KvReport {
+  const peer = peerAddress === undefined || peerAddress === '' || peerAddress.length > 512 ? undefined : peerAddress;
+  return { capacityBytes: s.capacityBytes, usedBytes: s.usedBytes, entries: s.entries, hitRatio: s.hitRatio, policy: clip(s.policy, 32), socket: clip(s.socket, 4096), ...(peer !== undefined && { peerAddress: peer }) };
 }
 
 export function reportState(accelerators: readonly AcceleratorReport[] | undefined, kv: KvSummary | undefined): ReportState {
@@ -163,7 +168,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
       heartbeatMs: Math.min(3_600_000, Math.max(100, Math.round(heartbeat))),
       ...(host !== undefined && { host }),
       ...(accelerators !== undefined && { accelerators }),
-      ...(kv !== undefined && { kv: kvReport(kv) }),
+      ...(kv !== undefined && { kv: kvReport(kv, opts.peerAddress?.()) }),
     };
     return { report, state: reportState(accelerators, kv) };
   }
@@ -206,7 +211,9 @@ export function createReporter(opts: ReporterOptions): Reporter {
         const res = await request(url, { method: 'PUT', headers, body: JSON.stringify(report), dispatcher, signal });
         const text = await res.body.text();
         if (res.statusCode === 200) {
-          adoptHeartbeat(text);
+          const reply = parseReply(text);
+          adoptHeartbeat(reply.heartbeatMs);
+          if (typeof reply.ringVersion === 'number' && Number.isSafeInteger(reply.ringVersion)) opts.onRingVersion?.(reply.ringVersion);
           succeeded(state);
           return true;
         }
@@ -229,13 +236,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
     }
   }
 
-  function adoptHeartbeat(text: string): void {
-    let judged: unknown;
-    try {
-      judged = (JSON.parse(text) as { heartbeatMs?: unknown }).heartbeatMs;
-    } catch {
-      return;
-    }
+  function adoptHeartbeat(judged: unknown): void {
     if (typeof judged !== 'number' || !Number.isInteger(judged) || judged < 100 || judged >= heartbeat) return;
     log.info({ url, heartbeatMs: judged, configuredMs: heartbeat }, 'the coordinator judges this node by a shorter heartbeat (--control.max-heartbeat): reporting that often');
     heartbeat = judged;
@@ -306,6 +307,16 @@ export function createReporter(opts: ReporterOptions): Reporter {
       await dispatcher.close();
     },
   };
+}
+
+/** The fields of a report reply the agent acts on (anything unparsable: none). */
+function parseReply(text: string): { heartbeatMs?: unknown; ringVersion?: unknown } {
+  try {
+    const body = JSON.parse(text) as unknown;
+    return typeof body === 'object' && body !== null ? (body as { heartbeatMs?: unknown; ringVersion?: unknown }) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** The `error.message` of a brixlet or OpenAI-style error body, else the start of the text. */

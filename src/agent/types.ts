@@ -7,12 +7,19 @@ import type { Disposable } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import type { AppMetrics } from '../common/metrics.js';
 import type { ReadinessCheck } from '../common/readiness.js';
+import type { MembershipSource } from '../kvcache/membership.js';
 
 export interface AgentContext {
   /** The agent's metrics: register collectors or add text sources here. */
   readonly metrics: AppMetrics;
   readonly log: Logger;
   readonly nodeName: string;
+  /**
+   * The KV pool membership this agent follows (ring-follower.ts): soloMembership without a
+   * coordinator, else the coordinator's ring with this node's pair keys. Read `current()` on use,
+   * subscribe with `onChange`; never cache a Membership.
+   */
+  readonly membership: MembershipSource;
 }
 
 export interface AgentComponent extends Disposable {
