@@ -156,7 +156,8 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
         }
       })());
     const drain = (timeoutMs: number): Promise<void> => srv.drain(timeoutMs);
-    const service: KvService = { socketPath, options, summary, drain, close, dispose: close, name: `kv shard ${socketPath}` };
+    const blocks = { shard, slab: (i: number): Uint8Array => set.view(i) };
+    const service: KvService = { socketPath, options, summary, drain, close, dispose: close, name: `kv shard ${socketPath}`, blocks };
     return service;
   } catch (err) {
     await server?.close().catch(() => {});

@@ -216,6 +216,47 @@ export class KvShard {
     return hits;
   }
 
+  /** The namespace of that name, if it exists (peers read namespaces; they never create one). */
+  namespaceNamed(name: string): Namespace | undefined {
+    return this.byName.get(name);
+  }
+
+  /**
+   * Each key on its own (a peer's MEXISTS/MGET): `ids[i]` = the sealed entry, or -1. With `prefix`,
+   * stops at the first miss (later ids stay -1). With `pin`, every hit gets a read pin (unpin() each),
+   * counts as an access and as a LOOKUP in the metrics; without, as an EXISTS. Returns the hits.
+   */
+  findEach(ns: Namespace, keys: Buffer, ids: Int32Array, prefix: boolean, pin: boolean): number {
+    const t0 = performance.now();
+    const ix = this.index;
+    const n = keys.length / KEY_BYTES;
+    ids.fill(-1, 0, n);
+    let hits = 0;
+    let hitBytes = 0;
+    for (let i = 0; i < n; i++) {
+      const id = ix.find(ns.id, keys, i * KEY_BYTES);
+      const ok = id >= 0 && ix.stateOf(id) === EntryState.SEALED && (!pin || (ix.refs[id] as number) < MAX_REFS);
+      if (!ok) {
+        if (prefix) break;
+        continue;
+      }
+      if (pin) {
+        ix.refs[id]!++;
+        this.readLeases++;
+        this.policy.touch(id);
+      }
+      ids[i] = id;
+      hits++;
+      hitBytes += ix.length[id] as number;
+    }
+    if (pin) ns.metrics.get(hitBytes);
+    ns.lookups++;
+    ns.hitBlocks += hits;
+    ns.requestedBlocks += n;
+    ns.metrics.lookup(pin ? 'lookup' : 'exists', n, hits, n * ns.blockSize, hitBytes, (performance.now() - t0) / 1000);
+    return hits;
+  }
+
   /** Ends one read pin. */
   unpin(id: number): void {
     const ix = this.index;

@@ -4,6 +4,7 @@
  */
 import type { Disposable } from '../common/lifecycle.js';
 import type { EvictionQueue, PolicyName } from './eviction/types.js';
+import type { KvShard } from './shard.js';
 
 /** Options resolved from the `kv` config section (see options.ts). */
 export interface KvShardOptions {
@@ -105,4 +106,9 @@ export interface KvService extends Disposable {
   drain(timeoutMs: number): Promise<void>;
   /** Stops accepting, closes connections (their leases end), unlinks the socket and slab files. */
   close(): Promise<void>;
+  /**
+   * What the peer server (peer/peer-server.ts) reads remote MGETs from: the shard and a view of each
+   * slab (made on the first remote read; a viewed slab stays mapped until the process exits).
+   */
+  readonly blocks?: { readonly shard: KvShard; slab(index: number): Uint8Array };
 }

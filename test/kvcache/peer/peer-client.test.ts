@@ -1,0 +1,137 @@
+// The peer client against a scripted server that holds the pair key: a peer that dies or stalls in
+// the middle of an MGET reply fails the call (by its deadline at the latest), and the caller's views
+// are never written after the call failed.
+import { randomBytes } from 'node:crypto';
+import { type Server, type Socket, createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { handshakeProof, newNonce } from '../../../src/kvcache/peer/handshake.js';
+import { PeerClient, PeerError, splitAddress } from '../../../src/kvcache/peer/peer-client.js';
+import {
+  DEFAULT_PEER_LIMITS,
+  MGET_RECORD_BYTES,
+  PEER_HEADER_BYTES,
+  PEER_REPLY_BIT,
+  PeerOp,
+  decodePeerHello,
+  encodePeerChallenge,
+  encodePeerLimits,
+  peerFrame,
+  writePeerHeader,
+} from '../../../src/kvcache/peer/peer-protocol.js';
+import { keys } from '../shard-fixture.js';
+import { staticMembership } from './peer-fixture.js';
+
+const key = randomBytes(32);
+let server: Server | undefined;
+
+afterEach(async () => {
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server = undefined;
+});
+
+/** A peer "a" that handshakes correctly, then answers each MGET with `onMget`. */
+async function scripted(onMget: (s: Socket, id: number, n: number) => void): Promise<number> {
+  server = createServer((s) => {
+    let buf = Buffer.alloc(0);
+    let ctx: { client: string; server: string; pool: string; nonceC: Buffer; nonceS: Buffer } | undefined;
+    s.on('error', () => undefined);
+    s.on('data', (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      while (buf.length >= PEER_HEADER_BYTES && buf.length >= PEER_HEADER_BYTES + buf.readUInt32LE(0)) {
+        const len = buf.readUInt32LE(0);
+        const op = buf[7] as number;
+        const id = buf.readUInt32LE(8);
+        const count = buf.readUInt32LE(16);
+        const body = buf.subarray(PEER_HEADER_BYTES, PEER_HEADER_BYTES + len);
+        buf = buf.subarray(PEER_HEADER_BYTES + len);
+        if (op === PeerOp.HELLO) {
+          const h = decodePeerHello(Buffer.from(body));
+          ctx = { client: h.node, server: 'a', pool: h.pool, nonceC: h.nonce, nonceS: newNonce() };
+          s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerChallenge({ node: 'a', nonce: ctx.nonceS, proof: handshakeProof(key, 'server', ctx) })));
+        } else if (op === PeerOp.AUTH) {
+          s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerLimits(DEFAULT_PEER_LIMITS)));
+        } else if (op === PeerOp.MGET) onMget(s, id, count);
+      }
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+  return (server!.address() as { port: number }).port;
+}
+
+/** Header and records of an MGET reply of n blocks of `len` bytes. */
+function mgetHead(id: number, n: number, len: number): Buffer {
+  const head = Buffer.alloc(PEER_HEADER_BYTES + n * MGET_RECORD_BYTES);
+  writePeerHeader(head, { bodyLength: n * MGET_RECORD_BYTES, op: PeerOp.MGET | PEER_REPLY_BIT, requestId: id, status: 0, flags: 0, count: n, payloadLength: n * len });
+  for (let i = 0; i < n; i++) head.writeUInt32LE(len, PEER_HEADER_BYTES + i * MGET_RECORD_BYTES + 4);
+  return head;
+}
+
+function client(port: number, deadlineMs: number): PeerClient {
+  return new PeerClient({ self: 'b', pool: 'default', membership: staticMembership('b', [{ node: 'a', peerAddress: `127.0.0.1:${port}` }], { a: key }), deadlineMs });
+}
+
+describe('peer client faults', () => {
+  it('a peer killed mid-MGET fails the call', async () => {
+    const port = await scripted((s, id, n) => {
+      s.write(mgetHead(id, n, 64 * 1024));
+      s.write(Buffer.alloc(100_000, 7));
+      setImmediate(() => s.destroy());
+    });
+    const c = client(port, 60_000);
+    const dests = [new Uint8Array(64 * 1024), new Uint8Array(64 * 1024)];
+    await expect(c.mget('a', 'ns', keys(1, 2), dests)).rejects.toMatchObject({ code: 'CLOSED' });
+    await c.close();
+  });
+
+  it('a peer that stalls mid-MGET fails the call at its deadline and never writes the views afterwards', async () => {
+    let peerSocket: Socket | undefined;
+    const port = await scripted((s, id, n) => {
+      peerSocket = s;
+      s.write(mgetHead(id, n, 64 * 1024));
+      s.write(Buffer.alloc(1000, 7));
+    });
+    const c = client(port, 300);
+    const dests = [new Uint8Array(64 * 1024), new Uint8Array(64 * 1024)];
+    await expect(c.mget('a', 'ns', keys(1, 2), dests)).rejects.toMatchObject({ code: 'DEADLINE' });
+    const snapshot = Buffer.from(dests[0]!);
+    // The rest of the reply arrives late: the caller's views must stay as they were.
+    peerSocket?.write(Buffer.alloc(2 * 64 * 1024, 9), () => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(Buffer.from(dests[0]!).equals(snapshot)).toBe(true);
+    expect(dests[1]!.every((b) => b === 0)).toBe(true);
+    await c.close();
+  });
+
+  it('a reply for an abandoned call that was not yet being read is discarded; the connection goes on', async () => {
+    let calls = 0;
+    let held: (() => void) | undefined;
+    const port = await scripted((s, id, n) => {
+      calls++;
+      const send = (): void => {
+        s.write(mgetHead(id, n, 4096));
+        s.write(Buffer.alloc(n * 4096, calls));
+      };
+      if (calls === 1) held = send;
+      else {
+        held?.();
+        send();
+      }
+    });
+    const c = new PeerClient({ self: 'b', pool: 'default', membership: staticMembership('b', [{ node: 'a', peerAddress: `127.0.0.1:${port}` }], { a: key }), deadlineMs: 60_000, connectionsPerPeer: 1 });
+    const first = [new Uint8Array(4096)];
+    await expect(c.mget('a', 'ns', keys(1, 1), first, { deadlineMs: 100 })).rejects.toBeInstanceOf(PeerError);
+    const second = [new Uint8Array(4096)];
+    const r = await c.mget('a', 'ns', keys(2, 1), second);
+    expect(r.lengths[0]).toBe(4096);
+    expect(second[0]!.every((b) => b === 2)).toBe(true);
+    expect(first[0]!.every((b) => b === 0)).toBe(true);
+    expect(c.connectionCount('a')).toBe(1);
+    await c.close();
+  });
+
+  it('splits peer addresses', () => {
+    expect(splitAddress('10.0.0.1:9465')).toEqual({ host: '10.0.0.1', port: 9465 });
+    expect(splitAddress('[::1]:9465')).toEqual({ host: '::1', port: 9465 });
+    expect(() => splitAddress('nohost')).toThrow(PeerError);
+  });
+});

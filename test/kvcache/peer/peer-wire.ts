@@ -1,0 +1,99 @@
+// A raw peer-protocol client for server tests: sends bytes, reads whole replies (header, body,
+// payload) in order, sees the close. Can run the handshake by hand (to replay or forge proofs).
+import { type Socket, connect } from 'node:net';
+import { handshakeProof, newNonce } from '../../../src/kvcache/peer/handshake.js';
+import { PEER_HEADER_BYTES, type PeerHeader, PeerOp, decodePeerChallenge, encodePeerHello, peerFrame } from '../../../src/kvcache/peer/peer-protocol.js';
+
+export interface PeerReply {
+  readonly header: PeerHeader;
+  readonly body: Buffer;
+  readonly payload: Buffer;
+}
+
+export class PeerWire {
+  private buf = Buffer.alloc(0);
+  private readonly queue: PeerReply[] = [];
+  private waiters: ((r: PeerReply | undefined) => void)[] = [];
+  private nextId = 1;
+  closed = false;
+  readonly ended: Promise<void>;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (c: Buffer) => {
+      this.buf = Buffer.concat([this.buf, c]);
+      for (let f = this.take(); f !== undefined; f = this.take()) {
+        const w = this.waiters.shift();
+        if (w) w(f);
+        else this.queue.push(f);
+      }
+    });
+    socket.on('error', () => {});
+    this.ended = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.closed = true;
+        for (const w of this.waiters) w(undefined);
+        this.waiters = [];
+        resolve();
+      }),
+    );
+  }
+
+  static open(port: number): Promise<PeerWire> {
+    return new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => resolve(new PeerWire(s)));
+      s.once('error', reject);
+    });
+  }
+
+  private take(): PeerReply | undefined {
+    if (this.buf.length < PEER_HEADER_BYTES) return undefined;
+    const b = this.buf;
+    const header: PeerHeader = {
+      bodyLength: b.readUInt32LE(0),
+      version: b.readUInt8(6),
+      op: b.readUInt8(7),
+      requestId: b.readUInt32LE(8),
+      status: b.readUInt16LE(12),
+      flags: b.readUInt16LE(14),
+      count: b.readUInt32LE(16),
+      payloadLength: b.readUInt32LE(20),
+    };
+    const total = PEER_HEADER_BYTES + header.bodyLength + header.payloadLength;
+    if (b.length < total) return undefined;
+    const body = Buffer.from(b.subarray(PEER_HEADER_BYTES, PEER_HEADER_BYTES + header.bodyLength));
+    const payload = Buffer.from(b.subarray(PEER_HEADER_BYTES + header.bodyLength, total));
+    this.buf = b.subarray(total);
+    return { header, body, payload };
+  }
+
+  send(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next reply, or undefined once the server closed the connection. */
+  next(): Promise<PeerReply | undefined> {
+    const r = this.queue.shift();
+    if (r !== undefined) return Promise.resolve(r);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async call(op: number, body?: Buffer, opts: { count?: number; flags?: number } = {}): Promise<PeerReply | undefined> {
+    this.send(peerFrame(op, this.nextId++, body, opts));
+    return this.next();
+  }
+
+  /** HELLO + AUTH by hand; returns the client proof it sent and the AUTH reply. */
+  async handshake(o: { self: string; server: string; pool: string; key: Buffer; nonceC?: Buffer; proof?: Buffer }): Promise<{ proof: Buffer; reply: PeerReply | undefined }> {
+    const nonceC = o.nonceC ?? newNonce();
+    const hello = await this.call(PeerOp.HELLO, encodePeerHello({ node: o.self, pool: o.pool, nonce: nonceC }));
+    if (hello === undefined || hello.header.status !== 0) return { proof: Buffer.alloc(0), reply: hello };
+    const ch = decodePeerChallenge(hello.body);
+    const proof = o.proof ?? handshakeProof(o.key, 'client', { client: o.self, server: o.server, pool: o.pool, nonceC, nonceS: ch.nonce });
+    return { proof, reply: await this.call(PeerOp.AUTH, proof) };
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
