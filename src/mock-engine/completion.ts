@@ -3,12 +3,16 @@
  * chained block hashes, answered as the model's events fall due — a stream gets its headers at
  * once (as vLLM sends them) and one SSE chunk per token; a non-streaming request gets its body at
  * 'finish'. A client that goes away aborts the request in the model; an injected `midstream`
- * failure drops the connection part way through.
+ * failure drops the connection part way through. With a KV shard attached, a prompt the engine's
+ * prefix cache does not fully hold is looked up there first, and its new blocks are offloaded once
+ * prefilled (kv-offload.ts).
  */
 import type { ServerResponse } from 'node:http';
 import type { EngineDriver } from './driver.js';
 import type { ArmedFailure } from './failures.js';
-import { blockHashes, tokensOf } from './hash.js';
+import { blockHashes, tokenIds, tokensOf } from './hash.js';
+import { KEY_BYTES } from '../kvcache/client/index.js';
+import type { KvOffload } from './kv-offload.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { apiError, type ApiError, type ParsedRequest } from './request.js';
@@ -30,6 +34,8 @@ export interface CompletionContext {
   readonly stats: EngineStats;
   /** Requests in flight, for close(). */
   readonly inflight: Set<CompletionRun>;
+  /** The node's KV shard, when the engine is attached to one. */
+  readonly kv: KvOffload | undefined;
   /** Per request, in arrival order: a sequence number, the filler's first word, a drawn output length. */
   next(): { readonly seq: number; readonly wordStart: number; readonly drawnTokens: number };
 }
@@ -60,6 +66,9 @@ export class CompletionRun {
   private firstToken = 0;
   private written = 0;
   private done = false;
+  /** The prompt's shard keys, and the first block to offload after prefill (KV shard attached). */
+  private kvKeys: Buffer | undefined;
+  private offloadFrom = 0;
 
   constructor(
     private readonly ctx: CompletionContext,
@@ -101,11 +110,31 @@ export class CompletionRun {
         return this.drop();
       }
     }
-    if (instant) this.res.cork();
     const hashes = blockHashes(this.req.promptText, blockChars);
     // Set before submit(): with no latency the whole answer (and its metrics) happens inside it.
     this.arrival = this.ctx.driver.now();
-    this.ctx.driver.submit({ id: this.id, promptTokens: this.promptTokens, blockHashes: hashes, outputTokens: this.outputTokens }, (ev) => this.onEvent(ev), this.arrival);
+    const kv = this.ctx.kv;
+    if (kv === undefined) return this.submit(hashes, 0, this.arrival);
+    const keys = kv.keys(tokenIds(this.req.promptText, o.charsPerToken));
+    this.kvKeys = keys;
+    // At least one prompt token is computed (the engine model never matches the whole prompt).
+    const maxMatch = Math.min(hashes.length, keys.length / KEY_BYTES, Math.floor((this.promptTokens - 1) / o.profile.blockTokens));
+    const gpuHit = this.ctx.driver.model.cachedPrefixBlocks(hashes);
+    if (gpuHit >= maxMatch) {
+      this.offloadFrom = gpuHit;
+      return this.submit(hashes, 0, this.arrival);
+    }
+    void kv.lookup(keys, maxMatch).then((hits) => {
+      this.offloadFrom = hits;
+      if (!this.done) this.submit(hashes, hits, this.ctx.driver.now());
+    });
+  }
+
+  private submit(hashes: number[], loadableBlocks: number, at: number): void {
+    const instant = this.ctx.driver.timeScale === Infinity;
+    if (instant) this.res.cork();
+    const req = { id: this.id, promptTokens: this.promptTokens, blockHashes: hashes, outputTokens: this.outputTokens, ...(loadableBlocks > 0 && { loadableBlocks }) };
+    this.ctx.driver.submit(req, (ev) => this.onEvent(ev), at);
     if (instant && !this.res.destroyed) this.res.uncork();
   }
 
@@ -124,6 +153,10 @@ export class CompletionRun {
       case 'first-token':
         this.admitted = ev.admittedAt ?? this.arrival;
         this.firstToken = ev.at;
+        if (this.kvKeys !== undefined) {
+          if (ev.loadMs !== undefined) this.ctx.kv?.addLoadMs(ev.loadMs);
+          this.ctx.kv?.offload(this.kvKeys, this.offloadFrom);
+        }
         this.emitToken(0);
         return;
       case 'token':

@@ -10,8 +10,9 @@ import { startMockEngine, type RunningMockEngine } from './server.js';
 
 export { blockHashes, tokensOf } from './hash.js';
 export { createEngineModel, METRICS_WINDOW_MS, type EngineModelOptions } from './model.js';
-export { GPU_PROFILES, gpuProfile } from './profiles.js';
-export { DEFAULT_MODEL, mockEngineError, type MockEngineOptions } from './options.js';
+export { GPU_PROFILES, gpuProfile, KV_BYTES_PER_TOKEN } from './profiles.js';
+export { DEFAULT_MODEL, KV_DEFAULTS, mockEngineError, type MockEngineOptions } from './options.js';
+export { KvOffload, type KvOffloadOptions, type KvOffloadStats } from './kv-offload.js';
 export type { FailureMode, FailureSpec } from './failures.js';
 export { startMockEngine, type MockEngineStats, type RunningMockEngine } from './server.js';
 export type { EngineModel, GpuProfile, ModelEvent, ModelMetrics, ModelRequest } from './types.js';

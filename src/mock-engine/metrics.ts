@@ -75,7 +75,8 @@ export interface RequestTimes {
 }
 
 export class EngineMetrics {
-  private readonly label: string;
+  /** `model_name="…"`, escaped: the label every series of this engine carries. */
+  readonly label: string;
   private readonly ttft = new Histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', TTFT_BUCKETS);
   private readonly tpot = new Histogram('vllm:time_per_output_token_seconds', 'Histogram of time per output token in seconds.', TPOT_BUCKETS);
   private readonly e2e = new Histogram('vllm:e2e_request_latency_seconds', 'Histogram of end to end request latency in seconds.', LATENCY_BUCKETS);

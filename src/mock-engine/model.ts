@@ -30,6 +30,12 @@ export interface EngineModelOptions {
   readonly jitter?: number;
   /** Emit a 'token' event per output token (default true); the simulator needs only first-token and finish. */
   readonly tokenEvents?: boolean;
+  /**
+   * Time to load one block of KV from host memory (block bytes ÷ host→GPU bandwidth), added to the
+   * step that admits a request with loadableBlocks: the load is synchronous with that step, as a KV
+   * connector's load before the forward pass is. Default 0.
+   */
+  readonly loadMsPerBlock?: number;
 }
 
 const WAITING = 0;
@@ -44,6 +50,7 @@ class Seq {
   computed = 0;
   generated = 0;
   cachedTokens = 0;
+  loadedTokens = 0;
   admittedAt = 0;
   /** Keyed block entry ids held (prefix matches first, then its own registered prompt blocks). */
   readonly shared: number[] = [];
@@ -57,6 +64,7 @@ class Seq {
     readonly promptTokens: number,
     readonly hashes: readonly number[],
     readonly outputTokens: number,
+    readonly loadableBlocks: number,
   ) {
     this.target = promptTokens;
   }
@@ -84,6 +92,9 @@ class VllmLikeModel implements EngineModel {
   private readonly stepTokens: number[] = [];
   private stepN = 0;
   private stepPrefill = 0;
+  /** Host→GPU load time of the step being planned. */
+  private stepLoadMs = 0;
+  private readonly loadMsPerBlock: number;
   private stepStart = 0;
   private stepEnd: number | undefined = undefined;
   /** A step is to be planned at this time (lazily, so requests submitted at that same time join it). */
@@ -101,13 +112,14 @@ class VllmLikeModel implements EngineModel {
     this.bt = profile.blockTokens;
     this.tokenEvents = options.tokenEvents ?? true;
     this.jitter = options.jitter ?? 0;
+    this.loadMsPerBlock = options.loadMsPerBlock ?? 0;
     this.random = createRandom(options.seed ?? 0);
   }
 
   submit(req: ModelRequest, now: number): void {
     this.catchUp(now);
     if (this.seqs.has(req.id)) throw new Error(`engine model: request id ${req.id} is already in flight`);
-    const s = new Seq(req.id, Math.max(1, req.promptTokens), req.blockHashes, Math.max(1, req.outputTokens));
+    const s = new Seq(req.id, Math.max(1, req.promptTokens), req.blockHashes, Math.max(1, req.outputTokens), req.loadableBlocks ?? 0);
     this.seqs.set(req.id, s);
     this.waiting.push(s);
     this.waitingCount++;
@@ -185,6 +197,7 @@ class VllmLikeModel implements EngineModel {
     let decodeSeqs = 0;
     let prefill = 0;
     this.stepN = 0;
+    this.stepLoadMs = 0;
     const running = this.running;
     const preemptionsBefore = this.preemptionsTotal;
     let prefilling = 0;
@@ -222,6 +235,7 @@ class VllmLikeModel implements EngineModel {
     if (this.stepN === 0) return;
     let duration = p.stepOverheadMs + prefill * p.prefillMsPerToken + decodeSeqs * p.decodeMsPerSeq;
     if (this.jitter > 0) duration *= 1 + this.jitter * (2 * this.random() - 1);
+    duration += this.stepLoadMs;
     this.stepPrefill = prefill;
     this.stepStart = t;
     this.stepEnd = t + duration;
@@ -279,7 +293,12 @@ class VllmLikeModel implements EngineModel {
     this.popWaiting();
     s.privateBlocks = totalBlocks - m;
     s.capacityTokens = totalBlocks * bt;
-    s.computed = m * bt;
+    // Blocks past the cache hit that host memory holds are loaded, not computed; they are cached
+    // like computed ones once the step ends (registerBlocks).
+    const loaded = Math.max(0, Math.min(s.loadableBlocks, maxMatch) - m);
+    s.loadedTokens = loaded * bt;
+    this.stepLoadMs += loaded * this.loadMsPerBlock;
+    s.computed = (m + loaded) * bt;
     s.cachedTokens = m * bt;
     s.registered = m;
     s.admittedAt = t;
@@ -300,7 +319,14 @@ class VllmLikeModel implements EngineModel {
       if (s.computed < s.target) continue;
       generated++;
       if (s.generated === 0) {
-        this.outbox.push({ type: 'first-token', id: s.id, at, cachedTokens: s.cachedTokens, admittedAt: s.admittedAt });
+        this.outbox.push({
+          type: 'first-token',
+          id: s.id,
+          at,
+          cachedTokens: s.cachedTokens,
+          admittedAt: s.admittedAt,
+          ...(s.loadedTokens > 0 && { loadedTokens: s.loadedTokens, loadMs: (s.loadedTokens / this.bt) * this.loadMsPerBlock }),
+        });
         this.promptTokensTotal += s.promptTokens;
         this.cachedPromptTokensTotal += s.cachedTokens;
       } else if (this.tokenEvents) {

@@ -3,7 +3,7 @@
  * GPU profile, a negative time scale …) is a BRX_ERR_MOCK_ENGINE naming the valid values.
  */
 import { BrixletError } from '../common/errors.js';
-import { GPU_PROFILES, gpuProfile } from './profiles.js';
+import { GPU_PROFILES, gpuProfile, KV_BYTES_PER_TOKEN } from './profiles.js';
 import type { GpuProfile } from './types.js';
 
 export interface MockEngineOptions {
@@ -35,6 +35,33 @@ export interface MockEngineOptions {
   readonly apiKey?: string;
   /** Shown in /admin/stats, response ids and logs (default mock-<port>). */
   readonly name?: string;
+  /** The node KV shard's socket; empty or unset = no KV offload (README "Mock engine"). */
+  readonly kvSocket?: string;
+  /** KV namespace (default `<model>/bf16`): engines share blocks only within one. */
+  readonly kvNamespace?: string;
+  /** Modelled KV bytes per token (default 131072, Llama-3-8B in BF16: see KV_BYTES_PER_TOKEN). */
+  readonly kvBytesPerToken?: number;
+  /** Real bytes written and read = modelled ÷ this (default 64). */
+  readonly kvScale?: number;
+  /** Modelled host→GPU bandwidth for loading hit blocks, GB/s (default 25: PCIe Gen4 x16 in practice). */
+  readonly kvLoadGbps?: number;
+}
+
+/** What the mock engine's KV offload uses unless told otherwise (README "Mock engine"). */
+export const KV_DEFAULTS = {
+  bytesPerToken: KV_BYTES_PER_TOKEN,
+  /** 2 MiB modelled blocks become 32 KiB written ones: a 2-core machine moves that at a few thousand blocks/s. */
+  scale: 64,
+  /** PCIe Gen4 x16 is 31.5 GB/s raw per direction; ~25 GB/s is what pinned host→device copies reach. */
+  loadGbps: 25,
+} as const;
+
+export interface ResolvedKvOptions {
+  readonly socket: string;
+  readonly namespace: string;
+  readonly bytesPerToken: number;
+  readonly scale: number;
+  readonly loadGbps: number;
 }
 
 export interface ResolvedOptions {
@@ -51,6 +78,7 @@ export interface ResolvedOptions {
   readonly maxModelLen: number;
   readonly apiKey: string | undefined;
   readonly name: string | undefined;
+  readonly kv: ResolvedKvOptions | undefined;
 }
 
 export const DEFAULT_MODEL = 'mock-llama-3-8b';
@@ -77,6 +105,7 @@ export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
   };
   const port = o.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw mockEngineError(`port must be between 0 and 65535, got ${port}`);
+  if (o.kvNamespace !== undefined && o.kvNamespace.trim() === '') throw mockEngineError('the KV namespace must not be empty');
   const jitter = o.jitter ?? 0;
   if (!(jitter >= 0 && jitter < 1)) throw mockEngineError(`jitter must be in [0, 1), got ${jitter}`);
   return {
@@ -93,5 +122,15 @@ export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
     maxModelLen: positive('maxModelLen', o.maxModelLen, 32_768),
     apiKey: o.apiKey,
     name: o.name,
+    kv:
+      o.kvSocket === undefined || o.kvSocket === ''
+        ? undefined
+        : {
+            socket: o.kvSocket,
+            namespace: o.kvNamespace ?? `${model}/bf16`,
+            bytesPerToken: positive('kvBytesPerToken', o.kvBytesPerToken, KV_DEFAULTS.bytesPerToken),
+            scale: positive('kvScale', o.kvScale, KV_DEFAULTS.scale),
+            loadGbps: positive('kvLoadGbps', o.kvLoadGbps, KV_DEFAULTS.loadGbps),
+          },
   };
 }

@@ -11,6 +11,7 @@ import { type CompletionContext, CompletionRun, type EngineStats, sendError, sen
 import { EngineDriver } from './driver.js';
 import { FailureInjector, type FailureSpec, parseFailureSpec } from './failures.js';
 import { DRAWN_OUTPUT_MAX, DRAWN_OUTPUT_MIN, WORD_COUNT } from './filler.js';
+import { KvOffload, type KvOffloadStats } from './kv-offload.js';
 import { EngineMetrics } from './metrics.js';
 import { createEngineModel } from './model.js';
 import { type MockEngineOptions, resolveOptions } from './options.js';
@@ -29,6 +30,8 @@ export interface MockEngineStats extends EngineStats {
   readonly injectedFailures: number;
   readonly pendingFailures: number;
   readonly model: ModelMetrics;
+  /** The KV shard client's totals, when the engine is attached to one. */
+  readonly kv?: KvOffloadStats;
 }
 
 export interface RunningMockEngine {
@@ -44,6 +47,8 @@ export interface RunningMockEngine {
   readonly timeScale: number;
   /** The latency model behind it (ground truth for tests and benchmarks). */
   readonly engine: EngineModel;
+  /** The KV shard client (undefined without --kv-socket). */
+  readonly kv: KvOffload | undefined;
   setHealthy(healthy: boolean): void;
   failNext(spec: FailureSpec): void;
   stats(): MockEngineStats;
@@ -55,7 +60,11 @@ const ENDPOINTS: Readonly<Record<string, Endpoint>> = { '/v1/completions': 'comp
 
 export async function startMockEngine(options: MockEngineOptions = {}): Promise<RunningMockEngine> {
   const o = resolveOptions(options);
-  const model = createEngineModel(o.profile, { seed: o.seed, jitter: o.jitter });
+  const kv =
+    o.kv === undefined
+      ? undefined
+      : new KvOffload({ socketPath: o.kv.socket, namespace: o.kv.namespace, blockTokens: o.profile.blockTokens, bytesPerToken: o.kv.bytesPerToken, scale: o.kv.scale, loadGbps: o.kv.loadGbps });
+  const model = createEngineModel(o.profile, { seed: o.seed, jitter: o.jitter, ...(kv !== undefined && { loadMsPerBlock: kv.loadMsPerBlock }) });
   const driver = new EngineDriver(model, o.timeScale);
   const metrics = new EngineMetrics(o.servedModelNames[0] as string, o.maxModelLen);
   const failures = new FailureInjector();
@@ -71,6 +80,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
     metrics,
     stats,
     inflight: new Set(),
+    kv,
     next: () => ({
       seq: seq++,
       wordStart: Math.floor(random() * WORD_COUNT),
@@ -90,6 +100,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
     injectedFailures: failures.injected,
     pendingFailures: failures.pending(),
     model: model.metrics(driver.now()),
+    ...(kv !== undefined && { kv: kv.stats() }),
   });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -127,7 +138,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
       return void res.end();
     }
     if (method === 'GET' && path === '/metrics') {
-      const text = metrics.render(model.metrics(driver.now()));
+      const text = metrics.render(model.metrics(driver.now())) + (kv?.render(metrics.label) ?? '');
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       return void res.end(text);
     }
@@ -184,6 +195,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
     seed: o.seed,
     timeScale: o.timeScale,
     engine: model,
+    kv,
     setHealthy: (h) => {
       healthy = h;
     },
@@ -193,7 +205,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
       (closing ??= new Promise<void>((resolve) => {
         for (const run of [...ctx.inflight]) run.close();
         driver.close();
-        server.close(() => resolve());
+        server.close(() => void (kv?.close() ?? Promise.resolve()).then(resolve, resolve));
         server.closeAllConnections();
       })),
   };

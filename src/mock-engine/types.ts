@@ -37,6 +37,11 @@ export interface ModelRequest {
   readonly blockHashes: readonly number[];
   /** Tokens to generate (the mock decides it from max_tokens or the seed before submitting). */
   readonly outputTokens: number;
+  /**
+   * Leading prompt blocks whose KV the engine can load from host memory (a KV shard hit) instead of
+   * computing; blocks its own prefix cache holds are not loaded again. Default 0.
+   */
+  readonly loadableBlocks?: number;
 }
 
 export type ModelEvent =
@@ -48,6 +53,10 @@ export type ModelEvent =
       readonly cachedTokens: number;
       /** When the request was last admitted to the running batch (queue time = admittedAt − submit time). */
       readonly admittedAt?: number;
+      /** Tokens loaded from host memory (loadableBlocks beyond the prefix cache hit); only set when > 0. */
+      readonly loadedTokens?: number;
+      /** Model time spent loading them (part of the admitting step); only set with loadedTokens. */
+      readonly loadMs?: number;
     }
   /** One more output token (the first token is not repeated here). */
   | { readonly type: 'token'; readonly id: string; readonly at: number; readonly index: number }
