@@ -66,6 +66,8 @@ export interface RunningAgent {
   readonly reporter?: Reporter;
   /** The KV pool membership the agent follows (also on every component's AgentContext). */
   readonly membership: MembershipSource;
+  /** The KV peer address this agent reports (undefined: none, the peer transport is off). */
+  peerAddress(): string | undefined;
 }
 
 /** The node name the agent reports: `agent.nodeName`, else the host name. */
@@ -156,13 +158,13 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
   log.info({ url, node: nodeName }, 'agent listening');
   const agentUrl = opts.advertiseListenUrl === true && rt.config.agent.advertiseUrl === '' ? url : advertisedUrl(rt.config, Number(new URL(url).port));
   const names = components.filter((c) => c.enabled !== false).map((c) => c.name);
+  const peer = components.find(hasPeerAddress);
+  const fixedPeer = opts.peerAddress;
+  const peerAddress = peer !== undefined ? () => peer.peerAddress() ?? fixedPeer : fixedPeer !== undefined ? () => fixedPeer : undefined;
   let reporter: Reporter | undefined;
   if (coordinator !== '') {
     const accel = components.find(hasSampler)?.sampler;
     const kv = components.find(hasKvService)?.service;
-    const peer = components.find(hasPeerAddress);
-    const fixedPeer = opts.peerAddress;
-    const peerAddress = peer !== undefined ? () => peer.peerAddress() ?? fixedPeer : fixedPeer !== undefined ? () => fixedPeer : undefined;
     reporter = rt.store.add(
       createReporter({
         coordinator,
@@ -183,7 +185,7 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
     reporter.start();
     log.info({ coordinator, agentUrl, heartbeatMs: rt.config.agent.heartbeat }, 'reporting to the coordinator');
   }
-  return { url, agentUrl, nodeName, components: components.map((c) => c.name), readiness, membership, ...(reporter !== undefined && { reporter }) };
+  return { url, agentUrl, nodeName, components: components.map((c) => c.name), readiness, membership, peerAddress: () => peerAddress?.(), ...(reporter !== undefined && { reporter }) };
 }
 
 function hasSampler(c: AgentComponent): c is AgentComponent & { readonly sampler: ReportAccelSource } {

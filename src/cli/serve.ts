@@ -24,6 +24,8 @@ export interface Started {
   /** One line per listener for the human summary: what it is for. */
   readonly roles: Readonly<Record<string, string>>;
   readonly title: string;
+  /** More fields of the --json line, after the URLs (structured ones, such as `brixlet up`'s agent list). */
+  readonly json?: Readonly<Record<string, unknown>>;
   /** Called when the drain starts (turn readiness off). */
   readonly beforeDrain?: () => void;
 }
@@ -45,7 +47,7 @@ export async function serve(ctx: CommandContext, start: (rt: ServiceRuntime) => 
 
   const { io, out } = ctx;
   if (ctx.args.options.json === true) {
-    io.stdout.write(`${JSON.stringify(started.urls)}\n`);
+    io.stdout.write(`${JSON.stringify({ ...started.urls, ...started.json })}\n`);
   } else {
     const lines = [`${out.bold('brixlet')} ${ctx.version} — ${started.title}`];
     for (const [name, url] of Object.entries(started.urls)) {

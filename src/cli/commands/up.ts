@@ -4,10 +4,6 @@
  * so `curl` against the gateway gets routed answers without a GPU.
  */
 import { randomBytes } from 'node:crypto';
-import { createAccelComponent } from '../../agent/accel-component.js';
-import { createFaultComponent } from '../../agent/fault-component.js';
-import { createKvComponent } from '../../agent/kv-component.js';
-import { agentNodeName, startAgent } from '../../agent/main.js';
 import { toDisposable } from '../../common/lifecycle.js';
 import type { EngineSpec } from '../../coordinator/engines/types.js';
 import { startCoordinator } from '../../coordinator/main.js';
@@ -16,7 +12,8 @@ import { stringOption, usage } from '../args.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
 import { ROUTING_HELP } from './coordinator.js';
 import { KV_ROLE } from './kv.js';
-import { timeScaleText } from './mock-engine.js';
+import { kvRoleText, timeScaleText } from './mock-engine.js';
+import { createUpShards, MAX_UP_AGENTS, membershipAt, parseUpAgentsArg, startUpAgents } from './up-agents.js';
 import { serve, type ServiceRuntime } from '../serve.js';
 
 export interface UpEngineArgs {
@@ -52,23 +49,26 @@ export function parseUpEngineArgs(args: ParsedArgs): UpEngineArgs {
   return { engines, gpus, model, timeScale };
 }
 
-/** Starts the mock engines (closed with the runtime) and returns them as engine specs of source `up`. */
-async function startUpEngines(rt: ServiceRuntime, a: UpEngineArgs): Promise<{ handles: RunningMockEngine[]; specs: EngineSpec[] }> {
+/**
+ * Starts the mock engines (closed with the runtime) and returns them as engine specs of source `up`.
+ * Engine i offloads to and loads from the KV shard kvSockets[i mod n] (agents round robin).
+ */
+async function startUpEngines(rt: ServiceRuntime, a: UpEngineArgs, kvSockets: readonly string[]): Promise<{ handles: RunningMockEngine[]; specs: EngineSpec[] }> {
   if (a.engines === 0) return { handles: [], specs: [] };
-  const handles = await startMockEngines(a.engines, { host: '127.0.0.1', port: 0, gpus: a.gpus, model: a.model, timeScale: a.timeScale, name: 'engine' });
+  const handles = await startMockEngines(a.engines, { host: '127.0.0.1', port: 0, gpus: a.gpus, model: a.model, timeScale: a.timeScale, name: 'engine', kvSockets });
   rt.store.add(toDisposable('mock engines', () => Promise.all(handles.map((h) => h.close())).then(() => undefined)));
   const specs = handles.map((h): EngineSpec => ({ uid: h.url, name: h.name, url: h.url, models: h.models, gpuType: h.profile.name, source: 'up' }));
   return { handles, specs };
 }
 
 function engineRole(h: RunningMockEngine, timeScale: number): string {
-  return `mock engine ${h.profile.name}, ${timeScaleText(timeScale)}, model ${h.models.join(', ')}`;
+  return `mock engine ${h.profile.name}, ${timeScaleText(timeScale)}, model ${h.models.join(', ')}${kvRoleText(h)}`;
 }
 
 export const upCommand: Command = {
   name: 'up',
   summary: 'Run the coordinator and an agent in one process on this machine',
-  usage: 'brixlet up [--engines N [--engine-gpus h100,a10] [--engine-model NAME] [--engine-time-scale X]] [--gateway.port N] [--control.port N] [--agent.port N] [--json] [flags]',
+  usage: 'brixlet up [--agents N] [--engines N [--engine-gpus h100,a10] [--engine-model NAME] [--engine-time-scale X]] [--gateway.port N] [--control.port N] [--agent.port N] [--json] [flags]',
   description: [
     'The embedded default: no Kubernetes and no external services. Starts the OpenAI-compatible',
     'gateway, the control API and this node\'s agent, which reports to the coordinator, and prints',
@@ -83,6 +83,16 @@ export const upCommand: Command = {
     'PUT or DELETE on /v1/nodes gets 401 with no set-up. To let agents on other machines join, give',
     'up a secret file (--control.token-file FILE, see `brixlet token`) and each agent its node token.',
     '',
+    `--agents N (1 to ${MAX_UP_AGENTS}, default 1) runs N agents in the process, so the KV pool across`,
+    'nodes can be seen on one machine: agent i is node <node>-i (--agent.node-name, else the host',
+    'name) with its own slab directory (--kv.dir with -i), socket (kv-i.sock beside --kv.socket),',
+    'agent port (--agent.port + i) and KV peer port (--kv.peer-port + i; both step by 2 where the two',
+    'runs would overlap, as the defaults 9464 and 9465 do; port 0 stays 0), each reporting with its own',
+    'node token. Each gets --kv.capacity. GET /v1/ring on the control port lists the pool\'s members;',
+    'the --json line lists every agent under "agents" (node, url, kvSocket, peerAddress) after the',
+    'first agent\'s fields, and `brixlet kv --socket PATH` talks to any of them. --kv.pools needs',
+    '--agents 1.',
+    '',
     '--engines N also starts N mock vLLM engines on loopback (see `brixlet mock-engine --help`),',
     'registered with the gateway and listed as engine-0 … engine-N-1: --engine-gpus cycles GPU',
     'profiles over them (h100, a100, l20, a10: a heterogeneous fleet), --engine-model names the model',
@@ -96,12 +106,14 @@ export const upCommand: Command = {
   examples: [
     'brixlet up',
     'brixlet up --engines 4 --engine-gpus h100,a10',
+    'brixlet up --agents 2 --kv.capacity 256MiB --json',
     'brixlet up --engines 4 --gateway.policy prefix-cache --log.level debug',
     'brixlet up --accel sim:healthy-8x-h100',
     'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json',
   ],
   configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'gateway', 'control', 'kube', 'shutdown'],
   options: [
+    { name: 'agents', type: 'string', valueName: 'N', description: `Run N agents (nodes <node>-0 …) in the process, each with its own KV shard and ports (default 1; at most ${MAX_UP_AGENTS}).` },
     { name: 'engines', type: 'string', valueName: 'N', description: 'Start N mock engines behind the gateway (default 0).' },
     { name: 'engine-gpus', type: 'string', valueName: 'LIST', description: 'GPU profiles cycled over the mock engines: h100, a100, l20, a10 (default h100).' },
     { name: 'engine-model', type: 'string', valueName: 'NAME', description: 'Model the mock engines serve (default mock-llama-3-8b).' },
@@ -112,34 +124,42 @@ export const upCommand: Command = {
   run: async (ctx) => {
     const engineArgs = parseUpEngineArgs(ctx.args);
     return serve(ctx, async (rt) => {
-      const mocks = await startUpEngines(rt, engineArgs);
-      // Stored before the coordinator, so shutdown drains the gateway first and the KV socket after
+      const agentCount = parseUpAgentsArg(ctx.args, rt.config);
+      // Stored before the coordinator, so shutdown drains the gateway first and the KV sockets after
       // it: engines still finishing requests keep their KV access until then.
-      const kv = rt.store.add(await createKvComponent(rt.config, rt.log));
+      const shards = await createUpShards(rt, agentCount);
+      // After the shards (closed before them: offloads in flight finish first), before the coordinator.
+      const mocks = await startUpEngines(rt, engineArgs, shards.flatMap((s) => (s.kv.socketPath === undefined ? [] : [s.kv.socketPath])));
       // Credentials without set-up: a cluster secret that lives only in this process (unless
       // --control.token-file names one, so agents elsewhere can join), and the in-process agent
       // reports with its node token. Nothing else can write to the control API, whatever it binds.
       const secret = rt.config.control.tokenFile === '' ? randomBytes(32).toString('base64url') : undefined;
       const coordinator = await startCoordinator(rt, { engines: mocks.specs, ...(secret !== undefined && { secret }) });
-      const nodeToken = coordinator.nodeToken(agentNodeName(rt.config));
-      // Before the accelerators: a bad token file stops the agent before any library is opened.
-      const faults = await createFaultComponent({ config: rt.config, log: rt.log });
-      const accel = await createAccelComponent({ config: rt.config, log: rt.log, nodeName: agentNodeName(rt.config), decorate: faults.decorate });
-      const agent = await startAgent(rt, [accel, faults, kv], {
-        disposedByCaller: [kv],
-        coordinator: coordinator.controlUrl,
-        ...(nodeToken !== undefined && { coordinatorToken: nodeToken }),
-        advertiseListenUrl: true,
-      });
-      // The node is listed by the time the URLs are printed.
-      await agent.reporter?.reportNow();
+      // Every node is listed, and every agent follows the ring that lists them all, by the time the URLs are printed.
+      const agents = await startUpAgents(rt, shards, { controlUrl: coordinator.controlUrl, nodeToken: (name) => coordinator.nodeToken(name) });
+      await Promise.all(agents.map((a) => membershipAt(a.running.membership, coordinator.membership.version, 5_000)));
+      const [first] = agents as [(typeof agents)[0]];
+      const { accel, kv, running: agent } = first;
+      const more = agents.slice(1);
       // Engines answer /health before the first request: route from the first curl on.
       await coordinator.engines.probeNow();
       const engineUrls = Object.fromEntries(mocks.handles.map((h) => [h.name, h.url]));
       return {
-        title: 'coordinator and agent in one process',
-        urls: { gateway: coordinator.gatewayUrl, control: coordinator.controlUrl, agent: agent.url, ...(kv.socketPath !== undefined && { kvSocket: kv.socketPath }), ...engineUrls },
+        title: agents.length === 1 ? 'coordinator and agent in one process' : `coordinator and ${agents.length} agents in one process`,
+        urls: {
+          gateway: coordinator.gatewayUrl,
+          control: coordinator.controlUrl,
+          agent: agent.url,
+          ...(kv.socketPath !== undefined && { kvSocket: kv.socketPath }),
+          ...Object.fromEntries(more.flatMap((a, i) => [[`agent-${i + 1}`, a.running.url], ...(a.kv.socketPath !== undefined ? [[`kvSocket-${i + 1}`, a.kv.socketPath]] : [])])),
+          ...engineUrls,
+        },
+        // Only with several agents: the single-agent line stays as it was (gateway, control, agent, kvSocket).
+        json: more.length === 0 ? {} : {
+          agents: agents.map((a) => ({ node: a.node, url: a.running.url, ...(a.kv.socketPath !== undefined && { kvSocket: a.kv.socketPath }), ...(a.running.peerAddress() !== undefined && { peerAddress: a.running.peerAddress() }) })),
+        },
         roles: {
+          ...Object.fromEntries(more.flatMap((a, i) => [[`agent-${i + 1}`, `node ${a.node} (/v1/kvcache, /metrics)`], [`kvSocket-${i + 1}`, `KV socket of ${a.node}`]])),
           gateway: `OpenAI-compatible API (/v1/chat/completions, /v1/models), policy ${rt.config.gateway.policy}, ${coordinator.engines.size} engine(s)`,
           control: 'registry, engines and metrics (/v1/nodes, /v1/engines, /metrics)',
           agent: `node ${agent.nodeName}, ${accel.summary()} (/v1/accelerators, /v1/kvcache, /metrics)`,
@@ -148,7 +168,7 @@ export const upCommand: Command = {
         },
         beforeDrain: () => {
           coordinator.readiness.setDraining();
-          agent.readiness.setDraining();
+          for (const a of agents) a.running.readiness.setDraining();
         },
       };
     });
