@@ -11,6 +11,7 @@
  * --agent.api-token-file token, never without one configured.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Static } from '@sinclair/typebox';
 import { Registry } from 'prom-client';
 import type { DeepReadonly } from '../common/config/load-config.js';
@@ -20,7 +21,10 @@ import { bearerDigest, bearerMatches } from '../common/http/bearer.js';
 import type { BrixletServer } from '../common/http/create-server.js';
 import type { Logger } from '../common/logger.js';
 import { readTokenFile, TOKEN_MIN_LENGTH } from '../common/token-file.js';
+import type { MembershipSource } from '../kvcache/membership.js';
 import { kvPoolsFromConfig } from '../kvcache/options.js';
+import { createPeerMetrics } from '../kvcache/peer/peer-metrics.js';
+import { type PeerPool, PeerServer } from '../kvcache/peer/peer-server.js';
 import { startKvService } from '../kvcache/service.js';
 import type { KvService, KvSummary } from '../kvcache/types.js';
 import { KvcacheView } from './kv-schemas.js';
@@ -34,6 +38,31 @@ export interface KvComponent extends AgentComponent {
   readonly pools: readonly KvService[];
   /** The socket engines connect to (after the per-user fallback); undefined when disabled. */
   readonly socketPath?: string;
+  /** host:port other agents dial for this node's blocks; undefined while the peer listener is off. */
+  peerAddress(): string | undefined;
+  /** The peer listener once it listens (--kv.peer-port not 0). */
+  readonly peerServer: () => PeerServer | undefined;
+}
+
+/**
+ * --kv.peer-advertise, else the agent's reported host at the peer port: the host of
+ * --agent.advertise-url, else --kv.peer-host unless it is a wildcard, else the host name.
+ */
+export function peerAdvertiseAddress(config: DeepReadonly<{ kv: Pick<Config['kv'], 'peerAdvertise' | 'peerHost'>; agent?: Partial<Pick<Config['agent'], 'advertiseUrl'>> }>, port: number): string {
+  if (config.kv.peerAdvertise !== '') return config.kv.peerAdvertise;
+  let host = '';
+  const url = config.agent?.advertiseUrl ?? '';
+  if (url !== '') {
+    try {
+      host = new URL(url).hostname;
+    } catch {
+      host = '';
+    }
+  }
+  const bind = config.kv.peerHost;
+  if (host === '') host = bind === '0.0.0.0' || bind === '::' || bind === '' ? hostname() : bind;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**
@@ -57,7 +86,26 @@ async function apiTokenDigest(path: string | undefined): Promise<Buffer | undefi
   return bearerDigest(token);
 }
 
-type KvComponentConfig = DeepReadonly<Pick<Config, 'kv'> & Partial<Pick<Config, 'shutdown'>> & { agent?: Partial<Pick<Config['agent'], 'apiTokenFile'>> }>;
+type KvComponentConfig = DeepReadonly<Pick<Config, 'kv'> & Partial<Pick<Config, 'shutdown'>> & { agent?: Partial<Pick<Config['agent'], 'apiTokenFile' | 'advertiseUrl'>> }>;
+
+/**
+ * Starts the peer listener for every pool (--kv.peer-port not 0). A failure to listen is logged and
+ * leaves the agent serving its engines without peers: the peer side never takes the engine socket down.
+ */
+async function startPeerServer(config: KvComponentConfig, pools: readonly KvService[], membership: MembershipSource, ctx: AgentContext, log: Logger): Promise<PeerServer | undefined> {
+  const byName = new Map<string, PeerPool>();
+  for (const p of pools) if (p.blocks !== undefined) byName.set(p.options.pool, p.blocks);
+  const server = new PeerServer({ host: config.kv.peerHost, port: config.kv.peerPort, membership, pools: byName }, log.child({ component: 'kv-peer' }), createPeerMetrics(ctx.metrics.registry));
+  try {
+    await server.listen();
+  } catch (err) {
+    log.error({ err, host: config.kv.peerHost, port: config.kv.peerPort }, 'KV peer listener could not start (--kv.peer-port); serving local engines only');
+    await server.close().catch(() => undefined);
+    return undefined;
+  }
+  log.info({ host: config.kv.peerHost, port: server.address().port, advertise: peerAdvertiseAddress(config, server.address().port) }, 'KV peer listener listening');
+  return server;
+}
 
 export async function createKvComponent(config: KvComponentConfig, log: Logger): Promise<KvComponent> {
   if (!config.kv.enabled) {
@@ -65,6 +113,8 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
       name: 'kvcache',
       enabled: false,
       pools: [],
+      peerAddress: () => undefined,
+      peerServer: () => undefined,
       register: (app: BrixletServer) => {
         // Schema-less and hidden: a switched-off shard advertises nothing in /openapi.json.
         app.get('/v1/kvcache', { schema: { hide: true } }, async (): Promise<never> => {
@@ -90,12 +140,15 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
   const service = pools[0] as KvService;
   let closed = false;
   let disposing: Promise<void> | undefined;
+  let peer: PeerServer | undefined;
   return {
     name: 'kvcache',
     enabled: true,
     service,
     pools,
     socketPath: service.socketPath,
+    peerAddress: () => (peer === undefined ? undefined : peerAdvertiseAddress(config, peer.address().port)),
+    peerServer: () => peer,
     readiness: {
       name: 'kvcache',
       // A removed socket file leaves engines unable to connect although the shard still runs.
@@ -105,7 +158,8 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
         return gone.length === 0 ? undefined : `socket ${gone.join(', ')} is gone`;
       },
     },
-    register(app: BrixletServer, ctx: AgentContext) {
+    async register(app: BrixletServer, ctx: AgentContext) {
+      if (config.kv.peerPort !== 0 && !closed) peer = await startPeerServer(config, pools, ctx.membership, ctx, log);
       for (const { name } of registry.getMetricsAsArray()) {
         const metric = registry.getSingleMetric(name);
         if (metric !== undefined) ctx.metrics.registry.registerMetric(metric);
@@ -132,6 +186,8 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
     // then the socket closes. `brixlet up` disposes this after the gateway has drained.
     dispose() {
       return (disposing ??= (async () => {
+        // Peers first: a remote read is new work, refused (SHUTTING_DOWN) like an engine's while draining.
+        await peer?.close().catch(() => undefined);
         await Promise.all(pools.map((p) => p.drain(kvDrainTimeout(config))));
         closed = true;
         await Promise.all(pools.map((p) => p.close()));

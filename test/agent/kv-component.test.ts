@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildAgentApp } from '../../src/agent/agent-app.js';
-import { createKvComponent, type KvComponent } from '../../src/agent/kv-component.js';
+import { createKvComponent, type KvComponent, peerAdvertiseAddress } from '../../src/agent/kv-component.js';
 import { loadConfig } from '../../src/common/config/load-config.js';
 import type { BrixletServer } from '../../src/common/http/create-server.js';
 import { Readiness } from '../../src/common/readiness.js';
@@ -165,5 +165,71 @@ describe('kv component', () => {
   it('refuses to start on a directory another shard holds', async () => {
     await agent('busy');
     await expect(agent('busy', { 'kv.socket': join(root, 'busy', 'other.sock') })).rejects.toMatchObject({ code: 'BRX_ERR_KV_IN_USE' });
+  });
+});
+
+describe('kv component: peer listener', () => {
+  /** A free TCP port (bound, then released). */
+  async function freePort(): Promise<number> {
+    const { createServer } = await import('node:net');
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as { port: number }).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+
+  it('serves the pool to a peer holding the pair key, at the advertised address', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { PeerClient } = await import('../../src/kvcache/peer/peer-client.js');
+    const key = randomBytes(32);
+    const port = await freePort();
+    const aMembership = { current: () => ({ version: 1, self: 'n1', members: [], pairKeys: new Map([['n2', key]]) }), onChange: () => () => undefined };
+    const { config } = loadConfig({
+      flags: { 'kv.dir': join(root, 'peer', 'slabs'), 'kv.socket': join(root, 'peer', 'kv.sock'), 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB', 'kv.peerPort': String(port), 'kv.peerHost': '127.0.0.1' },
+    });
+    const kv = await createKvComponent(config, silentLog);
+    const metrics = testMetrics();
+    const app = await buildAgentApp({ config, log: silentLog, metrics, readiness: new Readiness(), version: '1.0.0', nodeName: 'n1', components: [kv], membership: aMembership });
+    open.push({ app, kv });
+    expect(kv.peerAddress()).toBe(`127.0.0.1:${port}`);
+
+    const c = await KvClient.connect({ socketPath: kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
+    const block = Buffer.from('a block read by another agent');
+    const k = chainKeys([block]);
+    await c.put(k, [block]);
+    await c.close();
+
+    const bMembership = { current: () => ({ version: 1, self: 'n2', members: [{ node: 'n1', peerAddress: kv.peerAddress() as string }], pairKeys: new Map([['n1', key]]) }), onChange: () => () => undefined };
+    const peer = new PeerClient({ self: 'n2', pool: 'default', membership: bMembership, deadlineMs: 20_000 });
+    const dest = new Uint8Array(64 * 1024);
+    const r = await peer.mget('n1', 'n', k, [dest]);
+    expect(Buffer.from(dest.subarray(0, r.lengths[0])).equals(block)).toBe(true);
+    await peer.close();
+    const text = await metrics.render();
+    expect(text).toMatch(/^brixlet_kvcache_peer_requests_total\{op="MGET",status="OK"\} 1$/m);
+    expect(text).toMatch(/^brixlet_kvcache_peer_bytes_total\{direction="sent"\} 29$/m);
+  });
+
+  it('a peer port that cannot be bound leaves the engine socket serving', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { kv } = await agent('peer-busy', { 'kv.peerPort': String(port), 'kv.peerHost': '127.0.0.1' });
+      expect(kv.peerAddress()).toBeUndefined();
+      const c = await KvClient.connect({ socketPath: kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
+      await c.ping();
+      await c.close();
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+
+  it('advertises --kv.peer-advertise, else the reported host at the peer port', () => {
+    expect(peerAdvertiseAddress({ kv: { peerAdvertise: '10.1.2.3:7000', peerHost: '0.0.0.0' } }, 9465)).toBe('10.1.2.3:7000');
+    expect(peerAdvertiseAddress({ kv: { peerAdvertise: '', peerHost: '0.0.0.0' }, agent: { advertiseUrl: 'http://node-7.example:9464' } }, 9465)).toBe('node-7.example:9465');
+    expect(peerAdvertiseAddress({ kv: { peerAdvertise: '', peerHost: '::1' } }, 9465)).toBe('[::1]:9465');
   });
 });

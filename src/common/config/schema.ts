@@ -300,6 +300,13 @@ export const ConfigSchema = Type.Object(
         prefault: Bool(true, {
           description: 'Allocate every slab page at start (fallocate) so engines never take first-touch faults and the memory is charged to the agent.',
         }),
+        peerPort: Port(9465, {
+          description: 'TCP port of the KV peer listener: other agents of the pool read this node\'s blocks here (docs/kv-protocol.md, peer protocol; mutual handshake with the pair key from the coordinator). 0 = off.',
+        }),
+        peerHost: Str('0.0.0.0', { description: 'Address the KV peer listener binds.' }),
+        peerAdvertise: Str('', {
+          description: 'host:port other agents dial for this node\'s peer listener, reported to the coordinator; empty = the agent\'s reported host (--agent.advertise-url, else --kv.peer-host unless a wildcard, else the host name) at --kv.peer-port.',
+        }),
       },
       'Node KV cache shard: shared-memory slabs and the lease protocol engines speak over a unix socket.',
     ),
