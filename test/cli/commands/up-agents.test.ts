@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/common/config/load-config.js';
 import { agentConfig, configuredPeerPort, parseUpAgentsArg, portStep } from '../../../src/cli/commands/up-agents.js';
+import type { ParsedArgs } from '../../../src/cli/types.js';
 import { cli } from '../../helpers/cli.js';
 import { LOOPBACK, startService } from '../../helpers/services.js';
 
-const args = (agents?: string) => ({ configFlags: {}, options: agents === undefined ? {} : { agents }, positionals: [] });
+const args = (agents?: string): ParsedArgs => ({ configFlags: {}, options: agents === undefined ? {} : { agents }, positionals: [] });
 
 describe('up --agents (options)', () => {
   it('takes 1 to 16, default 1', () => {
