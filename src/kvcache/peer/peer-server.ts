@@ -88,7 +88,10 @@ class PeerConnection {
   pool: PeerPool | undefined;
   ctx: HandshakeContext | undefined;
   closing = false;
-  lastActive = Date.now();
+  /** When the error frame that closes it was written (a peer that does not read it is cut off). */
+  closingAt = 0;
+  readonly acceptedAt = Date.now();
+  lastActive = this.acceptedAt;
   /** Replies whose block bytes are being written: their pins end when the write completes. */
   readonly sending = new Set<Sending>();
   private chunks: Buffer[] = [];
@@ -195,7 +198,8 @@ export class PeerServer {
       let oldest = Infinity;
       for (const s of c.sending) oldest = Math.min(oldest, s.since);
       const late =
-        (c.phase !== 'ready' && now - c.lastActive >= hs) ||
+        (c.closing && now - c.closingAt >= hs) ||
+        (c.phase !== 'ready' && now - c.acceptedAt >= hs) ||
         (idle > 0 && c.sending.size === 0 && now - c.lastActive >= idle) ||
         (c.sending.size > 0 && now - oldest >= send);
       if (late) c.socket.destroy();
@@ -209,7 +213,13 @@ export class PeerServer {
     this.unregister();
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.conns) this.fail(c, 0, PEER_REPLY_BIT, PeerStatus.SHUTTING_DOWN, 'the agent is stopping');
+    // A peer that does not read its SHUTTING_DOWN frame must not hold the close up.
+    const cut = setTimeout(() => {
+      for (const c of this.conns) c.socket.destroy();
+    }, 2_000);
+    cut.unref();
     await done;
+    clearTimeout(cut);
   }
 
   private accept(socket: Socket): void {
@@ -422,6 +432,7 @@ export class PeerServer {
     }
     if (status !== PeerStatus.SHUTTING_DOWN) this.log.debug({ peer: c.node, status: peerStatusName(status), message }, 'kv peer connection closed');
     c.closing = true;
+    c.closingAt = Date.now();
     c.socket.end(f);
     c.socket.destroySoon();
   }

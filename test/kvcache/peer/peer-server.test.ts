@@ -105,6 +105,19 @@ describe('peer handshake', () => {
     await goodPing();
   });
 
+  it('closes a connection that has not finished the handshake in time, counted from accept; not a ready one', async () => {
+    const slow = await PeerWire.open(rig.port);
+    slow.send(Buffer.from([1, 2, 3])); // part of a header, then nothing more
+    const ready = await PeerWire.open(rig.port);
+    expect((await ready.handshake({ self: 'b', server: 'a', pool: 'default', key: rig.key })).reply?.header.status).toBe(0);
+    await vi.waitFor(() => expect(rig.server.connections.handshake).toBeGreaterThan(0), { timeout: 10_000 });
+    rig.server.sweep(Date.now() + 6_000);
+    await slow.ended;
+    expect(ready.closed).toBe(false);
+    expect((await ready.call(PeerOp.PING))?.header.status).toBe(0);
+    ready.close();
+  });
+
   it('caps authenticated connections per peer node', async () => {
     const wires: PeerWire[] = [];
     for (let i = 0; i < 3; i++) {
