@@ -20,23 +20,28 @@ export type { EngineModel, GpuProfile, ModelEvent, ModelMetrics, ModelRequest } 
 export interface MockEnginesOptions extends Omit<MockEngineOptions, 'gpu'> {
   /** GPU profiles cycled over the engines (default h100). */
   readonly gpus?: readonly string[];
+  /** KV shard sockets cycled over the engines (round robin; overrides kvSocket). */
+  readonly kvSockets?: readonly string[];
 }
 
 /**
- * Starts `n` engines: seeds seed, seed+1, …; GPU profiles cycled from `gpus`; names `<name>-<i>`
+ * Starts `n` engines: seeds seed, seed+1, …; GPU profiles cycled from `gpus`, KV shard sockets
+ * from `kvSockets`; names `<name>-<i>`
  * (default `mock-<i>`); ports consecutive from `port` when one is given, else free ports. If one
  * fails to start, those already started are closed.
  */
 export async function startMockEngines(n: number, options: MockEnginesOptions = {}): Promise<RunningMockEngine[]> {
-  const { gpus, ...rest } = options;
+  const { gpus, kvSockets, ...rest } = options;
   const started: RunningMockEngine[] = [];
   try {
     for (let i = 0; i < n; i++) {
       const gpu = gpus !== undefined && gpus.length > 0 ? gpus[i % gpus.length] : undefined;
+      const kvSocket = kvSockets !== undefined && kvSockets.length > 0 ? kvSockets[i % kvSockets.length] : undefined;
       started.push(
         await startMockEngine({
           ...rest,
           ...(gpu !== undefined && { gpu }),
+          ...(kvSocket !== undefined && { kvSocket }),
           seed: (options.seed ?? 0) + i,
           port: options.port === undefined || options.port === 0 ? 0 : options.port + i,
           name: `${options.name ?? 'mock'}-${i}`,

@@ -5,7 +5,7 @@
  * closes the engines (open streams get an error event).
  */
 import { toDisposable } from '../../common/lifecycle.js';
-import { GPU_PROFILES, type GpuProfile, type RunningMockEngine, startMockEngine, startMockEngines } from '../../mock-engine/index.js';
+import { GPU_PROFILES, type GpuProfile, KV_DEFAULTS, type RunningMockEngine, startMockEngine, startMockEngines } from '../../mock-engine/index.js';
 import { stringOption, usage } from '../args.js';
 import { serve } from '../serve.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
@@ -21,7 +21,7 @@ const PROFILE_HELP = [
 export const mockEngineCommand: Command = {
   name: 'mock-engine',
   summary: 'Run mock OpenAI-compatible vLLM engines with a GPU latency model (no GPU needed)',
-  usage: 'brixlet mock-engine [--port N] [--host H] [--model NAME] [--gpu h100[,a10…]] [--seed N] [--time-scale X] [--engines N] [--json]',
+  usage: 'brixlet mock-engine [--port N] [--host H] [--model NAME] [--gpu h100[,a10…]] [--seed N] [--time-scale X] [--engines N] [--kv-socket PATH [--kv-namespace NS] [--kv-bytes-per-token B] [--kv-scale N] [--kv-load-gbps X]] [--json]',
   description: [
     'Serves /v1/models, /v1/completions and /v1/chat/completions (streaming and not) like a vLLM',
     'server of an 8B model, /health, and /metrics with vLLM\'s names. Answers take the time a',
@@ -36,6 +36,18 @@ export const mockEngineCommand: Command = {
     '--time-scale X runs model time X times faster than the clock (metrics still report model',
     'seconds); --time-scale inf answers at once. With --engines N it starts N engines on seeds',
     'seed…seed+N−1, --gpu values cycled, ports from --port upwards (or free ports with 0).',
+    '',
+    '--kv-socket PATH attaches the engines to a node KV shard (an agent\'s --kv.socket; `brixlet up',
+    '--engines N` does it for you). Its GPU prefix cache stands for the GPU\'s: on a miss the engine',
+    'looks the prompt\'s block chain up in the shard (the TypeScript client, chain keys of 16-token',
+    'blocks), loads the hit blocks in (block bytes / --kv-load-gbps of model time) instead of',
+    'computing them, checks their bytes, and after prefill offloads its new blocks (ALLOC, write,',
+    'SEAL). Modelled KV is --kv-bytes-per-token (default 131072 = 128 KiB: Llama-3-8B in BF16,',
+    '2 (K, V) x 32 layers x 8 KV heads x 128 dims x 2 bytes, from its published config.json); the',
+    'bytes really moved are that / --kv-scale (default 64: 2 MiB blocks written as 32 KiB ones, so a',
+    '2-core machine carries the traffic). --kv-load-gbps defaults to 25 (GB/s, PCIe Gen4 x16: 31.5',
+    'GB/s raw, ~25 GB/s in pinned host-to-device copies). A shard that is gone, full or stopping',
+    'never fails a request: the engine prefills and counts a fallback.',
     '',
     'Test hooks (also for your own gateway or autoscaler tests):',
     '  POST /admin/health {"healthy":false}                  /health answers 503 until set true',
@@ -53,6 +65,8 @@ export const mockEngineCommand: Command = {
     'vllm:e2e_request_latency_seconds, vllm:request_queue_time_seconds,',
     'vllm:request_prefill_time_seconds, vllm:request_decode_time_seconds,',
     'vllm:request_prompt_tokens, vllm:request_generation_tokens; and gpu_busy_time_ratio.',
+    'With --kv-socket also brixlet_mock_engine_kv_{lookups,hit_blocks,load_seconds,offload_blocks,',
+    'offload_bytes,corrupt_blocks,fallbacks}_total, brixlet_mock_engine_kv_scale and _kv_block_bytes.',
   ].join('\n'),
   examples: [
     'brixlet mock-engine --port 8000',
@@ -71,6 +85,11 @@ export const mockEngineCommand: Command = {
     { name: 'time-scale', type: 'string', valueName: 'X', description: 'Model time per wall time (default 1); inf = no latency.' },
     { name: 'engines', type: 'string', valueName: 'N', description: 'How many engines to start (default 1).' },
     { name: 'api-key', type: 'string', valueName: 'KEY', description: 'Require Authorization: Bearer KEY on /v1/*.' },
+    { name: 'kv-socket', type: 'string', valueName: 'PATH', description: 'Node KV shard socket to offload to and load from (default empty: off).' },
+    { name: 'kv-namespace', type: 'string', valueName: 'NS', description: 'KV namespace; engines share blocks within one (default <model>/bf16).' },
+    { name: 'kv-bytes-per-token', type: 'string', valueName: 'B', description: `Modelled KV bytes per token (default ${KV_DEFAULTS.bytesPerToken}: Llama-3-8B, BF16).` },
+    { name: 'kv-scale', type: 'string', valueName: 'N', description: `Bytes really moved = modelled / N (default ${KV_DEFAULTS.scale}).` },
+    { name: 'kv-load-gbps', type: 'string', valueName: 'X', description: `Modelled host-to-GPU load bandwidth in GB/s (default ${KV_DEFAULTS.loadGbps}: PCIe Gen4 x16).` },
     JSON_OPTION,
     CONFIG_OPTION,
   ],
@@ -84,18 +103,27 @@ export const mockEngineCommand: Command = {
         timeScale: opts.timeScale,
         ...(opts.servedModelNames !== undefined && { servedModelNames: opts.servedModelNames }),
         ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
+        ...kvEngineOptions(opts.kv),
       };
       const started: RunningMockEngine[] =
         opts.engines === 1
           ? [await startMockEngine({ ...common, port: opts.port, gpu: opts.gpus[0] as string, name: 'engine' })]
           : await startMockEngines(opts.engines, { ...common, port: opts.port, gpus: opts.gpus, name: 'engine' });
       for (const e of started) rt.store.add(toDisposable(`mock engine ${e.name}`, () => e.close()));
-      rt.log.info({ engines: started.map((e) => ({ name: e.name, url: e.url, gpu: e.profile.name, seed: e.seed })), timeScale: opts.timeScale }, 'mock engines listening');
+      const kv = started[0]?.kv;
+      rt.log.info(
+        {
+          engines: started.map((e) => ({ name: e.name, url: e.url, gpu: e.profile.name, seed: e.seed })),
+          timeScale: opts.timeScale,
+          ...(kv !== undefined && { kv: { socket: kv.options.socketPath, namespace: kv.options.namespace, modelledBlockBytes: kv.blockBytes, writtenBlockBytes: kv.writtenBlockBytes, scale: kv.options.scale, loadGbps: kv.options.loadGbps } }),
+        },
+        'mock engines listening',
+      );
       const key = (_e: RunningMockEngine, i: number) => (started.length === 1 ? 'engine' : `engine-${i}`);
       return {
         title: started.length === 1 ? 'mock engine' : `${started.length} mock engines`,
         urls: Object.fromEntries(started.map((e, i) => [key(e, i), e.url])),
-        roles: Object.fromEntries(started.map((e, i) => [key(e, i), role(e.profile, e.seed, e.models, opts.timeScale)])),
+        roles: Object.fromEntries(started.map((e, i) => [key(e, i), role(e.profile, e.seed, e.models, opts.timeScale) + kvRoleText(e)])),
       };
     });
   },
@@ -104,6 +132,17 @@ export const mockEngineCommand: Command = {
 /** How fast a mock engine's model time runs, for the URL table. */
 export function timeScaleText(timeScale: number): string {
   return timeScale === Infinity ? 'no latency' : timeScale === 1 ? 'real time' : `${timeScale}× time`;
+}
+
+/** ", KV shard <socket> (1/64 scale)" for an engine attached to a shard, else "". */
+export function kvRoleText(e: RunningMockEngine): string {
+  return e.kv === undefined ? '' : `, KV shard ${e.kv.options.socketPath} (1/${e.kv.options.scale} scale)`;
+}
+
+/** The engine options of --kv-* (none when --kv-socket is empty). */
+export function kvEngineOptions(kv: MockEngineKvArgs): { kvSocket?: string; kvNamespace?: string; kvBytesPerToken?: number; kvScale?: number; kvLoadGbps?: number } {
+  if (kv.socket === '') return {};
+  return { kvSocket: kv.socket, ...(kv.namespace !== undefined && { kvNamespace: kv.namespace }), kvBytesPerToken: kv.bytesPerToken, kvScale: kv.scale, kvLoadGbps: kv.loadGbps };
 }
 
 function role(p: GpuProfile, seed: number, models: readonly string[], timeScale: number): string {
@@ -120,6 +159,16 @@ export interface MockEngineArgs {
   readonly timeScale: number;
   readonly engines: number;
   readonly apiKey: string | undefined;
+  readonly kv: MockEngineKvArgs;
+}
+
+export interface MockEngineKvArgs {
+  /** Empty = not attached. */
+  readonly socket: string;
+  readonly namespace: string | undefined;
+  readonly bytesPerToken: number;
+  readonly scale: number;
+  readonly loadGbps: number;
 }
 
 /** The command's own flags, checked before anything starts (BRX_ERR_CLI_USAGE on a bad value). */
@@ -144,6 +193,15 @@ export function parseMockEngineArgs(args: ParsedArgs): MockEngineArgs {
     timeScale = /^(inf|infinity)$/i.test(scaleRaw.trim()) ? Infinity : Number(scaleRaw);
     if (!(timeScale > 0)) throw usage(`--time-scale must be a positive number or inf, got '${scaleRaw}'`);
   }
+  const positive = (name: string, dflt: number): number => {
+    const raw = stringOption(args, name);
+    if (raw === undefined) return dflt;
+    const x = Number(raw);
+    if (raw.trim() === '' || !(x > 0) || !Number.isFinite(x)) throw usage(`--${name} must be a positive number, got '${raw}'`);
+    return x;
+  };
+  const namespace = stringOption(args, 'kv-namespace');
+  if (namespace !== undefined && namespace.trim() === '') throw usage('--kv-namespace must not be empty');
   return {
     host: stringOption(args, 'host') ?? '127.0.0.1',
     port: int('port', 8000, 0, 65535),
@@ -154,5 +212,12 @@ export function parseMockEngineArgs(args: ParsedArgs): MockEngineArgs {
     timeScale,
     engines: int('engines', 1, 1, 256),
     apiKey: stringOption(args, 'api-key'),
+    kv: {
+      socket: stringOption(args, 'kv-socket') ?? '',
+      namespace,
+      bytesPerToken: positive('kv-bytes-per-token', KV_DEFAULTS.bytesPerToken),
+      scale: positive('kv-scale', KV_DEFAULTS.scale),
+      loadGbps: positive('kv-load-gbps', KV_DEFAULTS.loadGbps),
+    },
   };
 }

@@ -3,6 +3,7 @@ import { parseMockEngineArgs } from '../../../src/cli/commands/mock-engine.js';
 import { GPU_PROFILES } from '../../../src/mock-engine/index.js';
 import { cli, startCli } from '../../helpers/cli.js';
 import { startService } from '../../helpers/services.js';
+import { startTestShard } from '../../helpers/test-shard.js';
 
 const args = (options: Record<string, string>) => ({ configFlags: {}, options, positionals: [] });
 
@@ -16,7 +17,7 @@ describe('brixlet mock-engine', () => {
       const cells = (row as string).trim().split(/\s{2,}/);
       expect(cells).toEqual([p.name, p.description, p.speed.prefill.toFixed(2), p.speed.decode.toFixed(2), String(p.kvBlocks), p.costPerHour.toFixed(2)]);
     }
-    for (const text of ['POST /admin/health', 'POST /admin/fail', '"midstream"', 'vllm:num_requests_running', 'vllm:time_to_first_token_seconds', 'gpu_busy_time_ratio', '--time-scale', '--log.level']) {
+    for (const text of ['POST /admin/health', 'POST /admin/fail', '"midstream"', 'vllm:num_requests_running', 'vllm:time_to_first_token_seconds', 'gpu_busy_time_ratio', '--time-scale', '--log.level', '--kv-socket', '131072', 'Llama-3-8B', '--kv-scale', 'default 64', '--kv-load-gbps', 'PCIe Gen4 x16', 'brixlet_mock_engine_kv_']) {
       expect(r.stdout).toContain(text);
     }
   });
@@ -56,6 +57,21 @@ describe('brixlet mock-engine', () => {
     expect(r.stderr).toContain('[BRX_ERR_MOCK_ENGINE]');
   });
 
+  it('attaches to a KV shard with --kv-socket: offloads what it prefilled, with the flags it was given', async () => {
+    const shard = await startTestShard({ 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB' });
+    try {
+      const svc = await startService(['mock-engine', '--port', '0', '--time-scale', 'inf', '--kv-socket', shard.service.socketPath, '--kv-namespace', 'ns-1', '--kv-scale', '128', '--kv-load-gbps', '12.5']);
+      const res = await fetch(`${svc.urls.engine}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-llama-3-8b', prompt: 'abcd'.repeat(80), max_tokens: 1 }) });
+      expect(res.status).toBe(200);
+      const kv = async () => ((await (await fetch(`${svc.urls.engine}/admin/stats`)).json()) as { kv: { namespace: string; scale: number; loadGbps: number; writtenBlockBytes: number; offloadBlocks: number } }).kv;
+      await expect.poll(async () => (await kv()).offloadBlocks).toBe(5);
+      expect(await kv()).toMatchObject({ namespace: 'ns-1', scale: 128, loadGbps: 12.5, writtenBlockBytes: (131072 * 16) / 128 });
+      expect(await svc.stop()).toBe(0);
+    } finally {
+      await shard.stop();
+    }
+  });
+
   it('reports a busy port as BRX_ERR_HTTP_LISTEN', async () => {
     const svc = await startService(['mock-engine', '--port', '0']);
     const port = new URL(svc.urls.engine as string).port;
@@ -68,7 +84,7 @@ describe('brixlet mock-engine', () => {
 
 describe('parseMockEngineArgs', () => {
   it('applies defaults', () => {
-    expect(parseMockEngineArgs(args({}))).toEqual({ host: '127.0.0.1', port: 8000, model: 'mock-llama-3-8b', servedModelNames: undefined, gpus: ['h100'], seed: 0, timeScale: 1, engines: 1, apiKey: undefined });
+    expect(parseMockEngineArgs(args({}))).toEqual({ host: '127.0.0.1', port: 8000, model: 'mock-llama-3-8b', servedModelNames: undefined, gpus: ['h100'], seed: 0, timeScale: 1, engines: 1, apiKey: undefined, kv: { socket: '', namespace: undefined, bytesPerToken: 131072, scale: 64, loadGbps: 25 } });
   });
 
   it('reads lists, inf and numbers', () => {
@@ -84,7 +100,7 @@ describe('parseMockEngineArgs', () => {
   });
 
   it('rejects bad values with BRX_ERR_CLI_USAGE', () => {
-    for (const [k, v] of [['port', '70000'], ['engines', '0'], ['engines', 'two'], ['seed', '-1'], ['time-scale', '0'], ['time-scale', 'fast'], ['gpu', 'h100,,a10']] as const) {
+    for (const [k, v] of [['port', '70000'], ['engines', '0'], ['engines', 'two'], ['seed', '-1'], ['time-scale', '0'], ['time-scale', 'fast'], ['gpu', 'h100,,a10'], ['kv-scale', '0'], ['kv-load-gbps', 'fast'], ['kv-bytes-per-token', '-1'], ['kv-namespace', ' ']] as const) {
       expect(() => parseMockEngineArgs(args({ [k]: v })), `${k}=${v}`).toThrow(expect.objectContaining({ code: 'BRX_ERR_CLI_USAGE' }));
     }
   });
