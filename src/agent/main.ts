@@ -47,11 +47,6 @@ export interface AgentStartOptions {
    * the KV shard before the gateway, so the socket drains only after the gateway has drained.
    */
   readonly disposedByCaller?: readonly AgentComponent[];
-  /**
-   * host:port reported as this agent's KV peer address when no component reports one (a component
-   * with a `peerAddress()` method, the KV peer listener, takes precedence): `brixlet up --agents N`.
-   */
-  readonly peerAddress?: string;
 }
 
 export interface RunningAgent {
@@ -158,9 +153,9 @@ export async function startAgent(rt: AgentRuntime, components: readonly AgentCom
   log.info({ url, node: nodeName }, 'agent listening');
   const agentUrl = opts.advertiseListenUrl === true && rt.config.agent.advertiseUrl === '' ? url : advertisedUrl(rt.config, Number(new URL(url).port));
   const names = components.filter((c) => c.enabled !== false).map((c) => c.name);
+  // The KV peer listener's advertised address, reported with the shard so the coordinator's ring fills.
   const peer = components.find(hasPeerAddress);
-  const fixedPeer = opts.peerAddress;
-  const peerAddress = peer !== undefined ? () => peer.peerAddress() ?? fixedPeer : fixedPeer !== undefined ? () => fixedPeer : undefined;
+  const peerAddress = peer === undefined ? undefined : () => peer.peerAddress();
   let reporter: Reporter | undefined;
   if (coordinator !== '') {
     const accel = components.find(hasSampler)?.sampler;

@@ -7,7 +7,9 @@
  *
  * Ports: agent i listens on --agent.port + i·S and its peer listener on --kv.peer-port + i·S, where
  * S is 1, or 2 when the two runs of ports would overlap (the defaults 9464 and 9465 do); port 0
- * stays 0 (a free port for the agent; the peer listener off).
+ * stays 0 (a free port for the agent; the peer listener off). Unless --kv.peer-advertise is set,
+ * each agent advertises its peer listener at the host this process reaches its agent on (loopback
+ * for a wildcard bind), as `up` reports the agents' URLs: the agents share this machine.
  */
 import { basename, dirname, join } from 'node:path';
 import { createAccelComponent, type AccelComponent } from '../../agent/accel-component.js';
@@ -23,8 +25,6 @@ import type { ParsedArgs } from '../types.js';
 import type { ServiceRuntime } from '../serve.js';
 
 export const MAX_UP_AGENTS = 16;
-/** The peer port when the configuration has none (the peer transport's default). */
-const DEFAULT_PEER_PORT = 9465;
 
 /** --agents N (default 1); BRX_ERR_CLI_USAGE on a bad value or with --kv.pools. */
 export function parseUpAgentsArg(args: ParsedArgs, config?: DeepReadonly<Pick<Config, 'kv'>>): number {
@@ -34,12 +34,6 @@ export function parseUpAgentsArg(args: ParsedArgs, config?: DeepReadonly<Pick<Co
   if (!/^\d+$/.test(raw.trim()) || n < 1 || n > MAX_UP_AGENTS) throw usage(`--agents must be a whole number from 1 to ${MAX_UP_AGENTS}, got '${raw}'`);
   if (n > 1 && config !== undefined && config.kv.pools !== '') throw usage('--agents above 1 cannot be combined with --kv.pools: every agent would claim the same pool sockets and directories');
   return n;
-}
-
-/** The peer port of the configuration (--kv.peer-port, once the peer transport defines it). */
-export function configuredPeerPort(config: DeepReadonly<Pick<Config, 'kv'>>): number {
-  const port = (config.kv as { readonly peerPort?: number }).peerPort;
-  return typeof port === 'number' ? port : DEFAULT_PEER_PORT;
 }
 
 /** The step between the ports of consecutive agents (see the file's comment). */
@@ -54,13 +48,19 @@ const suffixed = (path: string, i: number): string => `${path.replace(/\/+$/, ''
 export function agentConfig(config: DeepReadonly<Config>, i: number, n: number, kvSocket: string): DeepReadonly<Config> {
   if (n === 1) return config;
   const agentPort = config.agent.port;
-  const peerPort = configuredPeerPort(config);
+  const { peerPort } = config.kv;
   const step = portStep(agentPort, peerPort, n);
   const socketName = basename(kvSocket).replace(/(\.sock)?$/, `-${i}$1`);
   return {
     ...config,
     agent: { ...config.agent, nodeName: `${agentNodeName(config)}-${i}`, port: agentPort === 0 ? 0 : agentPort + i * step },
-    kv: { ...config.kv, dir: suffixed(config.kv.dir, i), socket: join(dirname(kvSocket), socketName), ...(peerPort !== 0 && { peerPort: peerPort + i * step }) },
+    kv: {
+      ...config.kv,
+      dir: suffixed(config.kv.dir, i),
+      socket: join(dirname(kvSocket), socketName),
+      peerPort: peerPort === 0 ? 0 : peerPort + i * step,
+      peerAdvertise: config.kv.peerAdvertise !== '' || peerPort === 0 ? config.kv.peerAdvertise : `${reachableHost(config.agent.host)}:${peerPort + i * step}`,
+    },
     // The fault rule file is the machine's: only agent 0 serves /v1/faults.
     faults: i === 0 ? config.faults : { ...config.faults, enabled: false },
   };
@@ -104,14 +104,11 @@ export async function startUpAgents(rt: ServiceRuntime, shards: readonly UpAgent
     const faults = await createFaultComponent({ config: s.config, log: art.log });
     const accel = await createAccelComponent({ config: s.config, log: art.log, nodeName: s.node, decorate: faults.decorate });
     const token = opts.nodeToken(s.node);
-    const peerPort = configuredPeerPort(s.config);
     const running = await startAgent(art, [accel, faults, s.kv], {
       disposedByCaller: [s.kv],
       coordinator: opts.controlUrl,
       ...(token !== undefined && { coordinatorToken: token }),
       advertiseListenUrl: true,
-      // Until the peer listener reports its own address: this agent's host at its peer port.
-      ...(shards.length > 1 && s.kv.enabled && peerPort !== 0 && { peerAddress: `${hostOfUrl(s.config.agent.host)}:${peerPort}` }),
     });
     started.push({ ...s, accel, running });
   }
@@ -121,8 +118,8 @@ export async function startUpAgents(rt: ServiceRuntime, shards: readonly UpAgent
   return started;
 }
 
-/** Host part for an agent bind address: a wildcard bind is reached on loopback in this process. */
-function hostOfUrl(host: string): string {
+/** The host this process reaches a listener bound to `host` on: loopback for a wildcard bind. */
+function reachableHost(host: string): string {
   if (host === '' || host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;

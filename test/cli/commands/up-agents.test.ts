@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/common/config/load-config.js';
-import { agentConfig, configuredPeerPort, parseUpAgentsArg, portStep } from '../../../src/cli/commands/up-agents.js';
+import { agentConfig, parseUpAgentsArg, portStep } from '../../../src/cli/commands/up-agents.js';
 import type { ParsedArgs } from '../../../src/cli/types.js';
 import { cli } from '../../helpers/cli.js';
 import { LOOPBACK, startService } from '../../helpers/services.js';
@@ -22,23 +22,28 @@ describe('up --agents (options)', () => {
   });
 
   it('gives agent i its own node name, slab directory, socket and ports; one agent keeps the configuration', () => {
-    const { config } = loadConfig({ flags: { 'agent.nodeName': 'box', 'agent.port': '9464', 'kv.dir': '/dev/shm/brx', 'kv.socket': '/run/brixlet/kv.sock' } });
+    const { config } = loadConfig({ flags: { 'agent.nodeName': 'box', 'agent.port': '9464', 'agent.host': '0.0.0.0', 'kv.dir': '/dev/shm/brx', 'kv.socket': '/run/brixlet/kv.sock' } });
     expect(agentConfig(config, 0, 1, '/run/brixlet/kv.sock')).toBe(config);
-    const peer = configuredPeerPort(config);
     const a1 = agentConfig(config, 1, 2, '/tmp/brixlet-1000/kv.sock');
     expect(a1.agent.nodeName).toBe('box-1');
     expect(a1.agent.port).toBe(9466);
     expect(a1.kv.dir).toBe('/dev/shm/brx-1');
     expect(a1.kv.socket).toBe('/tmp/brixlet-1000/kv-1.sock');
-    expect(configuredPeerPort(a1)).toBe(peer + 2);
+    expect(a1.kv.peerPort).toBe(9467);
+    expect(a1.kv.peerAdvertise).toBe('127.0.0.1:9467');
     expect(a1.faults.enabled).toBe(false);
-    expect(agentConfig(config, 0, 2, '/run/brixlet/kv.sock')).toMatchObject({ agent: { nodeName: 'box-0', port: 9464 }, kv: { dir: '/dev/shm/brx-0', socket: '/run/brixlet/kv-0.sock' } });
+    expect(agentConfig(config, 0, 2, '/run/brixlet/kv.sock')).toMatchObject({ agent: { nodeName: 'box-0', port: 9464 }, kv: { dir: '/dev/shm/brx-0', socket: '/run/brixlet/kv-0.sock', peerPort: 9465 } });
+    // A configured advertise address is kept; peer port 0 (off) stays off for every agent.
+    const { config: off } = loadConfig({ flags: { 'kv.peerPort': '0' } });
+    expect(agentConfig(off, 1, 2, '/run/brixlet/kv.sock').kv).toMatchObject({ peerPort: 0, peerAdvertise: '' });
   });
 });
 
 describe('brixlet up --agents 2 (in-process)', () => {
   it('runs two agents, both in the ring with distinct peer addresses, both following its version', async () => {
-    const svc = await startService(['up', '--agents', '2', '--agent.port', '0', '--gateway.port', '0', '--control.port', '0', '--agent.node-name', 'lap', ...LOOPBACK]);
+    // Peer ports of their own (a fixed default could be taken by another test or service).
+    const peerBase = 20_000 + Math.floor(Math.random() * 20_000);
+    const svc = await startService(['up', '--agents', '2', '--agent.port', '0', '--gateway.port', '0', '--control.port', '0', '--agent.node-name', 'lap', '--kv.peer-port', String(peerBase), ...LOOPBACK]);
     try {
       const line = JSON.parse(svc.run.stdout.text.split('\n')[0]!) as { control: string; agent: string; kvSocket: string; agents: { node: string; url: string; kvSocket: string; peerAddress: string }[] };
       expect(line.agents.map((a) => a.node)).toEqual(['lap-0', 'lap-1']);
@@ -48,7 +53,7 @@ describe('brixlet up --agents 2 (in-process)', () => {
       const ring = (await (await fetch(`${line.control}/v1/ring`)).json()) as { version: number; members: { node: string; peerAddress: string }[] };
       expect(ring.members.map((m) => m.node)).toEqual(['lap-0', 'lap-1']);
       expect(ring.members.map((m) => m.peerAddress)).toEqual(line.agents.map((a) => a.peerAddress));
-      expect(new Set(ring.members.map((m) => m.peerAddress)).size).toBe(2);
+      expect(ring.members.map((m) => m.peerAddress)).toEqual([`127.0.0.1:${peerBase}`, `127.0.0.1:${peerBase + 1}`]);
       for (const a of line.agents) {
         expect((await fetch(`${a.url}/v1/kvcache`)).status).toBe(200);
         const metrics = await (await fetch(`${a.url}/metrics`)).text();
