@@ -62,7 +62,7 @@ export const coordinatorCommand: Command = {
         urls: { gateway: c.gatewayUrl, control: c.controlUrl },
         roles: {
           gateway: `OpenAI-compatible API (/v1/chat/completions, /v1/models), ${c.engines.size} engine(s) configured`,
-          control: 'registry, engines and metrics (/v1/nodes, /v1/engines, /metrics)',
+          control: 'registry, KV ring, engines and metrics (/v1/nodes, /v1/ring, /v1/engines, /metrics)',
         },
         beforeDrain: () => c.readiness.setDraining(),
       };

@@ -164,7 +164,7 @@ export const upCommand: Command = {
         roles: {
           ...Object.fromEntries(more.flatMap((a, i) => [[`agent-${i + 1}`, `node ${a.node} (/v1/kvcache, /metrics)`], [`kvSocket-${i + 1}`, `KV socket of ${a.node}`]])),
           gateway: `OpenAI-compatible API (/v1/chat/completions, /v1/models), policy ${rt.config.gateway.policy}, ${coordinator.engines.size} engine(s)`,
-          control: 'registry, engines and metrics (/v1/nodes, /v1/engines, /metrics)',
+          control: 'registry, KV ring, engines and metrics (/v1/nodes, /v1/ring, /v1/engines, /metrics)',
           agent: `node ${agent.nodeName}, ${accel.summary()} (/v1/accelerators, /v1/kvcache, /metrics)`,
           kvSocket: KV_ROLE,
           ...Object.fromEntries(mocks.handles.map((h) => [h.name, engineRole(h, engineArgs.timeScale)])),
