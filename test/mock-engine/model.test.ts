@@ -36,6 +36,19 @@ function hashOf(s: string): number {
 const firstTokenAt = (ev: ModelEvent[], id: string) => ev.find((e) => e.type === 'first-token' && e.id === id);
 
 describe('createEngineModel', () => {
+  it('loads loadableBlocks past the prefix-cache hit at loadMsPerBlock instead of prefilling them, and caches them', () => {
+    const m = createEngineModel(P, { loadMsPerBlock: 0.05 });
+    // 20 tokens = 5 blocks of 4; at most 4 blocks can match (one token is always computed).
+    m.submit({ ...req('a', 20, 1, hashes('p', 5)), loadableBlocks: 5 }, 0);
+    const ev = drain(m);
+    // 1 ms overhead + 4 computed tokens × 0.1 + 4 loaded blocks × 0.05.
+    expect(firstTokenAt(ev, 'a')).toEqual({ type: 'first-token', id: 'a', at: 1 + 0.4 + 0.2, cachedTokens: 0, admittedAt: 0, loadedTokens: 16, loadMs: 0.2 });
+    expect(m.cachedPrefixBlocks(hashes('p', 5))).toBe(5);
+    // Now the prefix cache holds them: nothing is loaded again.
+    m.submit({ ...req('b', 20, 1, hashes('p', 5)), loadableBlocks: 5 }, 10);
+    expect(firstTokenAt(drain(m), 'b')).toEqual({ type: 'first-token', id: 'b', at: 10 + 1 + 0.4, cachedTokens: 16, admittedAt: 10 });
+  });
+
   it('times one request by the step formula: prefill step, then one decode step per token', () => {
     const m = createEngineModel(P);
     m.submit(req('a', 10, 3), 0);
