@@ -15,7 +15,7 @@ import { RING_SLOTS, RING_VNODES, type RingMember, type RingView } from '../../c
 import type { Disposable } from '../../common/lifecycle.js';
 import type { Logger } from '../../common/logger.js';
 import { derivePairKey } from './pair-keys.js';
-import type { Registry } from './registry.js';
+import type { NodeEvent, NodeView, Registry } from './registry.js';
 
 export interface PoolMembershipOptions {
   /** 32 bytes: the root of every pair key (pair-keys.ts). */
@@ -38,26 +38,43 @@ export interface PoolMembership extends Disposable {
 export function createPoolMembership(registry: Registry, opts: PoolMembershipOptions): PoolMembership {
   let version = opts.initialVersion ?? Date.now();
   let members: RingMember[] = [];
-  let fingerprint = '';
+  /** node → peer address of the current members. */
+  let byNode = new Map<string, string>();
   // Pair keys are HMACs: cached per pair so a fetch by each of N agents costs N·(N−1) HMACs once per version, not per fetch.
   const keyCache = new Map<string, string>();
 
-  function refresh(): void {
-    const next: RingMember[] = [];
-    for (const n of registry.listNodes()) {
-      const peerAddress = n.kv?.peerAddress;
-      if (n.state === 'ready' && peerAddress !== undefined && peerAddress !== '') next.push({ node: n.name, peerAddress });
-    }
-    const print = next.map((m) => `${m.node} ${m.peerAddress}`).join('\n');
-    if (print === fingerprint) return;
-    fingerprint = print;
-    members = next;
+  const addressOf = (n: NodeView): string | undefined => (n.state === 'ready' && n.kv?.peerAddress !== undefined && n.kv.peerAddress !== '' ? n.kv.peerAddress : undefined);
+
+  function publish(next: Map<string, string>): void {
+    byNode = next;
+    members = [...next].map(([node, peerAddress]) => ({ node, peerAddress })).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
     version += 1;
     keyCache.clear();
     opts.log?.info({ ringVersion: version, members: members.length }, 'KV pool membership changed');
   }
 
-  const off = registry.onChange(() => refresh());
+  /** Recomputes from every node: at start (and in tests). */
+  function refresh(): void {
+    const next = new Map<string, string>();
+    for (const n of registry.listNodes()) {
+      const address = addressOf(n);
+      if (address !== undefined) next.set(n.name, address);
+    }
+    if (next.size !== byNode.size || [...next].some(([node, address]) => byNode.get(node) !== address)) publish(next);
+  }
+
+  // Per event, only the node that changed is looked at: reports arrive every heartbeat from every
+  // node, and most change nothing here.
+  function onNode(e: NodeEvent): void {
+    const address = e.kind === 'removed' ? undefined : addressOf(e.node);
+    if (byNode.get(e.node.name) === address) return;
+    const next = new Map(byNode);
+    if (address === undefined) next.delete(e.node.name);
+    else next.set(e.node.name, address);
+    publish(next);
+  }
+
+  const off = registry.onChange(onNode);
   refresh();
   return {
     name: 'pool membership',
