@@ -193,12 +193,13 @@ export class KvOffload {
         from = 0;
         statuses = await client.put(keys, this.blocks(keys, 0));
       }
+      // EXISTS: held already; BUSY: another engine is writing it (the chain goes on past both).
       let failed: number | undefined;
       for (const st of statuses) {
         if (st === ItemStatus.OK) {
           this.offloadBlocks++;
           this.offloadBytes += this.writtenBlockBytes;
-        } else if (st !== ItemStatus.EXISTS && failed === undefined) failed = st;
+        } else if (st !== ItemStatus.EXISTS && st !== ItemStatus.BUSY && failed === undefined) failed = st;
       }
       if (failed !== undefined) this.count('offload', itemStatusName(failed).toLowerCase());
     } catch (e) {
