@@ -46,9 +46,10 @@ export interface KvComponent extends AgentComponent {
 
 /**
  * --kv.peer-advertise, else the agent's reported host at the peer port: the host of
- * --agent.advertise-url, else --kv.peer-host unless it is a wildcard, else the host name.
+ * --agent.advertise-url, else the first of --kv.peer-host and --agent.host that is not a wildcard,
+ * else the host name.
  */
-export function peerAdvertiseAddress(config: DeepReadonly<{ kv: Pick<Config['kv'], 'peerAdvertise' | 'peerHost'>; agent?: Partial<Pick<Config['agent'], 'advertiseUrl'>> }>, port: number): string {
+export function peerAdvertiseAddress(config: DeepReadonly<{ kv: Pick<Config['kv'], 'peerAdvertise' | 'peerHost'>; agent?: Partial<Pick<Config['agent'], 'advertiseUrl' | 'host'>> }>, port: number): string {
   if (config.kv.peerAdvertise !== '') return config.kv.peerAdvertise;
   let host = '';
   const url = config.agent?.advertiseUrl ?? '';
@@ -59,8 +60,8 @@ export function peerAdvertiseAddress(config: DeepReadonly<{ kv: Pick<Config['kv'
       host = '';
     }
   }
-  const bind = config.kv.peerHost;
-  if (host === '') host = bind === '0.0.0.0' || bind === '::' || bind === '' ? hostname() : bind;
+  const specific = (h: string | undefined): boolean => h !== undefined && h !== '' && h !== '0.0.0.0' && h !== '::';
+  if (host === '') host = specific(config.kv.peerHost) ? config.kv.peerHost : specific(config.agent?.host) ? (config.agent?.host as string) : hostname();
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -86,7 +87,7 @@ async function apiTokenDigest(path: string | undefined): Promise<Buffer | undefi
   return bearerDigest(token);
 }
 
-type KvComponentConfig = DeepReadonly<Pick<Config, 'kv'> & Partial<Pick<Config, 'shutdown'>> & { agent?: Partial<Pick<Config['agent'], 'apiTokenFile' | 'advertiseUrl'>> }>;
+type KvComponentConfig = DeepReadonly<Pick<Config, 'kv'> & Partial<Pick<Config, 'shutdown'>> & { agent?: Partial<Pick<Config['agent'], 'apiTokenFile' | 'advertiseUrl' | 'host'>> }>;
 
 /**
  * Starts the peer listener for every pool (--kv.peer-port not 0). A failure to listen is logged and

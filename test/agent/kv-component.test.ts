@@ -231,5 +231,6 @@ describe('kv component: peer listener', () => {
     expect(peerAdvertiseAddress({ kv: { peerAdvertise: '10.1.2.3:7000', peerHost: '0.0.0.0' } }, 9465)).toBe('10.1.2.3:7000');
     expect(peerAdvertiseAddress({ kv: { peerAdvertise: '', peerHost: '0.0.0.0' }, agent: { advertiseUrl: 'http://node-7.example:9464' } }, 9465)).toBe('node-7.example:9465');
     expect(peerAdvertiseAddress({ kv: { peerAdvertise: '', peerHost: '::1' } }, 9465)).toBe('[::1]:9465');
+    expect(peerAdvertiseAddress({ kv: { peerAdvertise: '', peerHost: '0.0.0.0' }, agent: { host: '10.0.0.5' } }, 9465)).toBe('10.0.0.5:9465');
   });
 });

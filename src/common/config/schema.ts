@@ -305,7 +305,7 @@ export const ConfigSchema = Type.Object(
         }),
         peerHost: Str('0.0.0.0', { description: 'Address the KV peer listener binds.' }),
         peerAdvertise: Str('', {
-          description: 'host:port other agents dial for this node\'s peer listener, reported to the coordinator; empty = the agent\'s reported host (--agent.advertise-url, else --kv.peer-host unless a wildcard, else the host name) at --kv.peer-port.',
+          description: 'host:port other agents dial for this node\'s peer listener, reported to the coordinator; empty = the agent\'s reported host (the host of --agent.advertise-url, else the first of --kv.peer-host and --agent.host that is not a wildcard, else the host name) at --kv.peer-port.',
         }),
       },
       'Node KV cache shard: shared-memory slabs and the lease protocol engines speak over a unix socket.',
