@@ -12,7 +12,7 @@
  * destroyed (reading stops at once); a reply not yet reached is read into a discard scratch.
  */
 import { connect, type Socket } from 'node:net';
-import type { MembershipSource } from '../membership.js';
+import type { Membership, MembershipSource } from '../membership.js';
 import { handshakeProof, newNonce, proofMatches, type HandshakeContext } from './handshake.js';
 import { type PeerMetrics, noopPeerMetrics } from './peer-metrics.js';
 import {
@@ -111,6 +111,8 @@ class ClientConnection {
   readonly ready: Promise<void>;
   limits: PeerLimits = DEFAULT_PEER_LIMITS;
   dead: Error | undefined;
+  /** The pair key this connection authenticated with. */
+  key: Buffer | undefined;
 
   constructor(
     host: string,
@@ -139,6 +141,7 @@ class ClientConnection {
     const m = this.opts.membership.current();
     const key = m.pairKeys.get(this.peer);
     if (key === undefined) throw new PeerError('NO_PEER', `no pair key for peer ${this.peer} (not in the membership)`);
+    this.key = key;
     const nonceC = newNonce();
     const challenge = decodePeerChallenge((await this.call(PeerOp.HELLO, encodePeerHello({ node: m.self, pool: this.opts.pool, nonce: nonceC }))).body);
     const ctx: HandshakeContext = { client: m.self, server: this.peer, pool: this.opts.pool, nonceC, nonceS: challenge.nonce };
@@ -335,6 +338,7 @@ export class PeerClient implements Transport {
   private readonly metrics: PeerMetrics;
   private closed = false;
   private readonly unregister: () => void;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly opts: PeerClientOptions) {
     this.metrics = opts.metrics ?? noopPeerMetrics;
@@ -350,6 +354,15 @@ export class PeerClient implements Transport {
       }
       return { handshake, ready };
     });
+    this.unsubscribe = opts.membership.onChange((m) => this.onMembership(m));
+  }
+
+  /** Ends connections to peers that left the pool or whose pair key was replaced (calls on them fail CLOSED). */
+  private onMembership(m: Membership): void {
+    for (const [peer, list] of this.peers) {
+      const key = m.pairKeys.get(peer);
+      for (const c of list) if (c.key !== undefined && key?.equals(c.key) !== true) c.socket.destroy();
+    }
   }
 
   /** Open connections to a peer (tests). */
@@ -426,6 +439,7 @@ export class PeerClient implements Transport {
   async close(): Promise<void> {
     this.closed = true;
     this.unregister();
+    this.unsubscribe();
     for (const list of this.peers.values()) for (const c of list) c.socket.destroy();
     this.peers.clear();
   }

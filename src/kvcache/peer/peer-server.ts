@@ -87,6 +87,8 @@ class PeerConnection {
   poolName = '';
   pool: PeerPool | undefined;
   ctx: HandshakeContext | undefined;
+  /** The pair key the peer proved (a membership change that drops or replaces it ends the connection). */
+  key: Buffer | undefined;
   closing = false;
   /** When the error frame that closes it was written (a peer that does not read it is cut off). */
   closingAt = 0;
@@ -144,6 +146,7 @@ export class PeerServer {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private unregister: () => void = () => undefined;
+  private unsubscribe: () => void = () => undefined;
 
   constructor(
     private readonly opts: PeerServerOptions,
@@ -184,6 +187,10 @@ export class PeerServer {
         this.timer = setInterval(() => this.sweep(), 1000);
         this.timer.unref();
         this.unregister = this.metrics.connections(() => this.connections);
+        this.unsubscribe = this.opts.membership.onChange((m) => {
+          // A peer that left the pool, or whose pair key was replaced, is no longer authenticated.
+          for (const c of this.conns) if (c.key !== undefined && m.pairKeys.get(c.node)?.equals(c.key) !== true) c.socket.destroy();
+        });
         resolve();
       });
     });
@@ -211,6 +218,7 @@ export class PeerServer {
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.unregister();
+    this.unsubscribe();
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.conns) this.fail(c, 0, PEER_REPLY_BIT, PeerStatus.SHUTTING_DOWN, 'the agent is stopping');
     // A peer that does not read its SHUTTING_DOWN frame must not hold the close up.
@@ -338,6 +346,7 @@ export class PeerServer {
     const max = this.opts.maxConnectionsPerPeer ?? 8;
     if (held >= max) throw new PeerProtocolError(PeerStatus.TOO_MANY_CONNECTIONS, `peer ${c.node} already holds ${held} connections (the limit)`);
     this.readyByNode.set(c.node, held + 1);
+    c.key = key;
     c.pool = pool;
     c.phase = 'ready';
     this.reply(c, h, encodePeerLimits(this.limits), 0);

@@ -16,7 +16,18 @@ export const silent = pino({ level: 'silent' });
 
 export function staticMembership(self: string, members: PoolMember[], keys: Record<string, Buffer>): MembershipSource & { set(m: Partial<Membership>): void } {
   let m: Membership = { version: 1, self, members, pairKeys: new Map(Object.entries(keys)) };
-  return { current: () => m, onChange: () => () => undefined, set: (over) => (m = { ...m, ...over }) };
+  const listeners = new Set<(m: Membership) => void>();
+  return {
+    current: () => m,
+    onChange: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    set: (over) => {
+      m = { ...m, ...over, version: m.version + 1 };
+      for (const l of listeners) l(m);
+    },
+  };
 }
 
 export interface PeerRig {
@@ -27,6 +38,8 @@ export interface PeerRig {
   readonly key: Buffer;
   /** Membership of the reading node "b" (pair key with "a", a's address). */
   readonly bMembership: MembershipSource & { set(m: Partial<Membership>): void };
+  /** Membership of the serving node "a" (pair key with "b"). */
+  readonly aMembership: MembershipSource & { set(m: Partial<Membership>): void };
   /** Bytes of block i of chain `tag` put into the default pool's namespace "ns". */
   block(tag: number, i: number, len: number): Buffer;
   close(): Promise<void>;
@@ -68,6 +81,7 @@ export async function startPeerRig(over: Partial<PeerServerOptions> = {}): Promi
     port,
     key,
     bMembership,
+    aMembership,
     block: blockBytes,
     async close() {
       await server.close();

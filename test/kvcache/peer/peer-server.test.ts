@@ -118,6 +118,29 @@ describe('peer handshake', () => {
     ready.close();
   });
 
+  it('ends a peer\'s connections when the membership drops or replaces its pair key', async () => {
+    const w = await PeerWire.open(rig.port);
+    expect((await w.handshake({ self: 'b', server: 'a', pool: 'default', key: rig.key })).reply?.header.status).toBe(0);
+    rig.aMembership.set({ pairKeys: new Map([['b', rig.key]]) }); // same key: kept
+    expect((await w.call(PeerOp.PING))?.header.status).toBe(0);
+    rig.aMembership.set({ pairKeys: new Map([['b', randomBytes(32)]]) });
+    await w.ended;
+    rig.aMembership.set({ pairKeys: new Map([['b', rig.key]]) });
+    await goodPing();
+  });
+
+  it('the client drops its connections to a peer whose pair key changed, and reconnects with the new one', async () => {
+    const m = staticMembership('b', rig.bMembership.current().members.slice(), { a: rig.key });
+    const c = client({ membership: m });
+    await c.ping('a');
+    expect(c.connectionCount('a')).toBe(1);
+    m.set({ pairKeys: new Map([['a', randomBytes(32)]]) });
+    await vi.waitFor(() => expect(c.connectionCount('a')).toBe(0), { timeout: 10_000 });
+    m.set({ pairKeys: new Map([['a', rig.key]]) });
+    await c.ping('a');
+    await c.close();
+  });
+
   it('caps authenticated connections per peer node', async () => {
     const wires: PeerWire[] = [];
     for (let i = 0; i < 3; i++) {
