@@ -50,6 +50,13 @@ export interface KvOffloadStats {
   readonly fallbacks: Readonly<Record<string, number>>;
 }
 
+/**
+ * Blocks per ALLOC/SEAL round when offloading: a long prompt's chain is written in slices, so a
+ * connection never holds more than 16 write leases (512 KiB at the default scale), well under the
+ * shard's --kv.max-writing-bytes (a quarter of the shard by default) even on a small shard.
+ */
+const OFFLOAD_BLOCKS = 16;
+
 /** After a failed connect, requests skip the shard this long before the next try. */
 const RECONNECT_MS = 1000;
 
@@ -187,30 +194,44 @@ export class KvOffload {
     const client = await this.connect('offload');
     if (client === undefined) return;
     try {
-      let statuses = await client.put(keys.subarray(from * KEY_BYTES), this.blocks(keys, from), from > 0 ? { parent: keys.subarray((from - 1) * KEY_BYTES, from * KEY_BYTES) } : {});
-      // The parent left the shard since the lookup: write the chain from its start (held blocks answer EXISTS).
-      if (from > 0 && statuses[0] === ItemStatus.NO_PARENT) {
-        from = 0;
-        statuses = await client.put(keys, this.blocks(keys, 0));
+      const n = keys.length / KEY_BYTES;
+      for (let start = from; start < n; start += OFFLOAD_BLOCKS) {
+        const statuses = await this.put(client, keys, start, Math.min(n, start + OFFLOAD_BLOCKS));
+        // The parent left the shard since the lookup: write the chain from its start (held blocks answer EXISTS).
+        if (start === from && from > 0 && statuses[0] === ItemStatus.NO_PARENT) {
+          from = 0;
+          start = -OFFLOAD_BLOCKS;
+          continue;
+        }
+        // EXISTS: held already; BUSY: another engine is writing it (the chain goes on past both).
+        let failed: number | undefined;
+        for (const st of statuses) {
+          if (st === ItemStatus.OK) {
+            this.offloadBlocks++;
+            this.offloadBytes += this.writtenBlockBytes;
+          } else if (st !== ItemStatus.EXISTS && st !== ItemStatus.BUSY && failed === undefined) failed = st;
+        }
+        if (failed !== undefined) {
+          // The chain stops at its first failed item: nothing after it can be cached.
+          this.count('offload', itemStatusName(failed).toLowerCase());
+          return;
+        }
       }
-      // EXISTS: held already; BUSY: another engine is writing it (the chain goes on past both).
-      let failed: number | undefined;
-      for (const st of statuses) {
-        if (st === ItemStatus.OK) {
-          this.offloadBlocks++;
-          this.offloadBytes += this.writtenBlockBytes;
-        } else if (st !== ItemStatus.EXISTS && st !== ItemStatus.BUSY && failed === undefined) failed = st;
-      }
-      if (failed !== undefined) this.count('offload', itemStatusName(failed).toLowerCase());
     } catch (e) {
       this.fail('offload', e);
     }
   }
 
+  /** One ALLOC, write, SEAL round for blocks [start, end) of the chain. */
+  private put(client: KvClient, keys: Buffer, start: number, end: number): Promise<Uint8Array> {
+    const parent = start > 0 ? { parent: keys.subarray((start - 1) * KEY_BYTES, start * KEY_BYTES) } : {};
+    return client.put(keys.subarray(start * KEY_BYTES, end * KEY_BYTES), this.blocks(keys, start, end), parent);
+  }
+
   /** A block's bytes: its 16-byte key repeated, so a reader can tell a damaged or misplaced block. */
-  private blocks(keys: Buffer, from: number): Buffer[] {
+  private blocks(keys: Buffer, from: number, to: number): Buffer[] {
     const out: Buffer[] = [];
-    for (let i = from; i < keys.length / KEY_BYTES; i++) out.push(Buffer.allocUnsafe(this.writtenBlockBytes).fill(keys.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES)));
+    for (let i = from; i < to; i++) out.push(Buffer.allocUnsafe(this.writtenBlockBytes).fill(keys.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES)));
     return out;
   }
 

@@ -129,6 +129,23 @@ describe('mock engine KV offload through the node shard', () => {
     expect(kv(never).fallbacks['lookup/unreachable']).toBe(2);
   });
 
+  it('serves requests while the shard shuts down (SHUTTING_DOWN) and when it is full (FULL), counting both', async () => {
+    const small = await startTestShard({ 'kv.capacity': '4MiB', 'kv.slabSize': '4MiB' });
+    shards.push(small);
+    const e = await startMockEngine({ timeScale: Infinity, gpu: { ...TINY, kvBlocks: 256 }, kvSocket: small.service.socketPath, name: 'full' });
+    engines.push(e);
+    // 200 blocks of 32 KiB do not fit 4 MiB: the chain is written as far as it fits.
+    await complete(e, 'f'.repeat(200 * 64));
+    await expect.poll(() => kv(e).fallbacks['offload/full'] ?? 0).toBe(1);
+    expect(kv(e).offloadBlocks).toBeGreaterThan(0);
+    expect(kv(e).offloadBlocks).toBeLessThan(200);
+
+    await small.service.drain(1000);
+    await complete(e, 'g'.repeat(1280));
+    expect(e.stats().completed).toBe(2);
+    expect(Object.keys(kv(e).fallbacks).filter((k) => k.startsWith('lookup/'))).toEqual([expect.stringMatching(/^lookup\/(shutting_down|unreachable)$/)]);
+  });
+
   it('exports its KV metrics on /metrics (promtool-clean when promtool is installed)', async () => {
     const s = await shard();
     const a = await engine(s.service.socketPath, 'a');
