@@ -2,8 +2,8 @@
  * TypeScript client of the node KV shard (docs/kv-protocol.md): one connection bound to one
  * namespace by HELLO, pipelined requests, and `put`/`get` helpers that move block bytes through the
  * shared slab files themselves (ALLOC → copy into the slab → SEAL; LOOKUP → copy out → RELEASE).
- * Used by `brixlet kv`, benchmarks and tests; engines use the Python client, which is the same
- * protocol.
+ * Used by `brixlet kv`, `brixlet mock-engine --kv-socket`, benchmarks and tests; real engines use the
+ * Python client, which is the same protocol.
  */
 import { BrixletError } from '../../common/errors.js';
 import {
@@ -64,7 +64,8 @@ export interface AllocOptions {
 /**
  * Slabs mapped by this process, shared by every client: a koffi view can never be unmapped, so a
  * long-lived process that outlives an agent restart keeps the old generation's memory until it
- * exits. That is acceptable for what this client serves: the CLI, tests and benchmarks.
+ * exits. That is acceptable for what this client serves: the CLI, tests, benchmarks and the mock
+ * engine (a mock engine that outlives many agent restarts keeps each old generation's slabs).
  */
 const mappedSlabs = new Map<string, Uint8Array>();
 
