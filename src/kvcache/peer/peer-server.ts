@@ -238,6 +238,8 @@ export class PeerServer {
       c.closing = true;
       const status = this.closed ? PeerStatus.SHUTTING_DOWN : PeerStatus.TOO_MANY_CONNECTIONS;
       socket.end(peerFrame(PEER_REPLY_BIT, 0, encodePeerError(this.closed ? 'the agent is stopping' : `${this.conns.size} peer connections open (the limit)`), { status }));
+      // Not counted in conns, so not swept: a peer that never reads the frame is cut off here.
+      socket.setTimeout(this.opts.handshakeTimeoutMs ?? 5_000, () => socket.destroy());
       return;
     }
     this.conns.add(c);

@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handshakeProof } from '../../../src/kvcache/peer/handshake.js';
 import { PeerClient, PeerError } from '../../../src/kvcache/peer/peer-client.js';
+import { PeerServer } from '../../../src/kvcache/peer/peer-server.js';
 import { PEER_REPLY_BIT, PeerItem, PeerOp, PeerStatus, decodePeerChallenge, encodeMget, encodePeerHello, peerFrame } from '../../../src/kvcache/peer/peer-protocol.js';
 import { keys } from '../shard-fixture.js';
-import { KiB, type PeerRig, blockBytes, putChain, staticMembership, startPeerRig } from './peer-fixture.js';
+import { KiB, type PeerRig, blockBytes, putChain, silent, staticMembership, startPeerRig } from './peer-fixture.js';
 import { PeerWire } from './peer-wire.js';
 
 let rig: PeerRig;
@@ -139,6 +140,24 @@ describe('peer handshake', () => {
     m.set({ pairKeys: new Map([['a', rig.key]]) });
     await c.ping('a');
     await c.close();
+  });
+
+  it('caps connections in total: one more gets an unsolicited TOO_MANY_CONNECTIONS and is closed', async () => {
+    const pools = new Map([['default', rig.services.get('default')!.blocks!]]);
+    const small = new PeerServer({ host: '127.0.0.1', port: 0, membership: rig.aMembership, pools, maxConnections: 1 }, silent);
+    await small.listen();
+    try {
+      const held = await PeerWire.open(small.address().port);
+      await vi.waitFor(() => expect(small.connections.handshake).toBe(1), { timeout: 10_000 });
+      const extra = await PeerWire.open(small.address().port);
+      const r = await extra.next();
+      expect(r?.header.status).toBe(PeerStatus.TOO_MANY_CONNECTIONS);
+      expect(r?.header.requestId).toBe(0);
+      expect(await extra.next()).toBeUndefined();
+      held.close();
+    } finally {
+      await small.close();
+    }
   });
 
   it('caps authenticated connections per peer node', async () => {
