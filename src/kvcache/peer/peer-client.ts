@@ -110,6 +110,7 @@ class ClientConnection {
   private discarding = false;
   readonly ready: Promise<void>;
   limits: PeerLimits = DEFAULT_PEER_LIMITS;
+  authenticated = false;
   dead: Error | undefined;
   /** The pair key this connection authenticated with. */
   key: Buffer | undefined;
@@ -152,6 +153,7 @@ class ClientConnection {
       throw err;
     }
     this.limits = decodePeerLimits((await this.call(PeerOp.AUTH, handshakeProof(key, 'client', ctx))).body);
+    this.authenticated = true;
   }
 
   get load(): number {
@@ -348,7 +350,7 @@ export class PeerClient implements Transport {
       for (const list of this.peers.values()) {
         for (const c of list) {
           if (c.dead !== undefined) continue;
-          if (c.limits === DEFAULT_PEER_LIMITS) handshake++;
+          if (!c.authenticated) handshake++;
           else ready++;
         }
       }
@@ -398,6 +400,9 @@ export class PeerClient implements Transport {
     let pendingOf: Pending | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        // A connection still connecting or handshaking at a deadline is dropped (a partitioned peer
+        // must not keep every later call waiting on it); the next call dials again.
+        if (!conn.authenticated) conn.socket.destroy();
         if (pendingOf !== undefined) conn.abandon(pendingOf);
         reject(new PeerError('DEADLINE', `${peer}: no reply within ${ms} ms`));
       }, ms);

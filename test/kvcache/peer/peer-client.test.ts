@@ -3,7 +3,7 @@
 // are never written after the call failed.
 import { randomBytes } from 'node:crypto';
 import { type Server, type Socket, createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { handshakeProof, newNonce } from '../../../src/kvcache/peer/handshake.js';
 import { PeerClient, PeerError, splitAddress } from '../../../src/kvcache/peer/peer-client.js';
 import {
@@ -126,6 +126,15 @@ describe('peer client faults', () => {
     expect(second[0]!.every((b) => b === 2)).toBe(true);
     expect(first[0]!.every((b) => b === 0)).toBe(true);
     expect(c.connectionCount('a')).toBe(1);
+    await c.close();
+  });
+
+  it('a peer that never answers the handshake fails the call at its deadline and the connection is dropped', async () => {
+    server = createServer((s) => s.on('error', () => undefined).resume()); // reads and drops: sees the close
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const c = client((server.address() as { port: number }).port, 200);
+    await expect(c.ping('a')).rejects.toMatchObject({ code: 'DEADLINE' });
+    await vi.waitFor(() => expect(c.connectionCount('a')).toBe(0), { timeout: 10_000 });
     await c.close();
   });
 
