@@ -21,6 +21,8 @@ export function kvTestEnv<T extends Record<string, string | undefined>>(command:
       BRIXLET_KV_SOCKET: join(root, 'kv.sock'),
       BRIXLET_KV_CAPACITY: '16MiB',
       BRIXLET_KV_SLAB_SIZE: '16MiB',
+      // No peer listener unless a test asks for one: the default port 9465 would collide between files.
+      BRIXLET_KV_PEER_PORT: '0',
       ...env,
     },
     cleanup: () => rmSync(root, { recursive: true, force: true }),
