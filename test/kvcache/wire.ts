@@ -1,5 +1,6 @@
 // A raw protocol client for server tests: sends frames, reads replies in order, sees the close.
 import { type Socket, connect } from 'node:net';
+import { FramedSocket } from '../helpers/framed-socket.js';
 import { type FrameHeader, HEADER_BYTES, frame } from '../../src/kvcache/protocol.js';
 
 export interface Reply {
@@ -7,36 +8,15 @@ export interface Reply {
   readonly body: Buffer;
 }
 
-export class Wire {
-  /** Bytes not yet split into frames. Parsed here, not with FrameReader: the shard echoes a foreign version byte in BAD_VERSION replies, which a client's reader refuses. */
-  private pending = Buffer.alloc(0);
-  private readonly queue: Reply[] = [];
-  private waiters: ((r: Reply | undefined) => void)[] = [];
+/** Parsed here, not with FrameReader: the shard echoes a foreign version byte in BAD_VERSION replies, which a client's reader refuses. */
+export class Wire extends FramedSocket<Reply> {
   private nextId = 1;
-  closed = false;
-  readonly ended: Promise<void>;
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (c: Buffer) => {
-      this.pending = Buffer.concat([this.pending, c]);
-      for (let f = this.take(); f !== undefined; f = this.take()) {
-        const w = this.waiters.shift();
-        if (w) w(f);
-        else this.queue.push(f);
-      }
-    });
-    socket.on('error', () => {});
-    this.ended = new Promise((resolve) =>
-      socket.on('close', () => {
-        this.closed = true;
-        for (const w of this.waiters) w(undefined);
-        this.waiters = [];
-        resolve();
-      }),
-    );
+  private constructor(socket: Socket) {
+    super(socket);
   }
 
-  private take(): Reply | undefined {
+  protected take(): Reply | undefined {
     if (this.pending.length < HEADER_BYTES) return undefined;
     const length = this.pending.readUInt32LE(0);
     if (length < HEADER_BYTES) throw new Error(`reply frame length ${length} is shorter than the header`);
@@ -59,12 +39,6 @@ export class Wire {
     this.socket.write(bytes);
   }
 
-  next(): Promise<Reply | undefined> {
-    const q = this.queue.shift();
-    if (q !== undefined) return Promise.resolve(q);
-    if (this.closed) return Promise.resolve(undefined);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
 
   async call(op: number, body?: Buffer): Promise<Reply> {
     const id = this.nextId++;
@@ -75,7 +49,4 @@ export class Wire {
     return r;
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
 }

@@ -1,6 +1,7 @@
 // A raw peer-protocol client for server tests: sends bytes, reads whole replies (header, body,
 // payload) in order, sees the close. Can run the handshake by hand (to replay or forge proofs).
 import { type Socket, connect } from 'node:net';
+import { FramedSocket } from '../../helpers/framed-socket.js';
 import { handshakeProof, newNonce } from '../../../src/kvcache/peer/handshake.js';
 import { PEER_HEADER_BYTES, type PeerHeader, PeerOp, decodePeerChallenge, encodePeerHello, peerFrame } from '../../../src/kvcache/peer/peer-protocol.js';
 
@@ -10,32 +11,11 @@ export interface PeerReply {
   readonly payload: Buffer;
 }
 
-export class PeerWire {
-  private buf = Buffer.alloc(0);
-  private readonly queue: PeerReply[] = [];
-  private waiters: ((r: PeerReply | undefined) => void)[] = [];
+export class PeerWire extends FramedSocket<PeerReply> {
   private nextId = 1;
-  closed = false;
-  readonly ended: Promise<void>;
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (c: Buffer) => {
-      this.buf = Buffer.concat([this.buf, c]);
-      for (let f = this.take(); f !== undefined; f = this.take()) {
-        const w = this.waiters.shift();
-        if (w) w(f);
-        else this.queue.push(f);
-      }
-    });
-    socket.on('error', () => {});
-    this.ended = new Promise((resolve) =>
-      socket.on('close', () => {
-        this.closed = true;
-        for (const w of this.waiters) w(undefined);
-        this.waiters = [];
-        resolve();
-      }),
-    );
+  private constructor(socket: Socket) {
+    super(socket);
   }
 
   static open(port: number): Promise<PeerWire> {
@@ -45,9 +25,9 @@ export class PeerWire {
     });
   }
 
-  private take(): PeerReply | undefined {
-    if (this.buf.length < PEER_HEADER_BYTES) return undefined;
-    const b = this.buf;
+  protected take(): PeerReply | undefined {
+    if (this.pending.length < PEER_HEADER_BYTES) return undefined;
+    const b = this.pending;
     const header: PeerHeader = {
       bodyLength: b.readUInt32LE(0),
       version: b.readUInt8(6),
@@ -62,7 +42,7 @@ export class PeerWire {
     if (b.length < total) return undefined;
     const body = Buffer.from(b.subarray(PEER_HEADER_BYTES, PEER_HEADER_BYTES + header.bodyLength));
     const payload = Buffer.from(b.subarray(PEER_HEADER_BYTES + header.bodyLength, total));
-    this.buf = b.subarray(total);
+    this.pending = b.subarray(total);
     return { header, body, payload };
   }
 
@@ -70,13 +50,6 @@ export class PeerWire {
     this.socket.write(bytes);
   }
 
-  /** The next reply, or undefined once the server closed the connection. */
-  next(): Promise<PeerReply | undefined> {
-    const r = this.queue.shift();
-    if (r !== undefined) return Promise.resolve(r);
-    if (this.closed) return Promise.resolve(undefined);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
 
   async call(op: number, body?: Buffer, opts: { count?: number; flags?: number } = {}): Promise<PeerReply | undefined> {
     this.send(peerFrame(op, this.nextId++, body, opts));
@@ -93,7 +66,4 @@ export class PeerWire {
     return { proof, reply: await this.call(PeerOp.AUTH, proof) };
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
 }
