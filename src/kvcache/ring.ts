@@ -14,19 +14,12 @@
  */
 import { RING_SLOTS, RING_VNODES } from '../common/pool-ring.js';
 import type { Membership, PoolMember } from './membership.js';
+import { fmix32 } from '../common/fmix32.js';
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const SLOT_SHIFT = 32 - Math.log2(RING_SLOTS);
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 function fnvBytes(h: number, bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);

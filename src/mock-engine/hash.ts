@@ -6,6 +6,7 @@
  * it: equal hashes mean equal prefixes (up to a ~2^-53 collision chance), never equal blocks at
  * different places, the false match that independent block hashes give.
  */
+import { fmix32 } from '../common/fmix32.js';
 
 const LO_SEED = 0x811c9dc5;
 const HI_SEED = 0x9e3779b9;
@@ -48,14 +49,6 @@ function finish(lo: number, hi: number, index: number): number {
   return b * 0x100000000 + a;
 }
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
-}
 
 /**
  * Token ids of `text` as the mock engine's /tokenize reports them: one id per `charsPerToken`
