@@ -32,6 +32,7 @@ import {
   decodePeerLimits,
   encodePeerHello,
   peerFrame,
+  peerHeaderFields,
   peerStatusName,
 } from './peer-protocol.js';
 import type { MgetResult } from './transport.js';
@@ -247,16 +248,7 @@ export class ClientConnection {
   private readHeader(): PeerHeader {
     const b = this.headerBuf;
     if (b.readUInt16LE(4) !== PEER_MAGIC || b.readUInt8(6) !== PEER_VERSION) throw new PeerError('PROTOCOL', `peer ${this.peer} sent a frame that is not peer protocol version ${PEER_VERSION}`);
-    const h: PeerHeader = {
-      bodyLength: b.readUInt32LE(0),
-      version: PEER_VERSION,
-      op: b.readUInt8(7),
-      requestId: b.readUInt32LE(8),
-      status: b.readUInt16LE(12),
-      flags: b.readUInt16LE(14),
-      count: b.readUInt32LE(16),
-      payloadLength: b.readUInt32LE(20),
-    };
+    const h = peerHeaderFields(b);
     const max = this.opts.maxFrame ?? (1 << 20) + 65536 * MGET_RECORD_BYTES;
     if (PEER_HEADER_BYTES + h.bodyLength > max) throw new PeerError('PROTOCOL', `peer ${this.peer} sent a ${h.bodyLength}-byte body, above ${max}`);
     if (h.requestId !== 0 && !this.pending.has(h.requestId)) throw new PeerError('PROTOCOL', `peer ${this.peer} answered request ${h.requestId}, which is not pending`);

@@ -128,13 +128,9 @@ export function writePeerHeader(buf: Buffer, h: Omit<PeerHeader, 'version'> & { 
   buf.writeUInt32LE(h.payloadLength >>> 0, 20);
 }
 
-/**
- * Reads and checks a header (24 bytes), in the documented order: magic, version, frame size. A bad
- * magic throws with requestId 0 (the header is unreadable); the others echo the request.
- */
-export function readPeerHeader(buf: Buffer, maxFrame: number, maxPayload: number): PeerHeader {
-  if (buf.readUInt16LE(4) !== PEER_MAGIC) throw new PeerProtocolError(PeerStatus.BAD_FRAME, `bad magic 0x${buf.readUInt16LE(4).toString(16)} (a brixlet peer frame starts with 42 50 at offset 4)`);
-  const h: PeerHeader = {
+/** The header's fields as they stand (no checks): for readers that check them their own way. */
+export function peerHeaderFields(buf: Buffer): PeerHeader {
+  return {
     bodyLength: buf.readUInt32LE(0),
     version: buf.readUInt8(6),
     op: buf.readUInt8(7),
@@ -144,6 +140,15 @@ export function readPeerHeader(buf: Buffer, maxFrame: number, maxPayload: number
     count: buf.readUInt32LE(16),
     payloadLength: buf.readUInt32LE(20),
   };
+}
+
+/**
+ * Reads and checks a header (24 bytes), in the documented order: magic, version, frame size. A bad
+ * magic throws with requestId 0 (the header is unreadable); the others echo the request.
+ */
+export function readPeerHeader(buf: Buffer, maxFrame: number, maxPayload: number): PeerHeader {
+  if (buf.readUInt16LE(4) !== PEER_MAGIC) throw new PeerProtocolError(PeerStatus.BAD_FRAME, `bad magic 0x${buf.readUInt16LE(4).toString(16)} (a brixlet peer frame starts with 42 50 at offset 4)`);
+  const h = peerHeaderFields(buf);
   if (h.version !== PEER_VERSION) throw new EchoError(h, PeerStatus.BAD_VERSION, `peer protocol version ${h.version} is not supported: this agent speaks version ${PEER_VERSION}`);
   if (PEER_HEADER_BYTES + h.bodyLength > maxFrame) throw new EchoError(h, PeerStatus.FRAME_TOO_LARGE, `frame of ${PEER_HEADER_BYTES + h.bodyLength} bytes exceeds the ${maxFrame}-byte limit`);
   if (h.payloadLength > maxPayload) throw new EchoError(h, PeerStatus.FRAME_TOO_LARGE, `payload of ${h.payloadLength} bytes exceeds the ${maxPayload}-byte limit`);

@@ -3,7 +3,7 @@
 import { type Socket, connect } from 'node:net';
 import { FramedSocket } from '../../helpers/framed-socket.js';
 import { handshakeProof, newNonce } from '../../../src/kvcache/peer/handshake.js';
-import { PEER_HEADER_BYTES, type PeerHeader, PeerOp, decodePeerChallenge, encodePeerHello, peerFrame } from '../../../src/kvcache/peer/peer-protocol.js';
+import { PEER_HEADER_BYTES, type PeerHeader, PeerOp, decodePeerChallenge, encodePeerHello, peerFrame, peerHeaderFields } from '../../../src/kvcache/peer/peer-protocol.js';
 
 export interface PeerReply {
   readonly header: PeerHeader;
@@ -28,16 +28,7 @@ export class PeerWire extends FramedSocket<PeerReply> {
   protected take(): PeerReply | undefined {
     if (this.pending.length < PEER_HEADER_BYTES) return undefined;
     const b = this.pending;
-    const header: PeerHeader = {
-      bodyLength: b.readUInt32LE(0),
-      version: b.readUInt8(6),
-      op: b.readUInt8(7),
-      requestId: b.readUInt32LE(8),
-      status: b.readUInt16LE(12),
-      flags: b.readUInt16LE(14),
-      count: b.readUInt32LE(16),
-      payloadLength: b.readUInt32LE(20),
-    };
+    const header = peerHeaderFields(b);
     const total = PEER_HEADER_BYTES + header.bodyLength + header.payloadLength;
     if (b.length < total) return undefined;
     const body = Buffer.from(b.subarray(PEER_HEADER_BYTES, PEER_HEADER_BYTES + header.bodyLength));
