@@ -21,6 +21,11 @@ export interface KvMetricsSink {
    * `too_many_connections` = its uid held --kv.max-connections-per-uid.
    */
   connectionClosed(reason: ClosedReason): void;
+  /**
+   * One remote read (an engine's LOOKUP_REMOTE that fetched from peers): blocks and bytes that arrived
+   * and were sealed locally, the fetch's duration, and whether the request's budget ran out first.
+   */
+  remoteRead(blocks: number, bytes: number, seconds: number, budgetExpired: boolean): void;
 }
 
 export interface NamespaceMetrics {
@@ -52,6 +57,7 @@ export const noopKvMetrics: KvMetricsSink = {
   droppedWrite() {},
   protocolError() {},
   connectionClosed() {},
+  remoteRead() {},
 };
 
 const P = 'brixlet_kvcache_';
@@ -141,12 +147,23 @@ function createFamilies(registry: Registry): KvFamilies {
     },
   });
   new Gauge({ name: `${P}connections`, help: 'Engine connections open on the socket.', labelNames: ['pool'], registers, collect() { each((l, s) => this.set(l, s.connections())); } });
+  const remoteBlocks = new Counter({ name: `${P}remote_hit_blocks_total`, help: 'Blocks an engine\'s one-call remote read fetched from other agents and sealed in this shard.', labelNames: ['pool'], registers });
+  const remoteBytes = new Counter({ name: `${P}remote_hit_bytes_total`, help: 'Bytes of the blocks fetched from other agents by remote reads.', labelNames: ['pool'], registers });
+  const remoteSeconds = new Histogram({
+    name: `${P}remote_fetch_duration_seconds`,
+    help: 'Time from the directory question to the last block of one remote read (bounded by the request\'s budget).',
+    labelNames: ['pool'],
+    buckets: [5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.25, 1],
+    registers,
+  });
+  const remoteExpired = new Counter({ name: `${P}remote_budget_expired_total`, help: 'Remote reads whose time budget ran out before every block arrived (answered with what had arrived).', labelNames: ['pool'], registers });
   const closedConns = new Counter({ name: `${P}connections_closed_total`, help: 'Connections the server closed on its own, by reason (idle: no frame for --kv.idle-timeout while holding no lease; not_allowed: refused by the pool\'s allowed uids/gids; too_many_connections: --kv.max-connections-per-uid).', labelNames: ['reason', 'pool'], registers });
 
   const sink = (pool: string): KvMetricsSink => {
     const pl = poolLabel(pool);
     for (const reason of ['idle', 'not_allowed', 'too_many_connections'] as const) closedConns.inc({ ...pl, reason }, 0);
     for (const reason of ['full', 'quota', 'expired', 'disconnect', 'dropped', 'no_parent'] as const) dropped.inc({ ...pl, reason }, 0);
+    for (const c of [remoteBlocks, remoteBytes, remoteExpired]) c.inc(pl, 0);
     const latLookup = latency.labels({ ...pl, op: 'lookup' });
     const latExists = latency.labels({ ...pl, op: 'exists' });
     const perNs = new Map<string, NamespaceMetrics>();
@@ -190,6 +207,12 @@ function createFamilies(registry: Registry): KvFamilies {
       droppedWrite: (reason, n = 1) => dropped.inc({ ...pl, reason }, n),
       protocolError: (status) => protocolErrors.inc({ ...pl, status }),
       connectionClosed: (reason) => closedConns.inc({ ...pl, reason }),
+      remoteRead(blocks, bytes, seconds, budgetExpired) {
+        remoteBlocks.inc(pl, blocks);
+        remoteBytes.inc(pl, bytes);
+        remoteSeconds.observe(pl, seconds);
+        if (budgetExpired) remoteExpired.inc(pl);
+      },
     };
   };
   return { sources, sink };

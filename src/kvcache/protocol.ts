@@ -29,6 +29,8 @@ export const Op = {
   RELEASE: 0x07,
   STATS: 0x08,
   PING: 0x09,
+  /** LOOKUP that may fetch the missing part of the chain from other agents (docs/kv-protocol.md §3). */
+  LOOKUP_REMOTE: 0x0a,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
@@ -289,6 +291,12 @@ export interface HelloFields {
   readonly blockSize: number;
 }
 
+/** Bits of the HELLO reply's `features` field (reserved, 0, before LOOKUP_REMOTE was added). */
+export const HelloFeature = {
+  /** The shard serves LOOKUP_REMOTE (answered as a LOOKUP while the agent has no peers to fetch from). */
+  REMOTE_READ: 1,
+} as const;
+
 export interface HelloReply {
   readonly sessionId: number;
   readonly leaseTtlMs: number;
@@ -297,6 +305,8 @@ export interface HelloReply {
   readonly slotSize: number;
   readonly slabSize: number;
   readonly slabs: readonly string[];
+  /** HelloFeature bits; 0 from a shard that predates them. */
+  readonly features?: number;
 }
 
 /** One lease in LOOKUP and ALLOC replies. */
@@ -386,7 +396,7 @@ export function encodeHelloReply(h: HelloReply): Buffer {
   p = out.writeUInt32LE(h.maxFrame, p);
   p = out.writeUInt32LE(h.slotSize, p);
   p = out.writeUInt16LE(paths.length, p);
-  p = out.writeUInt16LE(0, p);
+  p = out.writeUInt16LE(h.features ?? 0, p);
   p = out.writeBigUInt64LE(BigInt(h.slabSize), p);
   for (const path of paths) {
     p = out.writeUInt16LE(path.length, p);
@@ -403,12 +413,12 @@ export function decodeHelloReply(body: Buffer): HelloReply {
   const maxFrame = r.u32('max frame');
   const slotSize = r.u32('slot size');
   const count = r.u16('slab count');
-  r.u16('reserved');
+  const features = r.u16('features');
   const slabSize = r.u64('slab size');
   const slabs: string[] = [];
   for (let i = 0; i < count; i++) slabs.push(r.text('slab path'));
   r.end();
-  return { sessionId, leaseTtlMs, maxBatch, maxFrame, slotSize, slabSize, slabs };
+  return { sessionId, leaseTtlMs, maxBatch, maxFrame, slotSize, slabSize, slabs, features };
 }
 
 /** LOOKUP and EXISTS requests: u32 n + n keys. `keys` may be one buffer of n × 16 bytes. */
@@ -428,6 +438,36 @@ export function decodeKeys(body: Buffer, maxBatch: number): Buffer {
   const keys = r.bytes(n * KEY_BYTES, 'keys');
   r.end();
   return keys;
+}
+
+/** LOOKUP_REMOTE request: u32 n, u32 budget (ms, 0 = the shard's default), n keys. */
+export function encodeLookupRemote(keys: Buffer, budgetMs: number): Buffer {
+  if (keys.length % KEY_BYTES !== 0) throw new ProtocolError(Status.BAD_FRAME, `keys buffer is ${keys.length} bytes, not a multiple of ${KEY_BYTES}`);
+  const out = Buffer.allocUnsafe(8 + keys.length);
+  out.writeUInt32LE(keys.length / KEY_BYTES, 0);
+  out.writeUInt32LE(Math.max(0, Math.min(0xffff_ffff, Math.round(budgetMs))), 4);
+  keys.copy(out, 8);
+  return out;
+}
+
+export function decodeLookupRemote(body: Buffer, maxBatch: number): { keys: Buffer; budgetMs: number } {
+  const r = new BodyReader(body);
+  const n = r.u32('key count');
+  if (n > maxBatch) throw new ProtocolError(Status.BATCH_TOO_LARGE, `${n} keys exceed the batch limit of ${maxBatch}`);
+  const budgetMs = r.u32('budget');
+  const keys = r.bytes(n * KEY_BYTES, 'keys');
+  r.end();
+  return { keys, budgetMs };
+}
+
+/** LOOKUP_REMOTE reply: u32 hits, u32 of them fetched from other agents, hits lease records. */
+export function decodeLookupRemoteReply(body: Buffer): { remote: number; records: LeaseRecord[] } {
+  if (body.length < 8) throw new ProtocolError(Status.BAD_FRAME, `LOOKUP_REMOTE reply of ${body.length} bytes`);
+  const remote = body.readUInt32LE(4);
+  const rest = Buffer.allocUnsafe(body.length - 4);
+  rest.writeUInt32LE(body.readUInt32LE(0), 0);
+  body.copy(rest, 4, 8);
+  return { remote, records: decodeLeaseRecords(rest) };
 }
 
 export function encodeAlloc(keys: Buffer, lengths: ArrayLike<number>, opts: { parent?: Buffer; independent?: boolean } = {}): Buffer {

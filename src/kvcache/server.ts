@@ -15,6 +15,7 @@ import {
   CLOSING_STATUSES,
   FrameReader,
   HEADER_BYTES,
+  HelloFeature,
   ItemStatus,
   Op,
   ProtocolError,
@@ -24,6 +25,7 @@ import {
   decodeHello,
   decodeKeys,
   decodeLeaseIds,
+  decodeLookupRemote,
   encodeError,
   encodeHelloReply,
   encodeItemStatuses,
@@ -36,6 +38,7 @@ import {
   writeLeaseRecord,
 } from './protocol.js';
 import { type PeerCred, readPeerCred } from './peer-cred.js';
+import type { RemoteReader } from './remote-read.js';
 import type { KvShard, Namespace } from './shard.js';
 
 export interface LeaseServerOptions {
@@ -67,7 +70,7 @@ export interface LeaseServerOptions {
 const REFUSAL_LOG_EVERY_MS = 10_000;
 
 /** Ops refused while draining: they would start work (take leases or bind a namespace). */
-const STARTING_OPS: ReadonlySet<number> = new Set([Op.HELLO, Op.LOOKUP, Op.EXISTS, Op.ALLOC]);
+const STARTING_OPS: ReadonlySet<number> = new Set([Op.HELLO, Op.LOOKUP, Op.EXISTS, Op.ALLOC, Op.LOOKUP_REMOTE]);
 
 /** Bytes of replies queued on one socket before the server stops reading from it. */
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
@@ -77,6 +80,8 @@ class Connection {
   readonly reader: FrameReader;
   readonly leases: LeaseTable;
   closing = false;
+  /** A LOOKUP_REMOTE is fetching: later frames wait in the reader (replies stay in request order). */
+  busy = false;
   /** When the last bytes arrived (the idle timeout counts from here). */
   lastActive = Date.now();
 
@@ -108,6 +113,10 @@ export class LeaseServer {
   private refusalLog = { at: -Infinity, suppressed: 0 };
   /** Set by drain(): ops that start work are refused, ops that finish it are still served. */
   private draining: { readonly done: () => void; readonly finished: Promise<void> } | undefined;
+  /** The remote path of LOOKUP_REMOTE; without it the op answers as LOOKUP. */
+  private remote: RemoteReader | undefined;
+  /** Remote fetches in flight (close() waits for them: their slots are sealed or freed first). */
+  private readonly fetching = new Set<Promise<unknown>>();
 
   constructor(
     private readonly shard: KvShard,
@@ -126,6 +135,11 @@ export class LeaseServer {
 
   get connections(): number {
     return this.conns.size;
+  }
+
+  /** Turns on (or, with undefined, off) the remote path of LOOKUP_REMOTE (the agent does once its peers are known). */
+  setRemoteReader(reader: RemoteReader | undefined): void {
+    this.remote = reader;
   }
 
   /**
@@ -232,6 +246,8 @@ export class LeaseServer {
       c.socket.destroySoon();
     }
     for (const c of [...this.conns]) this.dropConnection(c);
+    // Fetches end within their budget; their slots must be sealed or freed before the slabs close.
+    await Promise.allSettled([...this.fetching]);
     await closed;
   }
 
@@ -292,6 +308,11 @@ export class LeaseServer {
     if (c.closing) return;
     c.lastActive = Date.now();
     c.reader.push(chunk);
+    if (!c.busy) this.pump(c);
+  }
+
+  /** Answers the complete frames buffered on `c`, in order, until one must wait for a remote fetch. */
+  private pump(c: Connection): void {
     const replies: Buffer[] = [];
     for (;;) {
       let f;
@@ -307,7 +328,12 @@ export class LeaseServer {
       if (f === undefined) break;
       let reply: Buffer;
       try {
-        reply = frame(f.header.op | REPLY_BIT, f.header.requestId, this.handle(c, f.header.op, f.body));
+        const body = this.handle(c, f.header.op, f.body);
+        if (body instanceof Promise) {
+          this.await(c, f.header.op | REPLY_BIT, f.header.requestId, body);
+          break;
+        }
+        reply = frame(f.header.op | REPLY_BIT, f.header.requestId, body);
       } catch (err) {
         reply = this.errorReply(f.header.op | REPLY_BIT, f.header.requestId, err);
         if (!(err instanceof ProtocolError) || CLOSING_STATUSES.has(err.status)) c.closing = true;
@@ -329,6 +355,37 @@ export class LeaseServer {
       if (s.writableLength > WRITE_HIGH_WATER) s.pause();
       this.checkDrained();
     }
+  }
+
+  /**
+   * A reply that waits on a remote fetch: the connection reads no further frame (its socket is paused,
+   * so a pipelining client cannot buffer without bound) until it is written; other connections are
+   * served meanwhile.
+   */
+  private await(c: Connection, op: number, requestId: number, body: Promise<Buffer>): void {
+    c.busy = true;
+    c.socket.pause();
+    const done = body.then(
+      (b) => frame(op, requestId, b),
+      (err: unknown) => {
+        if (!(err instanceof ProtocolError) || CLOSING_STATUSES.has(err.status)) c.closing = true;
+        return this.errorReply(op, requestId, err);
+      },
+    );
+    this.fetching.add(done);
+    void done.then((reply) => {
+      this.fetching.delete(done);
+      c.busy = false;
+      if (!this.conns.has(c)) return;
+      c.socket.write(reply);
+      if (c.closing) {
+        c.socket.end();
+        this.dropConnection(c);
+        return;
+      }
+      c.socket.resume();
+      this.pump(c);
+    });
   }
 
   private errorReply(op: number, requestId: number, err: unknown, version?: number): Buffer {
@@ -366,7 +423,7 @@ export class LeaseServer {
     }
   }
 
-  private handle(c: Connection, op: number, body: Buffer): Buffer | undefined {
+  private handle(c: Connection, op: number, body: Buffer): Buffer | undefined | Promise<Buffer> {
     const { opts, shard } = this;
     if (this.draining !== undefined && STARTING_OPS.has(op)) {
       throw new ProtocolError(Status.SHUTTING_DOWN, 'the agent is stopping: no new lookups or writes; finish or release the leases you hold');
@@ -387,6 +444,7 @@ export class LeaseServer {
           slotSize: c.ns.slotSize,
           slabSize: opts.slabSize,
           slabs: opts.slabPaths,
+          features: HelloFeature.REMOTE_READ,
         });
       }
       case Op.LOOKUP: {
@@ -395,6 +453,18 @@ export class LeaseServer {
         this.roomFor(c, keys.length / 16);
         const hits = shard.lookup(ns, keys, 'lookup', this.pinned);
         return this.leaseRecords(c, hits, false, undefined);
+      }
+      case Op.LOOKUP_REMOTE: {
+        const req = decodeLookupRemote(body, this.maxBatch);
+        const ns = this.requireNs(c);
+        const n = req.keys.length / 16;
+        this.roomFor(c, n);
+        const remote = this.remote;
+        const local = remote === undefined ? 0 : remote.localPrefix(ns, req.keys);
+        if (remote === undefined || !remote.worthFetching(local, n)) return this.remoteReply(c, ns, req.keys, 0, 0);
+        // The keys view belongs to the reader's buffer, reused once this frame is handled.
+        const keys = Buffer.from(req.keys);
+        return remote.fetch(ns, keys, local, remote.budgetOf(req.budgetMs)).then((got) => this.remoteReply(c, ns, keys, local, got.blocks));
       }
       case Op.EXISTS: {
         const keys = decodeKeys(body, this.maxBatch);
@@ -445,6 +515,23 @@ export class LeaseServer {
     if (HEADER_BYTES + body.length <= this.opts.maxFrame) return body;
     const slabs = stats['slabs'] as Record<string, unknown> | undefined;
     return encodeJson({ ...stats, namespaces: [], ...(slabs !== undefined && { slabs: { ...slabs, files: [] } }), truncated: true });
+  }
+
+  /**
+   * The LOOKUP_REMOTE reply: the longest sealed prefix now (local blocks and those just fetched), one
+   * read lease each, and how many of them came from peers. A connection that closed meanwhile gets
+   * no leases (the fetched blocks stay cached).
+   */
+  private remoteReply(c: Connection, ns: Namespace, keys: Buffer, local: number, fetched: number): Buffer {
+    if (!this.conns.has(c)) return Buffer.alloc(8);
+    const hits = this.shard.lookup(ns, keys, 'lookup', this.pinned);
+    const records = this.leaseRecords(c, hits, false, undefined);
+    const out = Buffer.allocUnsafe(records.length + 4);
+    out.writeUInt32LE(hits, 0);
+    // The fetched blocks continue the local prefix found before the fetch.
+    out.writeUInt32LE(Math.max(0, Math.min(fetched, hits - local)), 4);
+    records.copy(out, 8, 4);
+    return out;
   }
 
   /** Grants one lease per OK item (`this.pinned` holds the entries) and encodes the records. */

@@ -11,6 +11,7 @@ import { BrixletError, isBrixletError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { agentUid, ensureSafeDir, ownedProblem, unlinkOwned } from '../common/safe-fs.js';
 import { createKvMetrics, noopKvMetrics } from './metrics.js';
+import { RemoteReader } from './remote-read.js';
 import { LeaseServer } from './server.js';
 import { KvShard } from './shard.js';
 import { openSlabSet, type SlabSet } from './slab.js';
@@ -157,7 +158,8 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
       })());
     const drain = (timeoutMs: number): Promise<void> => srv.drain(timeoutMs);
     const blocks = { shard, slab: (i: number): Uint8Array => set.view(i) };
-    const service: KvService = { socketPath, options, summary, drain, close, dispose: close, name: `kv shard ${socketPath}`, blocks };
+    const enableRemoteRead: KvService['enableRemoteRead'] = (remote) => srv.setRemoteReader(remote === undefined ? undefined : new RemoteReader(shard, blocks.slab, remote, metrics));
+    const service: KvService = { socketPath, options, summary, drain, close, dispose: close, name: `kv shard ${socketPath}`, blocks, enableRemoteRead };
     return service;
   } catch (err) {
     await server?.close().catch(() => {});

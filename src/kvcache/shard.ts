@@ -38,6 +38,21 @@ export interface Namespace {
 /** Evictions one allocation may cause before it gives up with FULL. */
 const EVICTION_BUDGET = 4096;
 
+/**
+ * What the pool directory's publisher (directory/publisher.ts) is told. A block is *hot* from its
+ * first hit after it was sealed (a LOOKUP pin or a peer's MGET; EXISTS is no access): the reuse
+ * S3-FIFO promotes to its main queue and ARC moves to T2, taken at the hit so that it is the same
+ * under every --kv.policy. A hot block hit again in a later epoch is announced again (a refresh).
+ */
+export interface ShardPublisher {
+  /** Small non-zero number that changes every half directory TTL; a hit re-announces blocks stamped with another. */
+  readonly epoch: number;
+  /** `id` (sealed, in `ns`) is hot; `root` is the first block of its chain (parent links followed up). */
+  hot(ns: Namespace, id: number, root: number): void;
+  /** Hot block `id` leaves the shard (evicted or wiped); its key is still readable. */
+  dropped(ns: Namespace, id: number): void;
+}
+
 export class KvShard {
   readonly index: KvIndex;
   readonly allocator: SlotAllocator;
@@ -51,6 +66,9 @@ export class KvShard {
   /** Namespace filter for canEvict (-1 = any) and class filter (-1 = any). */
   private evictNs = -1;
   private evictClass = -1;
+  private publisher: ShardPublisher | undefined;
+  /** Per entry: the publisher's epoch when it was last announced hot; 0 = not hot (made with the publisher). */
+  private hotEpoch = new Uint8Array(0);
   private readonly canEvict = (id: number): boolean => {
     const ix = this.index;
     if (ix.refs[id] !== 0 || !ix.isLeaf(id)) return false;
@@ -209,6 +227,7 @@ export class KvShard {
     // A LOOKUP is an access (EXISTS, a scheduler probe, is not). Deepest first, so that on recency
     // the root of a chain is the most recently used block.
     if (pinned !== undefined) for (let i = hits - 1; i >= 0; i--) this.policy.touch(pinned[i] as number);
+    if (pinned !== undefined && this.publisher !== undefined && hits > 0) this.announce(ns, pinned, hits);
     ns.lookups++;
     ns.hitBlocks += hits;
     ns.requestedBlocks += n;
@@ -250,11 +269,50 @@ export class KvShard {
       hitBytes += ix.length[id] as number;
     }
     if (pin) ns.metrics.get(hitBytes);
+    if (pin && this.publisher !== undefined && hits > 0) this.announce(ns, ids, n);
     ns.lookups++;
     ns.hitBlocks += hits;
     ns.requestedBlocks += n;
     ns.metrics.lookup(pin ? 'lookup' : 'exists', n, hits, n * ns.blockSize, hitBytes, (performance.now() - t0) / 1000);
     return hits;
+  }
+
+  /** Attaches the directory's publisher (one per shard): hits and drops of hot blocks are told from now on. */
+  attachPublisher(p: ShardPublisher): void {
+    if (this.publisher !== undefined) throw new Error('the shard already has a publisher');
+    this.publisher = p;
+    this.hotEpoch = new Uint8Array(this.index.capacity);
+  }
+
+  /**
+   * Tells the publisher of the hits in `ids[0..n)` (-1 = none) not yet announced in this epoch. The
+   * chain's root is found once per run of linked hits by following parent links (a chain's blocks come
+   * root first in a request, so this is one walk per request).
+   */
+  private announce(ns: Namespace, ids: Int32Array, n: number): void {
+    const pub = this.publisher as ShardPublisher;
+    const epoch = pub.epoch;
+    const ix = this.index;
+    let root = -1;
+    let prev = -1;
+    for (let i = 0; i < n; i++) {
+      const id = ids[i] as number;
+      if (id < 0) continue;
+      if (this.hotEpoch[id] !== epoch) {
+        if (root < 0 || ix.parent[id] !== prev) root = this.rootOf(id);
+        this.hotEpoch[id] = epoch;
+        pub.hot(ns, id, root);
+      }
+      prev = id;
+    }
+  }
+
+  /** The first block of `id`'s chain: parent links followed up (a parent is always cached). */
+  rootOf(id: number): number {
+    const parent = this.index.parent;
+    let r = id;
+    for (let p = parent[r] as number; p >= 0; p = parent[r] as number) r = p;
+    return r;
   }
 
   /** Ends one read pin. */
@@ -396,12 +454,24 @@ export class KvShard {
     return ItemStatus.OK;
   }
 
-  /** Drops a WRITING entry: nothing becomes visible, the slot is free again. */
-  abort(id: number, reason: DropReason): void {
+  /**
+   * Drops a WRITING entry: nothing becomes visible, the slot is free again. Without a reason it is not
+   * counted as a dropped write (a remote read's slot whose block did not arrive: no engine wrote it).
+   */
+  abort(id: number, reason?: DropReason): void {
     if (this.index.stateOf(id) !== EntryState.WRITING) throw new Error(`abort of entry ${id} in state ${this.index.stateOf(id)}`);
     this.writeLeases--;
-    this.metrics.droppedWrite(reason);
+    if (reason !== undefined) this.metrics.droppedWrite(reason);
     this.release(id);
+  }
+
+  /** Seals a block fetched from a peer into a slot allocated for a full block: its length is known only now. */
+  sealFetched(id: number, length: number): number {
+    const ix = this.index;
+    if (ix.stateOf(id) !== EntryState.WRITING) throw new Error(`seal of entry ${id} in state ${ix.stateOf(id)}`);
+    if (length <= 0 || length > this.namespaceOf(id).blockSize) return ItemStatus.BAD_LENGTH;
+    ix.length[id] = length;
+    return this.seal(id);
   }
 
   /** Frees an entry's slot and id (WRITING, or SEALED already unlinked from the policy by evict()). */
@@ -412,6 +482,10 @@ export class KvShard {
     else this.sealedBytes -= ns.slotSize;
     ns.bytes -= ns.slotSize;
     ns.entries--;
+    if (this.hotEpoch[id] !== undefined && this.hotEpoch[id] !== 0) {
+      this.hotEpoch[id] = 0;
+      this.publisher?.dropped(ns, id);
+    }
     this.allocator.free(ix.slot[id] as number);
     ix.remove(id);
   }

@@ -4,6 +4,7 @@
  */
 import type { Disposable } from '../common/lifecycle.js';
 import type { EvictionQueue, PolicyName } from './eviction/types.js';
+import type { RemoteReadDeps } from './remote-read.js';
 import type { KvShard } from './shard.js';
 
 /** Options resolved from the `kv` config section (see options.ts). */
@@ -111,4 +112,9 @@ export interface KvService extends Disposable {
    * slab (made on the first remote read; a viewed slab stays mapped until the process exits).
    */
   readonly blocks?: { readonly shard: KvShard; slab(index: number): Uint8Array };
+  /**
+   * Gives LOOKUP_REMOTE its remote path (a directory and a transport to the peers); undefined turns it
+   * off (the op then answers as LOOKUP).
+   */
+  readonly enableRemoteRead?: (remote: RemoteReadDeps | undefined) => void;
 }

@@ -11,6 +11,9 @@ import {
   decodeError,
   decodeHello,
   decodeHelloReply,
+  decodeLookupRemote,
+  encodeLookupRemote,
+  HelloFeature,
   decodeItemStatuses,
   decodeJson,
   decodeKeys,
@@ -75,8 +78,11 @@ describe('kv protocol frames', () => {
 
   it('round-trips every body', () => {
     expect(decodeHello(encodeHello({ namespace: 'm/tp0', layout: 'ncld16', blockSize: 4096 }))).toEqual({ namespace: 'm/tp0', layout: Buffer.from('ncld16'), blockSize: 4096 });
-    const hr = { sessionId: 3, leaseTtlMs: 30000, maxBatch: 4096, maxFrame: 1 << 20, slotSize: 8192, slabSize: 2 ** 32, slabs: ['/dev/shm/x/slab-0a0b0c0d-0000', '/dev/shm/x/slab-0a0b0c0d-0001'] };
+    const hr = { sessionId: 3, leaseTtlMs: 30000, maxBatch: 4096, maxFrame: 1 << 20, slotSize: 8192, slabSize: 2 ** 32, slabs: ['/dev/shm/x/slab-0a0b0c0d-0000', '/dev/shm/x/slab-0a0b0c0d-0001'], features: HelloFeature.REMOTE_READ };
     expect(decodeHelloReply(encodeHelloReply(hr))).toEqual(hr);
+    const chain = Buffer.alloc(48, 5);
+    expect(decodeLookupRemote(encodeLookupRemote(chain, 25), 16)).toEqual({ keys: chain, budgetMs: 25 });
+    expect(statusOf(() => decodeLookupRemote(encodeLookupRemote(chain, 25), 2))).toBe(Status.BATCH_TOO_LARGE);
     const keys = Buffer.alloc(48);
     for (let i = 0; i < 48; i++) keys[i] = i;
     expect(decodeKeys(encodeKeys(keys), 10).equals(keys)).toBe(true);

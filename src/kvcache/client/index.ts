@@ -3,7 +3,7 @@
  * what an engine or tool on the node needs to talk to the agent's KV shard, and nothing internal.
  */
 export { chainKeys, chainKeysForTokens, tokenBlockBytes } from './chain-keys.js';
-export { type AllocOptions, KvClient, type KvClientOptions, type KvStats, type LookupResult } from './kv-client.js';
+export { type AllocOptions, KvClient, type KvClientOptions, type KvStats, type LookupOptions, type LookupResult } from './kv-client.js';
 export {
   type HelloReply,
   ItemStatus,

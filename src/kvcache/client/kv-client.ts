@@ -8,6 +8,7 @@
 import { BrixletError } from '../../common/errors.js';
 import {
   HEADER_BYTES,
+  HelloFeature,
   ItemStatus,
   KEY_BYTES,
   LEASE_RECORD_BYTES,
@@ -16,11 +17,13 @@ import {
   decodeItemStatuses,
   decodeJson,
   decodeLeaseRecords,
+  decodeLookupRemoteReply,
   decodeU32,
   encodeAlloc,
   encodeHello,
   encodeKeys,
   encodeLeaseIds,
+  encodeLookupRemote,
   type HelloReply,
   type LeaseRecord,
 } from '../protocol.js';
@@ -52,6 +55,17 @@ export interface LookupResult {
   readonly hits: number;
   /** One read lease per hit block; RELEASE them after reading. */
   readonly leases: LeaseRecord[];
+  /** How many of the hit blocks the shard fetched from other agents for this call (0 for a plain LOOKUP). */
+  readonly remoteHits: number;
+}
+
+export interface LookupOptions {
+  /**
+   * Let the shard fetch the part of the chain its node lacks from other agents of the pool, within
+   * this many ms (LOOKUP_REMOTE; 0 = the agent's --kv.remote-budget). Ignored by a shard that does
+   * not serve it (a plain LOOKUP is sent).
+   */
+  readonly remoteBudgetMs?: number;
 }
 
 export interface AllocOptions {
@@ -113,10 +127,20 @@ export class KvClient {
     return this.conn.closed;
   }
 
-  async lookup(keys: Buffer): Promise<LookupResult> {
+  /** Whether the shard serves LOOKUP_REMOTE (HELLO features): `lookup(keys, { remoteBudgetMs })` reads remote blocks. */
+  get remoteRead(): boolean {
+    return ((this.hello.features ?? 0) & HelloFeature.REMOTE_READ) !== 0;
+  }
+
+  /** The longest cached prefix, one read lease per block; with `remoteBudgetMs`, the agent may first fetch what its node lacks. */
+  async lookup(keys: Buffer, opts: LookupOptions = {}): Promise<LookupResult> {
     keyCount(keys);
+    if (opts.remoteBudgetMs !== undefined && this.remoteRead) {
+      const r = decodeLookupRemoteReply(await this.conn.request(Op.LOOKUP_REMOTE, encodeLookupRemote(keys, opts.remoteBudgetMs)));
+      return { hits: r.records.length, leases: r.records, remoteHits: r.remote };
+    }
     const leases = decodeLeaseRecords(await this.conn.request(Op.LOOKUP, encodeKeys(keys)));
-    return { hits: leases.length, leases };
+    return { hits: leases.length, leases, remoteHits: 0 };
   }
 
   async exists(keys: Buffer): Promise<number> {
@@ -201,12 +225,12 @@ export class KvClient {
   }
 
   /** Reads the longest cached prefix of the keys: LOOKUP, copy each block out, RELEASE. */
-  async get(keys: Buffer): Promise<Buffer[]> {
+  async get(keys: Buffer, opts: LookupOptions = {}): Promise<Buffer[]> {
     const n = keyCount(keys);
     const out: Buffer[] = [];
     for (let start = 0; start < n; start += this.batch) {
       const end = Math.min(n, start + this.batch);
-      const { hits, leases } = await this.lookup(keys.subarray(start * KEY_BYTES, end * KEY_BYTES));
+      const { hits, leases } = await this.lookup(keys.subarray(start * KEY_BYTES, end * KEY_BYTES), opts);
       try {
         for (const rec of leases) {
           const copy = Buffer.allocUnsafe(rec.length);
