@@ -21,8 +21,10 @@ import { bearerDigest, bearerMatches } from '../common/http/bearer.js';
 import type { BrixletServer } from '../common/http/create-server.js';
 import type { Logger } from '../common/logger.js';
 import { readTokenFile, TOKEN_MIN_LENGTH } from '../common/token-file.js';
+import type { DirectoryLookup } from '../kvcache/directory-types.js';
 import type { MembershipSource } from '../kvcache/membership.js';
 import { kvPoolsFromConfig } from '../kvcache/options.js';
+import { PeerClient } from '../kvcache/peer/peer-client.js';
 import { createPeerMetrics } from '../kvcache/peer/peer-metrics.js';
 import { type PeerPool, PeerServer } from '../kvcache/peer/peer-server.js';
 import { startKvService } from '../kvcache/service.js';
@@ -42,6 +44,8 @@ export interface KvComponent extends AgentComponent {
   peerAddress(): string | undefined;
   /** The peer listener once it listens (--kv.peer-port not 0). */
   readonly peerServer: () => PeerServer | undefined;
+  /** The pool's peer client (the Transport of remote reads; --kv.peer-port not 0), once registered. */
+  readonly peerClient: (pool: string) => PeerClient | undefined;
 }
 
 /**
@@ -108,6 +112,29 @@ async function startPeerServer(config: KvComponentConfig, pools: readonly KvServ
   return server;
 }
 
+/**
+ * One peer client per pool (a peer connection is bound to one pool), reading with the agent's node
+ * name from the members the agent follows; it counts received bytes in brixlet_kvcache_peer_*.
+ */
+function createPeerClients(pools: readonly KvService[], membership: MembershipSource, ctx: AgentContext): Map<string, PeerClient> {
+  const metrics = createPeerMetrics(ctx.metrics.registry);
+  const self = membership.current().self;
+  return new Map(pools.map((p) => [p.options.pool, new PeerClient({ self, pool: p.options.pool, membership, metrics })]));
+}
+
+/**
+ * Gives each pool's LOOKUP_REMOTE its remote path: the pool's peer client and its directory. A pool
+ * without a directory keeps it off (the op then answers as LOOKUP).
+ */
+function enableRemoteReads(config: KvComponentConfig, pools: readonly KvService[], clients: ReadonlyMap<string, PeerClient>, directoryOf: (pool: string) => DirectoryLookup | undefined, self: string): void {
+  const options = { minBlocks: config.kv.remoteMinBlocks, minShare: config.kv.remoteMinPercent / 100, budgetMs: config.kv.remoteBudget, maxBudgetMs: config.kv.remoteBudgetMax };
+  for (const p of pools) {
+    const transport = clients.get(p.options.pool);
+    const directory = directoryOf(p.options.pool);
+    if (transport !== undefined && directory !== undefined) p.enableRemoteRead?.({ transport, directory, self, options });
+  }
+}
+
 export async function createKvComponent(config: KvComponentConfig, log: Logger): Promise<KvComponent> {
   if (!config.kv.enabled) {
     return {
@@ -116,6 +143,7 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
       pools: [],
       peerAddress: () => undefined,
       peerServer: () => undefined,
+      peerClient: () => undefined,
       register: (app: BrixletServer) => {
         // Schema-less and hidden: a switched-off shard advertises nothing in /openapi.json.
         app.get('/v1/kvcache', { schema: { hide: true } }, async (): Promise<never> => {
@@ -142,6 +170,9 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
   let closed = false;
   let disposing: Promise<void> | undefined;
   let peer: PeerServer | undefined;
+  let clients = new Map<string, PeerClient>();
+  // Each pool's directory (the prefix directory, issue 13 part 2): remote reads stay off without one.
+  const directories = new Map<string, DirectoryLookup>();
   return {
     name: 'kvcache',
     enabled: true,
@@ -150,6 +181,7 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
     socketPath: service.socketPath,
     peerAddress: () => (peer === undefined ? undefined : peerAdvertiseAddress(config, peer.address().port)),
     peerServer: () => peer,
+    peerClient: (pool) => clients.get(pool),
     readiness: {
       name: 'kvcache',
       // A removed socket file leaves engines unable to connect although the shard still runs.
@@ -160,7 +192,11 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
       },
     },
     async register(app: BrixletServer, ctx: AgentContext) {
-      if (config.kv.peerPort !== 0 && !closed) peer = await startPeerServer(config, pools, ctx.membership, ctx, log);
+      if (config.kv.peerPort !== 0 && !closed) {
+        peer = await startPeerServer(config, pools, ctx.membership, ctx, log);
+        clients = createPeerClients(pools, ctx.membership, ctx);
+        enableRemoteReads(config, pools, clients, (pool) => directories.get(pool), ctx.membership.current().self);
+      }
       for (const { name } of registry.getMetricsAsArray()) {
         const metric = registry.getSingleMetric(name);
         if (metric !== undefined) ctx.metrics.registry.registerMetric(metric);
@@ -189,6 +225,9 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
       return (disposing ??= (async () => {
         // Peers first: a remote read is new work, refused (SHUTTING_DOWN) like an engine's while draining.
         await peer?.close().catch(() => undefined);
+        // Remote reads in flight end at their budget; the shards wait for them before their slabs close.
+        for (const p of pools) p.enableRemoteRead?.(undefined);
+        await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
         await Promise.all(pools.map((p) => p.drain(kvDrainTimeout(config))));
         closed = true;
         await Promise.all(pools.map((p) => p.close()));

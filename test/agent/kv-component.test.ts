@@ -211,6 +211,39 @@ describe('kv component: peer listener', () => {
     expect(text).toMatch(/^brixlet_kvcache_peer_bytes_total\{direction="sent"\} 29$/m);
   });
 
+  it('with the peer port on, the agent reads other agents through its own peer client (received bytes counted); LOOKUP_REMOTE without a directory answers as LOOKUP', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const key = randomBytes(32);
+    const [p1, p2] = [await freePort(), await freePort()];
+    const start = async (self: string, other: string, port: number, members: { node: string; peerAddress: string }[]) => {
+      const { config } = loadConfig({
+        flags: { 'kv.dir': join(root, self, 'slabs'), 'kv.socket': join(root, self, 'kv.sock'), 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB', 'kv.peerPort': String(port), 'kv.peerHost': '127.0.0.1' },
+      });
+      const kv = await createKvComponent(config, silentLog);
+      const metrics = testMetrics();
+      const membership = { current: () => ({ version: 1, self, members, pairKeys: new Map([[other, key]]) }), onChange: () => () => undefined };
+      const app = await buildAgentApp({ config, log: silentLog, metrics, readiness: new Readiness(), version: '1.0.0', nodeName: self, components: [kv], membership });
+      open.push({ app, kv });
+      return { kv, metrics };
+    };
+    const n1 = await start('r1', 'r2', p1, []);
+    const n2 = await start('r2', 'r1', p2, [{ node: 'r1', peerAddress: `127.0.0.1:${p1}` }]);
+    const block = Buffer.from('a block read by another agent');
+    const k = chainKeys([block]);
+    const c1 = await KvClient.connect({ socketPath: n1.kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
+    await c1.put(k, [block]);
+    await c1.close();
+    const transport = n2.kv.peerClient('default');
+    expect(transport).toBeDefined();
+    const dest = new Uint8Array(64 * 1024);
+    expect((await transport!.mget('r1', 'n', k, [dest])).lengths[0]).toBe(block.length);
+    expect(await n2.metrics.render()).toMatch(/^brixlet_kvcache_peer_bytes_total\{direction="received"\} 29$/m);
+    const c2 = await KvClient.connect({ socketPath: n2.kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
+    expect(c2.remoteRead).toBe(true);
+    expect(await c2.lookup(Buffer.concat(Array.from({ length: 8 }, () => k)), { remoteBudgetMs: 5 })).toMatchObject({ hits: 0, remoteHits: 0 });
+    await c2.close();
+  });
+
   it('a peer port that cannot be bound leaves the engine socket serving', async () => {
     const { createServer } = await import('node:net');
     const blocker = createServer();

@@ -307,6 +307,18 @@ export const ConfigSchema = Type.Object(
         peerAdvertise: Str('', {
           description: 'host:port other agents dial for this node\'s peer listener, reported to the coordinator; empty = the agent\'s reported host (the host of --agent.advertise-url, else the first of --kv.peer-host and --agent.host that is not a wildcard, else the host name) at --kv.peer-port.',
         }),
+        remoteMinBlocks: Int(4, 1, 65_536, {
+          description: 'An engine\'s LOOKUP_REMOTE fetches from other agents only when at least this many blocks of its chain are missing past the local hit (and --kv.remote-min-percent of the chain); shorter gaps are recomputed faster than fetched.',
+        }),
+        remoteMinPercent: Int(10, 0, 100, {
+          description: 'LOOKUP_REMOTE fetches only when the missing part is at least this percent of the chain (with --kv.remote-min-blocks).',
+        }),
+        remoteBudget: Duration(20, 1, 60_000, {
+          description: 'Time a LOOKUP_REMOTE that names no budget may spend on the directory and the peers; it answers with what arrived by then.',
+        }),
+        remoteBudgetMax: Duration(200, 1, 60_000, {
+          description: 'The most time an engine may ask one LOOKUP_REMOTE to spend (a larger budget is cut to this).',
+        }),
       },
       'Node KV cache shard: shared-memory slabs and the lease protocol engines speak over a unix socket.',
     ),
