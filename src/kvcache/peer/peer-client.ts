@@ -6,7 +6,8 @@
 import type { Membership } from '../membership.js';
 import { ClientConnection, type Pending, PeerError, type PeerClientOptions, type Reply } from './client-connection.js';
 import { type PeerMetrics, noopPeerMetrics } from './peer-metrics.js';
-import { PEER_KEY_BYTES, PREFIX_FLAG, PeerOp, encodeMexists, encodeMget } from './peer-protocol.js';
+import type { DirectoryAnswer } from '../directory-types.js';
+import { PEER_KEY_BYTES, PREFIX_FLAG, PUBLISH_ITEM_BYTES, PeerOp, PeerProtocolError, decodeDirectoryAnswer, encodeDirectoryLookup, encodeMexists, encodeMget, encodePublish } from './peer-protocol.js';
 import type { MgetResult, Transport, TransportCallOptions } from './transport.js';
 
 export { PeerError, type PeerClientOptions, type PeerErrorCode } from './client-connection.js';
@@ -115,6 +116,27 @@ export class PeerClient implements Transport {
     const r = await this.request(peer, PeerOp.MGET, body, { count: n, flags: opts.prefix === true ? PREFIX_FLAG : 0, dests }, opts.deadlineMs);
     if (r.result === undefined) throw new PeerError('PROTOCOL', 'MGET reply without records');
     return r.result;
+  }
+
+  /** PUBLISH: directory deltas (PUBLISH items, 24 bytes each) to a chain's home; per item DeltaStatus. */
+  async publish(peer: string, namespace: string, items: Buffer, opts: TransportCallOptions = {}): Promise<Uint8Array> {
+    const n = items.length / PUBLISH_ITEM_BYTES;
+    const r = await this.request(peer, PeerOp.PUBLISH, encodePublish(namespace, items), { count: n, flags: 0 }, opts.deadlineMs);
+    if (r.header.count !== n || r.body.length !== n) throw new PeerError('PROTOCOL', `PUBLISH reply of ${r.body.length} statuses for ${n} deltas`);
+    return new Uint8Array(r.body);
+  }
+
+  /** DIRECTORY_LOOKUP: the holders a chain's home knows for each key of the chain (never this agent). */
+  async directoryLookup(peer: string, namespace: string, keys: Buffer, opts: TransportCallOptions = {}): Promise<DirectoryAnswer> {
+    const n = keys.length / PEER_KEY_BYTES;
+    const r = await this.request(peer, PeerOp.DIRECTORY_LOOKUP, encodeDirectoryLookup(namespace, keys), { count: n, flags: 0 }, opts.deadlineMs);
+    if (r.header.count !== n) throw new PeerError('PROTOCOL', `DIRECTORY_LOOKUP reply of ${r.header.count} keys for ${n}`);
+    try {
+      return decodeDirectoryAnswer(r.body, n);
+    } catch (err) {
+      if (err instanceof PeerProtocolError) throw new PeerError('PROTOCOL', `${peer}: DIRECTORY_LOOKUP reply: ${err.message}`);
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,12 @@ export const MGET_ITEM_BYTES = 20;
 export const MGET_RECORD_BYTES = 8;
 /** PUBLISH item: key + u32 length + u8 kind + 3 reserved. */
 export const PUBLISH_ITEM_BYTES = 24;
+/** PUBLISH item kinds: the sender now holds the block (sealed and hot), or it evicted it. */
+export const DeltaKind = { HOLD: 1, EVICT: 2 } as const;
+/** PUBLISH per-item reply status. */
+export const DeltaStatus = { APPLIED: 0, DROPPED: 1 } as const;
+/** DIRECTORY_LOOKUP reply: a key with no holder known. */
+export const NO_HOLDER_INDEX = 0xffff;
 
 export const PeerOp = {
   HELLO: 0x01,
@@ -369,4 +375,77 @@ export function decodeMget(body: Buffer, count: number, limits: PeerLimits): Mge
   }
   if (total > limits.maxMgetBytes) throw new PeerProtocolError(PeerStatus.BATCH_TOO_LARGE, `MGET asks for up to ${total} bytes, above the ${limits.maxMgetBytes}-byte limit per MGET`);
   return { namespace, keys, maxLengths };
+}
+
+// ───────────── PUBLISH / DIRECTORY_LOOKUP ─────────────
+
+/** PUBLISH body: u8 n, namespace; the items as they are (count × 24 bytes, see PUBLISH_ITEM_BYTES). */
+export function encodePublish(namespace: string, items: Uint8Array): Buffer {
+  const ns = nameBytes(namespace, 'namespace');
+  if (items.length % PUBLISH_ITEM_BYTES !== 0) throw new RangeError(`PUBLISH items must be a whole number of ${PUBLISH_ITEM_BYTES}-byte items`);
+  const out = Buffer.allocUnsafe(1 + ns.length + items.length);
+  out.writeUInt8(ns.length, 0);
+  ns.copy(out, 1);
+  out.set(items, 1 + ns.length);
+  return out;
+}
+
+export interface PublishRequest {
+  readonly namespace: string | undefined;
+  /** count × 24 bytes, a view of the body. */
+  readonly items: Buffer;
+}
+
+export function decodePublish(body: Buffer, count: number, maxBatch: number): PublishRequest {
+  checkBatch(count, maxBatch);
+  const c = new Cursor(body);
+  const namespace = strictText(c.name('namespace', 1));
+  const items = c.bytes(count * PUBLISH_ITEM_BYTES, 'items');
+  c.end();
+  return { namespace, items };
+}
+
+/** DIRECTORY_LOOKUP body: as MEXISTS (u8 n, namespace; count × key). */
+export const encodeDirectoryLookup = encodeMexists;
+export const decodeDirectoryLookup = decodeMexists;
+
+/** DIRECTORY_LOOKUP reply: u16 h, h × (u8 n, node); then count × u16 holder index (0xFFFF = none). */
+export function encodeDirectoryAnswer(holders: readonly string[], holderOf: Uint16Array): Buffer {
+  const names = holders.map((h) => nameBytes(h, 'holder'));
+  let len = 2 + holderOf.length * 2;
+  for (const n of names) len += 1 + n.length;
+  const out = Buffer.allocUnsafe(len);
+  out.writeUInt16LE(names.length, 0);
+  let at = 2;
+  for (const n of names) {
+    out.writeUInt8(n.length, at);
+    n.copy(out, at + 1);
+    at += 1 + n.length;
+  }
+  for (let i = 0; i < holderOf.length; i++, at += 2) out.writeUInt16LE(holderOf[i] as number, at);
+  return out;
+}
+
+/** Checks a DIRECTORY_LOOKUP reply for `count` keys: every index names a listed holder or none. */
+export function decodeDirectoryAnswer(body: Buffer, count: number): { holders: string[]; holderOf: Uint16Array } {
+  const c = new Cursor(body);
+  c.need(2, 'holder count');
+  const h = body.readUInt16LE(0);
+  c.pos = 2;
+  if (h > count) throw new PeerProtocolError(PeerStatus.BAD_FRAME, `${h} holders for ${count} keys`);
+  const holders: string[] = [];
+  for (let i = 0; i < h; i++) {
+    const name = strictText(c.name('holder', 1));
+    if (name === undefined) throw new PeerProtocolError(PeerStatus.BAD_FRAME, 'holder names must be valid UTF-8');
+    holders.push(name);
+  }
+  const raw = c.bytes(count * 2, 'holder indexes');
+  c.end();
+  const holderOf = new Uint16Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = raw.readUInt16LE(i * 2);
+    if (v !== NO_HOLDER_INDEX && v >= h) throw new PeerProtocolError(PeerStatus.BAD_FRAME, `key ${i} names holder ${v} of ${h}`);
+    holderOf[i] = v;
+  }
+  return { holders, holderOf };
 }

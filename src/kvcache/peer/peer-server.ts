@@ -4,7 +4,8 @@
  * it is then bound to the pool it presented and reads only that pool's namespaces. MGET pins the
  * blocks it sends (read pins, so eviction cannot reuse a slot mid-send), writes the reply header
  * and the block bytes straight from the slab mapping in one corked batch, and unpins when the write
- * completed or the connection closed. Bad input gets one error frame; a closing status ends only
+ * completed or the connection closed. PUBLISH and DIRECTORY_LOOKUP reach the presented pool's
+ * directory store (server-directory.ts). Bad input gets one error frame; a closing status ends only
  * that connection.
  */
 import { type Server, type Socket, createServer } from 'node:net';
@@ -12,6 +13,7 @@ import type { Logger } from '../../common/logger.js';
 import type { MembershipSource } from '../membership.js';
 import { type HandshakeContext, handshakeProof, newNonce, proofMatches } from './handshake.js';
 import { type PeerMetrics, noopPeerMetrics } from './peer-metrics.js';
+import { directoryReply } from './server-directory.js';
 import { PeerConnection, type PeerPool, type Sending } from './server-connection.js';
 import {
   DEFAULT_PEER_LIMITS,
@@ -60,12 +62,12 @@ export interface PeerServerOptions {
   readonly idleTimeoutMs?: number;
   /** A reply not written out within this closes the connection and unpins its blocks (default 30 s). */
   readonly sendTimeoutMs?: number;
+  /** The directory's clock (entry expiry), ms; default Date.now. */
+  readonly clock?: () => number;
 }
 
 /** Bytes of replies queued on one socket before the server stops reading requests from it. */
 const WRITE_HIGH_WATER = 64 * 1024 * 1024;
-/** Ops defined by version 1 whose server side is not built yet (the directory). */
-const NOT_YET: ReadonlySet<number> = new Set([PeerOp.PUBLISH, PeerOp.DIRECTORY_LOOKUP]);
 const KNOWN_OPS: ReadonlySet<number> = new Set(Object.values(PeerOp));
 
 export class PeerServer {
@@ -241,8 +243,10 @@ export class PeerServer {
           return this.mexists(c, h, body);
         case PeerOp.MGET:
           return this.mget(c, h, body);
+        case PeerOp.PUBLISH:
+        case PeerOp.DIRECTORY_LOOKUP:
+          return this.reply(c, h, directoryReply({ store: c.pool?.directory, pool: c.poolName, node: c.node, maxBatch: this.limits.maxBatch, now: (this.opts.clock ?? Date.now)() }, h, body), h.count);
         default:
-          if (NOT_YET.has(op)) throw new PeerProtocolError(PeerStatus.UNSUPPORTED, `${peerOpName(op)} is defined by peer protocol version 1 but this agent does not serve it yet (no directory)`);
           throw new PeerProtocolError(PeerStatus.UNKNOWN_OP, `unknown op 0x${op.toString(16)}`);
       }
     } catch (err) {

@@ -4,6 +4,7 @@
  * (requests carry no payload, so a request is a header and a body).
  */
 import type { Socket } from 'node:net';
+import type { DirectoryStore } from '../directory/directory-store.js';
 import type { KvShard } from '../shard.js';
 import type { HandshakeContext } from './handshake.js';
 import { PEER_HEADER_BYTES, type PeerHeader, type PeerLimits, readPeerHeader } from './peer-protocol.js';
@@ -13,6 +14,8 @@ export interface PeerPool {
   readonly shard: KvShard;
   /** Zero-copy view of slab i. */
   slab(index: number): Uint8Array;
+  /** The pool's directory store (entries of the chains this agent is home of); without it PUBLISH and DIRECTORY_LOOKUP are UNSUPPORTED. */
+  readonly directory?: DirectoryStore;
 }
 
 export type Phase = 'hello' | 'auth' | 'ready';
