@@ -50,6 +50,8 @@ class Lease(NamedTuple):
 class Lookup(NamedTuple):
     hits: int
     leases: list[Lease]
+    #: How many of the hits the shard fetched from other agents for this call (LOOKUP_REMOTE).
+    remote_hits: int = 0
 
 
 #: What HELLO announced (session id, lease TTL, limits, slot size, slab size and paths).
@@ -262,10 +264,34 @@ class KvClient:
             raise self._broken(p.ProtocolError(f'EXISTS reply is {len(body)} bytes, expected 4'))
         return p.U32.unpack_from(body, 0)[0]
 
-    def lookup(self, keys) -> Lookup:
-        """Longest sealed prefix of ``keys``, one read lease per hit (``RELEASE`` them when done)."""
-        body = self._call(p.LOOKUP, self._pack_keys(keys))
-        return Lookup(self._record_count(body), self._leases(body))
+    @property
+    def remote_read(self) -> bool:
+        """Whether the shard serves LOOKUP_REMOTE (``remote_budget_ms=`` of lookup/get reads other agents' blocks)."""
+        return bool(self.session.features & p.FEATURE_REMOTE_READ)
+
+    def lookup(self, keys, remote_budget_ms: int | None = None) -> Lookup:
+        """Longest sealed prefix of ``keys``, one read lease per hit (``RELEASE`` them when done).
+
+        With ``remote_budget_ms`` (0 = the agent's ``--kv.remote-budget``) the shard may first fetch the
+        part of the chain its node lacks from other agents, within that many ms; ``remote_hits`` says how
+        many of the hits came from them. A shard that does not serve it gets a plain LOOKUP."""
+        body, remote = self._lookup_body(keys, remote_budget_ms)
+        return Lookup(self._record_count(body), self._leases(body), remote)
+
+    def _lookup_body(self, keys, remote_budget_ms: int | None):
+        """(LOOKUP-shaped reply body, blocks fetched from other agents)."""
+        if remote_budget_ms is None or not self.remote_read:
+            return self._call(p.LOOKUP, self._pack_keys(keys)), 0
+        self._check_batch(len(keys))
+        end = p.HEADER_BYTES + 8 + len(keys) * p.KEY_BYTES
+        if end > len(self._send):
+            raise p.ProtocolError(f'request of {end} bytes exceeds the frame limit of {len(self._send)}', p.FRAME_TOO_LARGE)
+        body = self._call(p.LOOKUP_REMOTE, p.pack_lookup_remote_into(self._send, p.HEADER_BYTES, keys, remote_budget_ms))
+        if len(body) < 8:
+            raise self._broken(p.ProtocolError(f'LOOKUP_REMOTE reply is {len(body)} bytes, at least 8 expected'))
+        remote = p.U32.unpack_from(body, 4)[0]
+        # The LOOKUP shape: the count, then the records (a copy: small, and the view dies at the next request).
+        return memoryview(bytes(body[0:4]) + bytes(body[8:])), remote
 
     def alloc(self, keys, lengths, parent: bytes | None = None, independent: bool = False) -> list[Lease]:
         """Write leases, one per key in order; write ``lease.view`` then ``seal`` (or ``drop``)."""
@@ -325,9 +351,10 @@ class KvClient:
                 statuses[i] = s
         return statuses
 
-    def get(self, keys) -> list[bytes]:
-        """The cached blocks of the longest sealed prefix of ``keys``, copied out (LOOKUP → copy → RELEASE)."""
-        body = self._call(p.LOOKUP, self._pack_keys(keys))
+    def get(self, keys, remote_budget_ms: int | None = None) -> list[bytes]:
+        """The cached blocks of the longest sealed prefix of ``keys``, copied out (LOOKUP → copy → RELEASE);
+        ``remote_budget_ms`` as in :meth:`lookup`."""
+        body, _ = self._lookup_body(keys, remote_budget_ms)
         hits = self._record_count(body)
         unpack = p.LEASE_RECORD.unpack_from
         views = self._views

@@ -30,6 +30,11 @@ DROP = 0x06
 RELEASE = 0x07
 STATS = 0x08
 PING = 0x09
+#: LOOKUP that may first fetch the chain's missing blocks from other agents of the pool.
+LOOKUP_REMOTE = 0x0A
+
+#: HELLO reply ``features`` bit: the shard serves LOOKUP_REMOTE.
+FEATURE_REMOTE_READ = 1
 
 OP_NAMES = {
     HELLO: 'HELLO',
@@ -41,6 +46,7 @@ OP_NAMES = {
     RELEASE: 'RELEASE',
     STATS: 'STATS',
     PING: 'PING',
+    LOOKUP_REMOTE: 'LOOKUP_REMOTE',
 }
 
 # ── frame statuses (reply header) ──
@@ -193,6 +199,8 @@ class HelloReply(NamedTuple):
     slot_size: int
     slab_size: int
     slabs: tuple[str, ...]
+    #: FEATURE_* bits (0 from a shard that predates them).
+    features: int = 0
 
 
 class LeaseRecord(NamedTuple):
@@ -266,7 +274,7 @@ def decode_hello(body) -> tuple[str, bytes, int]:
 
 
 def encode_hello_reply(h: HelloReply) -> bytes:
-    out = bytearray(HELLO_REPLY_FIXED.pack(h.session_id, h.lease_ttl_ms, h.max_batch, h.max_frame, h.slot_size, len(h.slabs), 0, h.slab_size))
+    out = bytearray(HELLO_REPLY_FIXED.pack(h.session_id, h.lease_ttl_ms, h.max_batch, h.max_frame, h.slot_size, len(h.slabs), h.features, h.slab_size))
     for path in h.slabs:
         p = path.encode('utf-8')
         out += U16.pack(len(p)) + p
@@ -275,10 +283,10 @@ def encode_hello_reply(h: HelloReply) -> bytes:
 
 def decode_hello_reply(body) -> HelloReply:
     r = _Reader(body)
-    session_id, ttl, max_batch, max_frame, slot_size, count, _, slab_size = r.struct(HELLO_REPLY_FIXED, 'hello reply')
+    session_id, ttl, max_batch, max_frame, slot_size, count, features, slab_size = r.struct(HELLO_REPLY_FIXED, 'hello reply')
     slabs = tuple(r.bytes(r.u16('slab path length'), 'slab path').decode('utf-8') for _ in range(count))
     r.end()
-    return HelloReply(session_id, ttl, max_batch, max_frame, slot_size, slab_size, slabs)
+    return HelloReply(session_id, ttl, max_batch, max_frame, slot_size, slab_size, slabs, features)
 
 
 def _check_key(key) -> None:
@@ -290,6 +298,18 @@ def pack_keys_into(buf: bytearray, at: int, keys) -> int:
     """``u32 n`` then the keys at ``buf[at:]``; returns the end offset."""
     U32.pack_into(buf, at, len(keys))
     p = at + 4
+    for k in keys:
+        _check_key(k)
+        buf[p : p + KEY_BYTES] = k
+        p += KEY_BYTES
+    return p
+
+
+def pack_lookup_remote_into(buf: bytearray, at: int, keys, budget_ms: int) -> int:
+    """A LOOKUP_REMOTE body (``u32 n``, ``u32 budget ms``, the keys) at ``buf[at:]``; returns the end offset."""
+    U32.pack_into(buf, at, len(keys))
+    U32.pack_into(buf, at + 4, max(0, min(0xFFFFFFFF, int(budget_ms))))
+    p = at + 8
     for k in keys:
         _check_key(k)
         buf[p : p + KEY_BYTES] = k

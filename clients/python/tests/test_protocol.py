@@ -66,6 +66,15 @@ class BodyTest(unittest.TestCase):
         self.assertEqual(len(body), 32 + 2 + 35 + 2 + 2)
         self.assertEqual(p.decode_hello_reply(body), reply)
 
+    def test_hello_reply_features_and_lookup_remote_body(self):
+        reply = p.HelloReply(7, 30000, 4096, 1 << 20, 1 << 20, 1 << 30, ('/x',), p.FEATURE_REMOTE_READ)
+        body = p.encode_hello_reply(reply)
+        self.assertEqual(struct.unpack_from('<H', body, 22)[0], p.FEATURE_REMOTE_READ)
+        self.assertEqual(p.decode_hello_reply(body), reply)
+        buf = bytearray(64)
+        end = p.pack_lookup_remote_into(buf, 0, [K, K2], 25)
+        self.assertEqual(bytes(buf[:end]), struct.pack('<II', 2, 25) + K + K2)
+
     def test_names_longer_than_255_bytes_are_refused(self):
         with self.assertRaises(p.ProtocolError) as cm:
             p.encode_hello('x' * 256, '', 4096)
