@@ -24,6 +24,11 @@ export interface KvOffloadOptions {
   readonly loadGbps: number;
   /** Connect timeout and longest wait for a reply (default 2 s). */
   readonly timeoutMs?: number;
+  /**
+   * Budget (ms) of the one-call remote read: a shard that serves LOOKUP_REMOTE may fetch the part of
+   * the chain its node lacks from other agents first. 0 (default) = the agent's --kv.remote-budget.
+   */
+  readonly remoteBudgetMs?: number;
 }
 
 export type KvOp = 'lookup' | 'offload';
@@ -93,7 +98,8 @@ export class KvOffload {
 
   /**
    * Leading blocks of `keys` (at most `maxBlocks`) the shard holds intact: read out of the slabs
-   * through the client (LOOKUP, copy, RELEASE) and checked against what their writer put there.
+   * through the client (LOOKUP, or LOOKUP_REMOTE when the shard serves it, so blocks held on other
+   * nodes of the pool count too; copy, RELEASE) and checked against what their writer put there.
    * 0 when the shard cannot answer (counted as a fallback).
    */
   async lookup(keys: Buffer, maxBlocks: number): Promise<number> {
@@ -104,7 +110,7 @@ export class KvOffload {
     this.lookups++;
     let blocks: Buffer[];
     try {
-      blocks = await client.get(keys.subarray(0, n * KEY_BYTES));
+      blocks = await client.get(keys.subarray(0, n * KEY_BYTES), { remoteBudgetMs: this.options.remoteBudgetMs ?? 0 });
     } catch (e) {
       this.fail('lookup', e);
       return 0;

@@ -49,6 +49,19 @@ async function ttftSum(e: RunningMockEngine): Promise<number> {
 const kv = (e: RunningMockEngine) => e.stats().kv!;
 
 describe('mock engine KV offload through the node shard', () => {
+  it('looks a prompt up with the one-call remote read when the shard serves it (the shard asks its directory for the missing chain)', async () => {
+    const s = await shard();
+    const asked: number[] = [];
+    const directory = { lookup: async (_ns: string, k: Buffer) => (asked.push(k.length / 16), { holders: [], holderOf: new Uint16Array(k.length / 16).fill(0xffff) }) };
+    const transport = { mexists: async () => new Uint8Array(0), mget: async () => Promise.reject(new Error('no holder, no fetch')), close: async () => undefined };
+    s.service.enableRemoteRead?.({ transport, directory });
+    const off = new KvOffload({ socketPath: s.service.socketPath, namespace: 'remote', blockTokens: 16, bytesPerToken: 128 * 1024, scale: 64, loadGbps: 10 });
+    expect(await off.lookup(off.keys(tokenIds(PROMPT, 4)), 20)).toBe(0);
+    expect(off.stats().fallbacks).toEqual({});
+    expect(asked).toEqual([20]);
+    await off.close();
+  });
+
   it('offloads after prefill; another engine loads the hit blocks instead of computing them, with a lower modelled TTFT', async () => {
     const s = await shard();
     const a = await engine(s.service.socketPath, 'a');
