@@ -87,8 +87,10 @@ describe('LOOKUP_REMOTE', () => {
     enable(directory(['a'], () => 0));
     const engine = await KvClient.connect({ socketPath: b.socketPath, namespace: 'ns', blockSize: BLOCK });
     expect(engine.remoteRead).toBe(true);
-    const r = await engine.lookup(k, { remoteBudgetMs: 30_000 });
+    // Pipelined: the EXISTS sent behind it is answered after it, so it sees the fetched blocks.
+    const [r, seen] = await Promise.all([engine.lookup(k, { remoteBudgetMs: 30_000 }), engine.exists(k)]);
     expect(r).toMatchObject({ hits: 8, remoteHits: 6 });
+    expect(seen).toBe(8);
     await engine.release(r.leases.map((l) => l.leaseId));
     expect(asked).toHaveLength(1);
     expect(asked[0]?.equals(k)).toBe(true); // the whole chain: its home is found by the root key
@@ -179,6 +181,15 @@ describe('LOOKUP_REMOTE', () => {
     expect(await engine.lookup(k, { remoteBudgetMs: 30_000 })).toMatchObject({ hits: 5, remoteHits: 0 });
     expect(asked).toHaveLength(0);
     await engine.close();
+  });
+
+  it('is refused (SHUTTING_DOWN) while the shard drains, like LOOKUP', async () => {
+    enable(directory(['a'], () => 0));
+    const engine = await KvClient.connect({ socketPath: b.socketPath, namespace: 'ns', blockSize: BLOCK });
+    const drained = b.drain(30_000);
+    await expect(engine.lookup(keys(1, 8), { remoteBudgetMs: 30_000 })).rejects.toMatchObject({ code: 'BRX_ERR_KV_PROTOCOL', params: { status: 'SHUTTING_DOWN' } });
+    expect(asked).toHaveLength(0);
+    await drained;
   });
 
   it('without a remote path LOOKUP_REMOTE answers as LOOKUP', async () => {
