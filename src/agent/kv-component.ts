@@ -22,10 +22,15 @@ import type { BrixletServer } from '../common/http/create-server.js';
 import type { Logger } from '../common/logger.js';
 import { readTokenFile, TOKEN_MIN_LENGTH } from '../common/token-file.js';
 import type { DirectoryLookup } from '../kvcache/directory-types.js';
+import { createDirectoryMetrics } from '../kvcache/directory/directory-metrics.js';
+import { DirectoryStore } from '../kvcache/directory/directory-store.js';
+import { PoolDirectory } from '../kvcache/directory/pool-directory.js';
+import { DirectoryPublisher } from '../kvcache/directory/publisher.js';
 import type { MembershipSource } from '../kvcache/membership.js';
 import { kvPoolsFromConfig } from '../kvcache/options.js';
 import { PeerClient } from '../kvcache/peer/peer-client.js';
 import { createPeerMetrics } from '../kvcache/peer/peer-metrics.js';
+import { createRingCache } from '../kvcache/ring.js';
 import { type PeerPool, PeerServer } from '../kvcache/peer/peer-server.js';
 import { startKvService } from '../kvcache/service.js';
 import type { KvService, KvSummary } from '../kvcache/types.js';
@@ -46,6 +51,8 @@ export interface KvComponent extends AgentComponent {
   readonly peerServer: () => PeerServer | undefined;
   /** The pool's peer client (the Transport of remote reads; --kv.peer-port not 0), once registered. */
   readonly peerClient: (pool: string) => PeerClient | undefined;
+  /** The pool's directory (default: the default pool; --kv.peer-port not 0), once registered. */
+  readonly directory: (pool?: string) => DirectoryLookup | undefined;
 }
 
 /**
@@ -97,9 +104,12 @@ type KvComponentConfig = DeepReadonly<Pick<Config, 'kv'> & Partial<Pick<Config, 
  * Starts the peer listener for every pool (--kv.peer-port not 0). A failure to listen is logged and
  * leaves the agent serving its engines without peers: the peer side never takes the engine socket down.
  */
-async function startPeerServer(config: KvComponentConfig, pools: readonly KvService[], membership: MembershipSource, ctx: AgentContext, log: Logger): Promise<PeerServer | undefined> {
+async function startPeerServer(config: KvComponentConfig, pools: readonly KvService[], membership: MembershipSource, ctx: AgentContext, log: Logger, stores: ReadonlyMap<string, DirectoryStore>): Promise<PeerServer | undefined> {
   const byName = new Map<string, PeerPool>();
-  for (const p of pools) if (p.blocks !== undefined) byName.set(p.options.pool, p.blocks);
+  for (const p of pools) {
+    const directory = stores.get(p.options.pool);
+    if (p.blocks !== undefined) byName.set(p.options.pool, directory === undefined ? p.blocks : { ...p.blocks, directory });
+  }
   const server = new PeerServer({ host: config.kv.peerHost, port: config.kv.peerPort, membership, pools: byName }, log.child({ component: 'kv-peer' }), createPeerMetrics(ctx.metrics.registry));
   try {
     await server.listen();
@@ -120,6 +130,42 @@ function createPeerClients(pools: readonly KvService[], membership: MembershipSo
   const metrics = createPeerMetrics(ctx.metrics.registry);
   const self = membership.current().self;
   return new Map(pools.map((p) => [p.options.pool, new PeerClient({ self, pool: p.options.pool, membership, metrics })]));
+}
+
+/** One pool's directory parts: the store it keeps as a chain home, its shard's publisher, its reader. */
+interface PoolDirectoryParts {
+  readonly store: DirectoryStore;
+  readonly publisher?: DirectoryPublisher;
+  readonly reader: PoolDirectory;
+}
+
+/** A directory store per pool (the peer server serves PUBLISH and DIRECTORY_LOOKUP from them). */
+function createDirectoryStores(config: KvComponentConfig, pools: readonly KvService[]): Map<string, DirectoryStore> {
+  return new Map(pools.map((p) => [p.options.pool, new DirectoryStore({ ttlMs: config.kv.directoryTtl, maxEntries: config.kv.directoryMaxEntries })]));
+}
+
+/**
+ * The pool directory of every pool (issue 13 part 2): the shard's hot blocks published to their
+ * chains' homes through the pool's peer client, and the reader remote reads ask. Homes are the ring
+ * of the membership the agent follows; alone (no coordinator) nothing is published.
+ */
+function startDirectories(config: KvComponentConfig, pools: readonly KvService[], stores: ReadonlyMap<string, DirectoryStore>, clients: ReadonlyMap<string, PeerClient>, membership: MembershipSource, ctx: AgentContext): Map<string, PoolDirectoryParts> {
+  const ring = createRingCache();
+  const out = new Map<string, PoolDirectoryParts>();
+  for (const p of pools) {
+    const pool = p.options.pool;
+    const store = stores.get(pool) as DirectoryStore;
+    const client = clients.get(pool);
+    const metrics = createDirectoryMetrics(ctx.metrics.registry, pool, () => store.size);
+    const shard = p.blocks?.shard;
+    const publisher =
+      shard === undefined
+        ? undefined
+        : new DirectoryPublisher({ shard, membership, ring, store, ...(client !== undefined ? { sender: client } : {}), queueMax: config.kv.publishQueue, ttlMs: config.kv.directoryTtl, metrics });
+    const reader = new PoolDirectory({ membership, ring, store, ...(client !== undefined ? { sender: client } : {}), metrics });
+    out.set(pool, { store, ...(publisher !== undefined ? { publisher } : {}), reader });
+  }
+  return out;
 }
 
 /**
@@ -144,6 +190,7 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
       peerAddress: () => undefined,
       peerServer: () => undefined,
       peerClient: () => undefined,
+      directory: () => undefined,
       register: (app: BrixletServer) => {
         // Schema-less and hidden: a switched-off shard advertises nothing in /openapi.json.
         app.get('/v1/kvcache', { schema: { hide: true } }, async (): Promise<never> => {
@@ -173,6 +220,7 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
   let clients = new Map<string, PeerClient>();
   // Each pool's directory (the prefix directory, issue 13 part 2): remote reads stay off without one.
   const directories = new Map<string, DirectoryLookup>();
+  let directoryParts = new Map<string, PoolDirectoryParts>();
   return {
     name: 'kvcache',
     enabled: true,
@@ -182,6 +230,7 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
     peerAddress: () => (peer === undefined ? undefined : peerAdvertiseAddress(config, peer.address().port)),
     peerServer: () => peer,
     peerClient: (pool) => clients.get(pool),
+    directory: (pool = service.options.pool) => directories.get(pool),
     readiness: {
       name: 'kvcache',
       // A removed socket file leaves engines unable to connect although the shard still runs.
@@ -193,8 +242,11 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
     },
     async register(app: BrixletServer, ctx: AgentContext) {
       if (config.kv.peerPort !== 0 && !closed) {
-        peer = await startPeerServer(config, pools, ctx.membership, ctx, log);
+        const stores = createDirectoryStores(config, pools);
+        peer = await startPeerServer(config, pools, ctx.membership, ctx, log, stores);
         clients = createPeerClients(pools, ctx.membership, ctx);
+        directoryParts = startDirectories(config, pools, stores, clients, ctx.membership, ctx);
+        for (const [pool, d] of directoryParts) directories.set(pool, d.reader);
         enableRemoteReads(config, pools, clients, (pool) => directories.get(pool), ctx.membership.current().self);
       }
       for (const { name } of registry.getMetricsAsArray()) {
@@ -225,6 +277,10 @@ export async function createKvComponent(config: KvComponentConfig, log: Logger):
       return (disposing ??= (async () => {
         // Peers first: a remote read is new work, refused (SHUTTING_DOWN) like an engine's while draining.
         await peer?.close().catch(() => undefined);
+        for (const d of directoryParts.values()) {
+          d.reader.close();
+          await d.publisher?.close();
+        }
         // Remote reads in flight end at their budget; the shards wait for them before their slabs close.
         for (const p of pools) p.enableRemoteRead?.(undefined);
         await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));

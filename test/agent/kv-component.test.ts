@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildAgentApp } from '../../src/agent/agent-app.js';
 import { createKvComponent, type KvComponent, peerAdvertiseAddress } from '../../src/agent/kv-component.js';
 import { loadConfig } from '../../src/common/config/load-config.js';
@@ -242,6 +242,46 @@ describe('kv component: peer listener', () => {
     expect(c2.remoteRead).toBe(true);
     expect(await c2.lookup(Buffer.concat(Array.from({ length: 8 }, () => k)), { remoteBudgetMs: 5 })).toMatchObject({ hits: 0, remoteHits: 0 });
     await c2.close();
+  });
+
+  it('a block made hot through one agent is published to its chain\'s home, found by the other agent\'s directory and read by its LOOKUP_REMOTE', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const key = randomBytes(32);
+    const [p1, p2] = [await freePort(), await freePort()];
+    const members = [
+      { node: 'd1', peerAddress: `127.0.0.1:${p1}` },
+      { node: 'd2', peerAddress: `127.0.0.1:${p2}` },
+    ];
+    const start = async (self: string, other: string, port: number) => {
+      const { config } = loadConfig({
+        flags: { 'kv.dir': join(root, self, 'slabs'), 'kv.socket': join(root, self, 'kv.sock'), 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB', 'kv.peerPort': String(port), 'kv.peerHost': '127.0.0.1', 'kv.remoteBudgetMax': '20s' },
+      });
+      const kv = await createKvComponent(config, silentLog);
+      const metrics = testMetrics();
+      const membership = { current: () => ({ version: 1, self, members, pairKeys: new Map([[other, key]]) }), onChange: () => () => undefined };
+      const app = await buildAgentApp({ config, log: silentLog, metrics, readiness: new Readiness(), version: '1.0.0', nodeName: self, components: [kv], membership });
+      open.push({ app, kv });
+      return { kv, metrics };
+    };
+    const n1 = await start('d1', 'd2', p1);
+    const n2 = await start('d2', 'd1', p2);
+    const blocks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(32 * 1024, i + 1));
+    const k = chainKeys(blocks);
+    const c1 = await KvClient.connect({ socketPath: n1.kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
+    await c1.put(k, blocks);
+    // A write alone is never published; the engine's read makes the blocks hot.
+    expect(await n2.kv.directory()!.lookup('n', k, 20_000)).toMatchObject({ holders: [] });
+    expect((await c1.get(k)).length).toBe(8);
+    await c1.close();
+    // Published within a flush period (25 ms); the wait only guards against a hang.
+    await vi.waitFor(async () => expect((await n2.kv.directory()!.lookup('n', k, 20_000)).holders).toEqual(['d1']), { timeout: 20_000, interval: 20 });
+    const c2 = await KvClient.connect({ socketPath: n2.kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
+    const r = await c2.lookup(k, { remoteBudgetMs: 20_000 });
+    expect({ hits: r.hits, remoteHits: r.remoteHits }).toEqual({ hits: 8, remoteHits: 8 });
+    await c2.release(r.leases.map((l) => l.leaseId));
+    await c2.close();
+    expect(await n1.metrics.render()).toMatch(/^brixlet_kvcache_publish_deltas_total\{state="applied"\} [1-9]/m);
+    expect(await n2.metrics.render()).toMatch(/^brixlet_kvcache_directory_lookups_total\{result="hit"\} [1-9]/m);
   });
 
   it('a peer port that cannot be bound leaves the engine socket serving', async () => {

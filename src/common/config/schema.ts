@@ -319,6 +319,16 @@ export const ConfigSchema = Type.Object(
         remoteBudgetMax: Duration(200, 1, 60_000, {
           description: 'The most time an engine may ask one LOOKUP_REMOTE to spend (a larger budget is cut to this).',
         }),
+        directoryTtl: Duration(300_000, 1000, 86_400_000, {
+          description:
+            'How long the pool directory keeps an entry (this agent holds hot block K) after its last publish; a hot block hit again after half of it is published again. Readers treat a holder that no longer has a block as a miss.',
+        }),
+        directoryMaxEntries: Int(1_048_576, 1024, 64 * 1024 * 1024, {
+          description: 'Entries (namespace, key, holder) one pool\'s directory keeps as a chain home (44 bytes each, allocated as they are used); beyond it the oldest is forgotten.',
+        }),
+        publishQueue: Int(65_536, 16, 16 * 1024 * 1024, {
+          description: 'Directory deltas (hot block held or evicted) queued per home agent before they are sent; beyond it deltas are dropped and counted (brixlet_kvcache_publish_deltas_total{state="dropped"}).',
+        }),
       },
       'Node KV cache shard: shared-memory slabs and the lease protocol engines speak over a unix socket.',
     ),

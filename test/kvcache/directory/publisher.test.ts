@@ -61,7 +61,7 @@ function write(shard: KvShard, ns: Namespace, k: Buffer): void {
   const n = k.length / 16;
   const status = new Uint8Array(n);
   const ids = new Int32Array(n);
-  shard.alloc(ns, { keys: k, lengths: new Uint32Array(n).fill(4096), flags: 0 }, status, ids);
+  shard.alloc(ns, { keys: k, lengths: new Uint32Array(n).fill(4096), flags: 0, parent: undefined }, status, ids);
   for (const id of ids) expect(shard.seal(id)).toBe(0);
 }
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { KvClient } from '../../../src/kvcache/client/kv-client.js';
+import { DirectoryStore } from '../../../src/kvcache/directory/directory-store.js';
 import type { Membership, MembershipSource, PoolMember } from '../../../src/kvcache/membership.js';
 import { PeerServer, type PeerPool, type PeerServerOptions } from '../../../src/kvcache/peer/peer-server.js';
 import { startKvService } from '../../../src/kvcache/service.js';
@@ -60,7 +61,8 @@ export async function putChain(service: KvService, namespace: string, tag: numbe
   return k;
 }
 
-export async function startPeerRig(over: Partial<PeerServerOptions> = {}): Promise<PeerRig> {
+/** `directory`: each pool gets a directory store (PUBLISH and DIRECTORY_LOOKUP served; UNSUPPORTED without). */
+export async function startPeerRig(over: Partial<PeerServerOptions> = {}, rigOpts: { directory?: boolean } = {}): Promise<PeerRig> {
   const root = mkdtempSync('/dev/shm/brixlet-peer-');
   const services = new Map<string, KvService>();
   for (const pool of ['default', 'other']) {
@@ -68,7 +70,7 @@ export async function startPeerRig(over: Partial<PeerServerOptions> = {}): Promi
   }
   const key = randomBytes(32);
   const pools = new Map<string, PeerPool>();
-  for (const [name, s] of services) pools.set(name, s.blocks as PeerPool);
+  for (const [name, s] of services) pools.set(name, rigOpts.directory === true ? { ...(s.blocks as PeerPool), directory: new DirectoryStore({ ttlMs: 60_000, maxEntries: 1024 }) } : (s.blocks as PeerPool));
   const aMembership = staticMembership('a', [], { b: key });
   const server = new PeerServer({ host: '127.0.0.1', port: 0, membership: aMembership, pools, ...over }, silent);
   await server.listen();

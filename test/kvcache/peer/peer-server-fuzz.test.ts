@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PeerClient } from '../../../src/kvcache/peer/peer-client.js';
-import { PeerOp, PeerStatus, encodeMexists, encodeMget, encodePeerHello, peerFrame } from '../../../src/kvcache/peer/peer-protocol.js';
+import { PUBLISH_ITEM_BYTES, PeerOp, PeerStatus, encodeDirectoryLookup, encodeMexists, encodeMget, encodePeerHello, encodePublish, peerFrame } from '../../../src/kvcache/peer/peer-protocol.js';
 import { keys } from '../shard-fixture.js';
 import { KiB, type PeerRig, putChain, startPeerRig } from './peer-fixture.js';
 import { PeerWire } from './peer-wire.js';
@@ -13,7 +13,7 @@ let chain: Buffer;
 const STATUSES = new Set<number>(Object.values(PeerStatus));
 
 beforeAll(async () => {
-  rig = await startPeerRig({ limits: { maxBatch: 64, maxFrame: 16 * KiB, maxMgetBytes: 4 << 20 } });
+  rig = await startPeerRig({ limits: { maxBatch: 64, maxFrame: 16 * KiB, maxMgetBytes: 4 << 20 } }, { directory: true });
   chain = await putChain(rig.services.get('default')!, 'ns', 1, 4, 64 * KiB);
 });
 
@@ -28,6 +28,16 @@ const validBody = fc.oneof(
   fc.integer({ min: 0, max: 70 }).map((n) => ({ op: PeerOp.MEXISTS, count: n, body: encodeMexists('ns', n <= 4 ? chain.subarray(0, n * 16) : keys(3, n)) })),
   fc.tuple(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 1 << 20 })).map(([n, len]) => ({ op: PeerOp.MGET, count: n, body: encodeMget('ns', n <= 4 ? chain.subarray(0, n * 16) : keys(3, n), new Array<number>(n).fill(len)) })),
   fc.record({ op: fc.constantFrom(PeerOp.PUBLISH, PeerOp.DIRECTORY_LOOKUP, 0x42), count: fc.nat({ max: 3 }), body: fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)) }),
+  // Well-formed directory ops (any kind byte, up to past the batch limit), so the mutations below reach the handlers.
+  fc.tuple(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 3 })).map(([n, kind]) => {
+    const items = Buffer.alloc(n * PUBLISH_ITEM_BYTES);
+    for (let i = 0; i < n; i++) {
+      keys(5, 1, i).copy(items, i * PUBLISH_ITEM_BYTES);
+      items[i * PUBLISH_ITEM_BYTES + 20] = kind;
+    }
+    return { op: PeerOp.PUBLISH, count: n, body: encodePublish('ns', items) };
+  }),
+  fc.integer({ min: 0, max: 70 }).map((n) => ({ op: PeerOp.DIRECTORY_LOOKUP, count: n, body: encodeDirectoryLookup('ns', keys(5, n)) })),
 );
 
 const mutated = fc.oneof(

@@ -234,7 +234,7 @@ describe('peer reads', () => {
     expect(await w.next()).toBeUndefined();
   });
 
-  it('PUBLISH and DIRECTORY_LOOKUP answer UNSUPPORTED until the directory lands; the connection stays', async () => {
+  it('PUBLISH and DIRECTORY_LOOKUP answer UNSUPPORTED for a pool run without a directory store; the connection stays', async () => {
     const w = await PeerWire.open(rig.port);
     expect((await w.handshake({ self: 'b', server: 'a', pool: 'default', key: rig.key })).reply?.header.status).toBe(0);
     expect((await w.call(PeerOp.PUBLISH, Buffer.alloc(4)))?.header.status).toBe(PeerStatus.UNSUPPORTED);
