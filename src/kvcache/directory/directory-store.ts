@@ -4,7 +4,7 @@
  * by a re-publish; an evict delta removes that holder's entry; a holder that leaves the membership
  * loses all of its entries. Entries live in struct-of-arrays typed arrays (no object per entry):
  * 16-byte key, namespace and holder ids (u16 each), expiry (f64), links of the age list (oldest
- * first) and of the hash chain; 44 bytes per entry plus buckets. Storage starts small and doubles up
+ * first) and of the hash chain: 40 bytes per entry plus 2–4 of buckets. Storage starts small and doubles up
  * to `maxEntries`; a full store forgets its oldest entry for a new one. Expiry is checked on every
  * read and reclaimed by sweep(now): time is always passed in, never read here.
  */

@@ -141,7 +141,8 @@ export class DirectoryPublisher implements ShardPublisher {
     if (b === undefined || b.n === PUBLISH_BATCH) q.batches.push((b = { namespace: ns.name, items: Buffer.alloc(PUBLISH_BATCH * PUBLISH_ITEM_BYTES), n: 0 }));
     const at = b.n * PUBLISH_ITEM_BYTES;
     const ix = this.opts.shard.index;
-    b.items.set(ix.keyBytes(id), at);
+    // The index keeps a key as four little-endian words: written back, they are the key's bytes.
+    for (let w = 0; w < 4; w++) b.items.writeUInt32LE(ix.keys[id * 4 + w] as number, at + w * 4);
     b.items.writeUInt32LE(ix.length[id] as number, at + 16);
     b.items[at + 20] = kind;
     b.n++;
