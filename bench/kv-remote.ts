@@ -10,7 +10,7 @@
  *
  * First increment: A and B are bench processes hosting the shard and the peer transport (not whole
  * `brixlet agent` processes with a coordinator), and the engine's read is the peer client's MGET
- * (the one-engine-call path of issue 13 part 4 does not exist yet).
+ * (the engine's one-call remote read, LOOKUP_REMOTE, is measured by bench/kv-remote-read.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
