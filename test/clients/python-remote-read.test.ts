@@ -44,9 +44,11 @@ c = KvClient(sys.argv[1], 'ns', ${BLOCK})
 first = c.lookup(keys, remote_budget_ms=30000)
 c.release([l.lease_id for l in first.leases])
 blocks = c.get(keys, remote_budget_ms=30000)
+bufs = [bytearray(${LEN}) for _ in keys]
+into = c.get_into(keys, bufs, remote_budget_ms=30000)
 again = c.lookup(keys, remote_budget_ms=30000)
 c.release([l.lease_id for l in again.leases])
-print(json.dumps({'remote_read': c.remote_read, 'hits': first.hits, 'remote': first.remote_hits, 'again': [again.hits, again.remote_hits], 'sha': [hashlib.sha256(b).hexdigest() for b in blocks]}))
+print(json.dumps({'remote_read': c.remote_read, 'hits': first.hits, 'remote': first.remote_hits, 'again': [again.hits, again.remote_hits], 'into': into, 'sha': [hashlib.sha256(b).hexdigest() for b in blocks], 'into_sha': [hashlib.sha256(b).hexdigest() for b in bufs]}))
 c.close()
 `;
 
@@ -65,9 +67,11 @@ describe('clients/python LOOKUP_REMOTE', () => {
   it('one call gets leases for the chain fetched from another agent, bytes intact; the next call is local', { timeout: 60_000 }, async () => {
     const { code, output } = await runPython(['-c', SCRIPT, b.socketPath]);
     if (code !== 0) expect.fail(`python3 exited ${code}:\n${output}`);
-    const r = JSON.parse(output.trim().split('\n').pop() as string) as { remote_read: boolean; hits: number; remote: number; again: number[]; sha: string[] };
-    expect(r).toMatchObject({ remote_read: true, hits: 8, remote: 8, again: [8, 0] });
-    expect(r.sha).toEqual(Array.from({ length: 8 }, (_, i) => createHash('sha256').update(blockBytes(1, i, LEN)).digest('hex')));
+    const r = JSON.parse(output.trim().split('\n').pop() as string) as { remote_read: boolean; hits: number; remote: number; again: number[]; into: number; sha: string[]; into_sha: string[] };
+    expect(r).toMatchObject({ remote_read: true, hits: 8, remote: 8, again: [8, 0], into: 8 });
+    const want = Array.from({ length: 8 }, (_, i) => createHash('sha256').update(blockBytes(1, i, LEN)).digest('hex'));
+    expect(r.sha).toEqual(want);
+    expect(r.into_sha).toEqual(want);
     expect(b.summary().leases).toEqual({ read: 0, write: 0 });
   });
 });

@@ -368,11 +368,11 @@ class KvClient:
             self._release_deferred(ids)
         return out
 
-    def get_into(self, keys, buffers) -> int:
+    def get_into(self, keys, buffers, remote_budget_ms: int | None = None) -> int:
         """Copies the longest sealed prefix of ``keys`` straight into ``buffers[i]`` (writable, each at
         least as long as its block; e.g. an engine's pinned staging buffers). Returns the hit count;
-        block ``i`` fills ``buffers[i][:length]``."""
-        body = self._call(p.LOOKUP, self._pack_keys(keys))
+        block ``i`` fills ``buffers[i][:length]``. ``remote_budget_ms`` as in :meth:`lookup`."""
+        body, _ = self._lookup_body(keys, remote_budget_ms)
         hits = self._record_count(body)
         unpack = p.LEASE_RECORD.unpack_from
         views = self._views
