@@ -106,6 +106,24 @@ function holderNames(a: { holders: readonly string[]; holderOf: Uint16Array }): 
   return [...a.holderOf].map((i) => (i === NO_HOLDER ? undefined : a.holders[i]));
 }
 
+describe('pool directory on its own', () => {
+  it('a home that does not answer rejects the lookup (counted as an error); alone, no key has a holder', async () => {
+    const registry = new Registry();
+    const store = new DirectoryStore({ ttlMs: TTL, maxEntries: 10 });
+    const metrics = createDirectoryMetrics(registry, 'p1', () => store.size);
+    const m = staticMembership('a', [{ node: 'a', peerAddress: '127.0.0.1:1' }, { node: 'b', peerAddress: '127.0.0.1:2' }], {});
+    const d = new PoolDirectory({ membership: m, ring, store, sender: { directoryLookup: () => Promise.reject(new Error('deadline')) }, sweepMs: 0, metrics });
+    let t = 1;
+    while (ring(m.current()).homeOf('ns', keys(t, 1))?.node !== 'b') t++;
+    await expect(d.lookup('ns', keys(t, 2), 50)).rejects.toThrow('deadline');
+    expect(await registry.metrics()).toMatch(/brixlet_kvcache_directory_lookups_total\{pool="p1",result="error"\} 1/);
+    d.close();
+    const alone = new PoolDirectory({ membership: staticMembership('a', [], {}), ring, store, sweepMs: 0 });
+    expect(holderNames(await alone.lookup('ns', keys(t, 2), 50))).toEqual([undefined, undefined]);
+    alone.close();
+  });
+});
+
 describe('pool directory across two agents', () => {
   it.each(['a', 'b'])('a block made hot on a is found from b when the chain is homed on %s', async (home) => {
     const chain = keys(tagHomedOn(home, home === 'a' ? 100 : 200), 3);

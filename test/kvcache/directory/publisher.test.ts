@@ -158,6 +158,22 @@ describe('directory publisher', () => {
     expect(f.counts).toEqual({ sent: 5, applied: 0, dropped: 5 });
   });
 
+  it('deltas queued for a home that leaves the membership are dropped and counted', async () => {
+    const shard = new KvShard(shardOptions({ maxEntries: 64 }));
+    const ns = shard.hello('ns', 'L', 64 * 1024);
+    const m = staticMembership('a', [{ node: 'a', peerAddress: '127.0.0.1:1' }, { node: 'b', peerAddress: '127.0.0.1:2' }], {});
+    const counts: Record<DeltaState, number> = { sent: 0, applied: 0, dropped: 0 };
+    const pub = new DirectoryPublisher({ shard, membership: m, ring, store: new DirectoryStore({ ttlMs: TTL, maxEntries: 10 }), queueMax: 10, ttlMs: TTL, flushMs: 0, metrics: { lookup: () => undefined, deltas: (st, n) => (counts[st] += n) } });
+    const k = keys(tagHomedOn('b'), 3);
+    write(shard, ns, k);
+    hit(shard, ns, k);
+    expect(pub.queued).toBe(3);
+    m.set({ members: [{ node: 'a', peerAddress: '127.0.0.1:1' }] });
+    expect(pub.queued).toBe(0);
+    expect(counts.dropped).toBe(3);
+    await pub.close();
+  });
+
   it('alone (no members) nothing is queued', async () => {
     const shard = new KvShard(shardOptions({ maxEntries: 64 }));
     const ns = shard.hello('ns', 'L', 64 * 1024);
