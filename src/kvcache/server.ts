@@ -276,7 +276,10 @@ export class LeaseServer {
       if (c.reader.pending > 0) socket.destroy();
     });
     socket.on('data', (chunk: Buffer) => this.onData(c, chunk));
-    socket.on('drain', () => socket.resume());
+    // A connection waiting on a remote fetch stays paused until its reply is written.
+    socket.on('drain', () => {
+      if (!c.busy) socket.resume();
+    });
     socket.on('error', () => {});
     socket.on('close', () => this.dropConnection(c));
   }
