@@ -88,9 +88,11 @@ export class RemoteReader {
 
   /**
    * Fetches `keys[from…)` (the chain past the local hit) from their holders within `budgetMs`; the
-   * blocks that arrive intact, in chain order up to the first hole, are sealed in this shard.
+   * blocks that arrive intact, in chain order up to the first hole, are sealed in this shard. At most
+   * `maxBlocks` are reserved at once (the asking connection's --kv.max-writing-bytes: a remote read
+   * may not hold more of the shard in unsealed slots than the engine's own writes could).
    */
-  async fetch(ns: Namespace, keys: Buffer, from: number, budgetMs: number): Promise<RemoteFetch> {
+  async fetch(ns: Namespace, keys: Buffer, from: number, budgetMs: number, maxBlocks = Infinity): Promise<RemoteFetch> {
     const n = keys.length / KEY_BYTES;
     if (!this.worthFetching(from, n)) return NOTHING;
     const t0 = performance.now();
@@ -109,7 +111,7 @@ export class RemoteReader {
     }
     // The run of blocks with a holder right after the local hit; the chain cannot go past a block nobody holds.
     let end = from;
-    while (end < n && end < answer.holderOf.length) {
+    while (end < n && end < answer.holderOf.length && end - from < maxBlocks) {
       const h = answer.holderOf[end] as number;
       if (h === NO_HOLDER || h >= answer.holders.length || answer.holders[h] === this.deps.self) break;
       end++;

@@ -467,7 +467,8 @@ export class LeaseServer {
         if (remote === undefined || !remote.worthFetching(local, n)) return this.remoteReply(c, ns, req.keys, 0, 0);
         // The keys view belongs to the reader's buffer, reused once this frame is handled.
         const keys = Buffer.from(req.keys);
-        return remote.fetch(ns, keys, local, remote.budgetOf(req.budgetMs)).then((got) => this.remoteReply(c, ns, keys, local, got.blocks));
+        const most = Math.floor(opts.maxWritingBytes / ns.slotSize);
+        return remote.fetch(ns, keys, local, remote.budgetOf(req.budgetMs), most).then((got) => this.remoteReply(c, ns, keys, local, got.blocks));
       }
       case Op.EXISTS: {
         const keys = decodeKeys(body, this.maxBatch);

@@ -173,6 +173,23 @@ describe('LOOKUP_REMOTE', () => {
     await engine.close();
   });
 
+  it('reserves at most --kv.max-writing-bytes of slots per call: the prefix stops there', async () => {
+    const k = await putChain(rig.services.get('default') as KvService, 'ns', 1, 8, LEN, BLOCK);
+    const small = await startKvService(shardOptions({ dir: join(root, 'small'), socketPath: join(root, 'small.sock'), slabSize: 16 * MiB, maxWritingBytes: 5 * BLOCK }), { log: silent });
+    try {
+      small.enableRemoteRead?.({ transport, directory: directory(['a'], () => 0), self: 'b', options: { maxBudgetMs: 60_000, minBlocks: 1 } });
+      const engine = await KvClient.connect({ socketPath: small.socketPath, namespace: 'ns', blockSize: BLOCK });
+      const r = await engine.lookup(k, { remoteBudgetMs: 30_000 });
+      expect(r).toMatchObject({ hits: 5, remoteHits: 5 });
+      await engine.release(r.leases.map((l) => l.leaseId));
+      // The next call fetches the rest (any gap is worth it here: --kv.remote-min-blocks 1).
+      expect(await engine.lookup(k, { remoteBudgetMs: 30_000 })).toMatchObject({ hits: 8, remoteHits: 3 });
+      await engine.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('below the threshold (fewer than --kv.remote-min-blocks missing) the directory is not asked', async () => {
     const k = await putChain(rig.services.get('default') as KvService, 'ns', 1, 8, LEN, BLOCK);
     await putChainPart(b, k, 5);
