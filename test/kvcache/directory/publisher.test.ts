@@ -174,6 +174,38 @@ describe('directory publisher', () => {
     await pub.close();
   });
 
+  it('a member joining moves chains without a stampede: nothing is re-sent until a block is hit in a later epoch, then to its new home', async () => {
+    let now = 1_000_000;
+    const shard = new KvShard(shardOptions({ maxEntries: 64 }));
+    const ns = shard.hello('ns', 'L', 64 * 1024);
+    const ab = [{ node: 'a', peerAddress: '127.0.0.1:1' }, { node: 'b', peerAddress: '127.0.0.1:2' }];
+    const m = staticMembership('a', ab, {});
+    const sent: string[] = [];
+    const sender: PublishSender = { publish: async (peer, _ns, items) => (sent.push(peer), new Uint8Array(items.length / PUBLISH_ITEM_BYTES)) };
+    const store = new DirectoryStore({ ttlMs: TTL, maxEntries: 100 });
+    const pub = new DirectoryPublisher({ shard, membership: m, ring, store, sender, queueMax: 100, ttlMs: TTL, clock: () => now, flushMs: 0 });
+    const abc = [...ab, { node: 'c', peerAddress: '127.0.0.1:3' }];
+    const homeIn = (members: typeof ab, k: Buffer): string | undefined => ring({ version: members.length, self: 'a', members, pairKeys: new Map() }).homeOf('ns', k)?.node;
+    let t = 1;
+    while (homeIn(ab, keys(t, 1)) !== 'a' || homeIn(abc, keys(t, 1)) !== 'c') t++;
+    const k = keys(t, 2);
+    write(shard, ns, k);
+    hit(shard, ns, k);
+    await pub.flush();
+    expect(store.size).toBe(2);
+    m.set({ members: abc });
+    await pub.flush();
+    hit(shard, ns, k); // same epoch: already announced
+    await pub.flush();
+    expect(sent).toEqual([]);
+    now += TTL / 2;
+    await pub.flush();
+    hit(shard, ns, k);
+    await pub.flush();
+    expect(sent).toEqual(['c']);
+    await pub.close();
+  });
+
   it('alone (no members) nothing is queued', async () => {
     const shard = new KvShard(shardOptions({ maxEntries: 64 }));
     const ns = shard.hello('ns', 'L', 64 * 1024);
