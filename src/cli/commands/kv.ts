@@ -35,7 +35,9 @@ export const kvCommand: Command = {
     '  stats                        shard summary (capacity, bytes, hit ratio, namespaces)',
     '  put --key HEX32|--text STR   store one block read from --file PATH or stdin',
     '  get --key HEX32|--text STR   print the cached block (or write it to --out FILE)',
-    '  lookup HEX32…                longest cached prefix of a key chain, with its leases',
+    '  lookup HEX32…                longest cached prefix of a key chain, with its leases;',
+    '                               with --remote-budget MS the shard may first fetch what its',
+    '                               node lacks from other agents of the pool (LOOKUP_REMOTE)',
     '',
     'A key is 16 bytes (32 hex digits). --text STR uses the chained key of that text',
     '(sha256 of 16 zero bytes ‖ STR, first 16 bytes), so put and get agree without hex.',
@@ -70,6 +72,7 @@ export const kvCommand: Command = {
     { name: 'file', type: 'string', valueName: 'PATH', description: 'put: read the block from PATH (default stdin).' },
     { name: 'out', type: 'string', valueName: 'FILE', description: 'get: write the block to FILE (default stdout).' },
     { name: 'timeout', type: 'string', valueName: 'MS', description: 'Connect and reply timeout in milliseconds (default 10000).' },
+    { name: 'remote-budget', type: 'string', valueName: 'MS', description: 'lookup: the one-call remote read\'s budget in ms (0 = the agent\'s --kv.remote-budget).' },
     JSON_OPTION,
     CONFIG_OPTION,
   ],
@@ -137,10 +140,14 @@ const RUN: Record<Subcommand, Run> = {
   async lookup(ctx, client, args) {
     if (args.length === 0) throw usage('give the key chain: brixlet kv lookup HEX32 [HEX32…]');
     const keys = Buffer.concat(args.map((a) => hexKey(a, 'key')));
-    const { hits, leases } = await client.lookup(keys);
+    const budgetText = stringOption(ctx.args, 'remote-budget');
+    const budget = budgetText === undefined ? undefined : Number(budgetText);
+    if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) throw usage(`--remote-budget must be a whole number of milliseconds, got '${budgetText}'`);
+    const { hits, leases, remoteHits } = await client.lookup(keys, budget === undefined ? {} : { remoteBudgetMs: budget });
     if (leases.length > 0) await client.release(leases.map((l) => l.leaseId));
     const rows = leases.map((l, i) => ({ key: args[i] as string, leaseId: l.leaseId, slab: l.slab, path: client.hello.slabs[l.slab] ?? '', offset: l.offset, length: l.length }));
-    ctx.io.stdout.write(json(ctx) ? `${JSON.stringify({ requested: args.length, hits, blocks: rows }, null, 2)}\n` : renderLookup(args.length, hits, rows, ctx.out));
+    ctx.io.stdout.write(json(ctx) ? `${JSON.stringify({ requested: args.length, hits, ...(budget !== undefined && { remote: remoteHits }), blocks: rows }, null, 2)}\n` : renderLookup(args.length, hits, rows, ctx.out));
+    if (!json(ctx) && remoteHits > 0) ctx.io.stdout.write(`${remoteHits} of them fetched from other agents\n`);
     return hits > 0 ? 0 : 1;
   },
 };

@@ -81,6 +81,10 @@ describe('brixlet kv (against an in-process shard)', () => {
     expect(lines[2]).toMatch(new RegExp(`^${hex[0]}\\s+\\d+\\s+${root}/slabs/slab-[0-9a-f]{8}-000\\d\\s+\\d+\\s+3$`));
     const json = JSON.parse((await cli(['kv', 'lookup', ...hex, '--namespace', 'chain', '--json', ...sock])).stdout);
     expect(json).toMatchObject({ requested: 3, hits: 2, blocks: [{ key: hex[0], length: 3 }, { key: hex[1], length: 3 }] });
+    // LOOKUP_REMOTE on a shard without peers answers as LOOKUP.
+    const remote = JSON.parse((await cli(['kv', 'lookup', ...hex, '--namespace', 'chain', '--json', '--remote-budget', '5', ...sock])).stdout);
+    expect(remote).toMatchObject({ requested: 3, hits: 2, remote: 0 });
+    expect((await cli(['kv', 'lookup', ...hex, '--namespace', 'chain', '--remote-budget', 'soon', ...sock])).code).toBe(2);
     // The CLI released its read leases.
     expect(service.summary().leases.read).toBe(0);
     expect((await cli(['kv', 'lookup', hex[2] as string, '--namespace', 'chain', ...sock])).code).toBe(1);
