@@ -211,7 +211,7 @@ describe('kv component: peer listener', () => {
     expect(text).toMatch(/^brixlet_kvcache_peer_bytes_total\{direction="sent"\} 29$/m);
   });
 
-  it('with the peer port on, the agent reads other agents through its own peer client (received bytes counted); LOOKUP_REMOTE without a directory answers as LOOKUP', async () => {
+  it('with the peer port on, the agent reads other agents through its own peer client (received bytes counted); LOOKUP_REMOTE of a chain no agent holds answers with no hits', async () => {
     const { randomBytes } = await import('node:crypto');
     const key = randomBytes(32);
     const [p1, p2] = [await freePort(), await freePort()];
@@ -240,7 +240,8 @@ describe('kv component: peer listener', () => {
     expect(await n2.metrics.render()).toMatch(/^brixlet_kvcache_peer_bytes_total\{direction="received"\} 29$/m);
     const c2 = await KvClient.connect({ socketPath: n2.kv.socketPath as string, namespace: 'n', blockSize: 64 * 1024 });
     expect(c2.remoteRead).toBe(true);
-    expect(await c2.lookup(Buffer.concat(Array.from({ length: 8 }, () => k)), { remoteBudgetMs: 5 })).toMatchObject({ hits: 0, remoteHits: 0 });
+    const nowhere = chainKeys(Array.from({ length: 8 }, (_, i) => Buffer.from(`held by nobody ${i}`)));
+    expect(await c2.lookup(nowhere, { remoteBudgetMs: 5 })).toMatchObject({ hits: 0, remoteHits: 0 });
     await c2.close();
   });
 
