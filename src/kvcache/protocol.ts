@@ -295,6 +295,8 @@ export interface HelloFields {
 export const HelloFeature = {
   /** The shard serves LOOKUP_REMOTE (answered as a LOOKUP while the agent has no peers to fetch from). */
   REMOTE_READ: 1,
+  /** The shard honours LOOKUP_REMOTE's flags (FETCH_ALL); a shard without this bit would read them as budget. */
+  REMOTE_FETCH_ALL: 2,
 } as const;
 
 export interface HelloReply {
@@ -440,24 +442,50 @@ export function decodeKeys(body: Buffer, maxBatch: number): Buffer {
   return keys;
 }
 
-/** LOOKUP_REMOTE request: u32 n, u32 budget (ms, 0 = the shard's default), n keys. */
-export function encodeLookupRemote(keys: Buffer, budgetMs: number): Buffer {
+/** LOOKUP_REMOTE request flags (the u16 after the budget). */
+export const LookupRemoteFlag = {
+  /** Fetch every missing block that has a holder, whatever --kv.remote-min-blocks and --kv.remote-min-percent say. */
+  FETCH_ALL: 1,
+} as const;
+const KNOWN_LOOKUP_REMOTE_FLAGS = LookupRemoteFlag.FETCH_ALL;
+
+/**
+ * The longest budget a LOOKUP_REMOTE names (ms): --kv.remote-budget-max is at most 1 min, and the
+ * field is a u16. Clients send no more (the agent would cut it to its maximum anyway).
+ */
+export const MAX_REMOTE_BUDGET_MS = 60_000;
+
+export interface LookupRemoteRequest {
+  readonly keys: Buffer;
+  /** 0 = the shard's --kv.remote-budget. */
+  readonly budgetMs: number;
+  /** LookupRemoteFlag bits. */
+  readonly flags: number;
+}
+
+/** LOOKUP_REMOTE request: u32 n, u16 budget (ms, 0 = the shard's default, at most MAX_REMOTE_BUDGET_MS), u16 flags, n keys. */
+export function encodeLookupRemote(keys: Buffer, budgetMs: number, flags = 0): Buffer {
   if (keys.length % KEY_BYTES !== 0) throw new ProtocolError(Status.BAD_FRAME, `keys buffer is ${keys.length} bytes, not a multiple of ${KEY_BYTES}`);
   const out = Buffer.allocUnsafe(8 + keys.length);
   out.writeUInt32LE(keys.length / KEY_BYTES, 0);
-  out.writeUInt32LE(Math.max(0, Math.min(0xffff_ffff, Math.round(budgetMs))), 4);
+  out.writeUInt16LE(Math.max(0, Math.min(MAX_REMOTE_BUDGET_MS, Math.round(budgetMs))), 4);
+  out.writeUInt16LE(flags & 0xffff, 6);
   keys.copy(out, 8);
   return out;
 }
 
-export function decodeLookupRemote(body: Buffer, maxBatch: number): { keys: Buffer; budgetMs: number } {
+export function decodeLookupRemote(body: Buffer, maxBatch: number): LookupRemoteRequest {
   const r = new BodyReader(body);
   const n = r.u32('key count');
   if (n > maxBatch) throw new ProtocolError(Status.BATCH_TOO_LARGE, `${n} keys exceed the batch limit of ${maxBatch}`);
-  const budgetMs = r.u32('budget');
+  const budgetMs = r.u16('budget');
+  const flags = r.u16('flags');
   const keys = r.bytes(n * KEY_BYTES, 'keys');
   r.end();
-  return { keys, budgetMs };
+  // A flag this shard does not know must never be silently ignored.
+  const unknown = flags & ~KNOWN_LOOKUP_REMOTE_FLAGS;
+  if (unknown !== 0) throw new ProtocolError(Status.BAD_FRAME, `unknown LOOKUP_REMOTE flags 0x${unknown.toString(16)}`);
+  return { keys, budgetMs, flags };
 }
 
 /** LOOKUP_REMOTE reply: u32 hits, u32 of them fetched from other agents, hits lease records. */

@@ -80,21 +80,26 @@ export class RemoteReader {
     return hits;
   }
 
-  /** The double-get rule: a remote trip pays only for a long enough missing suffix. */
-  worthFetching(localHits: number, n: number): boolean {
+  /**
+   * The double-get rule: a remote trip pays only for a long enough missing suffix. `fetchAll` (the
+   * request's FETCH_ALL flag: a caller that knows recompute costs more) waives the thresholds.
+   */
+  worthFetching(localHits: number, n: number, fetchAll = false): boolean {
     const missing = n - localHits;
-    return missing > 0 && missing >= this.options.minBlocks && missing >= this.options.minShare * n;
+    return missing > 0 && (fetchAll || (missing >= this.options.minBlocks && missing >= this.options.minShare * n));
   }
 
   /**
    * Fetches `keys[from…)` (the chain past the local hit) from their holders within `budgetMs`; the
    * blocks that arrive intact, in chain order up to the first hole, are sealed in this shard. At most
    * `maxBlocks` are reserved at once (the asking connection's --kv.max-writing-bytes: a remote read
-   * may not hold more of the shard in unsealed slots than the engine's own writes could).
+   * may not hold more of the shard in unsealed slots than the engine's own writes could). With
+   * `fetchAll` any missing run is fetched, however short.
    */
-  async fetch(ns: Namespace, keys: Buffer, from: number, budgetMs: number, maxBlocks = Infinity): Promise<RemoteFetch> {
+  async fetch(ns: Namespace, keys: Buffer, from: number, budgetMs: number, opts: { maxBlocks?: number; fetchAll?: boolean } = {}): Promise<RemoteFetch> {
     const n = keys.length / KEY_BYTES;
-    if (!this.worthFetching(from, n)) return NOTHING;
+    const maxBlocks = opts.maxBlocks ?? Infinity;
+    if (!this.worthFetching(from, n, opts.fetchAll === true)) return NOTHING;
     const t0 = performance.now();
     const deadline = t0 + budgetMs;
     const left = (): number => Math.max(1, Math.ceil(deadline - performance.now()));

@@ -17,6 +17,7 @@ import {
   HEADER_BYTES,
   HelloFeature,
   ItemStatus,
+  LookupRemoteFlag,
   Op,
   ProtocolError,
   REPLY_BIT,
@@ -447,7 +448,7 @@ export class LeaseServer {
           slotSize: c.ns.slotSize,
           slabSize: opts.slabSize,
           slabs: opts.slabPaths,
-          features: HelloFeature.REMOTE_READ,
+          features: HelloFeature.REMOTE_READ | HelloFeature.REMOTE_FETCH_ALL,
         });
       }
       case Op.LOOKUP: {
@@ -464,11 +465,12 @@ export class LeaseServer {
         this.roomFor(c, n);
         const remote = this.remote;
         const local = remote === undefined ? 0 : remote.localPrefix(ns, req.keys);
-        if (remote === undefined || !remote.worthFetching(local, n)) return this.remoteReply(c, ns, req.keys, 0, 0);
+        const fetchAll = (req.flags & LookupRemoteFlag.FETCH_ALL) !== 0;
+        if (remote === undefined || !remote.worthFetching(local, n, fetchAll)) return this.remoteReply(c, ns, req.keys, 0, 0);
         // The keys view belongs to the reader's buffer, reused once this frame is handled.
         const keys = Buffer.from(req.keys);
         const most = Math.floor(opts.maxWritingBytes / ns.slotSize);
-        return remote.fetch(ns, keys, local, remote.budgetOf(req.budgetMs), most).then((got) => this.remoteReply(c, ns, keys, local, got.blocks));
+        return remote.fetch(ns, keys, local, remote.budgetOf(req.budgetMs), { maxBlocks: most, fetchAll }).then((got) => this.remoteReply(c, ns, keys, local, got.blocks));
       }
       case Op.EXISTS: {
         const keys = decodeKeys(body, this.maxBatch);

@@ -5,11 +5,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KvClient } from '../../src/kvcache/client/kv-client.js';
 import { PeerClient } from '../../src/kvcache/peer/peer-client.js';
 import { startKvService } from '../../src/kvcache/service.js';
 import type { KvService } from '../../src/kvcache/types.js';
 import { KiB, type PeerRig, blockBytes, putChain, silent, startPeerRig } from '../kvcache/peer/peer-fixture.js';
-import { MiB, shardOptions } from '../kvcache/shard-fixture.js';
+import { MiB, keys, shardOptions } from '../kvcache/shard-fixture.js';
 
 const BLOCK = 256 * KiB;
 const LEN = 200 * KiB;
@@ -26,6 +27,11 @@ beforeAll(async () => {
   const directory = { lookup: async (_ns: string, k: Buffer) => ({ holders: ['a'], holderOf: new Uint16Array(k.length / 16) }) };
   b.enableRemoteRead?.({ transport, directory, self: 'b', options: { maxBudgetMs: 60_000 } });
   await putChain(rig.services.get('default') as KvService, 'ns', 1, 8, LEN, BLOCK);
+  // Chain 2: a holds 3 blocks, b the first 2 (a one-block gap, below --kv.remote-min-blocks).
+  await putChain(rig.services.get('default') as KvService, 'ns', 2, 3, LEN, BLOCK);
+  const local = await KvClient.connect({ socketPath: b.socketPath, namespace: 'ns', blockSize: BLOCK });
+  await local.put(keys(2, 2), [blockBytes(2, 0, LEN), blockBytes(2, 1, LEN)]);
+  await local.close();
 });
 
 afterAll(async () => {
@@ -73,5 +79,23 @@ describe('clients/python LOOKUP_REMOTE', () => {
     expect(r.sha).toEqual(want);
     expect(r.into_sha).toEqual(want);
     expect(b.summary().leases).toEqual({ read: 0, write: 0 });
+  });
+
+  it('fetch_all=True fetches a one-block gap the agent\'s thresholds skip', { timeout: 60_000 }, async () => {
+    const script = `
+import hashlib, json, struct, sys
+from brixlet_kv.client import KvClient
+keys = [struct.pack('<II8x', 2, i) for i in range(3)]
+c = KvClient(sys.argv[1], 'ns', ${BLOCK})
+plain = c.lookup(keys, remote_budget_ms=30000)
+c.release([l.lease_id for l in plain.leases])
+blocks = c.get(keys, remote_budget_ms=30000, fetch_all=True)
+print(json.dumps({'plain': [plain.hits, plain.remote_hits], 'got': len(blocks), 'sha': hashlib.sha256(blocks[-1]).hexdigest()}))
+c.close()
+`;
+    const { code, output } = await runPython(['-c', script, b.socketPath]);
+    if (code !== 0) expect.fail(`python3 exited ${code}:\n${output}`);
+    const r = JSON.parse(output.trim().split('\n').pop() as string) as { plain: number[]; got: number; sha: string };
+    expect(r).toEqual({ plain: [2, 0], got: 3, sha: createHash('sha256').update(blockBytes(2, 2, LEN)).digest('hex') });
   });
 });

@@ -14,6 +14,8 @@ import {
   decodeLookupRemote,
   encodeLookupRemote,
   HelloFeature,
+  LookupRemoteFlag,
+  MAX_REMOTE_BUDGET_MS,
   decodeItemStatuses,
   decodeJson,
   decodeKeys,
@@ -76,12 +78,31 @@ describe('kv protocol frames', () => {
     expect(statusOf(() => readHeader(big, 1024))).toBe(Status.FRAME_TOO_LARGE);
   });
 
+  it('LOOKUP_REMOTE: u16 budget + u16 flags reads as the old u32 budget; budgets clip to 1 min; unknown flags are BAD_FRAME', () => {
+    const chain = Buffer.alloc(32, 9);
+    // A body with the earlier u32 budget field (any budget up to 65535 ms) is the same bytes.
+    const old = Buffer.alloc(8 + 32);
+    old.writeUInt32LE(2, 0);
+    old.writeUInt32LE(65535, 4);
+    chain.copy(old, 8);
+    expect(decodeLookupRemote(old, 16)).toEqual({ keys: chain, budgetMs: 65535, flags: 0 });
+    expect(encodeLookupRemote(chain, 200).equals(Buffer.concat([Buffer.from([2, 0, 0, 0, 200, 0, 0, 0]), chain]))).toBe(true);
+    expect(decodeLookupRemote(encodeLookupRemote(chain, 10 * 60_000), 16).budgetMs).toBe(MAX_REMOTE_BUDGET_MS);
+    expect(decodeLookupRemote(encodeLookupRemote(chain, -5), 16).budgetMs).toBe(0);
+    for (const flags of [2, 0x8000, 0xffff]) {
+      const body = encodeLookupRemote(chain, 20);
+      body.writeUInt16LE(flags, 6);
+      expect(statusOf(() => decodeLookupRemote(body, 16)), String(flags)).toBe(Status.BAD_FRAME);
+    }
+  });
+
   it('round-trips every body', () => {
     expect(decodeHello(encodeHello({ namespace: 'm/tp0', layout: 'ncld16', blockSize: 4096 }))).toEqual({ namespace: 'm/tp0', layout: Buffer.from('ncld16'), blockSize: 4096 });
     const hr = { sessionId: 3, leaseTtlMs: 30000, maxBatch: 4096, maxFrame: 1 << 20, slotSize: 8192, slabSize: 2 ** 32, slabs: ['/dev/shm/x/slab-0a0b0c0d-0000', '/dev/shm/x/slab-0a0b0c0d-0001'], features: HelloFeature.REMOTE_READ };
     expect(decodeHelloReply(encodeHelloReply(hr))).toEqual(hr);
     const chain = Buffer.alloc(48, 5);
-    expect(decodeLookupRemote(encodeLookupRemote(chain, 25), 16)).toEqual({ keys: chain, budgetMs: 25 });
+    expect(decodeLookupRemote(encodeLookupRemote(chain, 25), 16)).toEqual({ keys: chain, budgetMs: 25, flags: 0 });
+    expect(decodeLookupRemote(encodeLookupRemote(chain, 25, LookupRemoteFlag.FETCH_ALL), 16)).toEqual({ keys: chain, budgetMs: 25, flags: 1 });
     expect(statusOf(() => decodeLookupRemote(encodeLookupRemote(chain, 25), 2))).toBe(Status.BATCH_TOO_LARGE);
     const keys = Buffer.alloc(48);
     for (let i = 0; i < 48; i++) keys[i] = i;

@@ -6,6 +6,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KvConnection } from '../../src/kvcache/client/connection.js';
 import { KvClient } from '../../src/kvcache/client/kv-client.js';
 import { type DirectoryAnswer, type DirectoryLookup, NO_HOLDER } from '../../src/kvcache/directory-types.js';
 import { handshakeProof, newNonce } from '../../src/kvcache/peer/handshake.js';
@@ -22,6 +23,7 @@ import {
   peerFrame,
   writePeerHeader,
 } from '../../src/kvcache/peer/peer-protocol.js';
+import { HelloFeature, Op, decodeHelloReply, encodeHello, encodeLookupRemote } from '../../src/kvcache/protocol.js';
 import { startKvService } from '../../src/kvcache/service.js';
 import type { KvService } from '../../src/kvcache/types.js';
 import { KiB, type PeerRig, blockBytes, putChain, silent, startPeerRig } from './peer/peer-fixture.js';
@@ -198,6 +200,37 @@ describe('LOOKUP_REMOTE', () => {
     expect(await engine.lookup(k, { remoteBudgetMs: 30_000 })).toMatchObject({ hits: 5, remoteHits: 0 });
     expect(asked).toHaveLength(0);
     await engine.close();
+  });
+
+  it('FETCH_ALL fetches a gap below the thresholds (one block), which a plain LOOKUP_REMOTE leaves a miss', async () => {
+    const k = await putChain(rig.services.get('default') as KvService, 'ns', 1, 3, LEN, BLOCK);
+    await putChainPart(b, k, 2);
+    enable(directory(['a'], () => 0));
+    const engine = await KvClient.connect({ socketPath: b.socketPath, namespace: 'ns', blockSize: BLOCK });
+    const plain = await engine.lookup(k, { remoteBudgetMs: 30_000 });
+    expect(plain).toMatchObject({ hits: 2, remoteHits: 0 });
+    expect(asked).toHaveLength(0);
+    await engine.release(plain.leases.map((l) => l.leaseId));
+    const all = await engine.lookup(k, { remoteBudgetMs: 30_000, fetchAll: true });
+    expect(all).toMatchObject({ hits: 3, remoteHits: 1 });
+    expect(asked).toHaveLength(1);
+    await engine.release(all.leases.map((l) => l.leaseId));
+    expect((await engine.get(k)).map((x, i) => x.equals(blockBytes(1, i, LEN)))).toEqual([true, true, true]);
+    await engine.close();
+    expect(await metric('brixlet_kvcache_remote_hit_blocks_total')).toBe(1);
+  });
+
+  it('an unknown flag bit is BAD_FRAME (the connection closes); HELLO announces the flags', async () => {
+    enable(directory(['a'], () => 0));
+    const conn = await KvConnection.open({ socketPath: b.socketPath });
+    const hello = decodeHelloReply(await conn.request(Op.HELLO, encodeHello({ namespace: 'ns', layout: '', blockSize: BLOCK })));
+    expect(hello.features).toBe(HelloFeature.REMOTE_READ | HelloFeature.REMOTE_FETCH_ALL);
+    const body = encodeLookupRemote(keys(1, 2), 50);
+    body.writeUInt16LE(2, 6);
+    await expect(conn.request(Op.LOOKUP_REMOTE, body)).rejects.toMatchObject({ code: 'BRX_ERR_KV_PROTOCOL', params: { status: 'BAD_FRAME', message: 'unknown LOOKUP_REMOTE flags 0x2' } });
+    await expect(conn.request(Op.PING)).rejects.toBeDefined();
+    await conn.close();
+    expect(asked).toHaveLength(0);
   });
 
   it('is refused (SHUTTING_DOWN) while the shard drains, like LOOKUP', async () => {

@@ -269,24 +269,31 @@ class KvClient:
         """Whether the shard serves LOOKUP_REMOTE (``remote_budget_ms=`` of lookup/get reads other agents' blocks)."""
         return bool(self.session.features & p.FEATURE_REMOTE_READ)
 
-    def lookup(self, keys, remote_budget_ms: int | None = None) -> Lookup:
+    def lookup(self, keys, remote_budget_ms: int | None = None, fetch_all: bool = False) -> Lookup:
         """Longest sealed prefix of ``keys``, one read lease per hit (``RELEASE`` them when done).
 
-        With ``remote_budget_ms`` (0 = the agent's ``--kv.remote-budget``) the shard may first fetch the
-        part of the chain its node lacks from other agents, within that many ms; ``remote_hits`` says how
-        many of the hits came from them. A shard that does not serve it gets a plain LOOKUP."""
-        body, remote = self._lookup_body(keys, remote_budget_ms)
+        With ``remote_budget_ms`` (0 = the agent's ``--kv.remote-budget``, at most 60000) the shard may
+        first fetch the part of the chain its node lacks from other agents, within that many ms;
+        ``remote_hits`` says how many of the hits came from them. The agent fetches only a long enough
+        gap (``--kv.remote-min-blocks``, ``--kv.remote-min-percent``) unless ``fetch_all`` is set: then
+        every missing block that has a holder, for callers that know recomputing costs more. A shard
+        that does not serve LOOKUP_REMOTE gets a plain LOOKUP; one that serves it without the flag
+        raises (``UNSUPPORTED``) rather than ignore ``fetch_all``."""
+        body, remote = self._lookup_body(keys, remote_budget_ms, fetch_all)
         return Lookup(self._record_count(body), self._leases(body), remote)
 
-    def _lookup_body(self, keys, remote_budget_ms: int | None):
+    def _lookup_body(self, keys, remote_budget_ms: int | None, fetch_all: bool = False):
         """(LOOKUP-shaped reply body, blocks fetched from other agents)."""
         if remote_budget_ms is None or not self.remote_read:
             return self._call(p.LOOKUP, self._pack_keys(keys)), 0
+        if fetch_all and not self.session.features & p.FEATURE_REMOTE_FETCH_ALL:
+            raise p.KvError('KV shard refused LOOKUP_REMOTE: UNSUPPORTED (this shard predates the FETCH_ALL flag; upgrade the agent)', op=p.LOOKUP_REMOTE)
         self._check_batch(len(keys))
         end = p.HEADER_BYTES + 8 + len(keys) * p.KEY_BYTES
         if end > len(self._send):
             raise p.ProtocolError(f'request of {end} bytes exceeds the frame limit of {len(self._send)}', p.FRAME_TOO_LARGE)
-        body = self._call(p.LOOKUP_REMOTE, p.pack_lookup_remote_into(self._send, p.HEADER_BYTES, keys, remote_budget_ms))
+        flags = p.LOOKUP_REMOTE_FETCH_ALL if fetch_all else 0
+        body = self._call(p.LOOKUP_REMOTE, p.pack_lookup_remote_into(self._send, p.HEADER_BYTES, keys, remote_budget_ms, flags))
         if len(body) < 8:
             raise self._broken(p.ProtocolError(f'LOOKUP_REMOTE reply is {len(body)} bytes, at least 8 expected'))
         remote = p.U32.unpack_from(body, 4)[0]
@@ -351,10 +358,10 @@ class KvClient:
                 statuses[i] = s
         return statuses
 
-    def get(self, keys, remote_budget_ms: int | None = None) -> list[bytes]:
+    def get(self, keys, remote_budget_ms: int | None = None, fetch_all: bool = False) -> list[bytes]:
         """The cached blocks of the longest sealed prefix of ``keys``, copied out (LOOKUP → copy → RELEASE);
-        ``remote_budget_ms`` as in :meth:`lookup`."""
-        body, _ = self._lookup_body(keys, remote_budget_ms)
+        ``remote_budget_ms`` and ``fetch_all`` as in :meth:`lookup`."""
+        body, _ = self._lookup_body(keys, remote_budget_ms, fetch_all)
         hits = self._record_count(body)
         unpack = p.LEASE_RECORD.unpack_from
         views = self._views
@@ -368,11 +375,11 @@ class KvClient:
             self._release_deferred(ids)
         return out
 
-    def get_into(self, keys, buffers, remote_budget_ms: int | None = None) -> int:
+    def get_into(self, keys, buffers, remote_budget_ms: int | None = None, fetch_all: bool = False) -> int:
         """Copies the longest sealed prefix of ``keys`` straight into ``buffers[i]`` (writable, each at
         least as long as its block; e.g. an engine's pinned staging buffers). Returns the hit count;
-        block ``i`` fills ``buffers[i][:length]``. ``remote_budget_ms`` as in :meth:`lookup`."""
-        body, _ = self._lookup_body(keys, remote_budget_ms)
+        block ``i`` fills ``buffers[i][:length]``. ``remote_budget_ms`` and ``fetch_all`` as in :meth:`lookup`."""
+        body, _ = self._lookup_body(keys, remote_budget_ms, fetch_all)
         hits = self._record_count(body)
         unpack = p.LEASE_RECORD.unpack_from
         views = self._views

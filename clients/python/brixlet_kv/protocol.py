@@ -35,6 +35,12 @@ LOOKUP_REMOTE = 0x0A
 
 #: HELLO reply ``features`` bit: the shard serves LOOKUP_REMOTE.
 FEATURE_REMOTE_READ = 1
+#: HELLO reply ``features`` bit: the shard honours LOOKUP_REMOTE's flags (an older one reads them as budget).
+FEATURE_REMOTE_FETCH_ALL = 2
+#: LOOKUP_REMOTE flag: fetch every missing block that has a holder, whatever the agent's thresholds.
+LOOKUP_REMOTE_FETCH_ALL = 1
+#: The longest LOOKUP_REMOTE budget (ms): the agent's --kv.remote-budget-max is at most 1 min.
+MAX_REMOTE_BUDGET_MS = 60000
 
 OP_NAMES = {
     HELLO: 'HELLO',
@@ -305,10 +311,11 @@ def pack_keys_into(buf: bytearray, at: int, keys) -> int:
     return p
 
 
-def pack_lookup_remote_into(buf: bytearray, at: int, keys, budget_ms: int) -> int:
-    """A LOOKUP_REMOTE body (``u32 n``, ``u32 budget ms``, the keys) at ``buf[at:]``; returns the end offset."""
+def pack_lookup_remote_into(buf: bytearray, at: int, keys, budget_ms: int, flags: int = 0) -> int:
+    """A LOOKUP_REMOTE body (``u32 n``, ``u16 budget ms`` clipped to 0…60000, ``u16 flags``, the keys)
+    at ``buf[at:]``; returns the end offset."""
     U32.pack_into(buf, at, len(keys))
-    U32.pack_into(buf, at + 4, max(0, min(0xFFFFFFFF, int(budget_ms))))
+    struct.pack_into('<HH', buf, at + 4, max(0, min(MAX_REMOTE_BUDGET_MS, int(budget_ms))), flags & 0xFFFF)
     p = at + 8
     for k in keys:
         _check_key(k)

@@ -74,6 +74,9 @@ class BodyTest(unittest.TestCase):
         buf = bytearray(64)
         end = p.pack_lookup_remote_into(buf, 0, [K, K2], 25)
         self.assertEqual(bytes(buf[:end]), struct.pack('<II', 2, 25) + K + K2)
+        # u16 budget (clipped to 1 min), u16 flags: FETCH_ALL is bit 0.
+        end = p.pack_lookup_remote_into(buf, 0, [K], 10**6, p.LOOKUP_REMOTE_FETCH_ALL)
+        self.assertEqual(bytes(buf[:end]), struct.pack('<IHH', 1, 60000, 1) + K)
 
     def test_names_longer_than_255_bytes_are_refused(self):
         with self.assertRaises(p.ProtocolError) as cm:

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { parseSize } from '../../common/config/coerce.js';
 import { chainKeys } from '../../kvcache/client/chain-keys.js';
 import { KvConnection } from '../../kvcache/client/connection.js';
-import { KvClient, type KvStats } from '../../kvcache/client/kv-client.js';
-import { ItemStatus, Op, decodeJson, itemStatusName } from '../../kvcache/protocol.js';
+import { KvClient, type KvStats, type LookupOptions } from '../../kvcache/client/kv-client.js';
+import { ItemStatus, MAX_REMOTE_BUDGET_MS, Op, decodeJson, itemStatusName } from '../../kvcache/protocol.js';
 import { DEFAULT_KV_SOCKET } from '../../kvcache/service.js';
 import { stringOption, usage } from '../args.js';
 import { type Command, type CommandContext, CONFIG_OPTION, JSON_OPTION } from '../types.js';
@@ -35,9 +35,13 @@ export const kvCommand: Command = {
     '  stats                        shard summary (capacity, bytes, hit ratio, namespaces)',
     '  put --key HEX32|--text STR   store one block read from --file PATH or stdin',
     '  get --key HEX32|--text STR   print the cached block (or write it to --out FILE)',
-    '  lookup HEX32…                longest cached prefix of a key chain, with its leases;',
-    '                               with --remote-budget MS the shard may first fetch what its',
-    '                               node lacks from other agents of the pool (LOOKUP_REMOTE)',
+    '  lookup HEX32…                longest cached prefix of a key chain, with its leases',
+    '',
+    'get and lookup with --remote-budget MS (0-60000; 0 = the agent\'s --kv.remote-budget): the',
+    'shard first fetches, within MS, every block its node lacks that another agent of the pool',
+    'holds (LOOKUP_REMOTE with FETCH_ALL: even one block, whatever --kv.remote-min-blocks says),',
+    'and keeps it, so the next get is local. Only blocks other agents published (hot: hit after',
+    'they were written) can be found.',
     '',
     'A key is 16 bytes (32 hex digits). --text STR uses the chained key of that text',
     '(sha256 of 16 zero bytes ‖ STR, first 16 bytes), so put and get agree without hex.',
@@ -54,6 +58,7 @@ export const kvCommand: Command = {
     'brixlet kv put --key 00112233445566778899aabbccddeeff --file block.bin --namespace llama-3-8b/bf16 --block-size 2MiB',
     'brixlet kv get --key 00112233445566778899aabbccddeeff --out copy.bin --namespace llama-3-8b/bf16 --block-size 2MiB',
     'brixlet kv lookup 00112233445566778899aabbccddeeff --json --socket /run/brixlet/kv.sock',
+    'brixlet kv get --text greeting --remote-budget 200 --socket /run/brixlet/kv-1.sock',
   ],
   subcommands: [
     { name: 'stats', summary: 'Show the shard summary' },
@@ -72,7 +77,7 @@ export const kvCommand: Command = {
     { name: 'file', type: 'string', valueName: 'PATH', description: 'put: read the block from PATH (default stdin).' },
     { name: 'out', type: 'string', valueName: 'FILE', description: 'get: write the block to FILE (default stdout).' },
     { name: 'timeout', type: 'string', valueName: 'MS', description: 'Connect and reply timeout in milliseconds (default 10000).' },
-    { name: 'remote-budget', type: 'string', valueName: 'MS', description: 'lookup: the one-call remote read\'s budget in ms (0 = the agent\'s --kv.remote-budget).' },
+    { name: 'remote-budget', type: 'string', valueName: 'MS', description: 'get/lookup: also fetch the blocks this node lacks from other agents, within MS (0-60000; 0 = the agent\'s --kv.remote-budget).' },
     JSON_OPTION,
     CONFIG_OPTION,
   ],
@@ -124,7 +129,7 @@ const RUN: Record<Subcommand, Run> = {
   },
   async get(ctx, client) {
     const key = blockKey(ctx);
-    const [block] = await client.get(key);
+    const [block] = await client.get(key, remoteOptions(ctx));
     if (block === undefined) {
       ctx.io.stderr.write(`${ctx.err.red(`brixlet: ${key.toString('hex')} is not cached in namespace ${client.namespace}`)}\n`);
       return 1;
@@ -140,19 +145,26 @@ const RUN: Record<Subcommand, Run> = {
   async lookup(ctx, client, args) {
     if (args.length === 0) throw usage('give the key chain: brixlet kv lookup HEX32 [HEX32…]');
     const keys = Buffer.concat(args.map((a) => hexKey(a, 'key')));
-    const budgetText = stringOption(ctx.args, 'remote-budget');
-    const budget = budgetText === undefined ? undefined : Number(budgetText);
-    if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) throw usage(`--remote-budget must be a whole number of milliseconds, got '${budgetText}'`);
-    const { hits, leases, remoteHits } = await client.lookup(keys, budget === undefined ? {} : { remoteBudgetMs: budget });
+    const remote = remoteOptions(ctx);
+    const { hits, leases, remoteHits } = await client.lookup(keys, remote);
     if (leases.length > 0) await client.release(leases.map((l) => l.leaseId));
     const rows = leases.map((l, i) => ({ key: args[i] as string, leaseId: l.leaseId, slab: l.slab, path: client.hello.slabs[l.slab] ?? '', offset: l.offset, length: l.length }));
-    ctx.io.stdout.write(json(ctx) ? `${JSON.stringify({ requested: args.length, hits, ...(budget !== undefined && { remote: remoteHits }), blocks: rows }, null, 2)}\n` : renderLookup(args.length, hits, rows, ctx.out));
+    ctx.io.stdout.write(json(ctx) ? `${JSON.stringify({ requested: args.length, hits, ...(remote.remoteBudgetMs !== undefined && { remote: remoteHits }), blocks: rows }, null, 2)}\n` : renderLookup(args.length, hits, rows, ctx.out));
     if (!json(ctx) && remoteHits > 0) ctx.io.stdout.write(`${remoteHits} of them fetched from other agents\n`);
     return hits > 0 ? 0 : 1;
   },
 };
 
 const json = (ctx: CommandContext): boolean => ctx.args.options.json === true;
+
+/** --remote-budget MS: a LOOKUP_REMOTE that fetches every missing block with a holder (a user asking for a block wants it). */
+function remoteOptions(ctx: CommandContext): LookupOptions {
+  const text = stringOption(ctx.args, 'remote-budget');
+  if (text === undefined) return {};
+  const ms = Number(text);
+  if (!/^\d+$/.test(text.trim()) || ms > MAX_REMOTE_BUDGET_MS) throw usage(`--remote-budget must be a whole number of milliseconds from 0 to ${MAX_REMOTE_BUDGET_MS}, got '${text}'`);
+  return { remoteBudgetMs: ms, fetchAll: true };
+}
 
 function connectOptions(ctx: CommandContext) {
   const blockText = stringOption(ctx.args, 'block-size') ?? '1MiB';

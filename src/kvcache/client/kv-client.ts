@@ -12,6 +12,7 @@ import {
   ItemStatus,
   KEY_BYTES,
   LEASE_RECORD_BYTES,
+  LookupRemoteFlag,
   Op,
   decodeHelloReply,
   decodeItemStatuses,
@@ -66,6 +67,14 @@ export interface LookupOptions {
    * not serve it (a plain LOOKUP is sent).
    */
   readonly remoteBudgetMs?: number;
+  /**
+   * With `remoteBudgetMs`: fetch every missing block that has a holder, however few
+   * (LOOKUP_REMOTE flag FETCH_ALL; the agent's --kv.remote-min-blocks and --kv.remote-min-percent
+   * are waived), for callers that know recomputing costs more than the trip. A shard that serves
+   * LOOKUP_REMOTE but not its flags is refused (BRX_ERR_KV_PROTOCOL, UNSUPPORTED) rather than
+   * having the flag ignored.
+   */
+  readonly fetchAll?: boolean;
 }
 
 export interface AllocOptions {
@@ -136,7 +145,12 @@ export class KvClient {
   async lookup(keys: Buffer, opts: LookupOptions = {}): Promise<LookupResult> {
     keyCount(keys);
     if (opts.remoteBudgetMs !== undefined && this.remoteRead) {
-      const r = decodeLookupRemoteReply(await this.conn.request(Op.LOOKUP_REMOTE, encodeLookupRemote(keys, opts.remoteBudgetMs)));
+      const fetchAll = opts.fetchAll === true;
+      if (fetchAll && ((this.hello.features ?? 0) & HelloFeature.REMOTE_FETCH_ALL) === 0) {
+        throw new BrixletError('BRX_ERR_KV_PROTOCOL', { op: 'LOOKUP_REMOTE', status: 'UNSUPPORTED', message: 'this shard predates the FETCH_ALL flag (HELLO features bit 1); upgrade the agent' });
+      }
+      const body = encodeLookupRemote(keys, opts.remoteBudgetMs, fetchAll ? LookupRemoteFlag.FETCH_ALL : 0);
+      const r = decodeLookupRemoteReply(await this.conn.request(Op.LOOKUP_REMOTE, body));
       return { hits: r.records.length, leases: r.records, remoteHits: r.remote };
     }
     const leases = decodeLeaseRecords(await this.conn.request(Op.LOOKUP, encodeKeys(keys)));

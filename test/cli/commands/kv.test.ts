@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKeys } from '../../../src/kvcache/client/chain-keys.js';
+import { NO_HOLDER } from '../../../src/kvcache/directory-types.js';
+import { PeerItem } from '../../../src/kvcache/peer/peer-protocol.js';
+import type { Transport } from '../../../src/kvcache/peer/transport.js';
 import { startKvService } from '../../../src/kvcache/service.js';
 import type { KvService } from '../../../src/kvcache/types.js';
 import { cli } from '../../helpers/cli.js';
@@ -140,5 +143,74 @@ describe('brixlet kv (against an in-process shard)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('echo hello | brixlet kv put --text greeting');
     expect(r.stdout).toContain('--block-size');
+  });
+});
+
+describe('brixlet kv get --remote-budget (a shard whose pool has another holder)', () => {
+  let b: KvService;
+  // What "agent a" holds, served by an in-memory transport; the directory names a for those keys.
+  const held = new Map<string, Buffer>();
+  const asked: string[] = [];
+  const transport: Transport = {
+    mexists: async (_p, _ns, k) => new Uint8Array(k.length / 16),
+    async mget(_peer, _ns, k, dests) {
+      const n = k.length / 16;
+      const status = new Uint8Array(n).fill(PeerItem.MISSING);
+      const lengths = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        const block = held.get(k.subarray(i * 16, i * 16 + 16).toString('hex'));
+        if (block === undefined) continue;
+        (dests[i] as Uint8Array).set(block);
+        status[i] = PeerItem.FOUND;
+        lengths[i] = block.length;
+      }
+      return { status, lengths };
+    },
+    close: async () => undefined,
+  };
+  const directory = {
+    async lookup(_ns: string, k: Buffer) {
+      asked.push(k.toString('hex'));
+      return { holders: ['a'], holderOf: Uint16Array.from({ length: k.length / 16 }, (_, i) => (held.has(k.subarray(i * 16, i * 16 + 16).toString('hex')) ? 0 : NO_HOLDER)) };
+    },
+  };
+
+  beforeAll(async () => {
+    b = await startKvService(shardOptions({ dir: join(root, 'b'), socketPath: join(root, 'b.sock'), slabSize: 16 * MiB, pageSize: MiB }), { log: pino({ level: 'silent' }) });
+    // The agent's defaults: a gap under 4 blocks is not worth a trip for an engine's plain LOOKUP_REMOTE.
+    b.enableRemoteRead?.({ transport, directory, self: 'b', options: { minBlocks: 4, minShare: 0.1 } });
+  });
+  afterAll(() => b.close());
+
+  it('fetches the one missing block from its holder (FETCH_ALL) and keeps it; without the flag it stays a miss', async () => {
+    const key = chainKeys([Buffer.from('remote greeting')]);
+    held.set(key.toString('hex'), Buffer.from('held by agent a\n'));
+    const bsock = ['--socket', b.socketPath];
+    const plain = await cli(['kv', 'get', '--text', 'remote greeting', ...bsock]);
+    expect(plain.code).toBe(1);
+    expect(asked).toEqual([]);
+    const remote = await cli(['kv', 'get', '--text', 'remote greeting', '--remote-budget', '2000', ...bsock]);
+    expect([remote.code, remote.stdout, remote.stderr]).toEqual([0, 'held by agent a\n', '']);
+    expect(asked).toEqual([key.toString('hex')]);
+    // Sealed in b: a plain get finds it now, and lookup --remote-budget needs no trip.
+    held.clear();
+    expect((await cli(['kv', 'get', '--text', 'remote greeting', ...bsock])).stdout).toBe('held by agent a\n');
+    const json = JSON.parse((await cli(['kv', 'lookup', key.toString('hex'), '--json', '--remote-budget', '0', ...bsock])).stdout);
+    expect(json).toMatchObject({ requested: 1, hits: 1, remote: 0 });
+    expect(b.summary().leases).toEqual({ read: 0, write: 0 });
+  });
+
+  it('lookup --remote-budget fetches a short gap too, and a budget above 1 min is a usage error', async () => {
+    const blocks = ['r1', 'r2'].map((t) => Buffer.from(t));
+    const keys = chainKeys(blocks);
+    const hex = [0, 1].map((i) => keys.subarray(i * 16, i * 16 + 16).toString('hex'));
+    hex.forEach((h, i) => held.set(h, blocks[i] as Buffer));
+    const json = JSON.parse((await cli(['kv', 'lookup', ...hex, '--json', '--remote-budget', '2000', '--socket', b.socketPath])).stdout);
+    expect(json).toMatchObject({ requested: 2, hits: 2, remote: 2 });
+    for (const bad of ['60001', '-1', '1.5']) {
+      const r = await cli(['kv', 'get', '--text', 'x', '--remote-budget', bad, '--socket', b.socketPath]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--remote-budget must be a whole number of milliseconds from 0 to 60000/);
+    }
   });
 });
