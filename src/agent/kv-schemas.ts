@@ -56,6 +56,17 @@ export const KvSummaryView = Type.Object({
   requestedBlocks: Count('Blocks asked for by lookups.'),
   hitRatio: Ratio('hitBlocks / requestedBlocks over the shard lifetime; null before the first lookup.'),
   namespaces: Type.Array(KvNamespaceView),
+  remote: Type.Object(
+    {
+      reads: Count('Engines\' remote reads that asked the pool\'s directory (LOOKUP_REMOTE past the local hit).'),
+      hitBlocks: Count('Blocks those reads fetched from other agents and sealed here (remote hits).'),
+      hitBytes: Bytes('Bytes of those blocks.'),
+      budgetExpired: Count('Remote reads whose budget ran out before every block arrived.'),
+      servedBlocks: Count('Blocks this agent sent to other agents\' remote reads (peer MGET).'),
+      servedBytes: Bytes('Bytes of those blocks.'),
+    },
+    { description: 'Blocks fetched from, and served to, other agents of the pool since the agent started.' },
+  ),
 });
 
 /** GET /v1/kvcache: the default pool's summary at the top level (the shape before pools), plus every pool. */

@@ -17,6 +17,7 @@ import type { KvMetricsSink } from './metrics.js';
 import { PeerItem } from './peer/peer-protocol.js';
 import type { MgetResult, Transport } from './peer/transport.js';
 import { AllocFlag, ItemStatus, KEY_BYTES } from './protocol.js';
+import type { RemoteStats } from './remote-stats.js';
 import type { KvShard, Namespace } from './shard.js';
 
 export interface RemoteReadOptions {
@@ -59,6 +60,7 @@ export class RemoteReader {
     private readonly slab: (index: number) => Uint8Array,
     private readonly deps: RemoteReadDeps,
     private readonly metrics: KvMetricsSink,
+    private readonly stats?: RemoteStats,
   ) {
     this.options = { ...DEFAULT_REMOTE_READ, ...deps.options };
   }
@@ -111,7 +113,7 @@ export class RemoteReader {
     } catch (err) {
       // Timers may fire a little before the clock shows the deadline: a millisecond's slack.
       expired = isDeadline(err) || performance.now() >= deadline - 1;
-      this.metrics.remoteRead(0, 0, (performance.now() - t0) / 1000, expired);
+      this.count(0, 0, t0, expired);
       return { ...NOTHING, asked: true, budgetExpired: expired };
     }
     // The run of blocks with a holder right after the local hit; the chain cannot go past a block nobody holds.
@@ -123,7 +125,7 @@ export class RemoteReader {
     }
     const slots = this.reserve(ns, keys, from, end);
     if (slots.length === 0) {
-      this.metrics.remoteRead(0, 0, (performance.now() - t0) / 1000, false);
+      this.count(0, 0, t0, false);
       return { ...NOTHING, asked: true };
     }
     const got = new Int32Array(slots.length).fill(-1);
@@ -165,8 +167,13 @@ export class RemoteReader {
       // A block sealed above is SEALED; a failed sealFetched left this one WRITING.
       if (ix.stateOf(id) === EntryState.WRITING) this.shard.abort(id);
     }
-    this.metrics.remoteRead(blocks, bytes, (performance.now() - t0) / 1000, expired);
+    this.count(blocks, bytes, t0, expired);
     return { blocks, bytes, budgetExpired: expired, asked: true };
+  }
+
+  private count(blocks: number, bytes: number, t0: number, expired: boolean): void {
+    this.metrics.remoteRead(blocks, bytes, (performance.now() - t0) / 1000, expired);
+    this.stats?.read(blocks, bytes, expired);
   }
 
   /**

@@ -12,6 +12,7 @@ import type { Logger } from '../common/logger.js';
 import { agentUid, ensureSafeDir, ownedProblem, unlinkOwned } from '../common/safe-fs.js';
 import { createKvMetrics, noopKvMetrics } from './metrics.js';
 import { RemoteReader } from './remote-read.js';
+import { RemoteStats } from './remote-stats.js';
 import { LeaseServer } from './server.js';
 import { KvShard } from './shard.js';
 import { openSlabSet, type SlabSet } from './slab.js';
@@ -99,7 +100,8 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
     // The metrics read the shard and server at scrape time; both exist before the first scrape.
     const ref: { shard?: KvShard; srv?: LeaseServer } = {};
     const live = (): KvShard => ref.shard as KvShard;
-    const summary = (): KvSummary => summarize(options, socketPath, set, live(), ref.srv?.connections ?? 0);
+    const remote = new RemoteStats();
+    const summary = (): KvSummary => summarize(options, socketPath, set, live(), ref.srv?.connections ?? 0, remote);
     const metrics =
       deps.registry === undefined
         ? noopKvMetrics
@@ -157,8 +159,8 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
         }
       })());
     const drain = (timeoutMs: number): Promise<void> => srv.drain(timeoutMs);
-    const blocks = { shard, slab: (i: number): Uint8Array => set.view(i) };
-    const enableRemoteRead: KvService['enableRemoteRead'] = (remote) => srv.setRemoteReader(remote === undefined ? undefined : new RemoteReader(shard, blocks.slab, remote, metrics));
+    const blocks = { shard, slab: (i: number): Uint8Array => set.view(i), remote };
+    const enableRemoteRead: KvService['enableRemoteRead'] = (deps) => srv.setRemoteReader(deps === undefined ? undefined : new RemoteReader(shard, blocks.slab, deps, metrics, remote));
     const service: KvService = { socketPath, options, summary, drain, close, dispose: close, name: `kv shard ${socketPath}`, blocks, enableRemoteRead };
     return service;
   } catch (err) {
@@ -169,7 +171,7 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
   }
 }
 
-function summarize(options: KvShardOptions, socket: string, slabs: SlabSet, shard: KvShard, connections: number): KvSummary {
+function summarize(options: KvShardOptions, socket: string, slabs: SlabSet, shard: KvShard, connections: number, remote: RemoteStats): KvSummary {
   const namespaces = shard.namespaceSummaries();
   let lookups = 0;
   let hitBlocks = 0;
@@ -204,5 +206,6 @@ function summarize(options: KvShardOptions, socket: string, slabs: SlabSet, shar
     requestedBlocks,
     hitRatio: requestedBlocks === 0 ? null : hitBlocks / requestedBlocks,
     namespaces,
+    remote: remote.snapshot(),
   };
 }

@@ -5,6 +5,7 @@
 import type { Disposable } from '../common/lifecycle.js';
 import type { EvictionQueue, PolicyName } from './eviction/types.js';
 import type { RemoteReadDeps } from './remote-read.js';
+import type { RemoteStats } from './remote-stats.js';
 import type { KvShard } from './shard.js';
 
 /** Options resolved from the `kv` config section (see options.ts). */
@@ -68,6 +69,20 @@ export interface KvNamespaceSummary {
   readonly hitRatio: number | null;
 }
 
+/** The pool's exchanges with other agents since the agent started (remote-stats.ts). */
+export interface KvRemoteSummary {
+  /** Engines' remote reads that asked the directory (LOOKUP_REMOTE past the local hit). */
+  readonly reads: number;
+  /** Blocks (and bytes) those reads fetched from other agents and sealed in this shard. */
+  readonly hitBlocks: number;
+  readonly hitBytes: number;
+  /** Remote reads whose budget ran out before every block arrived. */
+  readonly budgetExpired: number;
+  /** Blocks (and bytes) this agent's peer server sent to other agents' reads (MGET). */
+  readonly servedBlocks: number;
+  readonly servedBytes: number;
+}
+
 export interface KvSummary {
   readonly enabled: true;
   /** Pool name (`default` for the --kv.* pool). */
@@ -93,6 +108,8 @@ export interface KvSummary {
   readonly requestedBlocks: number;
   readonly hitRatio: number | null;
   readonly namespaces: readonly KvNamespaceSummary[];
+  /** Blocks fetched from, and served to, other agents of the pool. */
+  readonly remote: KvRemoteSummary;
 }
 
 /** The running shard: slabs mapped, index built, socket listening. */
@@ -111,7 +128,7 @@ export interface KvService extends Disposable {
    * What the peer server (peer/peer-server.ts) reads remote MGETs from: the shard and a view of each
    * slab (made on the first remote read; a viewed slab stays mapped until the process exits).
    */
-  readonly blocks?: { readonly shard: KvShard; slab(index: number): Uint8Array };
+  readonly blocks?: { readonly shard: KvShard; slab(index: number): Uint8Array; readonly remote?: RemoteStats };
   /**
    * Gives LOOKUP_REMOTE its remote path (a directory and a transport to the peers); undefined turns it
    * off (the op then answers as LOOKUP).

@@ -108,6 +108,10 @@ describe('LOOKUP_REMOTE', () => {
     expect(await metric('brixlet_kvcache_remote_hit_blocks_total')).toBe(6);
     expect(await metric('brixlet_kvcache_remote_hit_bytes_total')).toBe(6 * LEN);
     expect(await metric('brixlet_kvcache_remote_fetch_duration_seconds')).toBe(1);
+    // /v1/kvcache and STATS: remote hits on the reading agent, blocks served on the holder.
+    const none = { reads: 0, hitBlocks: 0, hitBytes: 0, budgetExpired: 0, servedBlocks: 0, servedBytes: 0 };
+    expect(b.summary().remote).toEqual({ ...none, reads: 1, hitBlocks: 6, hitBytes: 6 * LEN });
+    expect((rig.services.get('default') as KvService).summary().remote).toEqual({ ...none, servedBlocks: 6, servedBytes: 6 * LEN });
   });
 
   it('stops the prefix at the first block the holder no longer has (MISSING) and frees the slots after it', async () => {
@@ -171,6 +175,7 @@ describe('LOOKUP_REMOTE', () => {
     await engine.release(r.leases.map((l) => l.leaseId));
     expect(b.summary()).toMatchObject({ entries: 6, leases: { read: 0, write: 0 }, bytesByState: { writing: 0 } });
     expect(await metric('brixlet_kvcache_remote_budget_expired_total')).toBe(1);
+    expect(b.summary().remote).toMatchObject({ reads: 1, hitBlocks: 5, budgetExpired: 1 });
     await other.close();
     await engine.close();
   });

@@ -29,6 +29,8 @@ export function renderStats(s: KvStats, st: Style): string {
     ['leases', `${s.leases.read} read, ${s.leases.write} write; ${s.connections} connection(s)`],
     ['hit ratio', `${ratio(s.hitRatio)} (${s.hitBlocks} of ${s.requestedBlocks} blocks in ${s.lookups} lookups)`],
   ];
+  const r = s.remote;
+  if (r !== undefined) lines.push(['pool', `${r.hitBlocks} block(s) (${humanBytes(r.hitBytes)}) fetched from other agents in ${r.reads} remote read(s), ${r.budgetExpired} past budget; ${r.servedBlocks} (${humanBytes(r.servedBytes)}) served to them`]);
   const width = Math.max(...lines.map(([k]) => k.length));
   const head = lines.map(([k, v]) => `${st.bold(k.padEnd(width))}  ${v}`).join('\n') + '\n';
   if (s.namespaces.length === 0) return head;

@@ -45,7 +45,9 @@ export interface KvClientOptions {
 }
 
 /** STATS reply: the shard summary plus this connection's namespace. */
-export interface KvStats extends KvSummary {
+export interface KvStats extends Omit<KvSummary, 'remote'> {
+  /** Absent from shards that predate it. */
+  readonly remote?: KvSummary['remote'];
   readonly namespace: KvNamespaceSummary | null;
   /** Set when the summary did not fit the frame limit: `namespaces` and `slabs.files` are then empty. */
   readonly truncated?: true;

@@ -7,7 +7,7 @@ import type { Membership } from '../membership.js';
 import { ClientConnection, type Pending, PeerError, type PeerClientOptions, type Reply } from './client-connection.js';
 import { type PeerMetrics, noopPeerMetrics } from './peer-metrics.js';
 import type { DirectoryAnswer } from '../directory-types.js';
-import { PEER_KEY_BYTES, PREFIX_FLAG, PUBLISH_ITEM_BYTES, PeerOp, PeerProtocolError, decodeDirectoryAnswer, encodeDirectoryLookup, encodeMexists, encodeMget, encodePublish } from './peer-protocol.js';
+import { PEER_KEY_BYTES, PREFIX_FLAG, PUBLISH_ITEM_BYTES, PeerItem, PeerOp, PeerProtocolError, decodeDirectoryAnswer, encodeDirectoryLookup, encodeMexists, encodeMget, encodePublish } from './peer-protocol.js';
 import type { MgetResult, Transport, TransportCallOptions } from './transport.js';
 
 export { PeerError, type PeerClientOptions, type PeerErrorCode } from './client-connection.js';
@@ -70,7 +70,8 @@ export class PeerClient implements Transport {
     return conn;
   }
 
-  private async request(peer: string, op: number, body: Buffer, o: { count: number; flags: number; dests?: readonly Uint8Array[] }, deadlineMs: number | undefined): Promise<Reply> {
+  /** `sent.at` receives the time the request was written (after connecting and the handshake). */
+  private async request(peer: string, op: number, body: Buffer, o: { count: number; flags: number; dests?: readonly Uint8Array[] }, deadlineMs: number | undefined, sent?: { at: number }): Promise<Reply> {
     const ms = deadlineMs ?? this.opts.deadlineMs ?? 5_000;
     const conn = this.connection(peer);
     let timer: NodeJS.Timeout | undefined;
@@ -87,9 +88,10 @@ export class PeerClient implements Transport {
     try {
       return await Promise.race([
         conn.ready.then(() => {
-          const sent = conn.send(op, body, o);
-          pendingOf = sent.pending;
-          return sent.reply;
+          if (sent !== undefined) sent.at = performance.now();
+          const out = conn.send(op, body, o);
+          pendingOf = out.pending;
+          return out.reply;
         }),
         deadline,
       ]);
@@ -113,8 +115,15 @@ export class PeerClient implements Transport {
     const n = keys.length / PEER_KEY_BYTES;
     if (dests.length !== n) throw new RangeError('one destination view per key');
     const body = encodeMget(namespace, keys, dests.map((d) => d.length));
-    const r = await this.request(peer, PeerOp.MGET, body, { count: n, flags: opts.prefix === true ? PREFIX_FLAG : 0, dests }, opts.deadlineMs);
+    const sent = { at: 0 };
+    const r = await this.request(peer, PeerOp.MGET, body, { count: n, flags: opts.prefix === true ? PREFIX_FLAG : 0, dests }, opts.deadlineMs, sent);
     if (r.result === undefined) throw new PeerError('PROTOCOL', 'MGET reply without records');
+    let found = 0;
+    for (let i = 0; i < n; i++) if (r.result.status[i] === PeerItem.FOUND) found++;
+    if (found > 0) {
+      this.metrics.blocks('received', found);
+      this.metrics.transfer((performance.now() - sent.at) / 1000);
+    }
     return r.result;
   }
 

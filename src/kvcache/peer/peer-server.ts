@@ -311,6 +311,7 @@ export class PeerServer {
     if (ns !== undefined && n > 0) shard.findEach(ns, req.keys, ids, (h.flags & PREFIX_FLAG) !== 0, true);
     const head = Buffer.alloc(PEER_HEADER_BYTES + n * MGET_RECORD_BYTES);
     let payload = 0;
+    let found = 0;
     for (let i = 0; i < n; i++) {
       const id = ids[i] as number;
       const at = PEER_HEADER_BYTES + i * MGET_RECORD_BYTES;
@@ -328,6 +329,7 @@ export class PeerServer {
       head[at] = PeerItem.FOUND;
       head.writeUInt32LE(len, at + 4);
       payload += len;
+      found++;
     }
     writePeerHeader(head, { bodyLength: n * MGET_RECORD_BYTES, op: h.op | PEER_REPLY_BIT, requestId: h.requestId, status: 0, flags: 0, count: n, payloadLength: payload });
     const sock = c.socket;
@@ -358,6 +360,8 @@ export class PeerServer {
       sock.uncork();
     }
     this.metrics.bytes('sent', payload);
+    this.metrics.blocks('sent', found);
+    pool.remote?.served(found, payload);
     this.metrics.request('MGET', 'OK');
     if (sock.writableLength > WRITE_HIGH_WATER) sock.pause();
   }

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { DirectoryStore } from '../directory/directory-store.js';
+import type { RemoteStats } from '../remote-stats.js';
 import type { KvShard } from '../shard.js';
 import type { HandshakeContext } from './handshake.js';
 import { PEER_HEADER_BYTES, type PeerHeader, type PeerLimits, readPeerHeader } from './peer-protocol.js';
@@ -16,6 +17,8 @@ export interface PeerPool {
   slab(index: number): Uint8Array;
   /** The pool's directory store (entries of the chains this agent is home of); without it PUBLISH and DIRECTORY_LOOKUP are UNSUPPORTED. */
   readonly directory?: DirectoryStore;
+  /** Counts the blocks sent to other agents (the pool's /v1/kvcache `remote.servedBlocks`). */
+  readonly remote?: RemoteStats;
 }
 
 export type Phase = 'hello' | 'auth' | 'ready';

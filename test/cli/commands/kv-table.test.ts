@@ -31,6 +31,7 @@ const stats: KvStats = {
   hitRatio: 0.75,
   namespaces: [ns, { ...ns, name: 'cold', quotaBytes: null, hitRatio: null, entries: 0, bytes: 0 }],
   namespace: ns,
+  remote: { reads: 2, hitBlocks: 5, hitBytes: 10 * MiB, budgetExpired: 1, servedBlocks: 3, servedBytes: 6 * MiB },
 };
 
 describe('kv tables', () => {
@@ -45,6 +46,7 @@ describe('kv tables', () => {
         'policy     s3fifo; evictions small=5 main=1; ghost hits 2',
         'leases     1 read, 0 write; 2 connection(s)',
         'hit ratio  75.0% (3 of 4 blocks in 4 lookups)',
+        'pool       5 block(s) (10MiB) fetched from other agents in 2 remote read(s), 1 past budget; 3 (6MiB) served to them',
         '',
         'NAMESPACE   BLOCK  ENTRIES  BYTES  QUOTA  HIT RATIO  CONNECTIONS',
         'llama/bf16  2MiB   3        6MiB   8MiB   75.0%      2',
@@ -52,7 +54,8 @@ describe('kv tables', () => {
         '',
       ].join('\n'),
     );
-    expect(renderStats({ ...stats, namespaces: [], evictions: {} }, plain)).toMatch(/evictions none; ghost hits 2\nleases .*\nhit ratio .*\n$/);
+    // A shard that predates `remote` (STATS of an older agent): no pool line.
+    expect(renderStats({ ...stats, namespaces: [], evictions: {}, remote: undefined }, plain)).toMatch(/evictions none; ghost hits 2\nleases .*\nhit ratio .*\n$/);
   });
 
   it('renders lookup leases, or only the count on a miss', () => {
