@@ -61,6 +61,11 @@ export interface PeerClientOptions {
   readonly connectionsPerPeer?: number;
   /** Per-call deadline in ms, connecting and handshaking included (default 5 s). */
   readonly deadlineMs?: number;
+  /**
+   * A connection on which nothing arrived from sending a call until this long after the call's
+   * deadline is closed as stalled (a partition drops packets without a reset), ms (default 2 s).
+   */
+  readonly stallMs?: number;
   /** Largest reply body accepted (default 1 MiB + MGET records of a full batch). */
   readonly maxFrame?: number;
   readonly metrics?: PeerMetrics;

@@ -16,6 +16,8 @@ export class PeerClient implements Transport {
   private readonly peers = new Map<string, ClientConnection[]>();
   private readonly metrics: PeerMetrics;
   private closed = false;
+  /** Stall checks pending (see watchStall), cleared on close. */
+  private readonly stallChecks = new Set<NodeJS.Timeout>();
   private readonly unregister: () => void;
   private readonly unsubscribe: () => void;
 
@@ -76,18 +78,23 @@ export class PeerClient implements Transport {
     const conn = this.connection(peer);
     let timer: NodeJS.Timeout | undefined;
     let pendingOf: Pending | undefined;
+    let readAtSend = 0;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // A connection still connecting or handshaking at a deadline is dropped (a partitioned peer
         // must not keep every later call waiting on it); the next call dials again.
         if (!conn.authenticated) conn.socket.destroy();
-        if (pendingOf !== undefined) conn.abandon(pendingOf);
+        if (pendingOf !== undefined) {
+          conn.abandon(pendingOf);
+          this.watchStall(peer, conn, readAtSend);
+        }
         reject(new PeerError('DEADLINE', `${peer}: no reply within ${ms} ms`));
       }, ms);
     });
     try {
       return await Promise.race([
         conn.ready.then(() => {
+          readAtSend = conn.socket.bytesRead;
           if (sent !== undefined) sent.at = performance.now();
           const out = conn.send(op, body, o);
           pendingOf = out.pending;
@@ -98,6 +105,27 @@ export class PeerClient implements Transport {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * After a call's deadline on an authenticated connection: if nothing has arrived on it since the
+   * call was sent, and nothing arrives for `stallMs` more, the connection is closed. Packets lost in a
+   * partition come with no reset, and TCP may wait minutes (its retransmission backoff) before the
+   * stream moves again; closing it lets the next call dial afresh once the network is back, instead of
+   * queueing behind a silent stream (the least-loaded pick keeps choosing one once every connection to
+   * the peer is stalled). A peer that is merely slow keeps sending, and keeps its connection.
+   */
+  private watchStall(peer: string, conn: ClientConnection, readAtSend: number): void {
+    if (conn.socket.bytesRead !== readAtSend || conn.dead !== undefined) return;
+    const ms = this.opts.stallMs ?? 2_000;
+    const check = setTimeout(() => {
+      this.stallChecks.delete(check);
+      if (conn.socket.bytesRead !== readAtSend || conn.dead !== undefined) return;
+      conn.die(new PeerError('CLOSED', `peer ${peer}: nothing received for ${ms} ms past a call's deadline; connection closed as stalled`));
+      conn.socket.destroy();
+    }, ms);
+    check.unref();
+    this.stallChecks.add(check);
   }
 
   async ping(peer: string, opts: TransportCallOptions = {}): Promise<void> {
@@ -152,6 +180,8 @@ export class PeerClient implements Transport {
     this.closed = true;
     this.unregister();
     this.unsubscribe();
+    for (const t of this.stallChecks) clearTimeout(t);
+    this.stallChecks.clear();
     for (const list of this.peers.values()) for (const c of list) c.socket.destroy();
     this.peers.clear();
   }

@@ -138,6 +138,36 @@ describe('peer client faults', () => {
     await c.close();
   });
 
+  it('connections stalled past a deadline (a partition: nothing arrives, no reset) are closed; calls reach the peer again over new ones', async () => {
+    const silent = new Set<Socket>();
+    const closed = new Set<Socket>();
+    let partitioned = false;
+    const port = await scripted((s, id, n) => {
+      if (partitioned) silent.add(s);
+      if (silent.has(s)) return;
+      s.write(mgetHead(id, n, 4096));
+      s.write(Buffer.alloc(n * 4096, 1));
+    });
+    server!.on('connection', (s: Socket) => s.on('close', () => closed.add(s)));
+    const c = new PeerClient({ self: 'b', pool: 'default', membership: staticMembership('b', [{ node: 'a', peerAddress: `127.0.0.1:${port}` }], { a: key }), deadlineMs: 60_000, connectionsPerPeer: 2, stallMs: 300 });
+    const mget = (tag: number, deadlineMs: number): Promise<unknown> => c.mget('a', 'ns', keys(tag, 1), [new Uint8Array(4096)], { deadlineMs });
+    try {
+      await Promise.all([mget(1, 60_000), mget(2, 60_000)]);
+      expect(c.connectionCount('a')).toBe(2);
+      // The partition: both connections stay open but nothing comes back on them.
+      partitioned = true;
+      await expect(mget(3, 100)).rejects.toMatchObject({ code: 'DEADLINE' });
+      await expect(mget(4, 100)).rejects.toMatchObject({ code: 'DEADLINE' });
+      expect(silent.size).toBe(2);
+      // Healed: new connections are answered, the stalled ones never will be (their bytes are lost).
+      partitioned = false;
+      await expect.poll(() => mget(5, 200).then(() => true, () => false), { timeout: 10_000, interval: 50 }).toBe(true);
+      await vi.waitFor(() => expect([...silent].every((s) => closed.has(s))).toBe(true), { timeout: 10_000 });
+    } finally {
+      await c.close();
+    }
+  });
+
   it('splits peer addresses', () => {
     expect(splitAddress('10.0.0.1:9465')).toEqual({ host: '10.0.0.1', port: 9465 });
     expect(splitAddress('[::1]:9465')).toEqual({ host: '::1', port: 9465 });
