@@ -178,6 +178,39 @@ describe('peer handshake', () => {
   });
 });
 
+describe('malformed frames from an authenticated peer', () => {
+  it('close that connection only (one error frame, then the close); the peer\'s other connection and new ones are served', async () => {
+    const ready = async (): Promise<PeerWire> => {
+      const w = await PeerWire.open(rig.port);
+      expect((await w.handshake({ self: 'b', server: 'a', pool: 'default', key: rig.key })).reply?.header.status).toBe(0);
+      return w;
+    };
+    const keep = await ready();
+    const badVersion = peerFrame(PeerOp.PING, 7, undefined);
+    badVersion[6] = 99;
+    const oversized = peerFrame(PeerOp.MEXISTS, 8, undefined);
+    oversized.writeUInt32LE(64 << 20, 0); // a body above the 1 MiB frame limit, never sent
+    const cases: [Buffer, number][] = [
+      [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), PeerStatus.BAD_FRAME],
+      [badVersion, PeerStatus.BAD_VERSION],
+      [oversized, PeerStatus.FRAME_TOO_LARGE],
+      [peerFrame(0x42, 9, undefined), PeerStatus.UNKNOWN_OP],
+      [peerFrame(PeerOp.HELLO, 10, encodePeerHello({ node: 'b', pool: 'default', nonce: randomBytes(32) })), PeerStatus.BAD_FRAME],
+    ];
+    for (const [frame, status] of cases) {
+      const w = await ready();
+      w.send(frame);
+      await refusedWith(w, status);
+      expect((await keep.call(PeerOp.PING))?.header.status).toBe(0);
+    }
+    const r = await keep.call(PeerOp.MGET, encodeMget('ns', chain.subarray(0, 16), [LEN]), { count: 1 });
+    expect(r?.header.status).toBe(0);
+    expect(r?.payload.equals(blockBytes(1, 0, LEN))).toBe(true);
+    keep.close();
+    await goodPing();
+  });
+});
+
 describe('peer reads', () => {
   it('MEXISTS answers per key, and stops at the first miss with prefix', async () => {
     const c = client();
