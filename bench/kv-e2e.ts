@@ -16,9 +16,13 @@
  * Reported per workload: TTFT and ITL mean / P99 (model ms) at every rate both sides ran, with the pool
  * on as brixlet and off as the peer; the headline rate is the highest one the pool-off side sustains.
  * Peak throughput = the highest completed req/s of a side's sweep (answers ÷ model seconds from the
- * first send to the last answer, as vLLM's benchmark_serving counts it: past saturation the capacity). Engine step times are modelled (TIME_SCALE model seconds
- * per wall second); the HTTP path, the gateway, the KV shards, the peer transport and the KV bytes
- * (1/kvScale of the modelled size) are real and their wall time counts as model time × TIME_SCALE.
+ * first send to the last answer, as vLLM's benchmark_serving counts it: past saturation, the capacity).
+ * One sweep per side: BENCHMARKS.md's 5 repeats would take about an hour on the 2-core build machine.
+ *
+ * Engine step times are modelled and run TIME_SCALE model seconds per wall second; the HTTP path, the
+ * gateway, the KV shards, the peer transport and the KV bytes (1/kvScale of the modelled size) are real,
+ * and every wall millisecond they take counts as TIME_SCALE model milliseconds (the quick run's time
+ * scale of 2 doubles their weight).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -50,8 +54,9 @@ const WORKLOADS: Record<WorkloadName, () => Workload> = {
   // Bird-like: 96 databases with 1k–5k-token schemas (sample rows included), questions of 16–64
   // tokens, SQL answers of 24–96 tokens.
   text2sql: () => createText2SqlWorkload({ seed: SEED, tenants: 96, schemaTokens: [1000, 5000], questionTokens: [16, 64], outputTokens: [24, 96] }),
-  // 512 live chats of 3–10 turns, a 256-token system prompt, questions of 32–256 tokens, answers of 32–192.
-  'multi-turn': () => createMultiTurnWorkload({ seed: SEED, sessions: 512, turns: [3, 10], systemTokens: 256, questionTokens: [32, 256], outputTokens: [32, 192] }),
+  // 512 live chats (quick: 64, so that its few hundred requests reach later turns) of 3–10 turns, a
+  // 256-token system prompt, questions of 32–256 tokens, answers of 32–192.
+  'multi-turn': () => createMultiTurnWorkload({ seed: SEED, sessions: quick ? 64 : 512, turns: [3, 10], systemTokens: 256, questionTokens: [32, 256], outputTokens: [32, 192] }),
 };
 /** Requests before the sweep (not counted), offered at WARMUP_RATE, so the caches are in their steady state. */
 const WARMUP: Record<WorkloadName, number> = quick ? { text2sql: 96, 'multi-turn': 96 } : { text2sql: 288, 'multi-turn': 1024 };
