@@ -10,11 +10,17 @@
  * for the next read's buffer right after the previous read, so a view may be registered while no
  * data is flowing: when an MGET's deadline passes while its view is registered, the connection is
  * destroyed (reading stops at once); a reply not yet reached is read into a discard scratch.
+ * While block bytes are expected the socket's receive low-water mark is raised to the bytes still
+ * expected, at most LOW_WATER_MAX (receive-low-water.ts): the kernel wakes the reader once per that
+ * many bytes instead of once per arriving segment, which saves CPU on both ends of a large reply. It
+ * never exceeds what the reply still owes, so the last bytes always wake the reader; it is 1 for
+ * headers and records.
  */
 import { connect, type Socket } from 'node:net';
 import type { MembershipSource } from '../membership.js';
 import { handshakeProof, newNonce, proofMatches, type HandshakeContext } from './handshake.js';
 import type { PeerMetrics } from './peer-metrics.js';
+import { setReceiveLowWater } from './receive-low-water.js';
 import {
   DEFAULT_PEER_LIMITS,
   MGET_RECORD_BYTES,
@@ -89,6 +95,12 @@ export interface Pending {
 }
 
 const DISCARD = Buffer.allocUnsafe(256 * 1024);
+/**
+ * Largest receive low-water mark while block bytes are expected. On loopback (2 cores) it cut the
+ * serving agent's CPU per GB by about 6 % and added 0–7 % GB/s; marks of 512 KiB and more made the
+ * sender stall: the kernel clamps the receive window to the mark when it grows the buffer for it.
+ */
+export const LOW_WATER_MAX = 128 * 1024;
 
 type ReadState = 'header' | 'body' | 'payload';
 
@@ -110,6 +122,9 @@ export class ClientConnection {
   private registeredFor: Pending | undefined;
   /** The next read goes to the discard scratch (a reply nobody waits for any more). */
   private discarding = false;
+  /** The socket's receive low-water mark as last set (1: the kernel's default). */
+  private lowWaterNow = 1;
+  private lowWaterOff = false;
   readonly ready: Promise<void>;
   limits: PeerLimits = DEFAULT_PEER_LIMITS;
   authenticated = false;
@@ -190,6 +205,7 @@ export class ClientConnection {
   private nextBuffer(): Uint8Array {
     this.registeredFor = undefined;
     this.discarding = false;
+    this.lowWater(this.state === 'payload' ? Math.min(this.payloadLeft, LOW_WATER_MAX) : 1);
     if (this.state === 'header') return this.headerBuf.subarray(this.got);
     if (this.state === 'body') return this.body.subarray(this.got);
     const p = this.current;
@@ -201,6 +217,15 @@ export class ClientConnection {
     const dest = p.dests[this.item] as Uint8Array;
     this.registeredFor = p;
     return dest.subarray(this.itemGot, result.lengths[this.item]);
+  }
+
+  /** Sets the receive low-water mark when it changes; once refused (no fd, not Linux) it is not tried again. */
+  private lowWater(bytes: number): void {
+    const want = Math.max(1, bytes);
+    // Node asks for the first buffer while connect() is still building the socket.
+    if (want === this.lowWaterNow || this.lowWaterOff || this.socket === undefined) return;
+    if (setReceiveLowWater(this.socket, want)) this.lowWaterNow = want;
+    else this.lowWaterOff = true;
   }
 
   private onRead(n: number): boolean {
