@@ -6,13 +6,17 @@
  * (MGET) and memcached 1.6 (multi-key get) holding the same bytes, through equivalent clients (one
  * persistent connection, one round trip per batch, one copy into the same views:
  * bench/kv/remote-clients.ts). Also a remote longest-prefix probe (MEXISTS, prefix) of chains of 8,
- * 64 and 512 keys against Redis EXISTS of as many keys, and CPU seconds per GB moved.
+ * 64 and 512 keys against Redis EXISTS of as many keys, and CPU seconds per GB moved: the reader's
+ * (this process, per backend) and the serving process's during the GET runs only (agent A, redis-server,
+ * memcached: user + system time from /proc/<pid>/stat; on loopback the sender's core also runs the
+ * receiver's TCP input, so the serving side carries most of the kernel's work).
  *
  * First increment: A and B are bench processes hosting the shard and the peer transport (not whole
  * `brixlet agent` processes with a coordinator), and the engine's read is the peer client's MGET
  * (the engine's one-call remote read, LOOKUP_REMOTE, is measured by bench/kv-remote-read.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { PeerClient } from '../src/kvcache/peer/peer-client.js';
 import { benchKeys, benchName, benchBlock } from './kv/remote-data.js';
@@ -39,8 +43,24 @@ function label(size: number): string {
 
 const blocksOf = (size: number): number => (size === LOOKUP_SIZE ? 512 : Math.floor(HELD / size));
 
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** User + system CPU seconds of a process so far (Linux /proc); NaN where it cannot be read. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of proc(5) (utime, stime); the split starts at field 3.
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
 interface Holder {
   readonly port: number;
+  readonly pid: number | undefined;
   /** Ends A; resolves with its CPU seconds since it started serving. */
   stop(): Promise<number>;
 }
@@ -68,6 +88,7 @@ function startHolder(key: Buffer): Promise<Holder> {
   });
   return nextLine().then((first) => ({
     port: (JSON.parse(first) as { port: number }).port,
+    pid: child.pid,
     async stop() {
       const last = nextLine();
       child.stdin.end();
@@ -129,14 +150,17 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const ratios = new Map<string, number>();
-  const cpu: Record<string, { seconds: number; bytes: number }> = { brixlet: { seconds: 0, bytes: 0 } };
-  for (const name of clients.keys()) cpu[name] = { seconds: 0, bytes: 0 };
+  const cpu: Record<string, { seconds: number; server: number; bytes: number }> = { brixlet: { seconds: 0, server: 0, bytes: 0 } };
+  for (const name of clients.keys()) cpu[name] = { seconds: 0, server: 0, bytes: 0 };
+  const serverPid = new Map<string, number | undefined>([['brixlet', holder.pid], ...peers.map((p): [string, number | undefined] => [p.name, p.pid])]);
   const timed = async (who: string, fn: () => Promise<number>): Promise<number> => {
     const c0 = process.cpuUsage();
+    const s0 = processCpuSeconds(serverPid.get(who));
     const gbps = await fn();
     const c = process.cpuUsage(c0);
-    const entry = cpu[who] as { seconds: number; bytes: number };
+    const entry = cpu[who] as { seconds: number; server: number; bytes: number };
     entry.seconds += (c.user + c.system) / 1e6;
+    entry.server += processCpuSeconds(serverPid.get(who)) - s0;
     entry.bytes += WORKLOAD;
     return gbps;
   };
@@ -209,6 +233,10 @@ async function main(): Promise<void> {
   for (const c of clients.values()) c.close();
   for (const p of peers) await p.stop();
   for (const [who, c] of Object.entries(cpu)) rows.push(row(`CPU seconds per GB read, reader side (${who})`, 's/GB', false, [c.seconds / (c.bytes / 1e9)]));
+  for (const [who, c] of Object.entries(cpu)) {
+    const server = who === 'brixlet' ? 'agent A' : `${who} server`;
+    rows.push(row(`CPU seconds per GB served during the GET runs (${server})`, 's/GB', false, [c.server / (c.bytes / 1e9)]));
+  }
   rows.push(row('CPU seconds per GB served, agent A (peer listener + shard; lookups included)', 's/GB', false, [holderCpu / (cpu.brixlet!.bytes / 1e9)]));
 
   const worst = (p: string) => Math.min(...SIZES.flatMap((s) => BATCHES.map((b) => ratios.get(`${s}|${b}|${p}`) ?? NaN)));

@@ -10,6 +10,8 @@ export interface Peer {
   readonly name: 'redis' | 'memcached';
   readonly port: number;
   readonly version: string;
+  /** The server's process id (its CPU time is read from /proc by bench:kv-remote). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -89,7 +91,7 @@ async function start(name: Peer['name'], cmd: string, argv: (port: number) => st
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${stderr.trim()}`))));
     exited.catch(() => {});
     const line = await Promise.race([answer(port, probe, 10_000), exited]);
-    return { ok: true, peer: { name, port, version: version(line), stop: stopper(child) } };
+    return { ok: true, peer: { name, port, version: version(line), pid: child.pid, stop: stopper(child) } };
   } catch (err) {
     return { ok: false, name, reason: (err as Error).message };
   }
