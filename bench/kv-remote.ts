@@ -67,7 +67,8 @@ interface Holder {
 
 function startHolder(key: Buffer): Promise<Holder> {
   const sizes = [...SIZES, LOOKUP_SIZE];
-  const capacity = `${Math.ceil((sizes.reduce((n, s) => n + blocksOf(s) * s, 0) * 1.3) / MiB / 64) * 64}MiB`;
+  // Whole slabs of --kv.slab-size (1 GiB by default): a capacity is rounded down to them.
+  const capacity = `${Math.ceil((sizes.reduce((n, s) => n + blocksOf(s) * s, 0) * 1.3) / MiB / 1024)}GiB`;
   const child = spawn(process.execPath, [new URL('./kv/remote-holder.js', import.meta.url).pathname, JSON.stringify({ sizes, capacity })], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, BRIXLET_BENCH_PAIR_KEY: key.toString('hex'), BRIXLET_BENCH_BLOCKS: JSON.stringify(Object.fromEntries(sizes.map((s) => [s, blocksOf(s)]))) },
