@@ -176,3 +176,35 @@ export function chainedBlockHashes(text: string, blockTokens: number, seed: numb
   }
   return hashes;
 }
+
+/**
+ * hashBlock over token ids: the same value as `hashBlock(prev, tokensToText(ids), start, len)` (each
+ * id taken mod 2^16 as one code unit, as the engine tokenizer builds the prompt the index hashes),
+ * without building a string. The KV-event index keys an engine's stored blocks with it.
+ */
+export function hashTokenBlock(prev: number, ids: readonly number[], start: number, len: number): number {
+  let a = initA(prev);
+  let b = initB(prev);
+  let c = initC(prev);
+  const end = start + len;
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const w = ((ids[i] as number) & 0xffff) | (((ids[i + 1] as number) & 0xffff) << 16);
+    const v = ((ids[i + 2] as number) & 0xffff) | (((ids[i + 3] as number) & 0xffff) << 16);
+    a = stepA(a, w);
+    c = stepC(c, v);
+    b = stepB(b, w, v);
+  }
+  if (i + 1 < end) {
+    const w = ((ids[i] as number) & 0xffff) | (((ids[i + 1] as number) & 0xffff) << 16);
+    a = stepA(a, w);
+    b = stepB(b, w, 0);
+    i += 2;
+  }
+  if (i < end) {
+    const ch = (ids[i] as number) & 0xffff;
+    c = stepC(c, ch);
+    b = stepB(b, 0, ch);
+  }
+  return finish(a, b, c, len);
+}

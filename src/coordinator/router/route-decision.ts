@@ -6,7 +6,7 @@
  * charged, so a late release only ever touches that object: an engine recreated under a new uid (or
  * given fresh counters) is never driven negative by requests that belonged to its predecessor.
  */
-import type { EngineLoad, EngineState, PromptBlocks, RouteDecision, RoutingPolicyName } from './types.js';
+import type { EngineLoad, EngineState, PrefixSource, PromptBlocks, RouteDecision, RoutingPolicyName } from './types.js';
 
 /** Receives the output length of finished requests (the router's running average). */
 export interface OutputObserver {
@@ -45,6 +45,8 @@ export class RoutedRequest implements RouteDecision {
     /** Output tokens charged to load.decodeTokens. */
     readonly expectedOutput: number,
     private readonly observer?: OutputObserver,
+    /** Which index gave the match (with KV events on). */
+    readonly prefixSource?: PrefixSource,
   ) {}
 
   /** Whether release() has run. */

@@ -4,7 +4,8 @@
  * then — before returning, with no await in between — counts the request on the chosen engine
  * (in flight, uncached prefill tokens, expected output tokens) and inserts the prompt's blocks for
  * it in the prefix index. A burst of requests in one event-loop tick therefore sees every earlier
- * request of the burst. The gateway and the routing simulator share this class.
+ * request of the burst. With KV events (HybridPrefixIndex) the decision also names the index that
+ * answered for the chosen engine (prefixSource). The gateway and the routing simulator share this class.
  */
 import { performance } from 'node:perf_hooks';
 import { BrixletError } from '../../common/errors.js';
@@ -95,17 +96,18 @@ export class Router implements OutputObserver {
     ctx.now = this.clock();
     const choice = chosenPolicy.choose(req, blocks, pool, ctx as PolicyContext);
     const engine = choice.engine;
+    const source = this.prefix.source?.(engine.uid);
     const matched = choice.matchedBlocks ?? this.prefix.matchLength(engine.uid, blocks);
-    const uncached = Math.max(0, req.promptTokens - matched * blocks.blockTokens);
+    const uncached = Math.max(0, Math.round(req.promptTokens - matched * blocks.blockTokens));
     const expected = req.maxTokens !== undefined && req.maxTokens >= 0 ? req.maxTokens : this.expectedOutput;
     chargeLoad(engine.load, uncached, expected);
     this.prefix.insert(engine.uid, blocks, engine.cacheBlocks);
     const micros = (performance.now() - t0) * 1000;
     const log = this.log;
     if (log !== undefined && log.isLevelEnabled('debug')) {
-      log.debug({ policy: chosenPolicy.name, engine: engine.name, reason: choice.reason, matchedBlocks: matched, decisionMicros: micros }, 'routed');
+      log.debug({ policy: chosenPolicy.name, engine: engine.name, reason: choice.reason, matchedBlocks: matched, prefixSource: source, decisionMicros: micros }, 'routed');
     }
-    return new RoutedRequest(engine, chosenPolicy.name, choice.reason, matched, blocks, micros, uncached, expected, this);
+    return new RoutedRequest(engine, chosenPolicy.name, choice.reason, matched, blocks, micros, uncached, expected, this, source);
   }
 
   /** Feeds the running average of output tokens (called by release(outputTokens)). */

@@ -122,6 +122,8 @@ export interface PromptBlocks {
   /** hashes[k] = H(hashes[k-1] ‖ block k); incomplete tail blocks are not hashed. */
   readonly hashes: readonly number[];
   readonly blockTokens: number;
+  /** The text that was hashed (with the engine tokenizer: one code unit per token), when kept. */
+  readonly text?: string;
 }
 
 /** The approximate prefix index built from routing history: chained hashes, an LRU per engine, a reverse map. */
@@ -141,7 +143,15 @@ export interface PrefixIndex {
   removeEngine(engineUid: string): void;
   /** Blocks held across engines. */
   readonly size: number;
+  /**
+   * Which index answers for an engine: its KV events (`kv-events`) or the routing history
+   * (`approximate`). Absent on an index without KV events.
+   */
+  source?(engineUid: string): PrefixSource;
 }
+
+/** Where an engine's prefix matches come from. */
+export type PrefixSource = 'kv-events' | 'approximate';
 
 /** Everything a policy may read besides the candidates. */
 export interface PolicyContext {
@@ -160,6 +170,7 @@ export interface PolicyChoice {
   readonly matchedBlocks?: number;
 }
 
+
 export interface RoutingPolicy {
   readonly name: RoutingPolicyName;
   /** `candidates` is non-empty, healthy and serves the model. Must not await or mutate load. */
@@ -173,6 +184,8 @@ export interface RouteDecision {
   readonly reason: string;
   readonly matchedBlocks: number;
   readonly blocks: PromptBlocks;
+  /** Which index gave the chosen engine's match, when the gateway has KV events (else undefined). */
+  readonly prefixSource?: PrefixSource;
   /** Decision time in microseconds (for brixlet_router_decision_seconds). */
   readonly decisionMicros: number;
   /** First token arrived: moves the request's prefill tokens to decoding. Idempotent. */

@@ -41,8 +41,8 @@
  *   counts, the fast GPUs, which cost prefers, were left out as soon as they held 16 more
  *   requests than a slow one, and the overflow went to the slow GPUs.
  */
-import type { EngineState, PolicyChoice, PolicyContext, PromptBlocks, RouteRequest, RoutingPolicy } from '../types.js';
-import { fmt, tied } from './pick.js';
+import type { EngineState, PolicyChoice, PolicyContext, PrefixIndex, PromptBlocks, RouteRequest, RoutingPolicy } from '../types.js';
+import { fmt, sourceNote, tied } from './pick.js';
 
 /**
  * Reference prefill tokens one decoding request is worth. One more sequence in a batch adds about
@@ -94,9 +94,9 @@ export function engineCost(e: EngineState, uncached: number, alpha: number, beta
   return (alpha * uncached + l.prefillTokens) / speed(e.speed.prefill) + (beta * k * l.decoding) / speed(e.speed.decode);
 }
 
-function describe(s: Scored, blocks: PromptBlocks): string {
+function describe(s: Scored, blocks: PromptBlocks, prefix: PrefixIndex): string {
   const l = s.engine.load;
-  return `${s.engine.name} ${fmt(s.cost)} (uncached ${s.uncached}, ${s.matched}/${blocks.hashes.length} blocks cached, queued ${l.prefillTokens}, decoding ${l.decoding})`;
+  return `${s.engine.name} ${fmt(s.cost)} (uncached ${s.uncached}, ${fmt(s.matched)}/${blocks.hashes.length} blocks cached${sourceNote(prefix, s.engine.uid)}, queued ${l.prefillTokens}, decoding ${l.decoding})`;
 }
 
 export function costPolicy(opts: CostPolicyOptions = {}): RoutingPolicy {
@@ -127,7 +127,7 @@ export function costPolicy(opts: CostPolicyOptions = {}): RoutingPolicy {
           continue;
         }
         const matched = matches.get(e.uid) ?? 0;
-        const uncached = Math.max(0, req.promptTokens - matched * blocks.blockTokens);
+        const uncached = Math.max(0, Math.round(req.promptTokens - matched * blocks.blockTokens));
         const s: Scored = { engine: e, cost: engineCost(e, uncached, alpha, beta, k), uncached, matched };
         if (best === undefined || s.cost < best.cost) {
           second = best;
@@ -145,9 +145,9 @@ export function costPolicy(opts: CostPolicyOptions = {}): RoutingPolicy {
       }
       // The least busy engine is never over the limit, so there is a best.
       const b = best as Scored;
-      const runner = second === undefined ? '' : `; runner-up ${describe(second, blocks)}`;
+      const runner = second === undefined ? '' : `; runner-up ${describe(second, blocks, ctx.prefix)}`;
       const guard = guarded > 0 ? `; ${guarded} engine(s) over the load limit ${fmt(limit)} left out` : '';
-      return { engine: b.engine, matchedBlocks: b.matched, reason: `cost: ${describe(b, blocks)}${runner}${tied(ties)}${guard}` };
+      return { engine: b.engine, matchedBlocks: b.matched, reason: `cost: ${describe(b, blocks, ctx.prefix)}${runner}${tied(ties)}${guard}` };
     },
   };
 }

@@ -12,7 +12,7 @@
  * most KV room is, never past the load limit.
  */
 import type { EngineState, PolicyChoice, RoutingPolicy } from '../types.js';
-import { fmt, tied } from './pick.js';
+import { fmt, sourceNote, tied } from './pick.js';
 import { guardPool, imbalanceNote, type LoadGuardOptions } from './load-guard.js';
 
 export type KvAwarePolicyOptions = LoadGuardOptions;
@@ -75,7 +75,7 @@ export function kvAwarePolicy(opts: KvAwarePolicyOptions = {}): RoutingPolicy {
         return {
           engine: best,
           matchedBlocks: bestLen,
-          reason: `kv-aware: ${bestLen}/${n} blocks on ${best.name}, ${shardNote(best)}, running ${bestRun} ≤ ${fmt(g.limit)}${tied(ties)}${note}`,
+          reason: `kv-aware: ${fmt(bestLen)}/${n} blocks on ${best.name}${sourceNote(ctx.prefix, best.uid)}, ${shardNote(best)}, running ${bestRun} ≤ ${fmt(g.limit)}${tied(ties)}${note}`,
         };
       }
       let bestFree = 0;

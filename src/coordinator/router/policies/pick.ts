@@ -3,7 +3,7 @@
  * uniformly at random with the context's generator (reservoir sampling, one draw per tie), so a
  * burst of identical states spreads instead of piling onto the first engine.
  */
-import type { EngineState } from '../types.js';
+import type { EngineState, PrefixIndex } from '../types.js';
 
 export interface Pick {
   readonly engine: EngineState;
@@ -53,4 +53,10 @@ export function noMetrics(e: EngineState): string {
 /** " among N tied" when the choice was a random tie-break. */
 export function tied(ties: number): string {
   return ties > 1 ? `, random among ${ties} tied` : '';
+}
+
+/** Which index gave `uid`'s match, as ` (kv-events)` or ` (approximate)`; '' without KV events. */
+export function sourceNote(prefix: PrefixIndex, uid: string): string {
+  const s = prefix.source?.(uid);
+  return s === undefined ? '' : ` (${s})`;
 }

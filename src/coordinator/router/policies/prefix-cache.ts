@@ -9,7 +9,7 @@
  * The router then inserts the prompt's blocks for the chosen engine (speculative insert).
  */
 import type { PolicyChoice, RoutingPolicy } from '../types.js';
-import { fmt, pickMin, tied } from './pick.js';
+import { fmt, pickMin, sourceNote, tied } from './pick.js';
 import { guardPool, imbalanceNote, type LoadGuardOptions } from './load-guard.js';
 import type { EngineState } from '../types.js';
 
@@ -56,7 +56,7 @@ export function prefixCachePolicy(opts: PrefixCachePolicyOptions = {}): RoutingP
         return {
           engine: best,
           matchedBlocks: bestLen,
-          reason: `prefix-cache: ${bestLen}/${n} blocks on ${best.name}, running ${bestRun} ≤ ${fmt(g.limit)}${tied(ties)}${note}`,
+          reason: `prefix-cache: ${fmt(bestLen)}/${n} blocks on ${best.name}${sourceNote(ctx.prefix, best.uid)}, running ${bestRun} ≤ ${fmt(g.limit)}${tied(ties)}${note}`,
         };
       }
       const p = pickMin(g.pool, inFlight, ctx.random);

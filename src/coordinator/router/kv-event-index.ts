@@ -1,0 +1,538 @@
+/**
+ * The exact prefix index fed by engines' KV events (vLLM's BlockStored / BlockRemoved /
+ * AllBlocksCleared): which blocks each engine holds right now, as the engine itself reports them.
+ *
+ * Dual keys: an event names blocks by the engine's hashes (strings, see common/kv-events), which the
+ * gateway cannot compute from a prompt. BlockStored also carries the blocks' token ids and the parent
+ * block's engine hash, so the index computes the gateway's own chained key of every stored block —
+ * hashTokenBlock over the ids, chained from the parent's gateway key (the seed at a chain start),
+ * exactly what chainedBlockHashes gives for the engine tokenizer's prompt text at the engine's block
+ * size — and keeps both: engine hash → entry (for removals) and gateway key → entry (for matching).
+ *
+ * Each (engine, block) entry records the media holding it (GPU, BRIXLET pool tier, others) as a bit
+ * set; a match weighs a GPU block 1 and a block only in another tier `tierWeight` (0.5 by default),
+ * since loading it back costs time the GPU cache does not.
+ *
+ * Storage: entries live in typed arrays (key, engine slot, media, insertion-order links) with a free
+ * list; the two maps per engine hold entry numbers. The index is bounded by `capacity` entries across
+ * engines; storing past it evicts the oldest stored entry (insertion order, refreshed when a block is
+ * stored again).
+ *
+ * Liveness: an engine is live while its subscription is connected and its last batch is at most
+ * `staleMs` old. `sweep(now)` (the gateway runs it every second; tests pass a clock value) marks
+ * engines stale; the router then uses the approximate index for them until batches flow again.
+ *
+ * Batches must arrive in sequence order per engine: a sequence number not above the last applied
+ * one is counted and skipped, except 0 after a higher one, a restarted publisher, which drops the
+ * engine's blocks (the subscriber delivers replayed batches before newer ones); a jump is
+ * counted as a gap (and the batch applied). A batch with any malformed event is counted and skipped
+ * whole.
+ */
+import { BrixletError } from '../../common/errors.js';
+import { BRIXLET_MEDIUM, GPU_MEDIUM, type KvEvent, type KvEventBatch, type ReceivedKvEventBatch } from '../../common/kv-events/types.js';
+import { chainedBlockHashes, hashTokenBlock } from './block-hash.js';
+import type { PromptBlocks } from './types.js';
+
+export interface KvEventIndexOptions {
+  /** Entries (engine, block) kept across engines; the oldest is evicted past it. */
+  readonly capacity: number;
+  /** h_{-1} of the gateway's chained keys: the prefix index's seed. Default 0. */
+  readonly seed?: number;
+  /** An engine with no batch for this long is stale (approximate index). Default 10 000 ms. */
+  readonly staleMs?: number;
+  /** Weight of a block held only outside the GPU (pool tier, CPU offload). Default 0.5. */
+  readonly tierWeight?: number;
+  /** Largest block size accepted from an event. Default 4096. */
+  readonly maxBlockSize?: number;
+}
+
+/** Counters of one engine's stream (brixlet_router_kv_events_* metrics). */
+export interface KvEngineStats {
+  readonly uid: string;
+  readonly live: boolean;
+  readonly connected: boolean;
+  readonly batches: number;
+  readonly events: number;
+  readonly blocks: number;
+  /** Batches skipped: sequence number not above the last applied one. */
+  readonly outOfOrder: number;
+  /** Batches skipped: a malformed event. */
+  readonly malformed: number;
+  /** Sequence jumps seen, and the batches they skipped over. */
+  readonly gaps: number;
+  readonly missedBatches: number;
+  /** Stored blocks not indexed: parent unknown, no token ids for a new block, or a LoRA adapter's. */
+  readonly unkeyed: number;
+  /** Sequence restarts at 0 (a restarted publisher): the engine's blocks were dropped. */
+  readonly restarts: number;
+  /** Seconds between the engine's stamp on its latest batch and its arrival. */
+  readonly lagSeconds: number;
+  readonly blockSize: number;
+}
+
+export type IngestOutcome = 'applied' | 'out-of-order' | 'malformed';
+
+const NIL = -1;
+const M_GPU = 1;
+const M_POOL = 2;
+const M_OTHER = 4;
+const EMPTY_KEY_MAP: ReadonlyMap<number, number> = new Map();
+
+interface EngineRec {
+  readonly uid: string;
+  readonly slot: number;
+  byHash: Map<string, number>;
+  byKey: Map<number, number>;
+  blockSize: number;
+  lastSeq: bigint;
+  lastBatchAt: number;
+  connected: boolean;
+  live: boolean;
+  batches: number;
+  events: number;
+  outOfOrder: number;
+  malformed: number;
+  gaps: number;
+  missedBatches: number;
+  unkeyed: number;
+  restarts: number;
+  lagSeconds: number;
+}
+
+/** Per prompt, the gateway keys at block sizes other than the prefix index's (computed once). */
+const rehashed = new WeakMap<PromptBlocks, Map<number, readonly number[]>>();
+
+export class KvEventIndex {
+  readonly capacity: number;
+  readonly seed: number;
+  readonly staleMs: number;
+  readonly tierWeight: number;
+  private readonly maxBlockSize: number;
+  private keys: Float64Array;
+  private owner: Int32Array;
+  private media: Uint8Array;
+  private prev: Int32Array;
+  private next: Int32Array;
+  private hashes: (string | undefined)[] = [];
+  private freeHead = NIL;
+  private used = 0;
+  private oldest = NIL;
+  private newest = NIL;
+  private evictions = 0;
+  private readonly bySlot: (EngineRec | undefined)[] = [];
+  private readonly byUid = new Map<string, EngineRec>();
+  private readonly freeSlots: number[] = [];
+  private readonly live = new Set<string>();
+
+  constructor(opts: KvEventIndexOptions) {
+    if (!Number.isInteger(opts.capacity) || opts.capacity < 1) {
+      throw new BrixletError('BRX_ERR_ENGINE_CONFIG', { reason: `kv-events index capacity must be a positive integer, got ${opts.capacity}` });
+    }
+    this.capacity = opts.capacity;
+    this.seed = opts.seed ?? 0;
+    this.staleMs = opts.staleMs ?? 10_000;
+    this.tierWeight = opts.tierWeight ?? 0.5;
+    this.maxBlockSize = opts.maxBlockSize ?? 4096;
+    const initial = Math.min(opts.capacity, 1 << 14);
+    this.keys = new Float64Array(initial);
+    this.owner = new Int32Array(initial);
+    this.media = new Uint8Array(initial);
+    this.prev = new Int32Array(initial);
+    this.next = new Int32Array(initial);
+    this.linkFree(0, initial);
+  }
+
+  /** Entries held across engines. */
+  get size(): number {
+    return this.used;
+  }
+
+  /** Entries evicted by the capacity bound since start. */
+  get evicted(): number {
+    return this.evictions;
+  }
+
+  /** Engines whose events are live now (the router's fast path skips the exact index at 0). */
+  get liveEngines(): number {
+    return this.live.size;
+  }
+
+  /** Uids of the engines whose events are live. */
+  liveUids(): IterableIterator<string> {
+    return this.live.values();
+  }
+
+  /**
+   * Applies one batch of an engine's events received at `now` (ms). Returns what was done; every
+   * outcome is counted in the engine's stats.
+   */
+  ingest(uid: string, received: ReceivedKvEventBatch, now: number): IngestOutcome {
+    const e = this.engine(uid);
+    if (received.seq === 0n && e.lastSeq > 0n) {
+      // vLLM numbers batches from 0 per publisher: the engine restarted, its old cache is gone.
+      this.clearEngine(e);
+      e.lastSeq = -1n;
+      e.restarts++;
+    }
+    if (e.lastSeq >= 0n && received.seq <= e.lastSeq) {
+      e.outOfOrder++;
+      return 'out-of-order';
+    }
+    const batch = received.batch;
+    if (!this.valid(batch)) {
+      e.malformed++;
+      return 'malformed';
+    }
+    if (e.lastSeq >= 0n && received.seq > e.lastSeq + 1n) {
+      e.gaps++;
+      e.missedBatches += Number(received.seq - e.lastSeq - 1n);
+    }
+    e.lastSeq = received.seq;
+    e.lastBatchAt = now;
+    e.batches++;
+    e.events += batch.events.length;
+    e.lagSeconds = Number.isFinite(batch.ts) ? Math.max(0, now / 1000 - batch.ts) : 0;
+    for (const ev of batch.events) this.apply(e, ev);
+    if (e.connected) this.setLive(e, true);
+    return 'applied';
+  }
+
+  /** The engine's subscription connected or dropped; a dropped one is stale at once. */
+  setConnected(uid: string, connected: boolean, now: number): void {
+    const e = this.engine(uid);
+    e.connected = connected;
+    this.setLive(e, connected && e.lastBatchAt >= 0 && now - e.lastBatchAt <= this.staleMs);
+  }
+
+  /** Marks engines without a batch for staleMs stale; returns the uids that turned stale. */
+  sweep(now: number): string[] {
+    const out: string[] = [];
+    for (const e of this.byUid.values()) {
+      if (e.live && now - e.lastBatchAt > this.staleMs) {
+        this.setLive(e, false);
+        out.push(e.uid);
+      }
+    }
+    return out;
+  }
+
+  isLive(uid: string): boolean {
+    return this.byUid.get(uid)?.live === true;
+  }
+
+  /**
+   * The prompt's leading tokens `uid` holds by its events, each block weighted by its medium (a
+   * GPU block counts its full size, a tier-only block `tierWeight` of it); 0 for an unknown engine.
+   * `blocks.text` (the engine tokenizer's prompt) is needed when the engine's block size differs
+   * from the prefix index's.
+   */
+  matchedTokens(uid: string, blocks: PromptBlocks): number {
+    const e = this.byUid.get(uid);
+    if (e === undefined || e.byKey.size === 0 || e.blockSize === 0) return 0;
+    const keys = this.promptKeys(blocks, e.blockSize);
+    const byKey = e.byKey;
+    let weighted = 0;
+    for (let k = 0; k < keys.length; k++) {
+      const entry = byKey.get(keys[k] as number);
+      if (entry === undefined) break;
+      weighted += (this.media[entry] as number) & M_GPU ? 1 : this.tierWeight;
+    }
+    return weighted * e.blockSize;
+  }
+
+  /** Whether `uid` holds a block under the gateway key `key`, and in which media (GPU, pool, other). */
+  mediaOf(uid: string, key: number): { gpu: boolean; tier: boolean } | undefined {
+    const entry = this.byUid.get(uid)?.byKey.get(key);
+    if (entry === undefined) return undefined;
+    const m = this.media[entry] as number;
+    return { gpu: (m & M_GPU) !== 0, tier: (m & ~M_GPU) !== 0 };
+  }
+
+  /** The gateway key of an engine block hash, when indexed. */
+  keyOf(uid: string, engineHash: string): number | undefined {
+    const entry = this.byUid.get(uid)?.byHash.get(engineHash);
+    return entry === undefined ? undefined : this.keys[entry];
+  }
+
+  /** Gateway keys `uid` holds (tests, debugging). */
+  engineKeys(uid: string): ReadonlyMap<number, number> {
+    return this.byUid.get(uid)?.byKey ?? EMPTY_KEY_MAP;
+  }
+
+  engineBlocks(uid: string): number {
+    return this.byUid.get(uid)?.byHash.size ?? 0;
+  }
+
+  /** Forgets an engine (it left the engine set). */
+  removeEngine(uid: string): void {
+    const e = this.byUid.get(uid);
+    if (e === undefined) return;
+    this.clearEngine(e);
+    this.setLive(e, false);
+    this.byUid.delete(uid);
+    this.bySlot[e.slot] = undefined;
+    this.freeSlots.push(e.slot);
+  }
+
+  stats(): KvEngineStats[] {
+    const out: KvEngineStats[] = [];
+    for (const e of this.byUid.values()) {
+      out.push({
+        uid: e.uid,
+        live: e.live,
+        connected: e.connected,
+        batches: e.batches,
+        events: e.events,
+        blocks: e.byHash.size,
+        outOfOrder: e.outOfOrder,
+        malformed: e.malformed,
+        gaps: e.gaps,
+        missedBatches: e.missedBatches,
+        unkeyed: e.unkeyed,
+        restarts: e.restarts,
+        lagSeconds: e.lagSeconds,
+        blockSize: e.blockSize,
+      });
+    }
+    return out;
+  }
+
+  /** Bytes of the typed-array storage (the maps and hash strings come on top; see bench:kv-events). */
+  get arrayBytes(): number {
+    return this.keys.byteLength + this.owner.byteLength + this.media.byteLength + this.prev.byteLength + this.next.byteLength;
+  }
+
+  private promptKeys(blocks: PromptBlocks, blockSize: number): readonly number[] {
+    if (blockSize === blocks.blockTokens) return blocks.hashes;
+    const text = blocks.text;
+    if (text === undefined) return [];
+    let bySize = rehashed.get(blocks);
+    if (bySize === undefined) rehashed.set(blocks, (bySize = new Map()));
+    let keys = bySize.get(blockSize);
+    if (keys === undefined) bySize.set(blockSize, (keys = chainedBlockHashes(text, blockSize, this.seed)));
+    return keys;
+  }
+
+  private engine(uid: string): EngineRec {
+    let e = this.byUid.get(uid);
+    if (e === undefined) {
+      const slot = this.freeSlots.pop() ?? this.bySlot.length;
+      e = {
+        uid,
+        slot,
+        byHash: new Map(),
+        byKey: new Map(),
+        blockSize: 0,
+        lastSeq: -1n,
+        lastBatchAt: -1,
+        connected: true,
+        live: false,
+        batches: 0,
+        events: 0,
+        outOfOrder: 0,
+        malformed: 0,
+        gaps: 0,
+        missedBatches: 0,
+        unkeyed: 0,
+        restarts: 0,
+        lagSeconds: 0,
+      };
+      this.bySlot[slot] = e;
+      this.byUid.set(uid, e);
+    }
+    return e;
+  }
+
+  private setLive(e: EngineRec, live: boolean): void {
+    if (e.live === live) return;
+    e.live = live;
+    if (live) this.live.add(e.uid);
+    else this.live.delete(e.uid);
+  }
+
+  private valid(batch: KvEventBatch): boolean {
+    if (!Array.isArray(batch.events)) return false;
+    for (const ev of batch.events) {
+      if (ev.type === 'AllBlocksCleared') continue;
+      if (ev.type === 'BlockRemoved') {
+        if (!Array.isArray(ev.blockHashes)) return false;
+        continue;
+      }
+      if (ev.type !== 'BlockStored') return false;
+      const n = ev.blockHashes.length;
+      const bs = ev.blockSize;
+      if (!Number.isInteger(bs) || bs < 1 || bs > this.maxBlockSize) return false;
+      const t = ev.tokenIds.length;
+      // Offload tiers send no token ids; a GPU store sends a full block of ids per hash.
+      if (t !== 0 && t !== n * bs) return false;
+    }
+    return true;
+  }
+
+  private apply(e: EngineRec, ev: KvEvent): void {
+    switch (ev.type) {
+      case 'BlockStored': {
+        if (e.blockSize !== ev.blockSize) {
+          // A new block size means a restarted engine with another configuration: nothing old applies.
+          if (e.blockSize !== 0) this.clearEngine(e);
+          e.blockSize = ev.blockSize;
+        }
+        const bit = mediumBit(ev.medium);
+        const hashes = ev.blockHashes;
+        const ids = ev.tokenIds;
+        const bs = ev.blockSize;
+        let prevKey: number | undefined;
+        if (ev.parentBlockHash === null) prevKey = this.seed;
+        else {
+          const p = e.byHash.get(ev.parentBlockHash);
+          if (p !== undefined) prevKey = this.keys[p];
+        }
+        if (ev.loraId !== null) {
+          // Adapter blocks never serve a base-model prompt's prefix; the gateway does not key them.
+          e.unkeyed += hashes.length;
+          return;
+        }
+        for (let k = 0; k < hashes.length; k++) {
+          const h = hashes[k] as string;
+          const have = e.byHash.get(h);
+          if (have !== undefined) {
+            this.media[have] = (this.media[have] as number) | bit;
+            this.toNewest(have);
+            prevKey = this.keys[have];
+            continue;
+          }
+          if (prevKey === undefined || ids.length === 0) {
+            // Parent unknown, or a tier store of a block the index never saw stored with its ids.
+            e.unkeyed += hashes.length - k;
+            return;
+          }
+          prevKey = hashTokenBlock(prevKey, ids, k * bs, bs);
+          this.store(e, h, prevKey, bit);
+        }
+        return;
+      }
+      case 'BlockRemoved': {
+        const bit = mediumBit(ev.medium);
+        for (const h of ev.blockHashes) {
+          const entry = e.byHash.get(h);
+          if (entry === undefined) continue;
+          const m = (this.media[entry] as number) & ~bit;
+          if (m === 0) this.drop(entry);
+          else this.media[entry] = m;
+        }
+        return;
+      }
+      case 'AllBlocksCleared':
+        this.clearEngine(e);
+        return;
+    }
+  }
+
+  private store(e: EngineRec, hash: string, key: number, bit: number): void {
+    if (this.used >= this.capacity) {
+      this.evictions++;
+      this.drop(this.oldest);
+    }
+    if (this.freeHead === NIL) this.grow();
+    const entry = this.freeHead;
+    this.freeHead = this.next[entry] as number;
+    this.keys[entry] = key;
+    this.owner[entry] = e.slot;
+    this.media[entry] = bit;
+    this.hashes[entry] = hash;
+    this.appendNewest(entry);
+    this.used++;
+    e.byHash.set(hash, entry);
+    e.byKey.set(key, entry);
+  }
+
+  private drop(entry: number): void {
+    if (entry === NIL) return;
+    const e = this.bySlot[this.owner[entry] as number] as EngineRec;
+    const hash = this.hashes[entry] as string;
+    e.byHash.delete(hash);
+    const key = this.keys[entry] as number;
+    if (e.byKey.get(key) === entry) e.byKey.delete(key);
+    this.unlink(entry);
+    this.hashes[entry] = undefined;
+    this.owner[entry] = NIL;
+    this.next[entry] = this.freeHead;
+    this.freeHead = entry;
+    this.used--;
+  }
+
+  private clearEngine(e: EngineRec): void {
+    for (const entry of e.byHash.values()) {
+      this.unlink(entry);
+      this.hashes[entry] = undefined;
+      this.owner[entry] = NIL;
+      this.next[entry] = this.freeHead;
+      this.freeHead = entry;
+      this.used--;
+    }
+    e.byHash = new Map();
+    e.byKey = new Map();
+  }
+
+  private appendNewest(entry: number): void {
+    this.prev[entry] = this.newest;
+    this.next[entry] = NIL;
+    if (this.newest !== NIL) this.next[this.newest] = entry;
+    else this.oldest = entry;
+    this.newest = entry;
+  }
+
+  private unlink(entry: number): void {
+    const p = this.prev[entry] as number;
+    const n = this.next[entry] as number;
+    if (p !== NIL) this.next[p] = n;
+    else this.oldest = n;
+    if (n !== NIL) this.prev[n] = p;
+    else this.newest = p;
+  }
+
+  private toNewest(entry: number): void {
+    if (entry === this.newest) return;
+    this.unlink(entry);
+    this.appendNewest(entry);
+  }
+
+  private grow(): void {
+    const old = this.keys.length;
+    const size = Math.min(this.capacity, old * 2);
+    const keys = new Float64Array(size);
+    keys.set(this.keys);
+    this.keys = keys;
+    const owner = new Int32Array(size);
+    owner.set(this.owner);
+    this.owner = owner;
+    const media = new Uint8Array(size);
+    media.set(this.media);
+    this.media = media;
+    const prev = new Int32Array(size);
+    prev.set(this.prev);
+    this.prev = prev;
+    const next = new Int32Array(size);
+    next.set(this.next);
+    this.next = next;
+    this.linkFree(old, size);
+  }
+
+  private linkFree(from: number, to: number): void {
+    for (let i = to - 1; i >= from; i--) {
+      this.owner[i] = NIL;
+      this.next[i] = this.freeHead;
+      this.freeHead = i;
+    }
+  }
+}
+
+function mediumBit(medium: string | null): number {
+  if (medium === null || medium === GPU_MEDIUM) return M_GPU;
+  // BRIXLET pool tier and any other offload tier (CPU, disk) share the tier weight.
+  return medium === BRIXLET_MEDIUM ? M_POOL : M_OTHER;
+}
+
+export function createKvEventIndex(opts: KvEventIndexOptions): KvEventIndex {
+  return new KvEventIndex(opts);
+}
