@@ -33,5 +33,11 @@ describe('pip install ./clients/python', () => {
     const site = join(file ?? '', '..');
     const sources = readdirSync(join(repoRoot, 'clients/python/brixlet_kv')).filter((f) => f.endsWith('.py'));
     expect(readdirSync(site).filter((f) => f.endsWith('.py')).sort()).toEqual(sources.sort());
+    // and its vLLM connector subpackage, which loads without vLLM or torch installed
+    const vllmSources = readdirSync(join(repoRoot, 'clients/python/brixlet_kv/vllm')).filter((f) => f.endsWith('.py'));
+    expect(readdirSync(join(site, 'vllm')).filter((f) => f.endsWith('.py')).sort()).toEqual(vllmSources.sort());
+    const connector = run(python, ['-c', 'from brixlet_kv.vllm.connector import BrixletConnector; print(BrixletConnector.__name__)']);
+    expect(connector.stderr).toBe('');
+    expect(connector.stdout.trim()).toBe('BrixletConnector');
   }, 120_000);
 });

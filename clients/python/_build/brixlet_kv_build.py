@@ -37,10 +37,14 @@ Tag: {TAG}
 
 
 def _package_files():
+    """Every .py file of the package and its subpackages (brixlet_kv/vllm), in a stable order."""
     src = os.path.join(ROOT, NAME)
-    for name in sorted(os.listdir(src)):
-        if name.endswith('.py'):
-            yield f'{NAME}/{name}', os.path.join(src, name)
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if d != '__pycache__')
+        rel_dir = os.path.relpath(dirpath, ROOT).replace(os.sep, '/')
+        for name in sorted(filenames):
+            if name.endswith('.py'):
+                yield f'{rel_dir}/{name}', os.path.join(dirpath, name)
 
 
 def _digest(data):

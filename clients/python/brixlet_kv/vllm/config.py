@@ -1,0 +1,118 @@
+"""What the connector reads from vLLM's config (``--kv-transfer-config`` and the engine's own settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .keys import kv_namespace
+
+DEFAULT_SOCKET = '/run/brixlet/kv.sock'
+POLICIES = ('recompute', 'fail')
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    socket: str
+    model: str
+    dtype: str
+    layout: str
+    block_tokens: int
+    tp_rank: int
+    tp_size: int
+    pp_rank: int
+    pp_size: int
+    namespace_suffix: str
+    #: Bytes of one vLLM block over all attention layers of this worker (None: known only from the tensors).
+    block_bytes: int | None
+    #: Layer count and page bytes per KV-cache group, for the layout signature.
+    groups: tuple[tuple[int, int], ...]
+    remote_budget_ms: int | None
+    save_decode: bool
+    shard_down_policy: str
+    timeout_s: float
+
+    def namespace(self, tp_rank: int | None = None, pp_rank: int | None = None) -> str:
+        return kv_namespace(
+            self.model,
+            self.dtype,
+            self.layout,
+            self.block_tokens,
+            self.tp_rank if tp_rank is None else tp_rank,
+            self.tp_size,
+            self.pp_rank if pp_rank is None else pp_rank,
+            self.pp_size,
+            self.namespace_suffix,
+        )
+
+    def layout_signature(self) -> str:
+        groups = ','.join(f'{n}x{page}' for n, page in self.groups)
+        return f'vllm-kv/1;layout={self.layout};groups={groups}'
+
+
+def _ranks(vllm_config, tp_size: int) -> tuple[int, int]:
+    """(tp rank, pp rank) of this process: vLLM's parallel state when initialised, else the global rank
+    in ``parallel_config.rank`` (vLLM numbers ranks TP-innermost)."""
+    try:  # pragma: no cover - needs vLLM
+        from vllm.distributed.parallel_state import get_pp_group, get_tp_group  # type: ignore[import-not-found]
+
+        return get_tp_group().rank_in_group, get_pp_group().rank_in_group
+    except Exception:
+        rank = int(getattr(vllm_config.parallel_config, 'rank', 0) or 0)
+        return rank % tp_size, rank // tp_size
+
+
+def _layout(extra: dict) -> str:
+    if extra.get('kv_layout'):
+        return str(extra['kv_layout'])
+    try:  # pragma: no cover - needs vLLM
+        from vllm.v1.attention.backends.utils import get_kv_cache_layout  # type: ignore[import-not-found]
+
+        return str(get_kv_cache_layout())
+    except Exception:
+        return 'NHD'
+
+
+def resolve_config(vllm_config, kv_cache_config=None) -> ConnectorConfig:
+    """Reads ``kv_transfer_config.kv_connector_extra_config`` (keys in README.md) and the engine settings."""
+    kvt = vllm_config.kv_transfer_config
+    extra = dict(getattr(kvt, 'kv_connector_extra_config', None) or {})
+    known = {'socket', 'kv_layout', 'namespace_suffix', 'remote_budget_ms', 'save_decode', 'kv_load_failure_policy', 'timeout_s'}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ValueError(f'BrixletConnector: unknown kv_connector_extra_config keys {unknown}; known: {sorted(known)}')
+    policy = str(extra.get('kv_load_failure_policy', 'recompute'))
+    if policy not in POLICIES:
+        raise ValueError(f'BrixletConnector: kv_load_failure_policy must be one of {POLICIES}, got {policy!r}')
+    cache = vllm_config.cache_config
+    model_cfg = vllm_config.model_config
+    dtype = str(getattr(cache, 'cache_dtype', 'auto') or 'auto')
+    if dtype == 'auto':
+        dtype = str(getattr(model_cfg, 'dtype', 'auto')).removeprefix('torch.')
+    par = vllm_config.parallel_config
+    tp_size = int(getattr(par, 'tensor_parallel_size', 1) or 1)
+    pp_size = int(getattr(par, 'pipeline_parallel_size', 1) or 1)
+    tp_rank, pp_rank = _ranks(vllm_config, tp_size)
+    groups: tuple[tuple[int, int], ...] = ()
+    block_bytes = None
+    if kv_cache_config is not None:
+        groups = tuple((len(g.layer_names), int(g.kv_cache_spec.page_size_bytes)) for g in kv_cache_config.kv_cache_groups)
+        block_bytes = sum(n * page for n, page in groups)
+    budget = extra.get('remote_budget_ms')
+    return ConnectorConfig(
+        socket=str(extra.get('socket', DEFAULT_SOCKET)),
+        model=str(model_cfg.model),
+        dtype=dtype,
+        layout=_layout(extra),
+        block_tokens=int(cache.block_size),
+        tp_rank=tp_rank,
+        tp_size=tp_size,
+        pp_rank=pp_rank,
+        pp_size=pp_size,
+        namespace_suffix=str(extra.get('namespace_suffix', '')),
+        block_bytes=block_bytes,
+        groups=groups,
+        remote_budget_ms=None if budget is None else int(budget),
+        save_decode=bool(extra.get('save_decode', False)),
+        shard_down_policy=policy,
+        timeout_s=float(extra.get('timeout_s', 10.0)),
+    )

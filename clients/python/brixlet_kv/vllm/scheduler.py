@@ -1,0 +1,227 @@
+"""The connector's scheduler half: lookups that never block the scheduler loop, load/save planning,
+delayed frees and KV events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from ..client import KvClient
+from ..protocol import ITEM_OK, KvConnectError, KvError
+from ._compat import block_removed, block_stored
+from .config import ConnectorConfig
+from .keys import RequestKeys, chain_seed
+from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta, LoadSpec, SaveSpec
+
+log = logging.getLogger('brixlet_kv.vllm')
+
+#: The ``medium`` of the connector's KV events.
+MEDIUM = 'BRIXLET'
+
+
+class _Req:
+    __slots__ = ('request', 'keys', 'query', 'query_blocks', 'local_blocks', 'block_ids', 'saved', 'last_save_step', 'lora_name')
+
+    def __init__(self, request, block_tokens: int) -> None:
+        lora = getattr(request, 'lora_request', None)
+        self.lora_name = getattr(lora, 'lora_name', None) if lora is not None else None
+        self.request = request
+        self.keys = RequestKeys(block_tokens, chain_seed(self.lora_name, getattr(request, 'cache_salt', None)))
+        self.query: Future | None = None
+        self.query_blocks = 0
+        self.local_blocks = 0
+        self.block_ids: list[int] = []
+        #: Leading blocks known to be in the shard or already handed to a worker to save.
+        self.saved = 0
+        self.last_save_step = -1
+
+
+class SchedulerSide:
+    def __init__(self, cfg: ConnectorConfig) -> None:
+        self.cfg = cfg
+        self.counters = {'lookups': 0, 'lookup_hit_blocks': 0, 'shard_unavailable': 0, 'load_blocks': 0, 'save_blocks': 0, 'stored_blocks': 0, 'missing_blocks': 0}
+        self._reqs: dict[str, _Req] = {}
+        self._pending_loads: list[LoadSpec] = []
+        self._finishing: set[str] = set()
+        self._events: list = []
+        #: step → key → (parent key, token ids, lora name) of the blocks that step's metadata hands to
+        #: workers to save; dropped when the step's output comes back (stored ones become events).
+        self._planned: dict[int, dict[bytes, tuple[bytes | None, list[int], str | None]]] = {}
+        self._built = 0
+        self._done = 0
+        self._warned = False
+        # One thread owns the scheduler's shard connection (a client is one socket, not thread-safe).
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix='brixlet-kv-lookup')
+        self._local = threading.local()
+
+    # ── lookup (runs on the pool thread) ──
+
+    def _client(self) -> KvClient:
+        c = getattr(self._local, 'client', None)
+        if c is None or c.closed:
+            block_bytes = self.cfg.block_bytes
+            if block_bytes is None:
+                raise ValueError('BrixletConnector needs vLLM to pass kv_cache_config to the scheduler instance (vLLM ≥ 0.11)')
+            c = KvClient(self.cfg.socket, self.cfg.namespace(0, 0), block_bytes, self.cfg.layout_signature(), timeout=self.cfg.timeout_s)
+            self._local.client = c
+        return c
+
+    def _query(self, keys: list[bytes]) -> int:
+        try:
+            c = self._client()
+            if self.cfg.remote_budget_ms is not None and c.remote_read:
+                lk = c.lookup(keys, self.cfg.remote_budget_ms)
+                ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
+                if ids:
+                    c.release(ids)
+                return lk.hits
+            return c.exists(keys)
+        except (KvConnectError, KvError, OSError) as e:
+            c = getattr(self._local, 'client', None)
+            if c is not None:
+                c.close()
+            self.counters['shard_unavailable'] += 1
+            if self.cfg.shard_down_policy == 'fail':
+                raise
+            if not self._warned:
+                log.warning('brixlet KV shard at %s unavailable (%s): requests recompute their prefill', self.cfg.socket, e)
+                self._warned = True
+            return 0
+
+    # ── vLLM scheduler-side API ──
+
+    def get_num_new_matched_tokens(self, request, num_computed_tokens: int):
+        bt = self.cfg.block_tokens
+        st = self._reqs.get(request.request_id)
+        if st is None:
+            st = self._reqs[request.request_id] = _Req(request, bt)
+        # The last token is always computed (its logits are needed), so at most (n - 1) // bt blocks load.
+        limit = (request.num_tokens - 1) // bt
+        local = num_computed_tokens // bt
+        st.local_blocks = local
+        if limit <= local:
+            return 0, False
+        if st.query is None or st.query_blocks != limit:
+            keys = st.keys.upto(request.all_token_ids, limit)
+            st.query_blocks = limit
+            st.query = self._pool.submit(self._query, keys)
+            self.counters['lookups'] += 1
+        if not st.query.done():
+            return None, False
+        hits = st.query.result()  # re-raises under kv_load_failure_policy "fail"
+        st.saved = max(st.saved, min(hits, limit))
+        if hits <= local:
+            return 0, False
+        return (hits - local) * bt, True
+
+    def update_state_after_alloc(self, request, blocks, num_external_tokens: int) -> None:
+        st = self._reqs.get(request.request_id)
+        if st is None:
+            return
+        hits = st.query.result() if st.query is not None and st.query.done() else 0
+        st.query = None  # the next call (after a preemption) asks again
+        if num_external_tokens <= 0:
+            return
+        bt = self.cfg.block_tokens
+        first = st.local_blocks
+        count = num_external_tokens // bt
+        if first + count > hits:
+            raise AssertionError(f'vLLM allocated {count} external blocks from block {first}; the shard reported {hits}')
+        block_ids = list(blocks.get_block_ids()[0])
+        keys = st.keys.keys
+        self._pending_loads.append(LoadSpec(request.request_id, keys[first : first + count], block_ids[first : first + count]))
+        self.counters['lookup_hit_blocks'] += count
+        self.counters['load_blocks'] += count
+
+    def build_connector_meta(self, scheduler_output) -> BrixletConnectorMetadata:
+        meta = BrixletConnectorMetadata(step=self._built, loads=self._pending_loads, finished_sending=self._finishing)
+        self._pending_loads = []
+        self._finishing = set()
+        scheduled = scheduler_output.num_scheduled_tokens
+        for nr in scheduler_output.scheduled_new_reqs:
+            st = self._reqs.get(nr.req_id)
+            if st is not None:
+                st.block_ids = list(nr.block_ids[0])
+                self._plan_saves(st, nr.num_computed_tokens + scheduled.get(nr.req_id, 0), meta)
+        cached = scheduler_output.scheduled_cached_reqs
+        resumed_ids = set(getattr(cached, 'resumed_req_ids', ()) or ())
+        resumed_flags = getattr(cached, 'resumed_from_preemption', None)
+        for i, rid in enumerate(cached.req_ids):
+            st = self._reqs.get(rid)
+            if st is None:
+                continue
+            new_ids = cached.new_block_ids[i]
+            resumed = rid in resumed_ids or bool(resumed_flags and resumed_flags[i])
+            if new_ids is not None:
+                st.block_ids = list(new_ids[0]) if resumed else st.block_ids + list(new_ids[0])
+            self._plan_saves(st, cached.num_computed_tokens[i] + scheduled.get(rid, 0), meta)
+        self._built += 1
+        return meta
+
+    def _plan_saves(self, st: _Req, computed_tokens: int, meta: BrixletConnectorMetadata) -> None:
+        bt = self.cfg.block_tokens
+        tokens = st.request.all_token_ids
+        limit = len(tokens) if self.cfg.save_decode else len(st.request.prompt_token_ids)
+        full = min(computed_tokens, limit) // bt
+        full = min(full, len(st.block_ids))
+        if full <= st.saved:
+            return
+        keys = st.keys.upto(tokens, full)
+        first = st.saved
+        parent = keys[first - 1] if first > 0 else None
+        meta.saves.append(SaveSpec(st.request.request_id, parent, keys[first:full], st.block_ids[first:full]))
+        planned = self._planned.setdefault(meta.step, {})
+        for b in range(first, full):
+            planned[keys[b]] = (keys[b - 1] if b > 0 else None, list(tokens[b * bt : (b + 1) * bt]), st.lora_name)
+        self.counters['save_blocks'] += full - first
+        st.saved = full
+        st.last_save_step = meta.step
+
+    def update_connector_output(self, connector_output) -> None:
+        step = self._done
+        self._done += 1
+        planned_by_key = self._planned.pop(step, {})
+        wm = getattr(connector_output, 'kv_connector_worker_meta', None)
+        if not isinstance(wm, BrixletWorkerMeta):
+            return
+        for key in wm.stored:
+            planned = planned_by_key.get(key)
+            if planned is None:
+                continue
+            parent, token_ids, lora_name = planned
+            self._events.append(block_stored([key], parent, token_ids, self.cfg.block_tokens, lora_name, MEDIUM))
+            self.counters['stored_blocks'] += 1
+        if wm.missing:
+            self._events.append(block_removed(list(wm.missing), MEDIUM))
+            self.counters['missing_blocks'] += len(wm.missing)
+
+    def request_finished(self, request, block_ids) -> tuple[bool, dict | None]:
+        st = self._reqs.pop(request.request_id, None)
+        if st is None:
+            return False, None
+        if st.query is not None:
+            st.query.cancel()
+        # vLLM calls this while it processes a step's output, before that step's update_connector_output:
+        # steps up to _done (inclusive) have run, so their saves are sealed. A later step built ahead
+        # (async scheduling) may still be reading these GPU blocks.
+        if st.last_save_step > self._done:
+            self._finishing.add(request.request_id)
+            return True, None
+        return False, None
+
+    def take_events(self):
+        events, self._events = self._events, []
+        return events
+
+    def shutdown(self) -> None:
+        def close() -> None:
+            c = getattr(self._local, 'client', None)
+            if c is not None:
+                c.close()
+
+        try:
+            self._pool.submit(close).result(timeout=5)
+        except Exception:
+            pass
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,253 @@
+"""The connector's worker half: copies between vLLM's paged KV tensors and the shard's slab slots.
+
+A brixlet block is one vLLM block of every attention layer of this worker, layers in sorted name
+order; each layer contributes its block's bytes in the tensor's physical order (so NHD and HND give
+different bytes, which is why the layout is part of the namespace). torch is imported lazily: the
+scheduler process never needs it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+
+from ..client import KvClient, Lease
+from ..protocol import ITEM_OK, KvConnectError, KvError
+from .config import ConnectorConfig
+from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta
+
+log = logging.getLogger('brixlet_kv.vllm')
+
+
+def block_dim(shape) -> int:
+    """The dimension of a paged KV tensor that indexes blocks: 1 for vLLM's ``(2, num_blocks, …)``
+    (FlashAttention and friends, 5 dims), else 0 (``(num_blocks, 2, …)`` FlashInfer, ``(num_blocks, …)`` MLA)."""
+    return 1 if len(shape) == 5 and shape[0] == 2 else 0
+
+
+def physical(t):
+    """``(view, block dim in the view)``: ``t`` permuted so that the view is contiguous (its memory
+    order), which is how an HND cache (a permuted view of a contiguous tensor) is stored."""
+    order = sorted(range(t.dim()), key=lambda d: (-t.stride(d), d))
+    view = t.permute(*order)
+    if not view.is_contiguous():
+        raise ValueError(f'paged KV tensor of shape {tuple(t.shape)} and strides {t.stride()} is not a permutation of a contiguous tensor')
+    return view, order.index(block_dim(t.shape))
+
+
+class _Layer:
+    __slots__ = ('name', 'view', 'bdim', 'offset', 'nbytes', 'shape', 'dtype')
+
+    def __init__(self, name: str, t, offset: int) -> None:
+        self.name = name
+        self.view, self.bdim = physical(t)
+        one = self.view.select(self.bdim, 0)
+        self.shape = tuple(one.shape)
+        self.dtype = t.dtype
+        self.offset = offset
+        self.nbytes = one.numel() * t.element_size()
+
+    def block(self, block_id: int, tensor=None):
+        if tensor is None:
+            return self.view.select(self.bdim, block_id)
+        view, bdim = physical(tensor)
+        return view.select(bdim, block_id)
+
+    def slot(self, lease_view):
+        """This layer's part of a block in a slab slot, as a tensor of the block's shape."""
+        import torch
+
+        raw = torch.frombuffer(lease_view, dtype=torch.uint8, count=self.nbytes, offset=self.offset)
+        return raw.view(self.dtype).view(self.shape)
+
+
+class WorkerSide:
+    def __init__(self, cfg: ConnectorConfig) -> None:
+        self.cfg = cfg
+        self.counters = {'loaded_blocks': 0, 'load_failed_blocks': 0, 'stored_blocks': 0, 'save_skipped_blocks': 0, 'shard_unavailable': 0}
+        self._layers: dict[str, _Layer] = {}
+        self._block_bytes = 0
+        self._client: KvClient | None = None
+        self._registered: list[memoryview] = []
+        self._recving: set[str] = set()
+        self._load_errors: set[int] = set()
+        self._stored: list[bytes] = []
+        self._missing: list[bytes] = []
+        # Saves of the current step: (key, lease, block id) per leased block, and the layers copied so far.
+        self._save_leases: list[tuple[bytes, Lease, int]] | None = None
+        self._saved_layers: set[str] = set()
+        self._warned = False
+
+    # ── setup ──
+
+    def register_kv_caches(self, kv_caches: dict) -> None:
+        offset = 0
+        for name in sorted(kv_caches):
+            layer = _Layer(name, kv_caches[name], offset)
+            self._layers[name] = layer
+            offset += layer.nbytes
+        self._block_bytes = offset
+        if self.cfg.block_bytes is not None and self.cfg.block_bytes != offset:
+            raise ValueError(f'BrixletConnector: the KV tensors hold {offset} bytes per block, kv_cache_config says {self.cfg.block_bytes}')
+        self._connect()
+
+    def _connect(self) -> KvClient | None:
+        if self._client is not None and not self._client.closed:
+            return self._client
+        try:
+            self._client = KvClient(self.cfg.socket, self.cfg.namespace(), self._block_bytes, self.cfg.layout_signature(), timeout=self.cfg.timeout_s)
+        except (KvConnectError, KvError, OSError) as e:
+            self._unavailable(e)
+            return None
+        self._pin(self._client)
+        return self._client
+
+    def _pin(self, client: KvClient) -> None:
+        """Page-locks the slabs once so device copies run at pinned speed (only with CUDA tensors)."""
+        import torch
+
+        if not torch.cuda.is_available() or not any(la.view.is_cuda for la in self._layers.values()):
+            return
+        cudart = torch.cuda.cudart()
+        for view in client.slab_views():
+            addr = ctypes.addressof(ctypes.c_char.from_buffer(view))
+            cudart.cudaHostRegister(addr, len(view), 0)
+            self._registered.append(view)
+
+    def _unavailable(self, e: Exception) -> None:
+        self.counters['shard_unavailable'] += 1
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.cfg.shard_down_policy == 'fail':
+            raise e
+        if not self._warned:
+            log.warning('brixlet KV shard at %s unavailable (%s): loads fail over to recompute, saves are skipped', self.cfg.socket, e)
+            self._warned = True
+
+    # ── loads ──
+
+    def start_load_kv(self, meta: BrixletConnectorMetadata) -> None:
+        """Copies every block of the step's loads into the paged tensors before returning (the loaded
+        requests are not in this step's batch: vLLM schedules them once ``get_finished`` reports them)."""
+        for spec in meta.loads:
+            self._recving.add(spec.req_id)
+            hits = 0
+            looked_up = False
+            client = self._connect()
+            if client is not None:
+                try:
+                    lk = client.lookup(spec.keys)
+                    try:
+                        for lease, block_id in zip(lk.leases, spec.block_ids):
+                            for layer in self._layers.values():
+                                layer.block(block_id).copy_(layer.slot(lease.view))
+                        hits = lk.hits
+                        looked_up = True
+                    finally:
+                        ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
+                        if ids and not client.closed:
+                            client.release(ids)
+                except (KvConnectError, KvError, OSError) as e:
+                    hits = 0
+                    self._unavailable(e)
+            self.counters['loaded_blocks'] += hits
+            failed = spec.block_ids[hits:]
+            self.counters['load_failed_blocks'] += len(failed)
+            self._load_errors.update(failed)
+            if looked_up:  # the shard answered and no longer holds these blocks
+                self._missing.extend(spec.keys[hits:])
+
+    # ── saves ──
+
+    def save_kv_layer(self, meta: BrixletConnectorMetadata, layer_name: str, kv_layer) -> None:
+        if not meta.saves:
+            return
+        leases = self._alloc(meta)
+        layer = self._layers.get(layer_name)
+        if layer is None or not leases:
+            return
+        for _, lease, block_id in leases:
+            layer.slot(lease.view).copy_(layer.block(block_id, kv_layer))
+        self._saved_layers.add(layer_name)
+
+    def _alloc(self, meta: BrixletConnectorMetadata) -> list:
+        if self._save_leases is not None:
+            return self._save_leases
+        self._save_leases = []
+        client = self._connect()
+        for spec in meta.saves:
+            if client is None:
+                self.counters['save_skipped_blocks'] += len(spec.keys)
+                continue
+            try:
+                leases = client.alloc(spec.keys, [self._block_bytes] * len(spec.keys), parent=spec.parent)
+            except (KvConnectError, KvError, OSError) as e:
+                self.counters['save_skipped_blocks'] += len(spec.keys)
+                if isinstance(e, KvError) and not client.closed:
+                    continue  # e.g. TOO_MANY_LEASES for this batch: skip it, the cache is best effort
+                self._unavailable(e)
+                client = None
+                continue
+            for key, lease, block_id in zip(spec.keys, leases, spec.block_ids):
+                if lease.status == ITEM_OK:
+                    self._save_leases.append((key, lease, block_id))
+                else:
+                    self.counters['save_skipped_blocks'] += 1  # EXISTS (already cached), FULL, NO_PARENT, …
+        return self._save_leases
+
+    def wait_for_save(self, meta: BrixletConnectorMetadata) -> None:
+        """Copies the layers ``save_kv_layer`` did not see, then seals: a block is visible only whole."""
+        if not meta.saves:
+            return
+        leases = self._alloc(meta)
+        try:
+            for name, layer in self._layers.items():
+                if name in self._saved_layers:
+                    continue
+                for _, lease, block_id in leases:
+                    layer.slot(lease.view).copy_(layer.block(block_id))
+            client = self._client
+            if leases and client is not None and not client.closed:
+                statuses = client.seal([lease.lease_id for _, lease, _ in leases])
+                for (key, _, _), status in zip(leases, statuses):
+                    if status == ITEM_OK:
+                        self._stored.append(key)
+                        self.counters['stored_blocks'] += 1
+                    else:
+                        self.counters['save_skipped_blocks'] += 1
+        except (KvConnectError, KvError, OSError) as e:
+            self._unavailable(e)
+        finally:
+            self._save_leases = None
+            self._saved_layers = set()
+
+    # ── after the forward ──
+
+    def get_finished(self, meta: BrixletConnectorMetadata | None) -> tuple[set | None, set | None]:
+        sending = set(meta.finished_sending) if meta is not None else set()
+        recving, self._recving = self._recving, set()
+        return (sending or None, recving or None)
+
+    def get_block_ids_with_load_errors(self) -> set[int]:
+        errors, self._load_errors = self._load_errors, set()
+        return errors
+
+    def build_worker_meta(self) -> BrixletWorkerMeta | None:
+        if not self._stored and not self._missing:
+            return None
+        wm = BrixletWorkerMeta(self._stored, self._missing)
+        self._stored, self._missing = [], []
+        return wm
+
+    def shutdown(self) -> None:
+        if self._registered:
+            import torch
+
+            cudart = torch.cuda.cudart()
+            for view in self._registered:
+                cudart.cudaHostUnregister(ctypes.addressof(ctypes.c_char.from_buffer(view)))
+            self._registered = []
+        if self._client is not None:
+            self._client.close()
+            self._client = None

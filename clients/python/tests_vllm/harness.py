@@ -1,0 +1,191 @@
+"""A vLLM-less driver for BrixletConnector: one scheduler instance and one worker instance per TP rank,
+called in vLLM's documented step order (metadata built on the scheduler, bound on every worker; worker
+outputs aggregated across ranks and handed back), over paged KV tensors in vLLM's layouts (CPU torch).
+
+It is not vLLM's scheduler: one request at a time, no local prefix cache, policy "recompute" for
+failed loads (the computed prefix is cut back to the first failed block, as vLLM does).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from types import SimpleNamespace
+
+import torch
+
+from brixlet_kv.vllm.connector import BrixletConnector
+from brixlet_kv.vllm.metadata import BrixletWorkerMeta
+from brixlet_kv.vllm._compat import KVConnectorRole
+
+BLOCK_TOKENS = 16
+HEADS = 2  # per rank
+HEAD_SIZE = 32
+LAYERS = ('model.layers.0.self_attn.attn', 'model.layers.1.self_attn.attn')
+
+
+class Request:
+    """The fields of vLLM's ``Request`` the connector reads."""
+
+    def __init__(self, request_id: str, prompt_token_ids: list[int], lora_name: str | None = None, cache_salt: str | None = None) -> None:
+        self.request_id = request_id
+        self.prompt_token_ids = list(prompt_token_ids)
+        self.output_token_ids: list[int] = []
+        self.lora_request = SimpleNamespace(lora_name=lora_name) if lora_name else None
+        self.cache_salt = cache_salt
+
+    @property
+    def all_token_ids(self) -> list[int]:
+        return self.prompt_token_ids + self.output_token_ids
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.prompt_token_ids) + len(self.output_token_ids)
+
+
+class Blocks:
+    """vLLM's ``KVCacheBlocks``: one list of block ids per KV-cache group (one group here)."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self._ids = ids
+
+    def get_block_ids(self):
+        return (list(self._ids),)
+
+
+def scheduler_output(new=(), cached=None, scheduled=None, finished=()):
+    return SimpleNamespace(
+        scheduled_new_reqs=list(new),
+        scheduled_cached_reqs=cached or SimpleNamespace(req_ids=[], new_block_ids=[], num_computed_tokens=[], resumed_req_ids=set()),
+        num_scheduled_tokens=dict(scheduled or {}),
+        finished_req_ids=set(finished),
+    )
+
+
+def vllm_config(socket: str, model: str, tp: int, rank: int, layout: str, policy: str = 'recompute'):
+    return SimpleNamespace(
+        kv_transfer_config=SimpleNamespace(kv_connector_extra_config={'socket': socket, 'kv_layout': layout, 'kv_load_failure_policy': policy, 'timeout_s': 10}),
+        cache_config=SimpleNamespace(block_size=BLOCK_TOKENS, cache_dtype='auto'),
+        model_config=SimpleNamespace(model=model, dtype='float16'),
+        parallel_config=SimpleNamespace(tensor_parallel_size=tp, pipeline_parallel_size=1, rank=rank),
+    )
+
+
+def kv_cache_config(num_blocks: int):
+    page = 2 * BLOCK_TOKENS * HEADS * HEAD_SIZE * 2  # K and V, fp16
+    return SimpleNamespace(num_blocks=num_blocks, kv_cache_groups=[SimpleNamespace(layer_names=list(LAYERS), kv_cache_spec=SimpleNamespace(page_size_bytes=page))])
+
+
+def paged_tensor(num_blocks: int, layout: str):
+    """vLLM's FlashAttention cache: logical shape (2, num_blocks, block_size, heads, head_size); HND stores
+    heads before tokens (a permuted view of a contiguous tensor)."""
+    if layout == 'NHD':
+        return torch.zeros(2, num_blocks, BLOCK_TOKENS, HEADS, HEAD_SIZE, dtype=torch.float16)
+    return torch.zeros(2, num_blocks, HEADS, BLOCK_TOKENS, HEAD_SIZE, dtype=torch.float16).permute(0, 1, 3, 2, 4)
+
+
+class Engine:
+    def __init__(self, socket: str, model: str, seed: int, tp: int = 1, layout: str = 'NHD', num_blocks: int = 64, policy: str = 'recompute') -> None:
+        kvc = kv_cache_config(num_blocks)
+        self.tp = tp
+        self.scheduler = BrixletConnector(vllm_config(socket, model, tp, 0, layout, policy), KVConnectorRole.SCHEDULER, kvc)
+        self.workers = [BrixletConnector(vllm_config(socket, model, tp, r, layout, policy), KVConnectorRole.WORKER, kvc) for r in range(tp)]
+        self.kv = [{name: paged_tensor(num_blocks, layout) for name in LAYERS} for _ in range(tp)]
+        for w, caches in zip(self.workers, self.kv):
+            w.register_kv_caches(caches)
+        self.free = list(range(num_blocks))
+        self.gen = torch.Generator().manual_seed(seed)
+        self.events: list = []
+
+    def close(self) -> None:
+        for c in [self.scheduler, *self.workers]:
+            c.shutdown()
+
+    # ── one engine step ──
+
+    def step(self, so, compute=None, before_output=None):
+        meta = self.scheduler.build_connector_meta(so)
+        sending: dict[str, int] = {}
+        recving: dict[str, int] = {}
+        invalid: set[int] = set()
+        wm = None
+        for r, w in enumerate(self.workers):
+            w.bind_connector_metadata(meta)
+            w.start_load_kv(None)
+            for name in LAYERS:
+                w.wait_for_layer_load(name)
+                if compute is not None:
+                    self._compute(r, name, *compute)
+                w.save_kv_layer(name, self.kv[r][name], None)
+            w.wait_for_save()
+            s, rv = w.get_finished(so.finished_req_ids)
+            for rid in s or ():
+                sending[rid] = sending.get(rid, 0) + 1
+            for rid in rv or ():
+                recving[rid] = recving.get(rid, 0) + 1
+            invalid |= w.get_block_ids_with_load_errors()
+            m = w.build_connector_worker_meta() or BrixletWorkerMeta()
+            wm = m if wm is None else wm.aggregate(m)
+            w.clear_connector_metadata()
+        out = SimpleNamespace(
+            finished_sending={k for k, n in sending.items() if n == self.tp},
+            finished_recving={k for k, n in recving.items() if n == self.tp},
+            invalid_block_ids=invalid,
+            kv_connector_worker_meta=wm,
+        )
+        if before_output is not None:
+            before_output()
+        self.scheduler.update_connector_output(out)
+        self.events.extend(self.scheduler.take_events())
+        return out
+
+    def _compute(self, rank: int, layer: str, block_ids: list[int], start: int, end: int) -> None:
+        """The 'forward': fresh random K/V for token positions [start, end) (only a load can reproduce them)."""
+        t = self.kv[rank][layer]
+        for pos in range(start, end):
+            t[:, block_ids[pos // BLOCK_TOKENS], pos % BLOCK_TOKENS] = torch.randn(2, HEADS, HEAD_SIZE, generator=self.gen).half()
+
+    # ── one request, start to finish ──
+
+    def prefill(self, req: Request, timeout: float = 10.0, after_lookup=None):
+        """Runs ``req``'s prompt through lookup, an async load if the shard has blocks, the forward and
+        the finish. Returns (block ids, tokens loaded and kept, whether request_finished delayed the free)."""
+        deadline = time.monotonic() + timeout
+        while True:  # vLLM asks again each step while the answer is None
+            n, load_async = self.scheduler.get_num_new_matched_tokens(req, 0)
+            if n is not None:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError('get_num_new_matched_tokens stayed None')
+            time.sleep(0.002)
+        assert not (n == 0 and load_async), 'load_async must be False when nothing loads'
+        if after_lookup is not None:
+            after_lookup()
+        ids = [self.free.pop(0) for _ in range(math.ceil(req.num_tokens / BLOCK_TOKENS))]
+        self.scheduler.update_state_after_alloc(req, Blocks(ids), n)
+        computed = 0
+        if n:
+            assert load_async
+            out = self.step(scheduler_output())  # WAITING_FOR_REMOTE_KVS: no tokens scheduled, workers load
+            assert req.request_id in out.finished_recving, out
+            bad = [ids.index(b) for b in out.invalid_block_ids if b in ids]
+            computed = min(bad) * BLOCK_TOKENS if bad else n
+        new = SimpleNamespace(req_id=req.request_id, block_ids=(ids,), num_computed_tokens=computed)
+        delayed = []
+        self.step(
+            scheduler_output([new], scheduled={req.request_id: req.num_tokens - computed}),
+            compute=(ids, computed, req.num_tokens),
+            before_output=lambda: delayed.append(self.scheduler.request_finished(req, ids)[0]),
+        )
+        if delayed[0]:
+            out = self.step(scheduler_output(finished=[req.request_id]))
+            assert req.request_id in out.finished_sending
+        return ids, computed, delayed[0]
+
+    def block_bytes(self, rank: int, block_id: int) -> bytes:
+        """Every layer's bytes of one block, as stored (physical order)."""
+        out = b''
+        for name in LAYERS:
+            t = self.kv[rank][name]
+            out += t.select(1, block_id).contiguous().numpy().tobytes()
+        return out
