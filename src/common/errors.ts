@@ -331,6 +331,22 @@ export const codes = {
     'Point --agent.api-token-file at a file holding a token of at least 16 characters, mode 0600, owned by the agent\'s user or root; or leave it empty (then GET /v1/kvcache shows no namespace names).',
     2,
   ),
+  BRX_ERR_ZMTP_ENDPOINT: entry(
+    'invalid ZMQ endpoint {endpoint}: {reason}',
+    500,
+    'Give tcp://HOST:PORT (tcp://*:PORT binds every interface) or ipc:///path, as vLLM\'s --kv-events-config does.',
+    2,
+  ),
+  BRX_ERR_ZMTP_PROTOCOL: entry(
+    'ZMTP peer dropped: {reason}',
+    502,
+    'The peer is not a ZeroMQ 4.x socket of a matching type (PUB/SUB, ROUTER/DEALER) with the NULL mechanism, or it broke a size limit; see docs/kv-events.md.',
+  ),
+  BRX_ERR_KV_EVENTS_DECODE: entry(
+    'cannot decode a KV event batch: {reason}',
+    502,
+    'The publisher sent a payload that is not a vLLM KV EventBatch (msgpack); check the engine version and docs/kv-events.md. The batch is skipped and counted.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof codes;

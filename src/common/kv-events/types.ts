@@ -33,12 +33,16 @@ export interface BlockStored {
   /** null when the engine sent none (vLLM < 0.11): read as GPU_MEDIUM. */
   readonly medium: KvMedium | null;
   readonly loraName: string | null;
+  /** The KV-cache group (hybrid models); absent when the engine sent none. */
+  readonly groupIdx?: number;
 }
 
 export interface BlockRemoved {
   readonly type: 'BlockRemoved';
   readonly blockHashes: readonly EngineBlockHash[];
   readonly medium: KvMedium | null;
+  /** The KV-cache group (hybrid models); absent when the engine sent none. */
+  readonly groupIdx?: number;
 }
 
 export interface AllBlocksCleared {
