@@ -39,7 +39,7 @@ function runPython(py: string, args: string[], env: Record<string, string>): Pro
 }
 
 describe('clients/python BrixletConnector (vLLM KV connector) against a live shard', () => {
-  it('passes the connector harness (two engines, layouts, TP ranks, failed loads, shard down)', { timeout: 180_000 }, async () => {
+  it('passes the connector harness (two engines, layouts, TP ranks, async-scheduled saves, preemption, failed loads, shard down)', { timeout: 180_000 }, async () => {
     const py = torchPython() ?? 'python3';
     const { code, output } = await runPython(py, ['-m', 'unittest', 'discover', '-s', 'clients/python/tests_vllm', '-v'], { BRIXLET_KV_SOCKET: service.socketPath });
     if (code !== 0) expect.fail(`${py} -m unittest exited ${code}:\n${output}`);

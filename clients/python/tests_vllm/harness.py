@@ -104,7 +104,11 @@ class Engine:
     # ── one engine step ──
 
     def step(self, so, compute=None, before_output=None):
-        meta = self.scheduler.build_connector_meta(so)
+        return self.run(self.scheduler.build_connector_meta(so), so, compute, before_output)
+
+    def run(self, meta, so, compute=None, before_output=None):
+        """The workers' half of a step whose metadata was built already (async scheduling builds the
+        next step's before this one's output is processed), then the scheduler's output handling."""
         sending: dict[str, int] = {}
         recving: dict[str, int] = {}
         invalid: set[int] = set()

@@ -7,8 +7,10 @@ Each test uses a model name of its own, so tests never see each other's blocks.
 
 import os
 import sys
+import time
 import unittest
 import uuid
+from types import SimpleNamespace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..'))
@@ -21,7 +23,7 @@ from brixlet_kv.vllm.connector import BrixletConnector  # noqa: E402
 try:
     import torch  # noqa: F401
 
-    from harness import BLOCK_TOKENS, Engine, Request, kv_cache_config, vllm_config  # noqa: E402
+    from harness import BLOCK_TOKENS, LAYERS, Blocks, Engine, Request, kv_cache_config, scheduler_output, vllm_config  # noqa: E402
 
     TORCH = ''
 except ImportError as e:
@@ -61,8 +63,9 @@ class TwoEnginesOneShard(unittest.TestCase):
         self.assertEqual(stored[1]['parent_block_hash'], stored[0]['block_hashes'][0])
         self.assertEqual(stored[2]['token_ids'], tokens[2 * BLOCK_TOKENS : 3 * BLOCK_TOKENS])
 
-        b_ids, b_loaded, _ = b.prefill(Request('b-1', tokens))
+        b_ids, b_loaded, delayed = b.prefill(Request('b-1', tokens))
         self.assertEqual(b_loaded, 5 * BLOCK_TOKENS)
+        self.assertFalse(delayed)  # its step's output is back: nothing reads its blocks any more
         for rank in range(tp):
             for i in range(5):
                 # Engine B's own forward draws other random values: equal bytes can only come from the load.
@@ -122,6 +125,69 @@ class TwoEnginesOneShard(unittest.TestCase):
         # B's blocks hold B's own forward, not A's (evicted) bytes nor zeros.
         self.assertNotEqual(b.block_bytes(0, ids[0]), bytes(len(b.block_bytes(0, ids[0]))))
 
+    def lookup(self, engine, req):
+        for _ in range(100_000):
+            n, load_async = engine.scheduler.get_num_new_matched_tokens(req, 0)
+            if n is not None:
+                return n, load_async
+            time.sleep(0.001)
+        raise AssertionError('get_num_new_matched_tokens stayed None')
+
+    def test_a_save_in_a_step_built_ahead_keeps_the_blocks_until_the_workers_report(self):
+        (a, _) = self.engines()
+        tokens = prompt(3 * BLOCK_TOKENS + 5, 7)
+        req = Request('a-1', tokens)
+        self.assertEqual(self.lookup(a, req), (0, False))
+        ids = [a.free.pop(0) for _ in range(4)]
+        a.scheduler.update_state_after_alloc(req, Blocks(ids), 0)
+        # Chunked prefill under async scheduling: step 1 (the rest of the prompt, saving 3 blocks) is
+        # built before step 0's output is processed; the request is aborted while step 1 runs.
+        so0 = scheduler_output([SimpleNamespace(req_id=req.request_id, block_ids=(ids,), num_computed_tokens=0)], scheduled={req.request_id: 8})
+        meta0 = a.scheduler.build_connector_meta(so0)
+        cached = SimpleNamespace(req_ids=[req.request_id], new_block_ids=[None], num_computed_tokens=[8], resumed_req_ids=set())
+        so1 = scheduler_output(cached=cached, scheduled={req.request_id: len(tokens) - 8})
+        meta1 = a.scheduler.build_connector_meta(so1)
+        self.assertEqual(meta0.saves, [])
+        self.assertEqual([len(s.keys) for s in meta1.saves], [3])
+        delayed = []
+        a.run(meta0, so0, compute=(ids, 0, 8), before_output=lambda: delayed.append(a.scheduler.request_finished(req, ids)))
+        self.assertEqual(delayed, [(True, None)])
+        out1 = a.run(meta1, so1, compute=(ids, 8, len(tokens)))
+        self.assertEqual(out1.finished_sending, set())
+        out2 = a.step(scheduler_output(finished=[req.request_id]))
+        self.assertEqual(out2.finished_sending, {req.request_id})  # now vLLM frees the blocks
+        self.assertEqual(len([e for e in a.events if e['type'] == 'BlockStored']), 3)
+
+    def test_a_preempted_request_loads_its_saved_blocks_into_new_gpu_blocks(self):
+        (a, _) = self.engines()
+        tokens = prompt(5 * BLOCK_TOKENS + 7, 8)
+        req = Request('a-1', tokens)
+        self.assertEqual(self.lookup(a, req), (0, False))
+        ids1 = [a.free.pop(0) for _ in range(6)]
+        a.scheduler.update_state_after_alloc(req, Blocks(ids1), 0)
+        new = SimpleNamespace(req_id=req.request_id, block_ids=(ids1,), num_computed_tokens=0)
+        a.step(scheduler_output([new], scheduled={req.request_id: len(tokens)}), compute=(ids1, 0, len(tokens)))
+        before = [a.block_bytes(0, b) for b in ids1[:5]]
+        # Preempted: its GPU blocks go to other requests (overwritten), it waits again with nothing computed.
+        a._compute(0, LAYERS[0], ids1, 0, len(tokens))
+        a._compute(0, LAYERS[1], ids1, 0, len(tokens))
+        a.free.extend(ids1)
+        self.assertEqual(self.lookup(a, req), (5 * BLOCK_TOKENS, True))
+        ids2 = [a.free.pop(0) for _ in range(6)]
+        self.assertNotEqual(ids2, ids1)
+        a.scheduler.update_state_after_alloc(req, Blocks(ids2), 5 * BLOCK_TOKENS)
+        out = a.step(scheduler_output())
+        self.assertEqual(out.finished_recving, {req.request_id})
+        self.assertEqual(out.invalid_block_ids, set())
+        self.assertEqual([a.block_bytes(0, b) for b in ids2[:5]], before)
+        # Resumed (vLLM sends the whole new block list): only the tail is computed, nothing saved again.
+        cached = SimpleNamespace(req_ids=[req.request_id], new_block_ids=[(ids2,)], num_computed_tokens=[5 * BLOCK_TOKENS], resumed_req_ids={req.request_id})
+        so = scheduler_output(cached=cached, scheduled={req.request_id: 7})
+        meta = a.scheduler.build_connector_meta(so)
+        self.assertEqual(meta.saves, [])
+        a.run(meta, so, compute=(ids2, 5 * BLOCK_TOKENS, len(tokens)))
+        self.assertEqual(a.scheduler.request_finished(req, ids2), (False, None))
+
 
 @unittest.skipIf(TORCH, TORCH)
 class ShardDown(unittest.TestCase):
@@ -146,12 +212,10 @@ class ShardDown(unittest.TestCase):
                 n, _ = s.get_num_new_matched_tokens(req, 0)
                 if n is not None:
                     break
-                import time
-
                 time.sleep(0.002)
         w = BrixletConnector(cfg, KVConnectorRole.WORKER, kv_cache_config(8))
         with self.assertRaises(KvConnectError):
-            from harness import LAYERS, paged_tensor
+            from harness import paged_tensor
 
             w.register_kv_caches({name: paged_tensor(8, 'NHD') for name in LAYERS})
 
