@@ -15,7 +15,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 const ready = (type: string) => encodeCommand('READY', encodeMetadata({ 'Socket-Type': type }));
 
 /** Writes bytes to a listener and resolves when the listener closes the connection or after a while. */
-function poke(port: number, bytes: Buffer[]): Promise<void> {
+function poke(port: number, bytes: readonly Buffer[]): Promise<void> {
   return new Promise((resolve) => {
     const s = createConnection(port, '127.0.0.1');
     const done = () => {
