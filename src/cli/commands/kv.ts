@@ -39,7 +39,7 @@ export const kvCommand: Command = {
     '',
     'get and lookup with --remote-budget MS (0-60000; 0 = the agent\'s --kv.remote-budget): the',
     'shard first fetches, within MS, every block its node lacks that another agent of the pool',
-    'holds (LOOKUP_REMOTE with FETCH_ALL: even one block, whatever --kv.remote-min-blocks says),',
+    'holds (LOOKUP_REMOTE with FETCH_ALL: even one block, past the agent\'s minimum gap),',
     'and keeps it, so the next get is local. Only blocks other agents published (hot: hit after',
     'they were written) can be found.',
     '',
