@@ -2,31 +2,19 @@
 // lacks from node "a" (a real peer server over a real shard) named by an in-memory directory, seals it
 // locally and answers with leases for the whole prefix. Faulty peers ("c") are scripted.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type Server, type Socket, createServer } from 'node:net';
+import { type Server } from 'node:net';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KvConnection } from '../../src/kvcache/client/connection.js';
 import { KvClient } from '../../src/kvcache/client/kv-client.js';
 import { type DirectoryAnswer, type DirectoryLookup, NO_HOLDER } from '../../src/kvcache/directory-types.js';
-import { handshakeProof, newNonce } from '../../src/kvcache/peer/handshake.js';
 import { PeerClient } from '../../src/kvcache/peer/peer-client.js';
-import {
-  DEFAULT_PEER_LIMITS,
-  MGET_RECORD_BYTES,
-  PEER_HEADER_BYTES,
-  PEER_REPLY_BIT,
-  PeerOp,
-  decodePeerHello,
-  encodePeerChallenge,
-  encodePeerLimits,
-  peerFrame,
-  writePeerHeader,
-} from '../../src/kvcache/peer/peer-protocol.js';
 import { HelloFeature, Op, decodeHelloReply, encodeHello, encodeLookupRemote } from '../../src/kvcache/protocol.js';
 import { startKvService } from '../../src/kvcache/service.js';
 import type { KvService } from '../../src/kvcache/types.js';
 import { KiB, type PeerRig, blockBytes, putChain, silent, startPeerRig } from './peer/peer-fixture.js';
+import { type MgetHandler, mgetReplyHead, startScriptedPeer } from './peer/scripted-peer.js';
 import { MiB, keys, shardOptions } from './shard-fixture.js';
 
 const BLOCK = 256 * KiB;
@@ -136,7 +124,7 @@ describe('LOOKUP_REMOTE', () => {
 
   it('a peer killed mid-transfer: the call answers with what arrived, every reserved slot is freed', async () => {
     const port = await scriptedPeer('c', (s, id, n) => {
-      s.write(mgetHead(id, n, LEN));
+      s.write(mgetReplyHead(id, n, LEN));
       s.write(Buffer.alloc(LEN + 1000, 7));
       setImmediate(() => s.destroy());
     });
@@ -157,7 +145,7 @@ describe('LOOKUP_REMOTE', () => {
 
   it('a peer that stalls: the budget expires, the call answers with what arrived, the expiry is counted and the slots freed', async () => {
     const port = await scriptedPeer('c', (s, id, n) => {
-      s.write(mgetHead(id, n, LEN));
+      s.write(mgetReplyHead(id, n, LEN));
       s.write(Buffer.alloc(1000, 7)); // and nothing more
     });
     addPeer('c', port);
@@ -270,37 +258,9 @@ function addPeer(node: string, port: number): void {
   rig.bMembership.set({ members: [...m.members, { node, peerAddress: `127.0.0.1:${port}` }], pairKeys: new Map([...m.pairKeys, [node, rig.key]]) });
 }
 
-/** Header and records of an MGET reply of n blocks of `len` bytes. */
-function mgetHead(id: number, n: number, len: number): Buffer {
-  const head = Buffer.alloc(PEER_HEADER_BYTES + n * MGET_RECORD_BYTES);
-  writePeerHeader(head, { bodyLength: n * MGET_RECORD_BYTES, op: PeerOp.MGET | PEER_REPLY_BIT, requestId: id, status: 0, flags: 0, count: n, payloadLength: n * len });
-  for (let i = 0; i < n; i++) head.writeUInt32LE(len, PEER_HEADER_BYTES + i * MGET_RECORD_BYTES + 4);
-  return head;
-}
-
 /** A peer `node` that handshakes with the rig's pair key, then answers each MGET with `onMget`. */
-async function scriptedPeer(node: string, onMget: (s: Socket, id: number, n: number) => void): Promise<number> {
-  stalled = createServer((s) => {
-    let buf = Buffer.alloc(0);
-    s.on('error', () => undefined);
-    s.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      while (buf.length >= PEER_HEADER_BYTES && buf.length >= PEER_HEADER_BYTES + buf.readUInt32LE(0)) {
-        const len = buf.readUInt32LE(0);
-        const op = buf[7] as number;
-        const id = buf.readUInt32LE(8);
-        const count = buf.readUInt32LE(16);
-        const body = buf.subarray(PEER_HEADER_BYTES, PEER_HEADER_BYTES + len);
-        buf = buf.subarray(PEER_HEADER_BYTES + len);
-        if (op === PeerOp.HELLO) {
-          const h = decodePeerHello(Buffer.from(body));
-          const ctx = { client: h.node, server: node, pool: h.pool, nonceC: h.nonce, nonceS: newNonce() };
-          s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerChallenge({ node, nonce: ctx.nonceS, proof: handshakeProof(rig.key, 'server', ctx) })));
-        } else if (op === PeerOp.AUTH) s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerLimits(DEFAULT_PEER_LIMITS)));
-        else if (op === PeerOp.MGET) onMget(s, id, count);
-      }
-    });
-  });
-  await new Promise<void>((r) => stalled!.listen(0, '127.0.0.1', () => r()));
-  return (stalled.address() as { port: number }).port;
+async function scriptedPeer(node: string, onMget: MgetHandler): Promise<number> {
+  const peer = await startScriptedPeer(node, rig.key, onMget);
+  stalled = peer.server;
+  return peer.port;
 }

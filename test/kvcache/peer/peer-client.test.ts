@@ -4,22 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { type Server, type Socket, createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { handshakeProof, newNonce } from '../../../src/kvcache/peer/handshake.js';
 import { PeerClient, PeerError, splitAddress } from '../../../src/kvcache/peer/peer-client.js';
-import {
-  DEFAULT_PEER_LIMITS,
-  MGET_RECORD_BYTES,
-  PEER_HEADER_BYTES,
-  PEER_REPLY_BIT,
-  PeerOp,
-  decodePeerHello,
-  encodePeerChallenge,
-  encodePeerLimits,
-  peerFrame,
-  writePeerHeader,
-} from '../../../src/kvcache/peer/peer-protocol.js';
 import { keys } from '../shard-fixture.js';
 import { staticMembership } from './peer-fixture.js';
+import { type MgetHandler, mgetReplyHead, startScriptedPeer } from './scripted-peer.js';
 
 const key = randomBytes(32);
 let server: Server | undefined;
@@ -30,40 +18,10 @@ afterEach(async () => {
 });
 
 /** A peer "a" that handshakes correctly, then answers each MGET with `onMget`. */
-async function scripted(onMget: (s: Socket, id: number, n: number) => void): Promise<number> {
-  server = createServer((s) => {
-    let buf = Buffer.alloc(0);
-    let ctx: { client: string; server: string; pool: string; nonceC: Buffer; nonceS: Buffer } | undefined;
-    s.on('error', () => undefined);
-    s.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      while (buf.length >= PEER_HEADER_BYTES && buf.length >= PEER_HEADER_BYTES + buf.readUInt32LE(0)) {
-        const len = buf.readUInt32LE(0);
-        const op = buf[7] as number;
-        const id = buf.readUInt32LE(8);
-        const count = buf.readUInt32LE(16);
-        const body = buf.subarray(PEER_HEADER_BYTES, PEER_HEADER_BYTES + len);
-        buf = buf.subarray(PEER_HEADER_BYTES + len);
-        if (op === PeerOp.HELLO) {
-          const h = decodePeerHello(Buffer.from(body));
-          ctx = { client: h.node, server: 'a', pool: h.pool, nonceC: h.nonce, nonceS: newNonce() };
-          s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerChallenge({ node: 'a', nonce: ctx.nonceS, proof: handshakeProof(key, 'server', ctx) })));
-        } else if (op === PeerOp.AUTH) {
-          s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerLimits(DEFAULT_PEER_LIMITS)));
-        } else if (op === PeerOp.MGET) onMget(s, id, count);
-      }
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return (server!.address() as { port: number }).port;
-}
-
-/** Header and records of an MGET reply of n blocks of `len` bytes. */
-function mgetHead(id: number, n: number, len: number): Buffer {
-  const head = Buffer.alloc(PEER_HEADER_BYTES + n * MGET_RECORD_BYTES);
-  writePeerHeader(head, { bodyLength: n * MGET_RECORD_BYTES, op: PeerOp.MGET | PEER_REPLY_BIT, requestId: id, status: 0, flags: 0, count: n, payloadLength: n * len });
-  for (let i = 0; i < n; i++) head.writeUInt32LE(len, PEER_HEADER_BYTES + i * MGET_RECORD_BYTES + 4);
-  return head;
+async function scripted(onMget: MgetHandler): Promise<number> {
+  const peer = await startScriptedPeer('a', key, onMget);
+  server = peer.server;
+  return peer.port;
 }
 
 function client(port: number, deadlineMs: number): PeerClient {
@@ -73,7 +31,7 @@ function client(port: number, deadlineMs: number): PeerClient {
 describe('peer client faults', () => {
   it('a peer killed mid-MGET fails the call', async () => {
     const port = await scripted((s, id, n) => {
-      s.write(mgetHead(id, n, 64 * 1024));
+      s.write(mgetReplyHead(id, n, 64 * 1024));
       s.write(Buffer.alloc(100_000, 7));
       setImmediate(() => s.destroy());
     });
@@ -87,7 +45,7 @@ describe('peer client faults', () => {
     let peerSocket: Socket | undefined;
     const port = await scripted((s, id, n) => {
       peerSocket = s;
-      s.write(mgetHead(id, n, 64 * 1024));
+      s.write(mgetReplyHead(id, n, 64 * 1024));
       s.write(Buffer.alloc(1000, 7));
     });
     const c = client(port, 300);
@@ -108,7 +66,7 @@ describe('peer client faults', () => {
     const port = await scripted((s, id, n) => {
       calls++;
       const send = (): void => {
-        s.write(mgetHead(id, n, 4096));
+        s.write(mgetReplyHead(id, n, 4096));
         s.write(Buffer.alloc(n * 4096, calls));
       };
       if (calls === 1) held = send;
@@ -145,7 +103,7 @@ describe('peer client faults', () => {
     const port = await scripted((s, id, n) => {
       if (partitioned) silent.add(s);
       if (silent.has(s)) return;
-      s.write(mgetHead(id, n, 4096));
+      s.write(mgetReplyHead(id, n, 4096));
       s.write(Buffer.alloc(n * 4096, 1));
     });
     server!.on('connection', (s: Socket) => s.on('close', () => closed.add(s)));

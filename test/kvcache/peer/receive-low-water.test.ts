@@ -2,27 +2,15 @@
 // wakes the reader per LOW_WATER_MAX bytes at most, never above what the reply still owes (the last
 // bytes of a reply always arrive), and back to 1 byte for headers.
 import { randomBytes } from 'node:crypto';
-import { type Server, type Socket, createServer } from 'node:net';
+import { type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClientConnection, LOW_WATER_MAX } from '../../../src/kvcache/peer/client-connection.js';
-import { handshakeProof, newNonce } from '../../../src/kvcache/peer/handshake.js';
 import { noopPeerMetrics } from '../../../src/kvcache/peer/peer-metrics.js';
-import {
-  DEFAULT_PEER_LIMITS,
-  MGET_RECORD_BYTES,
-  PEER_HEADER_BYTES,
-  PEER_REPLY_BIT,
-  PeerOp,
-  decodePeerHello,
-  encodeMget,
-  encodePeerChallenge,
-  encodePeerLimits,
-  peerFrame,
-  writePeerHeader,
-} from '../../../src/kvcache/peer/peer-protocol.js';
+import { PeerOp, encodeMget } from '../../../src/kvcache/peer/peer-protocol.js';
 import { receiveLowWater, setReceiveLowWater } from '../../../src/kvcache/peer/receive-low-water.js';
 import { keys } from '../shard-fixture.js';
 import { staticMembership } from './peer-fixture.js';
+import { type MgetHandler, mgetReplyHead, startScriptedPeer } from './scripted-peer.js';
 
 const key = randomBytes(32);
 let server: Server | undefined;
@@ -36,37 +24,10 @@ afterEach(async () => {
 });
 
 /** A peer "a" that handshakes, then hands each MGET's socket, id and count to `onMget`. */
-async function scripted(onMget: (s: Socket, id: number, n: number) => void): Promise<number> {
-  server = createServer((s) => {
-    let buf = Buffer.alloc(0);
-    s.on('error', () => undefined);
-    s.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      while (buf.length >= PEER_HEADER_BYTES && buf.length >= PEER_HEADER_BYTES + buf.readUInt32LE(0)) {
-        const len = buf.readUInt32LE(0);
-        const op = buf[7] as number;
-        const id = buf.readUInt32LE(8);
-        const count = buf.readUInt32LE(16);
-        const body = buf.subarray(PEER_HEADER_BYTES, PEER_HEADER_BYTES + len);
-        buf = buf.subarray(PEER_HEADER_BYTES + len);
-        if (op === PeerOp.HELLO) {
-          const h = decodePeerHello(Buffer.from(body));
-          const ctx = { client: h.node, server: 'a', pool: h.pool, nonceC: h.nonce, nonceS: newNonce() };
-          s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerChallenge({ node: 'a', nonce: ctx.nonceS, proof: handshakeProof(key, 'server', ctx) })));
-        } else if (op === PeerOp.AUTH) s.write(peerFrame(op | PEER_REPLY_BIT, id, encodePeerLimits(DEFAULT_PEER_LIMITS)));
-        else if (op === PeerOp.MGET) onMget(s, id, count);
-      }
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return (server!.address() as { port: number }).port;
-}
-
-function mgetHead(id: number, n: number, len: number): Buffer {
-  const head = Buffer.alloc(PEER_HEADER_BYTES + n * MGET_RECORD_BYTES);
-  writePeerHeader(head, { bodyLength: n * MGET_RECORD_BYTES, op: PeerOp.MGET | PEER_REPLY_BIT, requestId: id, status: 0, flags: 0, count: n, payloadLength: n * len });
-  for (let i = 0; i < n; i++) head.writeUInt32LE(len, PEER_HEADER_BYTES + i * MGET_RECORD_BYTES + 4);
-  return head;
+async function scripted(onMget: MgetHandler): Promise<number> {
+  const peer = await startScriptedPeer('a', key, onMget);
+  server = peer.server;
+  return peer.port;
 }
 
 async function connectTo(port: number): Promise<ClientConnection> {
@@ -85,7 +46,7 @@ describe('peer client receive low-water mark', () => {
     let reply: { s: Socket; id: number } | undefined;
     const port = await scripted((s, id) => {
       reply = { s, id };
-      s.write(mgetHead(id, n, len));
+      s.write(mgetReplyHead(id, n, len));
       s.write(payload.subarray(0, 1000));
     });
     const c = await connectTo(port);
@@ -109,7 +70,7 @@ describe('peer client receive low-water mark', () => {
     const len = 3000;
     const payload = randomBytes(len);
     const port = await scripted((s, id, n) => {
-      s.write(mgetHead(id, n, len));
+      s.write(mgetReplyHead(id, n, len));
       // Dribbled: the reader must wake for the last byte even though fewer than the mark arrive at once.
       let at = 0;
       const step = (): void => {
