@@ -2,6 +2,9 @@
 // The harness needs torch (CPU is enough): BRIXLET_TORCH_PYTHON names the interpreter, else the first of
 // python3 and /usr/bin/python3 that imports torch; without one the suite reports its tests skipped.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KvService } from '../../src/kvcache/types.js';
 import { startTestShard, type TestShard } from '../helpers/test-shard.js';
@@ -53,5 +56,46 @@ describe('clients/python BrixletConnector (vLLM KV connector) against a live sha
     const s = service.summary();
     expect(s.leases).toEqual({ read: 0, write: 0 });
     expect(s.bytesByState.writing).toBe(0);
+  });
+});
+
+describe('clients/python BrixletConnector across an agent restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'brixlet-vllm-restart-'));
+  const socketPath = join(dir, 'kv.sock');
+  const flags = { 'kv.capacity': '64MiB', 'kv.slabSize': '16MiB', 'kv.socket': socketPath };
+  let restartShard: TestShard | undefined;
+  afterAll(async () => {
+    await restartShard?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const py = torchPython();
+  it.skipIf(py === undefined)('recovers on its own: the engines reconnect, recompute, save, and load again', { timeout: 180_000 }, async () => {
+    restartShard = await startTestShard(flags);
+    const child = spawn(py ?? 'python3', ['clients/python/tests_vllm/restart_scenario.py'], {
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', BRIXLET_KV_SOCKET: socketPath },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let restarted = false;
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (!restarted && output.includes('RESTART\n')) {
+        restarted = true;
+        void (async () => {
+          await restartShard?.stop();
+          restartShard = await startTestShard(flags);
+          child.stdin.write('restarted\n');
+        })();
+      }
+    });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    if (code !== 0) expect.fail(`restart scenario exited ${code}:\n${output}`);
+    expect(restarted).toBe(true);
+    expect(output).toContain('COUNTERS');
   });
 });

@@ -67,16 +67,28 @@ class SchedulerSide:
             self._local.client = c
         return c
 
+    def _ask(self, keys: list[bytes]) -> int:
+        c = self._client()
+        if self.cfg.remote_budget_ms is not None and c.remote_read:
+            lk = c.lookup(keys, self.cfg.remote_budget_ms)
+            ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
+            if ids:
+                c.release(ids)
+            return lk.hits
+        return c.exists(keys)
+
     def _query(self, keys: list[bytes]) -> int:
+        had = getattr(self._local, 'client', None)
+        was_open = had is not None and not had.closed
         try:
-            c = self._client()
-            if self.cfg.remote_budget_ms is not None and c.remote_read:
-                lk = c.lookup(keys, self.cfg.remote_budget_ms)
-                ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
-                if ids:
-                    c.release(ids)
-                return lk.hits
-            return c.exists(keys)
+            try:
+                return self._ask(keys)
+            except KvConnectError:
+                if not was_open:
+                    raise  # a new connection failed: the shard is down
+                # A connection the shard dropped (agent restart): once more on a new one.
+                had.close()
+                return self._ask(keys)
         except (KvConnectError, KvError, OSError) as e:
             c = getattr(self._local, 'client', None)
             if c is not None:

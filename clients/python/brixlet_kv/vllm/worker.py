@@ -68,7 +68,7 @@ class WorkerSide:
         self._layers: dict[str, _Layer] = {}
         self._block_bytes = 0
         self._client: KvClient | None = None
-        self._registered: list[memoryview] = []
+        self._registered: list[int] = []  # page-locked slab addresses
         self._recving: set[str] = set()
         self._load_errors: set[int] = set()
         self._stored: list[bytes] = []
@@ -91,16 +91,29 @@ class WorkerSide:
             raise ValueError(f'BrixletConnector: the KV tensors hold {offset} bytes per block, kv_cache_config says {self.cfg.block_bytes}')
         self._connect()
 
-    def _connect(self) -> KvClient | None:
-        if self._client is not None and not self._client.closed:
-            return self._client
-        try:
+    def _open(self) -> KvClient:
+        if self._client is None or self._client.closed:
+            self._unpin()
             self._client = KvClient(self.cfg.socket, self.cfg.namespace(), self._block_bytes, self.cfg.layout_signature(), timeout=self.cfg.timeout_s)
+            self._pin(self._client)
+        return self._client
+
+    def _connect(self) -> KvClient | None:
+        try:
+            return self._open()
         except (KvConnectError, KvError, OSError) as e:
             self._unavailable(e)
             return None
-        self._pin(self._client)
-        return self._client
+
+    def _first_call(self, fn):
+        """``(fn(client), client)``; a connection the shard dropped (agent restart) is replaced once."""
+        client = self._open()
+        try:
+            return fn(client), client
+        except KvConnectError:
+            client.close()
+            client = self._open()
+            return fn(client), client
 
     def _pin(self, client: KvClient) -> None:
         """Page-locks the slabs once so device copies run at pinned speed (only with CUDA tensors)."""
@@ -112,7 +125,16 @@ class WorkerSide:
         for view in client.slab_views():
             addr = ctypes.addressof(ctypes.c_char.from_buffer(view))
             cudart.cudaHostRegister(addr, len(view), 0)
-            self._registered.append(view)
+            self._registered.append(addr)
+
+    def _unpin(self) -> None:
+        if self._registered:
+            import torch
+
+            cudart = torch.cuda.cudart()
+            for addr in self._registered:
+                cudart.cudaHostUnregister(addr)
+            self._registered = []
 
     def _unavailable(self, e: Exception) -> None:
         self.counters['shard_unavailable'] += 1
@@ -134,23 +156,21 @@ class WorkerSide:
             self._recving.add(spec.req_id)
             hits = 0
             looked_up = False
-            client = self._connect()
-            if client is not None:
+            try:
+                lk, client = self._first_call(lambda c: c.lookup(spec.keys))
                 try:
-                    lk = client.lookup(spec.keys)
-                    try:
-                        for lease, block_id in zip(lk.leases, spec.block_ids):
-                            for layer in self._layers.values():
-                                layer.block(block_id).copy_(layer.slot(lease.view))
-                        hits = lk.hits
-                        looked_up = True
-                    finally:
-                        ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
-                        if ids and not client.closed:
-                            client.release(ids)
-                except (KvConnectError, KvError, OSError) as e:
-                    hits = 0
-                    self._unavailable(e)
+                    for lease, block_id in zip(lk.leases, spec.block_ids):
+                        for layer in self._layers.values():
+                            layer.block(block_id).copy_(layer.slot(lease.view))
+                    hits = lk.hits
+                    looked_up = True
+                finally:
+                    ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
+                    if ids and not client.closed:
+                        client.release(ids)
+            except (KvConnectError, KvError, OSError) as e:
+                hits = 0
+                self._unavailable(e)
             self.counters['loaded_blocks'] += hits
             failed = spec.block_ids[hits:]
             self.counters['load_failed_blocks'] += len(failed)
@@ -175,19 +195,22 @@ class WorkerSide:
         if self._save_leases is not None:
             return self._save_leases
         self._save_leases = []
-        client = self._connect()
+        down = False
         for spec in meta.saves:
-            if client is None:
+            if down:
                 self.counters['save_skipped_blocks'] += len(spec.keys)
                 continue
             try:
-                leases = client.alloc(spec.keys, [self._block_bytes] * len(spec.keys), parent=spec.parent)
+                if self._save_leases:  # leases of this step live on this connection: no reconnect
+                    leases = self._client.alloc(spec.keys, [self._block_bytes] * len(spec.keys), parent=spec.parent)
+                else:
+                    leases, _ = self._first_call(lambda c: c.alloc(spec.keys, [self._block_bytes] * len(spec.keys), parent=spec.parent))
             except (KvConnectError, KvError, OSError) as e:
                 self.counters['save_skipped_blocks'] += len(spec.keys)
-                if isinstance(e, KvError) and not client.closed:
+                if isinstance(e, KvError) and not isinstance(e, KvConnectError) and self._client is not None and not self._client.closed:
                     continue  # e.g. TOO_MANY_LEASES for this batch: skip it, the cache is best effort
                 self._unavailable(e)
-                client = None
+                down = True
                 continue
             for key, lease, block_id in zip(spec.keys, leases, spec.block_ids):
                 if lease.status == ITEM_OK:
@@ -241,13 +264,7 @@ class WorkerSide:
         return wm
 
     def shutdown(self) -> None:
-        if self._registered:
-            import torch
-
-            cudart = torch.cuda.cudart()
-            for view in self._registered:
-                cudart.cudaHostUnregister(ctypes.addressof(ctypes.c_char.from_buffer(view)))
-            self._registered = []
+        self._unpin()
         if self._client is not None:
             self._client.close()
             self._client = None
