@@ -15,7 +15,6 @@ from types import SimpleNamespace
 import torch
 
 from brixlet_kv.vllm.connector import BrixletConnector
-from brixlet_kv.vllm.metadata import BrixletWorkerMeta
 from brixlet_kv.vllm._compat import KVConnectorRole
 
 BLOCK_TOKENS = 16
@@ -128,8 +127,9 @@ class Engine:
             for rid in rv or ():
                 recving[rid] = recving.get(rid, 0) + 1
             invalid |= w.get_block_ids_with_load_errors()
-            m = w.build_connector_worker_meta() or BrixletWorkerMeta()
-            wm = m if wm is None else wm.aggregate(m)
+            m = w.build_connector_worker_meta()
+            if m is not None:
+                wm = m if wm is None else wm.aggregate(m)
             w.clear_connector_metadata()
         out = SimpleNamespace(
             finished_sending={k for k, n in sending.items() if n == self.tp},
@@ -138,9 +138,10 @@ class Engine:
             kv_connector_worker_meta=wm,
         )
         if before_output is not None:
-            before_output()
-        self.scheduler.update_connector_output(out)
-        self.events.extend(self.scheduler.take_events())
+            before_output()  # vLLM finishes requests before it hands over the connector output
+        if out.finished_sending or out.finished_recving or out.invalid_block_ids or wm is not None:
+            self.scheduler.update_connector_output(out)  # vLLM skips an empty output
+        self.events.extend(self.scheduler.take_events())  # called after every step's output
         return out
 
     def _compute(self, rank: int, layer: str, block_ids: list[int], start: int, end: int) -> None:

@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 
 from brixlet_kv.vllm._compat import KVConnectorRole  # noqa: E402
 from brixlet_kv.vllm.connector import BrixletConnector  # noqa: E402
+from brixlet_kv.vllm.metadata import BrixletWorkerMeta  # noqa: E402
 
 
 def config(extra):
@@ -59,6 +60,14 @@ class NonBlockingLookup(unittest.TestCase):
         self.assertEqual(s.get_num_new_matched_tokens(short, 0), (0, False))
         self.assertEqual(s.get_num_new_matched_tokens(REQ, 32), (0, False))  # the GPU already holds the loadable part
         self.assertEqual(s.counters['lookups'], 0)
+
+
+class WorkerReports(unittest.TestCase):
+    def test_a_block_counts_as_stored_only_when_every_rank_stored_it(self):
+        r0 = BrixletWorkerMeta(4, [b'a', b'b', b'c'], [])
+        r1 = BrixletWorkerMeta(4, [b'a', b'c'], [b'x'])
+        both = r0.aggregate(r1)
+        self.assertEqual((both.step, both.stored, both.missing), (4, [b'a', b'c'], [b'x']))
 
 
 if __name__ == '__main__':

@@ -101,7 +101,9 @@ class BrixletConnector(KVConnectorBase_V1):
         return self._worker.get_block_ids_with_load_errors() if self._worker is not None else set()
 
     def build_connector_worker_meta(self):
-        return self._worker.build_worker_meta() if self._worker is not None else None
+        if self._worker is None:
+            return None
+        return self._worker.build_worker_meta(self._connector_metadata if self.has_connector_metadata() else None)
 
     def shutdown(self) -> None:
         if self._scheduler is not None:

@@ -43,10 +43,12 @@ class BrixletWorkerMeta:
     keys it sealed and keys it found missing on load. Ranks are merged with ``aggregate``: a key counts
     as stored only when every rank stored it (each rank stores its own slice of the block)."""
 
+    #: The step (``BrixletConnectorMetadata.step``) this reports on: its saves are all sealed or failed.
+    step: int = -1
     stored: list[bytes] = field(default_factory=list)
     missing: list[bytes] = field(default_factory=list)
 
     def aggregate(self, other: 'BrixletWorkerMeta') -> 'BrixletWorkerMeta':
         theirs = set(other.stored)
         missing = list(dict.fromkeys(self.missing + other.missing))
-        return BrixletWorkerMeta([k for k in self.stored if k in theirs], missing)
+        return BrixletWorkerMeta(min(self.step, other.step), [k for k in self.stored if k in theirs], missing)

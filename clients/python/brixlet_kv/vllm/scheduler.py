@@ -18,6 +18,8 @@ log = logging.getLogger('brixlet_kv.vllm')
 
 #: The ``medium`` of the connector's KV events.
 MEDIUM = 'BRIXLET'
+#: How many steps a planned save waits for its workers' report before it is forgotten (no event).
+_PLANNED_STEPS = 64
 
 
 class _Req:
@@ -49,7 +51,7 @@ class SchedulerSide:
         #: workers to save; dropped when the step's output comes back (stored ones become events).
         self._planned: dict[int, dict[bytes, tuple[bytes | None, list[int], str | None]]] = {}
         self._built = 0
-        self._done = 0
+        self._outputs = 0
         self._warned = False
         # One thread owns the scheduler's shard connection (a client is one socket, not thread-safe).
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix='brixlet-kv-lookup')
@@ -191,19 +193,17 @@ class SchedulerSide:
         st.last_save_step = meta.step
 
     def update_connector_output(self, connector_output) -> None:
-        step = self._done
-        self._done += 1
-        planned_by_key = self._planned.pop(step, {})
+        """Turns the blocks every rank sealed into BlockStored events (workers report through
+        ``build_connector_worker_meta``, once per step that had saves or failed loads)."""
         wm = getattr(connector_output, 'kv_connector_worker_meta', None)
         if not isinstance(wm, BrixletWorkerMeta):
             return
-        for key in wm.stored:
-            planned = planned_by_key.get(key)
-            if planned is None:
-                continue
-            parent, token_ids, lora_name = planned
-            self._events.append(block_stored([key], parent, token_ids, self.cfg.block_tokens, lora_name, MEDIUM))
-            self.counters['stored_blocks'] += 1
+        stored = set(wm.stored)
+        for step in sorted(s for s in self._planned if s <= wm.step):
+            for key, (parent, token_ids, lora_name) in self._planned.pop(step).items():
+                if key in stored:
+                    self._events.append(block_stored([key], parent, token_ids, self.cfg.block_tokens, lora_name, MEDIUM))
+                    self.counters['stored_blocks'] += 1
         if wm.missing:
             self._events.append(block_removed(list(wm.missing), MEDIUM))
             self.counters['missing_blocks'] += len(wm.missing)
@@ -214,15 +214,22 @@ class SchedulerSide:
             return False, None
         if st.query is not None:
             st.query.cancel()
-        # vLLM calls this while it processes a step's output, before that step's update_connector_output:
-        # steps up to _done (inclusive) have run, so their saves are sealed. A later step built ahead
-        # (async scheduling) may still be reading these GPU blocks.
-        if st.last_save_step > self._done:
+        # vLLM calls this while it processes the output of step ``_outputs`` (the oldest step built
+        # and not yet processed): that step and all before it have run, so their saves are sealed.
+        # A step built ahead (async scheduling) may still be reading these GPU blocks.
+        if st.last_save_step > self._outputs:
             self._finishing.add(request.request_id)
             return True, None
         return False, None
 
     def take_events(self):
+        """Also counts processed step outputs: vLLM calls it once at the end of every
+        ``update_from_output``, whether or not the step produced connector output (which is why
+        ``update_connector_output``, skipped for empty outputs, cannot count them)."""
+        self._outputs += 1
+        # Without worker metadata (a vLLM that predates it) planned saves would never be matched.
+        for step in [s for s in self._planned if s < self._outputs - _PLANNED_STEPS]:
+            del self._planned[step]
         events, self._events = self._events, []
         return events
 

@@ -256,10 +256,11 @@ class WorkerSide:
         errors, self._load_errors = self._load_errors, set()
         return errors
 
-    def build_worker_meta(self) -> BrixletWorkerMeta | None:
-        if not self._stored and not self._missing:
+    def build_worker_meta(self, meta: BrixletConnectorMetadata | None) -> BrixletWorkerMeta | None:
+        """A report for every step with saves or failed loads (every rank of a step reports alike)."""
+        if meta is None or (not meta.saves and not self._missing):
             return None
-        wm = BrixletWorkerMeta(self._stored, self._missing)
+        wm = BrixletWorkerMeta(meta.step, self._stored, self._missing)
         self._stored, self._missing = [], []
         return wm
 
