@@ -21,6 +21,7 @@ import { createEngineSet, type EngineSet } from './engines/engine-set.js';
 import { registryNodeView } from './engines/node-view.js';
 import { parseEngineList } from './engines/static-engines.js';
 import type { EngineSpec } from './engines/types.js';
+import type { EngineState } from './router/types.js';
 import { buildGatewayApp } from './gateway-app.js';
 import type { LoadMonitor } from './gateway/load-monitor.js';
 import { createControlAuth } from './registry/control-auth.js';
@@ -29,6 +30,10 @@ import { deriveNodeToken } from './registry/node-token.js';
 import { derivePeerSecret, randomPeerSecret } from './registry/pair-keys.js';
 import { createPoolMembership, type PoolMembership } from './registry/pool-membership.js';
 import { Registry } from './registry/registry.js';
+import { renderKvEventMetrics } from './gateway/kv-event-metrics.js';
+import { HybridPrefixIndex } from './router/hybrid-prefix-index.js';
+import { KvEventFeed, kvEventEndpointOf, parseKvEventEndpoints } from './router/kv-event-feed.js';
+import { createKvEventIndex } from './router/kv-event-index.js';
 import { createPrefixIndex } from './router/prefix-index.js';
 import { Router } from './router/router.js';
 
@@ -74,6 +79,9 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const { gateway: g, control: c, kube: k } = rt.config;
   // Settings errors first, before anything is started.
   const specs = [...parseEngineList(g.engines), ...(extras.engines ?? [])];
+  if (g.kvEvents && g.tokenizer !== 'engine') {
+    throw new BrixletError('BRX_ERR_ENGINE_CONFIG', { reason: '--gateway.kv-events needs --gateway.tokenizer engine (KV events name blocks by their token ids)' });
+  }
   const secret = c.tokenFile === '' ? extras.secret : await readReportToken(c.tokenFile, '--control.token-file');
   const credentials = secret !== undefined || c.auth === 'kubernetes';
   // Reports decide routing and taints: beyond loopback they are never open by accident.
@@ -113,7 +121,9 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const membership = rt.store.add(createPoolMembership(registry, { peerSecret, log }));
 
   const engines = rt.store.add(createEngineSet({ specs, nodes: registryNodeView(registry), log: rt.log.child({ component: 'engines' }), probeInterval: g.probeInterval }));
-  const prefix = createPrefixIndex({ blockTokens: g.prefixBlock, capacity: g.prefixCapacity });
+  const approx = createPrefixIndex({ blockTokens: g.prefixBlock, capacity: g.prefixCapacity });
+  const kvFeed = g.kvEvents ? await startKvEventFeed(rt, engines) : undefined;
+  const prefix = kvFeed === undefined ? approx : new HybridPrefixIndex(approx, kvFeed.index);
   const router = new Router({ defaultPolicy: g.policy, prefix, log: rt.log.child({ component: 'router' }) });
   // An engine that left, or came back after failing /health (likely restarted), holds no cached prefixes.
   engines.onChange((e) => {
@@ -137,6 +147,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     },
   });
   const metrics = createAppMetrics(rt.processRegistry);
+  if (kvFeed !== undefined) metrics.addTextSource(() => renderKvEventMetrics(kvFeed));
   const control = await buildControlApp({
     log: rt.log.child({ component: 'control' }),
     metrics,
@@ -162,4 +173,28 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   log.info({ engines: engines.size, policy: g.policy, discovery: g.engineSelector || undefined }, 'coordinator started');
   const nodeToken = (name: string): string | undefined => (secret === undefined ? undefined : deriveNodeToken(secret, name));
   return { gatewayUrl, controlUrl, registry, membership, engines, router, monitor: gateway.monitor, readiness, nodeToken };
+}
+
+/**
+ * --gateway.kv-events: one subscription per engine (its endpoint listed by name, else its host on
+ * --gateway.kv-events-port), following the engine set; the index is the exact one the router
+ * consults while an engine's events are live.
+ */
+async function startKvEventFeed(rt: CoordinatorRuntime, engines: EngineSet): Promise<KvEventFeed> {
+  const g = rt.config.gateway;
+  const log = rt.log.child({ component: 'kv-events' });
+  const { KvEventSubscriber } = await import('../common/kv-events/subscriber.js');
+  const index = createKvEventIndex({ capacity: g.kvEventsCapacity, staleMs: g.kvEventsStale });
+  const feed = new KvEventFeed({ index, factory: (o) => new KvEventSubscriber(o), log });
+  const listed = parseKvEventEndpoints(g.kvEventsEndpoints);
+  const follow = (e: EngineState): void => feed.add(e.uid, e.name, kvEventEndpointOf(e, listed, g.kvEventsPort, g.kvEventsReplayPort));
+  for (const e of engines.all()) follow(e);
+  engines.onChange((ev) => {
+    if (ev.kind === 'removed') void feed.remove(ev.engine.uid);
+    else if (ev.kind === 'added') follow(ev.engine);
+  });
+  feed.start();
+  rt.store.add(toDisposable('kv-events subscriptions', () => feed.close()));
+  log.info({ engines: engines.size, staleMs: g.kvEventsStale, capacity: g.kvEventsCapacity }, 'routing on engines\' KV events while they flow');
+  return feed;
 }

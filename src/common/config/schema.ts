@@ -127,6 +127,19 @@ export const ConfigSchema = Type.Object(
           description:
             'How prompts are counted and cut into prefix blocks: characters (default, no round trip), or engine (the token ids from POST /tokenize of an engine serving the model, vLLM\'s endpoint; characters when it fails).',
         }),
+        kvEvents: Bool(false, {
+          description:
+            'Route on the blocks each engine reports through its KV events (vLLM --kv-events-config; ZMQ PUB): exact prefix matches per engine while its events flow, the approximate index otherwise. Needs --gateway.tokenizer engine (matching compares token ids).',
+        }),
+        kvEventsPort: Port(5557, { description: 'KV events PUB port on an engine\'s host, for engines --gateway.kv-events-endpoints does not list (vLLM\'s default 5557).' }),
+        kvEventsReplayPort: Int(0, 0, 65_535, { description: 'KV events replay (ROUTER) port on an engine\'s host, asked for batches missed in a gap; 0 = no replay.' }),
+        kvEventsEndpoints: Str('', {
+          pattern: '^([^=,\\s]+=tcp://[^,|\\s]+(\\|tcp://[^,|\\s]+)?(,[^=,\\s]+=tcp://[^,|\\s]+(\\|tcp://[^,|\\s]+)?)*)?$',
+          expected: 'a comma-separated list of ENGINE=tcp://HOST:PORT[|tcp://HOST:REPLAYPORT], ENGINE being the engine\'s name (host:port of a static engine, the pod name)',
+          description: 'KV events endpoints per engine (PUB, then optionally the replay socket), overriding --gateway.kv-events-port.',
+        }),
+        kvEventsStale: Duration(10_000, 500, 600_000, { description: 'An engine whose KV events stop for this long is routed on the approximate index until they resume.' }),
+        kvEventsCapacity: Int(1_000_000, 1024, 64 * 1024 * 1024, { description: 'Blocks the KV-event index holds across engines (about 120 bytes each); the oldest are dropped past it.' }),
       },
       'The coordinator gateway listener (OpenAI-compatible API).',
     ),

@@ -206,7 +206,7 @@ export class CompletionProxy {
           headers,
           body: call.body,
           res: call.res,
-          extraHeaders: { 'x-brixlet-target': engine.name, 'x-brixlet-policy': policy, 'target-pod': target.hostPort, 'x-request-id': call.reqId },
+          extraHeaders: { 'x-brixlet-target': engine.name, 'x-brixlet-policy': policyWithSource(policy, decision.prefixSource), 'target-pod': target.hostPort, 'x-request-id': call.reqId },
           onFirstByte: (at) => d.metrics.ttft(model, policy, (at - call.startedAt) / 1000),
           live: this.live,
           onSendTimeout: () => {
@@ -271,4 +271,9 @@ export class CompletionProxy {
     res.end(text);
     return mapped.statusCode;
   }
+}
+
+/** The policy, and with --gateway.kv-events the index that matched the chosen engine: `cost; prefix=kv-events`. */
+function policyWithSource(policy: string, source: string | undefined): string {
+  return source === undefined ? policy : `${policy}; prefix=${source}`;
 }

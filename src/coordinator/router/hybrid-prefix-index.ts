@@ -54,8 +54,12 @@ export class HybridPrefixIndex implements PrefixIndex {
     this.approx.insert(engineUid, blocks, cacheBlocks);
   }
 
+  /**
+   * Forgets the engine's routing history only: its KV events say what it holds (a restarted engine's
+   * publisher starts its sequence again, which drops its blocks), and the feed forgets an engine
+   * that leaves the engine set.
+   */
   removeEngine(engineUid: string): void {
     this.approx.removeEngine(engineUid);
-    this.exact.removeEngine(engineUid);
   }
 }

@@ -168,12 +168,8 @@ export class KvEventIndex {
    */
   ingest(uid: string, received: ReceivedKvEventBatch, now: number): IngestOutcome {
     const e = this.engine(uid);
-    if (received.seq === 0n && e.lastSeq > 0n) {
-      // vLLM numbers batches from 0 per publisher: the engine restarted, its old cache is gone.
-      this.clearEngine(e);
-      e.lastSeq = -1n;
-      e.restarts++;
-    }
+    // vLLM numbers batches from 0 per publisher: the engine restarted, its old cache is gone.
+    if (received.seq === 0n && e.lastSeq > 0n) this.restart(e);
     if (e.lastSeq >= 0n && received.seq <= e.lastSeq) {
       e.outOfOrder++;
       return 'out-of-order';
@@ -195,6 +191,11 @@ export class KvEventIndex {
     for (const ev of batch.events) this.apply(e, ev);
     if (e.connected) this.setLive(e, true);
     return 'applied';
+  }
+
+  /** The engine's publisher restarted (its subscription saw the sequence go back): drop its blocks. */
+  restartEngine(uid: string): void {
+    this.restart(this.engine(uid));
   }
 
   /** The engine's subscription connected or dropped; a dropped one is stale at once. */
@@ -311,6 +312,12 @@ export class KvEventIndex {
     let keys = bySize.get(blockSize);
     if (keys === undefined) bySize.set(blockSize, (keys = chainedBlockHashes(text, blockSize, this.seed)));
     return keys;
+  }
+
+  private restart(e: EngineRec): void {
+    this.clearEngine(e);
+    e.lastSeq = -1n;
+    e.restarts++;
   }
 
   private engine(uid: string): EngineRec {

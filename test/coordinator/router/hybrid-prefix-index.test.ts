@@ -45,6 +45,14 @@ describe('HybridPrefixIndex', () => {
     expect(hybrid.matchLength(e1.uid, blocks)).toBe(4);
   });
 
+  it('removeEngine forgets the routing history, never what the events report', () => {
+    const { hybrid, approx, e0, e1 } = setup();
+    hybrid.removeEngine(e0.uid);
+    hybrid.removeEngine(e1.uid);
+    expect(approx.engineBlocks(e0.uid)).toBe(0);
+    expect(hybrid.matches(hybrid.blocks(prompt)).get(e1.uid)).toBe(4);
+  });
+
   it('ignores the routing history of a live engine (its events say what it holds)', () => {
     const { hybrid, exact, e1 } = setup();
     hybrid.insert(e1.uid, hybrid.blocks(prompt));
