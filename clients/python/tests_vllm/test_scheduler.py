@@ -53,6 +53,11 @@ class NonBlockingLookup(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, 'kv_load_failure_policy'):
             BrixletConnector(config({'kv_load_failure_policy': 'maybe'}), KVConnectorRole.SCHEDULER, KV_CACHE_CONFIG)
 
+    def test_refuses_several_kv_cache_groups(self):
+        two = SimpleNamespace(num_blocks=8, kv_cache_groups=KV_CACHE_CONFIG.kv_cache_groups * 2)
+        with self.assertRaisesRegex(ValueError, '--disable-hybrid-kv-cache-manager'):
+            BrixletConnector(config({}), KVConnectorRole.SCHEDULER, two)
+
     def test_a_prompt_of_one_block_or_less_asks_nothing(self):
         s = BrixletConnector(config({'socket': '/nonexistent/kv.sock'}), KVConnectorRole.SCHEDULER, KV_CACHE_CONFIG)
         self.addCleanup(s.shutdown)

@@ -96,6 +96,8 @@ def resolve_config(vllm_config, kv_cache_config=None) -> ConnectorConfig:
     block_bytes = None
     if kv_cache_config is not None:
         groups = tuple((len(g.layer_names), int(g.kv_cache_spec.page_size_bytes)) for g in kv_cache_config.kv_cache_groups)
+        if len(groups) != 1:
+            raise ValueError(f'BrixletConnector moves one KV-cache group; this model has {len(groups)} (start vLLM with --disable-hybrid-kv-cache-manager)')
         block_bytes = sum(n * page for n, page in groups)
     budget = extra.get('remote_budget_ms')
     return ConnectorConfig(
