@@ -12,6 +12,7 @@ import type { EngineDriver } from './driver.js';
 import type { ArmedFailure } from './failures.js';
 import { blockHashes, tokenIds, tokensOf } from './hash.js';
 import { KEY_BYTES } from '../kvcache/client/index.js';
+import type { MockKvEvents } from './kv-events.js';
 import type { KvOffload } from './kv-offload.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
@@ -36,6 +37,8 @@ export interface CompletionContext {
   readonly inflight: Set<CompletionRun>;
   /** The node's KV shard, when the engine is attached to one. */
   readonly kv: KvOffload | undefined;
+  /** The KV events publisher, when --kv-events-endpoint is set. */
+  readonly kvEvents: MockKvEvents | undefined;
   /** Per request, in arrival order: a sequence number, the filler's first word, a drawn output length. */
   next(): { readonly seq: number; readonly wordStart: number; readonly drawnTokens: number };
 }
@@ -69,6 +72,7 @@ export class CompletionRun {
   /** The prompt's shard keys, and the first block to offload after prefill (KV shard attached). */
   private kvKeys: Buffer | undefined;
   private offloadFrom = 0;
+  private hashes: readonly number[] = [];
 
   constructor(
     private readonly ctx: CompletionContext,
@@ -133,7 +137,15 @@ export class CompletionRun {
   private submit(hashes: number[], loadableBlocks: number, at: number): void {
     const instant = this.ctx.driver.timeScale === Infinity;
     if (instant) this.res.cork();
-    const req = { id: this.id, promptTokens: this.promptTokens, blockHashes: hashes, outputTokens: this.outputTokens, ...(loadableBlocks > 0 && { loadableBlocks }) };
+    this.hashes = hashes;
+    const req = {
+      id: this.id,
+      promptTokens: this.promptTokens,
+      blockHashes: hashes,
+      outputTokens: this.outputTokens,
+      ...(loadableBlocks > 0 && { loadableBlocks }),
+      ...(this.ctx.kvEvents !== undefined && { tokenIds: tokenIds(this.req.promptText, this.ctx.options.charsPerToken) }),
+    };
     this.ctx.driver.submit(req, (ev) => this.onEvent(ev), at);
     if (instant && !this.res.destroyed) this.res.uncork();
   }
@@ -155,7 +167,9 @@ export class CompletionRun {
         this.firstToken = ev.at;
         if (this.kvKeys !== undefined) {
           if (ev.loadMs !== undefined) this.ctx.kv?.addLoadMs(ev.loadMs);
-          this.ctx.kv?.offload(this.kvKeys, this.offloadFrom);
+          const events = this.ctx.kvEvents;
+          const hashes = this.hashes;
+          this.ctx.kv?.offload(this.kvKeys, this.offloadFrom, events === undefined ? undefined : (blocks) => events.offloaded(blocks.filter((b) => b < hashes.length).map((b) => hashes[b] as number)));
         }
         this.emitToken(0);
         return;

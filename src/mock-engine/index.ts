@@ -5,6 +5,7 @@
  * and `brixlet up --engines N` start it; the routing simulator uses the model directly. Imports
  * src/common and src/kvcache only (ARCHITECTURE.md §2).
  */
+import { endpointForRank } from './kv-events.js';
 import type { MockEngineOptions } from './options.js';
 import { startMockEngine, type RunningMockEngine } from './server.js';
 
@@ -13,6 +14,7 @@ export { createEngineModel, METRICS_WINDOW_MS, type EngineModelOptions } from '.
 export { GPU_PROFILES, gpuProfile, KV_BYTES_PER_TOKEN } from './profiles.js';
 export { DEFAULT_MODEL, KV_DEFAULTS, mockEngineError, type MockEngineOptions } from './options.js';
 export { KvOffload, type KvOffloadOptions, type KvOffloadStats } from './kv-offload.js';
+export { MockKvEvents, endpointForRank, parseKvEventsConfig, type KvEventsConfig } from './kv-events.js';
 export type { FailureMode, FailureSpec } from './failures.js';
 export { startMockEngine, type MockEngineStats, type RunningMockEngine } from './server.js';
 export type { EngineModel, GpuProfile, ModelEvent, ModelMetrics, ModelRequest } from './types.js';
@@ -26,7 +28,7 @@ export interface MockEnginesOptions extends Omit<MockEngineOptions, 'gpu'> {
 
 /**
  * Starts `n` engines: seeds seed, seed+1, …; GPU profiles cycled from `gpus`, KV shard sockets
- * from `kvSockets`; names `<name>-<i>`
+ * from `kvSockets`; KV event endpoints on port + i (as vLLM's data-parallel ranks); names `<name>-<i>`
  * (default `mock-<i>`); ports consecutive from `port` when one is given, else free ports. If one
  * fails to start, those already started are closed.
  */
@@ -44,6 +46,8 @@ export async function startMockEngines(n: number, options: MockEnginesOptions = 
           ...(kvSocket !== undefined && { kvSocket }),
           seed: (options.seed ?? 0) + i,
           port: options.port === undefined || options.port === 0 ? 0 : options.port + i,
+          ...(options.kvEventsEndpoint !== undefined && { kvEventsEndpoint: endpointForRank(options.kvEventsEndpoint, i) }),
+          ...(options.kvEventsReplayEndpoint !== undefined && { kvEventsReplayEndpoint: endpointForRank(options.kvEventsReplayEndpoint, i) }),
           name: `${options.name ?? 'mock'}-${i}`,
         }),
       );

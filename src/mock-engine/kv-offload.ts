@@ -128,9 +128,9 @@ export class KvOffload {
   }
 
   /** Writes blocks `from`… of `keys` in the background (they continue block from−1, which the shard holds). */
-  offload(keys: Buffer, from: number): void {
+  offload(keys: Buffer, from: number, onStored?: (blocks: number[]) => void): void {
     if (this.closed || from * KEY_BYTES >= keys.length) return;
-    const p = this.write(keys, from).finally(() => this.pending.delete(p));
+    const p = this.write(keys, from, onStored).finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 
@@ -196,7 +196,8 @@ export class KvOffload {
     await c?.close();
   }
 
-  private async write(keys: Buffer, from: number): Promise<void> {
+  /** onStored gets the indices of the blocks the shard took (status OK), one call per batch. */
+  private async write(keys: Buffer, from: number, onStored?: (blocks: number[]) => void): Promise<void> {
     const client = await this.connect('offload');
     if (client === undefined) return;
     try {
@@ -211,12 +212,15 @@ export class KvOffload {
         }
         // EXISTS: held already; BUSY: another engine is writing it (the chain goes on past both).
         let failed: number | undefined;
-        for (const st of statuses) {
+        const stored: number[] = [];
+        for (const [i, st] of statuses.entries()) {
           if (st === ItemStatus.OK) {
             this.offloadBlocks++;
             this.offloadBytes += this.writtenBlockBytes;
+            stored.push(start + i);
           } else if (st !== ItemStatus.EXISTS && st !== ItemStatus.BUSY && failed === undefined) failed = st;
         }
+        if (stored.length > 0) onStored?.(stored);
         if (failed !== undefined) {
           // The chain stops at its first failed item: nothing after it can be cached.
           this.count('offload', itemStatusName(failed).toLowerCase());

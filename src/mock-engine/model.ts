@@ -19,7 +19,7 @@
 import { KvBlockPool } from './prefix-cache.js';
 import { createRandom } from './random.js';
 import { METRICS_WINDOW_MS, StepLog } from './step-log.js';
-import type { EngineModel, GpuProfile, ModelEvent, ModelMetrics, ModelRequest } from './types.js';
+import type { EngineModel, GpuProfile, KvCacheObserver, ModelEvent, ModelMetrics, ModelRequest } from './types.js';
 
 export { METRICS_WINDOW_MS } from './step-log.js';
 
@@ -36,6 +36,8 @@ export interface EngineModelOptions {
    * connector's load before the forward pass is. Default 0.
    */
   readonly loadMsPerBlock?: number;
+  /** Told of every block the prefix cache keys or evicts (KV events); none by default. */
+  readonly kvObserver?: KvCacheObserver;
 }
 
 const WAITING = 0;
@@ -55,6 +57,8 @@ class Seq {
   /** Keyed block entry ids held (prefix matches first, then its own registered prompt blocks). */
   readonly shared: number[] = [];
   privateBlocks = 0;
+  /** The prompt's token ids, kept only when a KV observer wants them. */
+  tokenIds: readonly number[] | undefined;
   /** Tokens the held blocks can store (blocks × blockTokens). */
   capacityTokens = 0;
   /** Next prompt block index to key once computed. */
@@ -76,6 +80,7 @@ export function createEngineModel(profile: GpuProfile, options: EngineModelOptio
 
 class VllmLikeModel implements EngineModel {
   private readonly pool: KvBlockPool;
+  private readonly kvObserver: KvCacheObserver | undefined;
   private readonly bt: number;
   private readonly tokenEvents: boolean;
   private readonly jitter: number;
@@ -108,7 +113,8 @@ class VllmLikeModel implements EngineModel {
   private preemptionsTotal = 0;
 
   constructor(readonly profile: GpuProfile, options: EngineModelOptions) {
-    this.pool = new KvBlockPool(profile.kvBlocks);
+    this.kvObserver = options.kvObserver;
+    this.pool = new KvBlockPool(profile.kvBlocks, this.kvObserver === undefined ? undefined : (h) => this.kvObserver?.removed(h));
     this.bt = profile.blockTokens;
     this.tokenEvents = options.tokenEvents ?? true;
     this.jitter = options.jitter ?? 0;
@@ -120,6 +126,7 @@ class VllmLikeModel implements EngineModel {
     this.catchUp(now);
     if (this.seqs.has(req.id)) throw new Error(`engine model: request id ${req.id} is already in flight`);
     const s = new Seq(req.id, Math.max(1, req.promptTokens), req.blockHashes, Math.max(1, req.outputTokens), req.loadableBlocks ?? 0);
+    if (this.kvObserver !== undefined) s.tokenIds = req.tokenIds;
     this.seqs.set(req.id, s);
     this.waiting.push(s);
     this.waitingCount++;
@@ -349,8 +356,12 @@ class VllmLikeModel implements EngineModel {
   private registerBlocks(s: Seq): void {
     const upTo = Math.min(s.hashes.length, Math.floor(s.computed / this.bt));
     for (let i = s.registered; i < upTo; i++) {
-      s.shared.push(this.pool.register(s.hashes[i] as number));
+      const h = s.hashes[i] as number;
+      s.shared.push(this.pool.register(h));
       s.privateBlocks--;
+      if (this.kvObserver !== undefined && this.pool.created) {
+        this.kvObserver.stored(h, i > 0 ? (s.hashes[i - 1] as number) : null, s.tokenIds?.slice(i * this.bt, (i + 1) * this.bt) ?? []);
+      }
     }
     if (upTo > s.registered) s.registered = upTo;
   }

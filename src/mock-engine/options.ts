@@ -3,6 +3,7 @@
  * GPU profile, a negative time scale …) is a BRX_ERR_MOCK_ENGINE naming the valid values.
  */
 import { BrixletError } from '../common/errors.js';
+import { parseEndpoint } from '../common/zmtp/endpoint.js';
 import { GPU_PROFILES, gpuProfile, KV_BYTES_PER_TOKEN } from './profiles.js';
 import type { GpuProfile } from './types.js';
 
@@ -45,6 +46,21 @@ export interface MockEngineOptions {
   readonly kvScale?: number;
   /** Modelled host→GPU bandwidth for loading hit blocks, GB/s (default 25: PCIe Gen4 x16 in practice). */
   readonly kvLoadGbps?: number;
+  /** KV events PUB endpoint, as vLLM's --kv-events-config `endpoint` (e.g. tcp://*:5557); unset = no events. */
+  readonly kvEventsEndpoint?: string;
+  /** KV events replay ROUTER endpoint (vLLM `replay_endpoint`); unset = no replay. */
+  readonly kvEventsReplayEndpoint?: string;
+  /** KV events topic (vLLM `topic`, default ''). */
+  readonly kvEventsTopic?: string;
+  /** Batches kept for replay (vLLM `buffer_steps`, default 10000). */
+  readonly kvEventsBufferSteps?: number;
+}
+
+export interface ResolvedKvEventsOptions {
+  readonly endpoint: string;
+  readonly replayEndpoint: string | undefined;
+  readonly topic: string;
+  readonly bufferSteps: number;
 }
 
 /** What the mock engine's KV offload uses unless told otherwise (README "Mock engine"). */
@@ -79,6 +95,7 @@ export interface ResolvedOptions {
   readonly apiKey: string | undefined;
   readonly name: string | undefined;
   readonly kv: ResolvedKvOptions | undefined;
+  readonly kvEvents: ResolvedKvEventsOptions | undefined;
 }
 
 export const DEFAULT_MODEL = 'mock-llama-3-8b';
@@ -108,7 +125,27 @@ export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
   if (o.kvNamespace !== undefined && o.kvNamespace.trim() === '') throw mockEngineError('the KV namespace must not be empty');
   const jitter = o.jitter ?? 0;
   if (!(jitter >= 0 && jitter < 1)) throw mockEngineError(`jitter must be in [0, 1), got ${jitter}`);
+  const endpoint = (what: string, e: string): string => {
+    try {
+      parseEndpoint(e);
+    } catch (err) {
+      throw mockEngineError(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return e;
+  };
+  const bufferSteps = o.kvEventsBufferSteps ?? 10_000;
+  if (!Number.isInteger(bufferSteps) || bufferSteps < 1) throw mockEngineError(`kvEventsBufferSteps must be a positive integer, got ${bufferSteps}`);
+  const kvEvents =
+    o.kvEventsEndpoint === undefined || o.kvEventsEndpoint === ''
+      ? undefined
+      : {
+          endpoint: endpoint('kvEventsEndpoint', o.kvEventsEndpoint),
+          replayEndpoint: o.kvEventsReplayEndpoint === undefined || o.kvEventsReplayEndpoint === '' ? undefined : endpoint('kvEventsReplayEndpoint', o.kvEventsReplayEndpoint),
+          topic: o.kvEventsTopic ?? '',
+          bufferSteps,
+        };
   return {
+    kvEvents,
     host: o.host ?? '127.0.0.1',
     port,
     model,

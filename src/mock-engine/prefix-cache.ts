@@ -33,8 +33,13 @@ export class KvBlockPool {
   private readonly scratch: number[] = [];
   /** Cached blocks dropped to make room, since start. */
   evictions = 0;
+  /** Whether the last register() keyed a new entry (false: it joined an existing one). */
+  created = false;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly onEvict?: (hash: number) => void,
+  ) {
     if (!(capacity >= 1) || !Number.isInteger(capacity)) throw new RangeError(`KV capacity must be a positive number of blocks, got ${capacity}`);
     this.hash = new Float64Array(capacity);
     this.refs = new Int32Array(capacity);
@@ -115,6 +120,7 @@ export class KvBlockPool {
   register(hash: number): number {
     this.privateBlocks--;
     const existing = this.find(hash);
+    this.created = existing === NONE;
     if (existing !== NONE) return this.ref(existing);
     const id = this.freeIds[--this.freeTop] as number;
     this.hash[id] = hash;
@@ -170,6 +176,7 @@ export class KvBlockPool {
       this.freeIds[this.freeTop++] = victim;
       this.keyed--;
       this.evictions++;
+      this.onEvict?.(this.hash[victim] as number);
     }
   }
 

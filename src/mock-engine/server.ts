@@ -11,14 +11,16 @@ import { type CompletionContext, CompletionRun, type EngineStats, sendError, sen
 import { EngineDriver } from './driver.js';
 import { FailureInjector, type FailureSpec, parseFailureSpec } from './failures.js';
 import { DRAWN_OUTPUT_MAX, DRAWN_OUTPUT_MIN, WORD_COUNT } from './filler.js';
+import type { KvEventPublisherStats } from '../common/kv-events/publisher.js';
+import { MockKvEvents } from './kv-events.js';
 import { KvOffload, type KvOffloadStats } from './kv-offload.js';
 import { EngineMetrics } from './metrics.js';
 import { createEngineModel } from './model.js';
-import { type MockEngineOptions, resolveOptions } from './options.js';
+import { type MockEngineOptions, mockEngineError, resolveOptions } from './options.js';
 import { createRandom } from './random.js';
 import { tokenIds } from './hash.js';
 import { apiError, type Endpoint, parseRequest } from './request.js';
-import type { EngineModel, GpuProfile, ModelMetrics } from './types.js';
+import type { EngineModel, GpuProfile, KvCacheObserver, ModelMetrics } from './types.js';
 
 export interface MockEngineStats extends EngineStats {
   readonly name: string;
@@ -32,6 +34,8 @@ export interface MockEngineStats extends EngineStats {
   readonly model: ModelMetrics;
   /** The KV shard client's totals, when the engine is attached to one. */
   readonly kv?: KvOffloadStats;
+  /** The KV events publisher's totals, when --kv-events-endpoint is set. */
+  readonly kvEvents?: KvEventPublisherStats;
 }
 
 export interface RunningMockEngine {
@@ -49,6 +53,8 @@ export interface RunningMockEngine {
   readonly engine: EngineModel;
   /** The KV shard client (undefined without --kv-socket). */
   readonly kv: KvOffload | undefined;
+  /** The KV events publisher (undefined without --kv-events-endpoint); its bound endpoints say the ports. */
+  readonly kvEvents: MockKvEvents | undefined;
   setHealthy(healthy: boolean): void;
   failNext(spec: FailureSpec): void;
   stats(): MockEngineStats;
@@ -64,7 +70,17 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
     o.kv === undefined
       ? undefined
       : new KvOffload({ socketPath: o.kv.socket, namespace: o.kv.namespace, blockTokens: o.profile.blockTokens, bytesPerToken: o.kv.bytesPerToken, scale: o.kv.scale, loadGbps: o.kv.loadGbps });
-  const model = createEngineModel(o.profile, { seed: o.seed, jitter: o.jitter, ...(kv !== undefined && { loadMsPerBlock: kv.loadMsPerBlock }) });
+  const kvEvents = o.kvEvents === undefined ? undefined : new MockKvEvents({ ...o.kvEvents, blockTokens: o.profile.blockTokens });
+  if (kvEvents !== undefined) {
+    try {
+      await kvEvents.start();
+    } catch (e) {
+      await kvEvents.close();
+      throw mockEngineError(`cannot bind the KV events endpoints ${o.kvEvents?.endpoint} / ${o.kvEvents?.replayEndpoint ?? '-'}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
+  const kvObserver: KvCacheObserver | undefined = kvEvents === undefined ? undefined : { stored: (h, p, t) => kvEvents.gpuStored(h, p, t), removed: (h) => kvEvents.gpuRemoved(h) };
+  const model = createEngineModel(o.profile, { seed: o.seed, jitter: o.jitter, ...(kv !== undefined && { loadMsPerBlock: kv.loadMsPerBlock }), ...(kvObserver !== undefined && { kvObserver }) });
   const driver = new EngineDriver(model, o.timeScale);
   const metrics = new EngineMetrics(o.servedModelNames[0] as string, o.maxModelLen);
   const failures = new FailureInjector();
@@ -81,6 +97,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
     stats,
     inflight: new Set(),
     kv,
+    kvEvents,
     next: () => ({
       seq: seq++,
       wordStart: Math.floor(random() * WORD_COUNT),
@@ -101,6 +118,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
     pendingFailures: failures.pending(),
     model: model.metrics(driver.now()),
     ...(kv !== undefined && { kv: kv.stats() }),
+    ...(kvEvents !== undefined && { kvEvents: kvEvents.stats() }),
   });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -138,7 +156,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
       return void res.end();
     }
     if (method === 'GET' && path === '/metrics') {
-      const text = metrics.render(model.metrics(driver.now())) + (kv?.render(metrics.label) ?? '');
+      const text = metrics.render(model.metrics(driver.now())) + (kv?.render(metrics.label) ?? '') + (kvEvents?.render(metrics.label) ?? '');
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       return void res.end(text);
     }
@@ -169,15 +187,20 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
 
   const server = createServer({ keepAliveTimeout: 65_000 }, handle);
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new BrixletError('BRX_ERR_HTTP_LISTEN', { host: o.host, port: String(o.port), server: 'mock engine', reason: e.code ?? e.message }, { cause: e })),
-    );
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new BrixletError('BRX_ERR_HTTP_LISTEN', { host: o.host, port: String(o.port), server: 'mock engine', reason: e.code ?? e.message }, { cause: e })),
+      );
+      server.listen(o.port, o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    await kvEvents?.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
   if (o.name === undefined) name = `mock-${port}`;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
@@ -196,6 +219,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
     timeScale: o.timeScale,
     engine: model,
     kv,
+    kvEvents,
     setHealthy: (h) => {
       healthy = h;
     },
@@ -205,7 +229,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
       (closing ??= new Promise<void>((resolve) => {
         for (const run of [...ctx.inflight]) run.close();
         driver.close();
-        server.close(() => void (kv?.close() ?? Promise.resolve()).then(resolve, resolve));
+        server.close(() => void Promise.allSettled([kv?.close(), kvEvents?.close()]).then(() => resolve()));
         server.closeAllConnections();
       })),
   };

@@ -42,6 +42,16 @@ export interface ModelRequest {
    * computing; blocks its own prefix cache holds are not loaded again. Default 0.
    */
   readonly loadableBlocks?: number;
+  /** The prompt's token ids (only read for KV events: BlockStored carries each block's tokens). */
+  readonly tokenIds?: readonly number[];
+}
+
+/** Sees the prefix cache key and evict blocks (the mock engine's KV events publisher). */
+export interface KvCacheObserver {
+  /** A block was keyed under `hash` after `parent` (null at a chain's start); `tokenIds` are its tokens. */
+  stored(hash: number, parent: number | null, tokenIds: readonly number[]): void;
+  /** A cached block was evicted. */
+  removed(hash: number): void;
 }
 
 export type ModelEvent =

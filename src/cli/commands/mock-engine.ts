@@ -5,7 +5,7 @@
  * closes the engines (open streams get an error event).
  */
 import { toDisposable } from '../../common/lifecycle.js';
-import { GPU_PROFILES, type GpuProfile, KV_DEFAULTS, type RunningMockEngine, startMockEngine, startMockEngines } from '../../mock-engine/index.js';
+import { GPU_PROFILES, type GpuProfile, KV_DEFAULTS, type KvEventsConfig, parseKvEventsConfig, type RunningMockEngine, startMockEngine, startMockEngines } from '../../mock-engine/index.js';
 import { stringOption, usage } from '../args.js';
 import { serve } from '../serve.js';
 import { type Command, CONFIG_OPTION, JSON_OPTION, type ParsedArgs } from '../types.js';
@@ -21,7 +21,7 @@ const PROFILE_HELP = [
 export const mockEngineCommand: Command = {
   name: 'mock-engine',
   summary: 'Run mock OpenAI-compatible vLLM engines with a GPU latency model (no GPU needed)',
-  usage: 'brixlet mock-engine [--port N] [--host H] [--model NAME] [--gpu h100[,a10…]] [--seed N] [--time-scale X] [--engines N] [--kv-socket PATH [--kv-namespace NS] [--kv-bytes-per-token B] [--kv-scale N] [--kv-load-gbps X]] [--json]',
+  usage: 'brixlet mock-engine [--port N] [--host H] [--model NAME] [--gpu h100[,a10…]] [--seed N] [--time-scale X] [--engines N] [--kv-socket PATH [--kv-namespace NS] [--kv-bytes-per-token B] [--kv-scale N] [--kv-load-gbps X]] [--kv-events-config JSON] [--json]',
   description: [
     'Serves /v1/models, /v1/completions and /v1/chat/completions (streaming and not) like a vLLM',
     'server of an 8B model, /health, and /metrics with vLLM\'s names. Answers take the time a',
@@ -91,6 +91,12 @@ export const mockEngineCommand: Command = {
     { name: 'kv-bytes-per-token', type: 'string', valueName: 'B', description: `Modelled KV bytes per token (default ${KV_DEFAULTS.bytesPerToken}: Llama-3-8B, BF16).` },
     { name: 'kv-scale', type: 'string', valueName: 'N', description: `Bytes really moved = modelled / N (default ${KV_DEFAULTS.scale}).` },
     { name: 'kv-load-gbps', type: 'string', valueName: 'X', description: `Modelled host-to-GPU load bandwidth in GB/s (default ${KV_DEFAULTS.loadGbps}: PCIe Gen4 x16).` },
+    {
+      name: 'kv-events-config',
+      type: 'string',
+      valueName: 'JSON',
+      description: 'Publish KV events over ZMQ as vLLM does, with vLLM\'s JSON (e.g. {"enable_kv_cache_events":true,"endpoint":"tcp://*:5557","replay_endpoint":"tcp://*:5558","topic":"kv@ip@model"}); engine i uses port + i; default off. See docs/kv-events.md.',
+    },
     JSON_OPTION,
     CONFIG_OPTION,
   ],
@@ -105,6 +111,7 @@ export const mockEngineCommand: Command = {
         ...(opts.servedModelNames !== undefined && { servedModelNames: opts.servedModelNames }),
         ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
         ...kvEngineOptions(opts.kv),
+        ...opts.kvEvents,
       };
       const started: RunningMockEngine[] =
         opts.engines === 1
@@ -161,6 +168,8 @@ export interface MockEngineArgs {
   readonly engines: number;
   readonly apiKey: string | undefined;
   readonly kv: MockEngineKvArgs;
+  /** From --kv-events-config (empty: off). */
+  readonly kvEvents: KvEventsConfig;
 }
 
 export interface MockEngineKvArgs {
@@ -201,6 +210,9 @@ export function parseMockEngineArgs(args: ParsedArgs): MockEngineArgs {
     if (raw.trim() === '' || !(x > 0) || !Number.isFinite(x)) throw usage(`--${name} must be a positive number, got '${raw}'`);
     return x;
   };
+  const eventsRaw = stringOption(args, 'kv-events-config');
+  const kvEvents = eventsRaw === undefined ? {} : parseKvEventsConfig(eventsRaw);
+  if (typeof kvEvents === 'string') throw usage(`--kv-events-config: ${kvEvents}`);
   const namespace = stringOption(args, 'kv-namespace');
   if (namespace !== undefined && namespace.trim() === '') throw usage('--kv-namespace must not be empty');
   return {
@@ -213,6 +225,7 @@ export function parseMockEngineArgs(args: ParsedArgs): MockEngineArgs {
     timeScale,
     engines: int('engines', 1, 1, 256),
     apiKey: stringOption(args, 'api-key'),
+    kvEvents,
     kv: {
       socket: stringOption(args, 'kv-socket') ?? '',
       namespace,

@@ -84,7 +84,7 @@ describe('brixlet mock-engine', () => {
 
 describe('parseMockEngineArgs', () => {
   it('applies defaults', () => {
-    expect(parseMockEngineArgs(args({}))).toEqual({ host: '127.0.0.1', port: 8000, model: 'mock-llama-3-8b', servedModelNames: undefined, gpus: ['h100'], seed: 0, timeScale: 1, engines: 1, apiKey: undefined, kv: { socket: '', namespace: undefined, bytesPerToken: 131072, scale: 64, loadGbps: 25 } });
+    expect(parseMockEngineArgs(args({}))).toEqual({ host: '127.0.0.1', port: 8000, model: 'mock-llama-3-8b', servedModelNames: undefined, gpus: ['h100'], seed: 0, timeScale: 1, engines: 1, apiKey: undefined, kvEvents: {}, kv: { socket: '', namespace: undefined, bytesPerToken: 131072, scale: 64, loadGbps: 25 } });
   });
 
   it('reads lists, inf and numbers', () => {
@@ -97,10 +97,11 @@ describe('parseMockEngineArgs', () => {
       port: 0,
     });
     expect(parseMockEngineArgs(args({ 'time-scale': '2.5' })).timeScale).toBe(2.5);
+    expect(parseMockEngineArgs(args({ 'kv-events-config': '{"enable_kv_cache_events":true,"replay_endpoint":"tcp://*:5558"}' })).kvEvents).toEqual({ kvEventsEndpoint: 'tcp://*:5557', kvEventsReplayEndpoint: 'tcp://*:5558', kvEventsTopic: '' });
   });
 
   it('rejects bad values with BRX_ERR_CLI_USAGE', () => {
-    for (const [k, v] of [['port', '70000'], ['engines', '0'], ['engines', 'two'], ['seed', '-1'], ['time-scale', '0'], ['time-scale', 'fast'], ['gpu', 'h100,,a10'], ['kv-scale', '0'], ['kv-load-gbps', 'fast'], ['kv-bytes-per-token', '-1'], ['kv-namespace', ' ']] as const) {
+    for (const [k, v] of [['port', '70000'], ['engines', '0'], ['engines', 'two'], ['seed', '-1'], ['time-scale', '0'], ['time-scale', 'fast'], ['gpu', 'h100,,a10'], ['kv-scale', '0'], ['kv-load-gbps', 'fast'], ['kv-bytes-per-token', '-1'], ['kv-namespace', ' '], ['kv-events-config', '{"enable_kv_cache_events":true,"publisher":"nats"}'], ['kv-events-config', 'nope']] as const) {
       expect(() => parseMockEngineArgs(args({ [k]: v })), `${k}=${v}`).toThrow(expect.objectContaining({ code: 'BRX_ERR_CLI_USAGE' }));
     }
   });
