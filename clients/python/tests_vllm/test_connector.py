@@ -158,6 +158,28 @@ class TwoEnginesOneShard(unittest.TestCase):
         self.assertEqual(out2.finished_sending, {req.request_id})  # now vLLM frees the blocks
         self.assertEqual(len([e for e in a.events if e['type'] == 'BlockStored']), 3)
 
+    def test_only_the_blocks_beyond_the_local_gpu_hit_load(self):
+        a, b = self.engines()
+        tokens = prompt(5 * BLOCK_TOKENS + 7, 9)
+        a_ids, _, _ = a.prefill(Request('a-1', tokens))
+        req = Request('b-1', tokens)
+        # B's own prefix cache holds the first 2 blocks: the shard adds blocks 2..4, mid-chain.
+        for _ in range(100_000):
+            n, load_async = b.scheduler.get_num_new_matched_tokens(req, 2 * BLOCK_TOKENS)
+            if n is not None:
+                break
+            time.sleep(0.001)
+        self.assertEqual((n, load_async), (3 * BLOCK_TOKENS, True))
+        ids = [b.free.pop(0) for _ in range(6)]
+        b.scheduler.update_state_after_alloc(req, Blocks(ids), n)
+        out = b.step(scheduler_output())
+        self.assertEqual((out.finished_recving, out.invalid_block_ids), ({req.request_id}, set()))
+        self.assertEqual(b.workers[0].counters['loaded_blocks'], 3)
+        for i in range(2):
+            self.assertEqual(b.block_bytes(0, ids[i]), bytes(len(b.block_bytes(0, ids[i]))))  # not touched
+        for i in range(2, 5):
+            self.assertEqual(b.block_bytes(0, ids[i]), a.block_bytes(0, a_ids[i]))
+
     def test_a_preempted_request_loads_its_saved_blocks_into_new_gpu_blocks(self):
         (a, _) = self.engines()
         tokens = prompt(5 * BLOCK_TOKENS + 7, 8)
