@@ -191,7 +191,7 @@ async function startKvEventFeed(rt: CoordinatorRuntime, engines: EngineSet): Pro
   for (const e of engines.all()) follow(e);
   engines.onChange((ev) => {
     if (ev.kind === 'removed') void feed.remove(ev.engine.uid);
-    else if (ev.kind === 'added') follow(ev.engine);
+    else if (ev.kind === 'added' || ev.kind === 'updated') follow(ev.engine);
   });
   feed.start();
   rt.store.add(toDisposable('kv-events subscriptions', () => feed.close()));

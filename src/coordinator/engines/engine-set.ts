@@ -162,6 +162,8 @@ export class EngineSet implements EngineSetView, EngineSink, Disposable {
     s.node = spec.node;
     s.gpus = spec.gpus;
     s.speed = gpuSpeed(spec.gpuType);
+    if (spec.kvEvents !== undefined) s.kvEvents = spec.kvEvents;
+    else delete s.kvEvents;
     judge(entry);
     s.excludedBecause = this.exclusion(entry);
     this.invalidate();
@@ -357,6 +359,7 @@ function newEntry(spec: EngineSpec): Entry {
     models: spec.models ?? [],
     ...(spec.node !== undefined && { node: spec.node }),
     ...(spec.gpus !== undefined && { gpus: spec.gpus }),
+    ...(spec.kvEvents !== undefined && { kvEvents: spec.kvEvents }),
     speed: gpuSpeed(spec.gpuType),
     healthy: false,
     excludedBecause: NOT_PROBED,
@@ -394,7 +397,11 @@ function sameList(a: readonly string[] | undefined, b: readonly string[] | undef
 }
 
 function sameSpec(a: EngineSpec, b: EngineSpec): boolean {
-  return a.name === b.name && a.url === b.url && a.node === b.node && a.gpuType === b.gpuType && a.source === b.source && sameList(a.models, b.models) && sameList(a.gpus, b.gpus);
+  return a.name === b.name && a.url === b.url && a.node === b.node && a.gpuType === b.gpuType && a.source === b.source && sameList(a.models, b.models) && sameList(a.gpus, b.gpus) && sameEndpoint(a.kvEvents, b.kvEvents);
+}
+
+function sameEndpoint(a: EngineSpec['kvEvents'], b: EngineSpec['kvEvents']): boolean {
+  return a?.endpoint === b?.endpoint && a?.replayEndpoint === b?.replayEndpoint && a?.topic === b?.topic;
 }
 
 /** An engine set over `specs`; call start() to begin probing and dispose() to stop. */

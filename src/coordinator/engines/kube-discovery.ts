@@ -18,6 +18,9 @@ export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', nam
 export const MODEL_LABEL = 'model.aibrix.ai/name';
 /** Label naming the pod's GPU type, for the speed profile. */
 export const GPU_TYPE_LABEL = 'brixlet.io/gpu-type';
+/** Container port names of an engine pod's KV events PUB and replay sockets (--gateway.kv-events). */
+export const KV_EVENTS_PORT_NAME = 'kv-events';
+export const KV_REPLAY_PORT_NAME = 'kv-replay';
 /** KubeRay's role label: `head` or `worker`. */
 export const RAY_NODE_TYPE_LABEL = 'ray.io/node-type';
 
@@ -72,7 +75,24 @@ export function podToEngine(pod: Pod, defaultPort: number): EngineSpec | string 
     ...(model ? { models: [model] } : {}),
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     ...(gpuType ? { gpuType } : {}),
+    ...kvEventsOf(pod, host),
   };
+}
+
+/** Container ports named kv-events (PUB) and kv-replay (replay ROUTER): the pod's KV events endpoint. */
+function kvEventsOf(pod: Pod, host: string): { kvEvents?: { endpoint: string; replayEndpoint?: string } } {
+  let pub: number | undefined;
+  let replay: number | undefined;
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
+      if (typeof p.containerPort !== 'number') continue;
+      if (p.name === KV_EVENTS_PORT_NAME) pub = p.containerPort;
+      else if (p.name === KV_REPLAY_PORT_NAME) replay = p.containerPort;
+    }
+  }
+  if (pub === undefined) return {};
+  const endpoint = `tcp://${host}:${pub}`;
+  return { kvEvents: replay === undefined ? { endpoint } : { endpoint, replayEndpoint: `tcp://${host}:${replay}` } };
 }
 
 function httpPort(pod: Pod): number | undefined {

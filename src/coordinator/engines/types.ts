@@ -4,7 +4,7 @@
  * /metrics. The gateway asks only for candidates; exclusion (engine health, stale node, unhealthy
  * GPU) is decided here, in one place.
  */
-import type { EngineState } from '../router/types.js';
+import type { EngineState, KvEventEndpoint } from '../router/types.js';
 
 /** How an engine is declared by a source, before the set builds its EngineState. */
 export interface EngineSpec {
@@ -19,6 +19,8 @@ export interface EngineSpec {
   readonly gpus?: readonly string[];
   /** GPU type for the speed profile (h100, a100, l20, a10 …); unknown types count as the reference. */
   readonly gpuType?: string;
+  /** Where it publishes KV events, when the source knows (a pod's container port named kv-events). */
+  readonly kvEvents?: KvEventEndpoint;
   /** Which source declared it: static, up, kube. */
   readonly source: 'static' | 'up' | 'kube';
 }

@@ -8,13 +8,9 @@
 import type { ReceivedKvEventBatch } from '../../common/kv-events/types.js';
 import type { Logger } from '../../common/logger.js';
 import type { KvEngineStats, KvEventIndex } from './kv-event-index.js';
+import type { KvEventEndpoint } from './types.js';
 
-/** Where an engine publishes its KV events (vLLM --kv-events-config endpoint / replay_endpoint / topic). */
-export interface KvEventEndpoint {
-  readonly endpoint: string;
-  readonly replayEndpoint?: string;
-  readonly topic?: string;
-}
+export type { KvEventEndpoint };
 
 /** The counters a subscription reports (a subset of the common subscriber's). */
 export interface KvStreamStats {
@@ -173,9 +169,17 @@ export function parseKvEventEndpoints(list: string): Map<string, KvEventEndpoint
   return out;
 }
 
-/** The engine's KV events endpoint: listed by name, else tcp://<engine host>:<port> (replay on replayPort when > 0). */
-export function kvEventEndpointOf(engine: { readonly name: string; readonly url: string }, listed: ReadonlyMap<string, KvEventEndpoint>, port: number, replayPort: number): KvEventEndpoint {
-  const own = listed.get(engine.name);
+/**
+ * The engine's KV events endpoint: listed by name, else the one its source declared (a pod's
+ * kv-events container port), else tcp://<engine host>:<port> (replay on replayPort when > 0).
+ */
+export function kvEventEndpointOf(
+  engine: { readonly name: string; readonly url: string; readonly kvEvents?: KvEventEndpoint | undefined },
+  listed: ReadonlyMap<string, KvEventEndpoint>,
+  port: number,
+  replayPort: number,
+): KvEventEndpoint {
+  const own = listed.get(engine.name) ?? engine.kvEvents;
   if (own !== undefined) return own;
   const host = new URL(engine.url).hostname;
   const endpoint = `tcp://${host}:${port}`;

@@ -97,6 +97,15 @@ export interface EngineState {
   readonly load: EngineLoad;
   /** KV capacity in prefix-index blocks this engine can hold, when known (bounds its LRU in the prefix index). */
   cacheBlocks?: number;
+  /** Where the engine publishes its KV events, when its source says (a pod's kv-events container port). */
+  kvEvents?: KvEventEndpoint;
+}
+
+/** Where an engine publishes its KV events (vLLM --kv-events-config endpoint / replay_endpoint / topic). */
+export interface KvEventEndpoint {
+  readonly endpoint: string;
+  readonly replayEndpoint?: string;
+  readonly topic?: string;
 }
 
 /** What the gateway hands the router for one request. */

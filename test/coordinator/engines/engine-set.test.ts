@@ -157,6 +157,23 @@ describe('EngineSet engine objects', () => {
     expect(s.candidates('m').engines[0]).toBe(e);
   });
 
+  it('carries the KV events endpoint a source declares and announces a change of it', async () => {
+    const s = build({ 'http://e1:8000': { health: 200, models: ['m'] } }, [spec(1)]);
+    await s.probeNow();
+    const kinds: string[] = [];
+    s.onChange((ev) => kinds.push(ev.kind));
+    const e = s.get('http://e1:8000')!;
+    expect(e.kvEvents).toBeUndefined();
+    s.upsert({ ...spec(1), kvEvents: { endpoint: 'tcp://e1:5557' } });
+    expect(e.kvEvents).toEqual({ endpoint: 'tcp://e1:5557' });
+    expect(kinds).toEqual(['updated']);
+    s.upsert({ ...spec(1), kvEvents: { endpoint: 'tcp://e1:5557' } });
+    expect(kinds).toEqual(['updated']);
+    s.upsert(spec(1));
+    expect(e.kvEvents).toBeUndefined();
+    expect(kinds).toEqual(['updated', 'updated']);
+  });
+
   it('gives a removed-then-re-added uid, and a new uid under an old name, fresh counters', async () => {
     const scripts = { 'http://e1:8000': { health: 200, models: ['m'] }, 'http://e9:8000': { health: 200, models: ['m'] } };
     const s = build(scripts, [spec(1)]);

@@ -171,4 +171,10 @@ describe('podToEngine', () => {
     expect(podToEngine({ metadata: { name: 'p', labels: { 'ray.io/node-type': 'worker' } } }, 8000)).toBe('ray worker pod (only heads serve)');
     expect(podToEngine({ ...ready(), metadata: { name: 'p', deletionTimestamp: '2026-01-01T00:00:00Z' } }, 8000)).toBe('terminating');
   });
+  it('reads the KV events endpoint from container ports named kv-events and kv-replay', () => {
+    const ports = (names: [string, number][]) => ({ spec: { containers: [{ name: 'vllm', ports: names.map(([name, containerPort]) => ({ name, containerPort })) }] } });
+    expect(podToEngine(ready(ports([['kv-events', 5557], ['kv-replay', 5558]])), 8000)).toMatchObject({ kvEvents: { endpoint: 'tcp://[fd00::5]:5557', replayEndpoint: 'tcp://[fd00::5]:5558' } });
+    expect(podToEngine(ready(ports([['kv-events', 6000]])), 8000)).toMatchObject({ kvEvents: { endpoint: 'tcp://[fd00::5]:6000' } });
+    expect(podToEngine(ready(ports([['http', 8000]])), 8000)).not.toHaveProperty('kvEvents');
+  });
 });

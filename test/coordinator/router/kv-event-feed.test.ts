@@ -120,10 +120,14 @@ describe('KvEventFeed', () => {
 });
 
 describe('KV events endpoints', () => {
-  it('takes an engine listed by name, else its host on the default port', () => {
+  it('takes an engine listed by name, else the endpoint its source declared, else its host on the default port', () => {
     const listed = parseKvEventEndpoints('127.0.0.1:8001=tcp://127.0.0.1:5601|tcp://127.0.0.1:5602,pod-b=tcp://10.0.0.9:5557');
     expect(kvEventEndpointOf({ name: '127.0.0.1:8001', url: 'http://127.0.0.1:8001' }, listed, 5557, 0)).toEqual({ endpoint: 'tcp://127.0.0.1:5601', replayEndpoint: 'tcp://127.0.0.1:5602' });
     expect(kvEventEndpointOf({ name: 'pod-b', url: 'http://10.0.0.9:8000' }, listed, 5557, 0)).toEqual({ endpoint: 'tcp://10.0.0.9:5557' });
     expect(kvEventEndpointOf({ name: 'x', url: 'http://10.0.0.7:8000' }, listed, 5557, 5558)).toEqual({ endpoint: 'tcp://10.0.0.7:5557', replayEndpoint: 'tcp://10.0.0.7:5558' });
+    // Declared by the engine's source (a pod's kv-events port): used unless the list names the engine.
+    const declared = { endpoint: 'tcp://10.0.0.7:7000' };
+    expect(kvEventEndpointOf({ name: 'x', url: 'http://10.0.0.7:8000', kvEvents: declared }, listed, 5557, 5558)).toEqual(declared);
+    expect(kvEventEndpointOf({ name: 'pod-b', url: 'http://10.0.0.9:8000', kvEvents: declared }, listed, 5557, 0)).toEqual({ endpoint: 'tcp://10.0.0.9:5557' });
   });
 });
