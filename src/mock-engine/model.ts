@@ -177,6 +177,12 @@ class VllmLikeModel implements EngineModel {
     };
   }
 
+  resetPrefixCache(): boolean {
+    if (!this.pool.clearCached()) return false;
+    this.kvObserver?.cleared();
+    return true;
+  }
+
   cachedPrefixBlocks(blockHashes: readonly number[]): number {
     return this.pool.matchLength(blockHashes);
   }

@@ -137,6 +137,22 @@ export class KvBlockPool {
     for (let i = shared.length - 1; i >= 0; i--) this.unref(shared[i] as number);
   }
 
+  /**
+   * Drops every cached (unreferenced) block, as vLLM's reset_prefix_cache does; refuses (false, nothing
+   * changed) while a running sequence holds a keyed block. No per-block eviction is reported.
+   */
+  clearCached(): boolean {
+    if (this.sharedInUse > 0) return false;
+    while (this.lruHead !== NONE) {
+      const victim = this.lruHead;
+      this.lruRemove(victim);
+      this.remove(this.hash[victim] as number);
+      this.freeIds[this.freeTop++] = victim;
+      this.keyed--;
+    }
+    return true;
+  }
+
   private ref(id: number): number {
     if (this.refs[id] === 0) {
       this.lruRemove(id);

@@ -79,7 +79,7 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
       throw mockEngineError(`cannot bind the KV events endpoints ${o.kvEvents?.endpoint} / ${o.kvEvents?.replayEndpoint ?? '-'}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   }
-  const kvObserver: KvCacheObserver | undefined = kvEvents === undefined ? undefined : { stored: (h, p, t) => kvEvents.gpuStored(h, p, t), removed: (h) => kvEvents.gpuRemoved(h) };
+  const kvObserver: KvCacheObserver | undefined = kvEvents === undefined ? undefined : { stored: (h, p, t) => kvEvents.gpuStored(h, p, t), removed: (h) => kvEvents.gpuRemoved(h), cleared: () => kvEvents.cleared() };
   const model = createEngineModel(o.profile, { seed: o.seed, jitter: o.jitter, ...(kv !== undefined && { loadMsPerBlock: kv.loadMsPerBlock }), ...(kvObserver !== undefined && { kvObserver }) });
   const driver = new EngineDriver(model, o.timeScale);
   const metrics = new EngineMetrics(o.servedModelNames[0] as string, o.maxModelLen);
@@ -161,6 +161,11 @@ export async function startMockEngine(options: MockEngineOptions = {}): Promise<
       return void res.end(text);
     }
     if (method === 'GET' && path === '/admin/stats') return sendJson(res, 200, JSON.stringify(snapshot()));
+    if (method === 'POST' && path === '/reset_prefix_cache') {
+      req.resume();
+      // vLLM answers 200 either way; the body says whether the cache was emptied (not while requests hold blocks).
+      return sendJson(res, 200, JSON.stringify({ reset: model.resetPrefixCache() }));
+    }
     if (method === 'POST' && (path === '/admin/health' || path === '/admin/fail')) {
       return readBody(req, res, 64 * 1024, (raw) => {
         let body: unknown;

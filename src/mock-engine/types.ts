@@ -52,6 +52,8 @@ export interface KvCacheObserver {
   stored(hash: number, parent: number | null, tokenIds: readonly number[]): void;
   /** A cached block was evicted. */
   removed(hash: number): void;
+  /** The whole prefix cache was emptied. */
+  cleared(): void;
 }
 
 export type ModelEvent =
@@ -108,4 +110,6 @@ export interface EngineModel {
   metrics(now: number): ModelMetrics;
   /** Leading prompt blocks the engine's prefix cache holds right now (tests, simulator ground truth). */
   cachedPrefixBlocks(blockHashes: readonly number[]): number;
+  /** Empties the prefix cache (vLLM's /reset_prefix_cache); false while running sequences hold cached blocks. */
+  resetPrefixCache(): boolean;
 }

@@ -6,6 +6,7 @@ import { KvEventSubscriber } from '../../src/common/kv-events/subscriber.js';
 import type { BlockRemoved, BlockStored, KvEvent, ReceivedKvEventBatch } from '../../src/common/kv-events/types.js';
 import { blockHashes, endpointForRank, gpuProfile, parseKvEventsConfig, startMockEngine, type RunningMockEngine } from '../../src/mock-engine/index.js';
 import { tokenIds } from '../../src/mock-engine/hash.js';
+import { startTestShard } from '../helpers/test-shard.js';
 
 const engines: RunningMockEngine[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -57,6 +58,42 @@ describe('mock engine KV events', () => {
     expect(stats.kvEvents.events).toBe(events().length);
     const metrics = await (await fetch(`${e.url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^brixlet_mock_engine_kv_events_total\\{model_name="mock-llama-3-8b"\\} ${events().length}$`, 'm'));
+  });
+
+  async function subscribed(e: RunningMockEngine): Promise<KvEvent[]> {
+    const got: KvEvent[] = [];
+    const sub = new KvEventSubscriber({ endpoint: e.kvEvents!.endpoint, onBatch: (b) => got.push(...b.batch.events) });
+    sub.start();
+    closers.push(() => sub.close());
+    await until(() => e.kvEvents!.stats().subscriptions === 1, 'subscription');
+    return got;
+  }
+
+  it('publishes AllBlocksCleared when /reset_prefix_cache empties the cache', async () => {
+    const e = await startMockEngine({ timeScale: Infinity, kvEventsEndpoint: 'tcp://127.0.0.1:0' });
+    engines.push(e);
+    const got = await subscribed(e);
+    await complete(e, text('a', 2));
+    const r = await fetch(`${e.url}/reset_prefix_cache`, { method: 'POST' });
+    expect(await r.json()).toEqual({ reset: true });
+    await until(() => got.some((ev) => ev.type === 'AllBlocksCleared'), 'AllBlocksCleared');
+    expect(e.engine.cachedPrefixBlocks(blockHashes(text('a', 2), 64))).toBe(0);
+  });
+
+  it('publishes BlockStored with medium BRIXLET for the blocks it offloads to the node shard', async () => {
+    const shard = await startTestShard({ 'kv.capacity': '16MiB', 'kv.slabSize': '16MiB' });
+    closers.push(() => shard.stop());
+    const e = await startMockEngine({ timeScale: Infinity, kvSocket: shard.service.socketPath, kvEventsEndpoint: 'tcp://127.0.0.1:0' });
+    engines.push(e);
+    const got = await subscribed(e);
+    const a = text('z', 5);
+    await complete(e, a);
+    const offloaded = () => got.filter((ev): ev is BlockStored => ev.type === 'BlockStored' && ev.medium === 'BRIXLET').flatMap((ev) => ev.blockHashes);
+    await until(() => offloaded().length > 0 && e.stats().kv!.offloadBlocks === offloaded().length, 'offload events');
+    const hashes = blockHashes(a, 64).map(String);
+    expect(offloaded().every((h) => hashes.includes(h))).toBe(true);
+    const ev = got.find((x): x is BlockStored => x.type === 'BlockStored' && x.medium === 'BRIXLET')!;
+    expect(ev).toMatchObject({ parentBlockHash: null, tokenIds: [], blockSize: 16 });
   });
 
   it('reads vLLM\'s --kv-events-config JSON and gives engine i port + i', () => {

@@ -38,6 +38,26 @@ describe('KvBlockPool', () => {
     expect(pool.allocate()).toBe(false);
   });
 
+  it('reports evictions and new keys, and clears the cache only when no sequence holds a keyed block', () => {
+    const evicted: number[] = [];
+    const pool = new KvBlockPool(2, (h) => evicted.push(h));
+    const held: number[] = [];
+    expect(pool.admit([1, 2], 0, 2, held)).toBe(0);
+    held.push(pool.register(1));
+    expect(pool.created).toBe(true);
+    held.push(pool.register(2));
+    expect(pool.clearCached()).toBe(false);
+    pool.release(held, 0);
+    const other: number[] = [];
+    expect(pool.admit([3], 0, 1, other)).toBe(0);
+    expect(evicted).toEqual([2]);
+    pool.release(other, 1);
+    expect(pool.clearCached()).toBe(true);
+    expect(pool.matchLength([1])).toBe(0);
+    expect(pool.freeBlocks()).toBe(2);
+    expect(evicted).toEqual([2]);
+  });
+
   it('dedupes a block another sequence keyed first', () => {
     const pool = new KvBlockPool(8);
     const x: number[] = [];
