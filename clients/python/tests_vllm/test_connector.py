@@ -122,6 +122,9 @@ class TwoEnginesOneShard(unittest.TestCase):
         removed = [e for e in b.events if e['type'] == 'BlockRemoved']
         self.assertEqual(len(removed), 1)
         self.assertEqual(len(removed[0]['block_hashes']), 4)
+        # B saved what it recomputed: the cache holds the prefix again, for the next engine.
+        stored = [e['block_hashes'][0] for e in b.events if e['type'] == 'BlockStored']
+        self.assertEqual(stored, removed[0]['block_hashes'])
         # B's blocks hold B's own forward, not A's (evicted) bytes nor zeros.
         self.assertNotEqual(b.block_bytes(0, ids[0]), bytes(len(b.block_bytes(0, ids[0]))))
 

@@ -23,7 +23,7 @@ _PLANNED_STEPS = 64
 
 
 class _Req:
-    __slots__ = ('request', 'keys', 'query', 'query_blocks', 'local_blocks', 'block_ids', 'saved', 'last_save_step', 'lora_name')
+    __slots__ = ('request', 'keys', 'query', 'query_blocks', 'local_blocks', 'block_ids', 'loading', 'saved', 'last_save_step', 'lora_name')
 
     def __init__(self, request, block_tokens: int) -> None:
         lora = getattr(request, 'lora_request', None)
@@ -34,6 +34,8 @@ class _Req:
         self.query_blocks = 0
         self.local_blocks = 0
         self.block_ids: list[int] = []
+        #: (first block index, GPU block ids) of the load in flight.
+        self.loading: tuple[int, list[int]] | None = None
         #: Leading blocks known to be in the shard or already handed to a worker to save.
         self.saved = 0
         self.last_save_step = -1
@@ -145,6 +147,7 @@ class SchedulerSide:
         if count <= 0:
             return
         block_ids = list(blocks.get_block_ids()[0])
+        st.loading = (first, block_ids[first : first + count])
         self._pending_loads.append(LoadSpec(request.request_id, keys[first : first + count], block_ids[first : first + count]))
         self.counters['lookup_hit_blocks'] += count
         self.counters['load_blocks'] += count
@@ -196,6 +199,17 @@ class SchedulerSide:
     def update_connector_output(self, connector_output) -> None:
         """Turns the blocks every rank sealed into BlockStored events (workers report through
         ``build_connector_worker_meta``, once per step that had saves or failed loads)."""
+        invalid = getattr(connector_output, 'invalid_block_ids', None) or ()
+        for rid in getattr(connector_output, 'finished_recving', None) or ():
+            st = self._reqs.get(rid)
+            if st is None or st.loading is None:
+                continue
+            first, ids = st.loading
+            st.loading = None
+            failed = [i for i, b in enumerate(ids) if b in invalid]
+            if failed:
+                # The shard lost these blocks: the recomputed ones are saved again.
+                st.saved = min(st.saved, first + failed[0])
         wm = getattr(connector_output, 'kv_connector_worker_meta', None)
         if not isinstance(wm, BrixletWorkerMeta):
             return
