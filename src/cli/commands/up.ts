@@ -55,9 +55,21 @@ export function parseUpEngineArgs(args: ParsedArgs): UpEngineArgs {
  */
 async function startUpEngines(rt: ServiceRuntime, a: UpEngineArgs, kvSockets: readonly string[]): Promise<{ handles: RunningMockEngine[]; specs: EngineSpec[] }> {
   if (a.engines === 0) return { handles: [], specs: [] };
-  const handles = await startMockEngines(a.engines, { host: '127.0.0.1', port: 0, gpus: a.gpus, model: a.model, timeScale: a.timeScale, name: 'engine', kvSockets });
+  // With --gateway.kv-events each engine publishes its KV events on free loopback ports the gateway subscribes to.
+  const events = rt.config.gateway.kvEvents ? { kvEventsEndpoint: 'tcp://127.0.0.1:0', kvEventsReplayEndpoint: 'tcp://127.0.0.1:0' } : {};
+  const handles = await startMockEngines(a.engines, { host: '127.0.0.1', port: 0, gpus: a.gpus, model: a.model, timeScale: a.timeScale, name: 'engine', kvSockets, ...events });
   rt.store.add(toDisposable('mock engines', () => Promise.all(handles.map((h) => h.close())).then(() => undefined)));
-  const specs = handles.map((h): EngineSpec => ({ uid: h.url, name: h.name, url: h.url, models: h.models, gpuType: h.profile.name, source: 'up' }));
+  const specs = handles.map(
+    (h): EngineSpec => ({
+      uid: h.url,
+      name: h.name,
+      url: h.url,
+      models: h.models,
+      gpuType: h.profile.name,
+      source: 'up',
+      ...(h.kvEvents !== undefined && { kvEvents: { endpoint: h.kvEvents.endpoint, ...(h.kvEvents.replayEndpoint !== undefined && { replayEndpoint: h.kvEvents.replayEndpoint }) } }),
+    }),
+  );
   return { handles, specs };
 }
 
@@ -103,6 +115,8 @@ export const upCommand: Command = {
     '`brixlet mock-engine --help`; --no-kv.enabled leaves them unattached). Then:',
     '  curl -i localhost:8080/v1/chat/completions -d \'{"model":"mock-llama-3-8b","messages":[{"role":"user","content":"hi"}]}\'',
     'shows the chosen engine in x-brixlet-target and the policy in x-brixlet-policy.',
+    'With --gateway.kv-events --gateway.tokenizer engine the engines publish their KV events (vLLM\'s',
+    'ZMQ wire) and the gateway routes on the blocks they report (x-brixlet-policy: cost; prefix=kv-events).',
     '',
     ...ROUTING_HELP,
   ].join('\n'),
