@@ -61,9 +61,9 @@ def scheduler_output(new=(), cached=None, scheduled=None, finished=()):
     )
 
 
-def vllm_config(socket: str, model: str, tp: int, rank: int, layout: str, policy: str = 'recompute'):
+def vllm_config(socket: str, model: str, tp: int, rank: int, layout: str, policy: str = 'recompute', extra: dict | None = None):
     return SimpleNamespace(
-        kv_transfer_config=SimpleNamespace(kv_connector_extra_config={'socket': socket, 'kv_layout': layout, 'kv_load_failure_policy': policy, 'timeout_s': 10}),
+        kv_transfer_config=SimpleNamespace(kv_connector_extra_config={'socket': socket, 'kv_layout': layout, 'kv_load_failure_policy': policy, 'timeout_s': 10, **(extra or {})}),
         cache_config=SimpleNamespace(block_size=BLOCK_TOKENS, cache_dtype='auto'),
         model_config=SimpleNamespace(model=model, dtype='float16'),
         parallel_config=SimpleNamespace(tensor_parallel_size=tp, pipeline_parallel_size=1, rank=rank),
@@ -84,11 +84,11 @@ def paged_tensor(num_blocks: int, layout: str):
 
 
 class Engine:
-    def __init__(self, socket: str, model: str, seed: int, tp: int = 1, layout: str = 'NHD', num_blocks: int = 64, policy: str = 'recompute') -> None:
+    def __init__(self, socket: str, model: str, seed: int, tp: int = 1, layout: str = 'NHD', num_blocks: int = 64, policy: str = 'recompute', extra: dict | None = None) -> None:
         kvc = kv_cache_config(num_blocks)
         self.tp = tp
-        self.scheduler = BrixletConnector(vllm_config(socket, model, tp, 0, layout, policy), KVConnectorRole.SCHEDULER, kvc)
-        self.workers = [BrixletConnector(vllm_config(socket, model, tp, r, layout, policy), KVConnectorRole.WORKER, kvc) for r in range(tp)]
+        self.scheduler = BrixletConnector(vllm_config(socket, model, tp, 0, layout, policy, extra), KVConnectorRole.SCHEDULER, kvc)
+        self.workers = [BrixletConnector(vllm_config(socket, model, tp, r, layout, policy, extra), KVConnectorRole.WORKER, kvc) for r in range(tp)]
         self.kv = [{name: paged_tensor(num_blocks, layout) for name in LAYERS} for _ in range(tp)]
         for w, caches in zip(self.workers, self.kv):
             w.register_kv_caches(caches)

@@ -161,6 +161,28 @@ class TwoEnginesOneShard(unittest.TestCase):
         self.assertEqual(out2.finished_sending, {req.request_id})  # now vLLM frees the blocks
         self.assertEqual(len([e for e in a.events if e['type'] == 'BlockStored']), 3)
 
+    def check_decode(self, save_decode: bool) -> int:
+        a, b = self.engines(extra={'save_decode': save_decode})
+        tokens = prompt(BLOCK_TOKENS + 10, 10)
+        req = Request('a-1', tokens)
+        self.assertEqual(self.lookup(a, req), (0, False))
+        ids = [a.free.pop(0) for _ in range(2)]
+        a.scheduler.update_state_after_alloc(req, Blocks(ids), 0)
+        new = SimpleNamespace(req_id=req.request_id, block_ids=(ids,), num_computed_tokens=0)
+        a.step(scheduler_output([new], scheduled={req.request_id: len(tokens)}), compute=(ids, 0, len(tokens)))
+        for k in range(BLOCK_TOKENS - 10):  # decode steps: one generated token each fills block 1
+            req.output_token_ids.append(40000 + k)
+            pos = len(tokens) + k
+            cached = SimpleNamespace(req_ids=[req.request_id], new_block_ids=[None], num_computed_tokens=[pos], resumed_req_ids=set())
+            a.step(scheduler_output(cached=cached, scheduled={req.request_id: 1}), compute=(ids, pos, pos + 1))
+        a.scheduler.request_finished(req, ids)
+        follow_up = req.all_token_ids + [7]  # the conversation's next turn starts with the whole answer
+        return b.prefill(Request('b-1', follow_up))[1]
+
+    def test_decode_blocks_are_saved_only_with_save_decode(self):
+        self.assertEqual(self.check_decode(False), BLOCK_TOKENS)
+        self.assertEqual(self.check_decode(True), 2 * BLOCK_TOKENS)
+
     def test_only_the_blocks_beyond_the_local_gpu_hit_load(self):
         a, b = self.engines()
         tokens = prompt(5 * BLOCK_TOKENS + 7, 9)
