@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KvService } from '../../src/kvcache/types.js';
 import { startTestShard, type TestShard } from '../helpers/test-shard.js';
+import { PeerClient } from '../../src/kvcache/peer/peer-client.js';
+import { startKvService } from '../../src/kvcache/service.js';
+import { type PeerRig, silent, startPeerRig } from '../kvcache/peer/peer-fixture.js';
+import { MiB, shardOptions } from '../kvcache/shard-fixture.js';
 
 let shard: TestShard | undefined;
 let service: KvService;
@@ -97,5 +101,35 @@ describe('clients/python BrixletConnector across an agent restart', () => {
     if (code !== 0) expect.fail(`restart scenario exited ${code}:\n${output}`);
     expect(restarted).toBe(true);
     expect(output).toContain('COUNTERS');
+  });
+});
+
+describe('clients/python BrixletConnector with remote_budget_ms', () => {
+  let rig: PeerRig | undefined;
+  let b: KvService | undefined;
+  let transport: PeerClient | undefined;
+  let root = '';
+  afterAll(async () => {
+    await transport?.close();
+    await b?.close();
+    await rig?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const py = torchPython();
+  it.skipIf(py === undefined)('an engine on node b loads what an engine on node a saved, on every TP rank', { timeout: 180_000 }, async () => {
+    rig = await startPeerRig();
+    root = mkdtempSync('/dev/shm/brixlet-vllm-remote-');
+    b = await startKvService(shardOptions({ dir: join(root, 'b'), socketPath: join(root, 'b.sock'), slabSize: 16 * MiB }), { log: silent });
+    transport = new PeerClient({ self: 'b', pool: 'default', membership: rig.bMembership });
+    // Every block is said to be held by node a (the directory is not under test here).
+    const directory = { lookup: async (_ns: string, k: Buffer) => ({ holders: ['a'], holderOf: new Uint16Array(k.length / 16) }) };
+    b.enableRemoteRead?.({ transport, directory, self: 'b', options: { maxBudgetMs: 60_000 } });
+    const a = rig.services.get('default') as KvService;
+    const { code, output } = await runPython(py ?? 'python3', ['clients/python/tests_vllm/remote_scenario.py', a.socketPath, b.socketPath], {});
+    if (code !== 0) expect.fail(`remote scenario exited ${code}:\n${output}`);
+    const r = JSON.parse(output.trim().split('\n').pop() as string) as { loaded: number; same: boolean[]; failed: number };
+    expect(r).toEqual({ loaded: 64, same: Array<boolean>(8).fill(true), failed: 0 });
+    expect(b.summary().leases).toEqual({ read: 0, write: 0 });
   });
 });

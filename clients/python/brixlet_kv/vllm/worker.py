@@ -157,7 +157,9 @@ class WorkerSide:
             hits = 0
             looked_up = False
             try:
-                lk, client = self._first_call(lambda c: c.lookup(spec.keys))
+                # With remote_budget_ms the shard may first fetch what it lacks from other agents
+                # (the scheduler's lookup fetched rank 0's namespace; other ranks fetch their own here).
+                lk, client = self._first_call(lambda c: c.lookup(spec.keys, self.cfg.remote_budget_ms))
                 try:
                     for lease, block_id in zip(lk.leases, spec.block_ids):
                         for layer in self._layers.values():
