@@ -121,7 +121,7 @@ export const mockEngineCommand: Command = {
       const kv = started[0]?.kv;
       rt.log.info(
         {
-          engines: started.map((e) => ({ name: e.name, url: e.url, gpu: e.profile.name, seed: e.seed })),
+          engines: started.map((e) => ({ name: e.name, url: e.url, gpu: e.profile.name, seed: e.seed, ...(e.kvEvents !== undefined && { kvEvents: { endpoint: e.kvEvents.endpoint, replayEndpoint: e.kvEvents.replayEndpoint } }) })),
           timeScale: opts.timeScale,
           ...(kv !== undefined && { kv: { socket: kv.options.socketPath, namespace: kv.options.namespace, modelledBlockBytes: kv.blockBytes, writtenBlockBytes: kv.writtenBlockBytes, scale: kv.options.scale, loadGbps: kv.options.loadGbps } }),
         },
@@ -144,7 +144,8 @@ export function timeScaleText(timeScale: number): string {
 
 /** ", KV shard <socket> (1/64 scale)" for an engine attached to a shard, else "". */
 export function kvRoleText(e: RunningMockEngine): string {
-  return e.kv === undefined ? '' : `, KV shard ${e.kv.options.socketPath} (1/${e.kv.options.scale} scale)`;
+  const events = e.kvEvents === undefined ? '' : `, KV events ${e.kvEvents.endpoint}${e.kvEvents.replayEndpoint === undefined ? '' : ` (replay ${e.kvEvents.replayEndpoint})`}`;
+  return (e.kv === undefined ? '' : `, KV shard ${e.kv.options.socketPath} (1/${e.kv.options.scale} scale)`) + events;
 }
 
 /** The engine options of --kv-* (none when --kv-socket is empty). */

@@ -72,6 +72,14 @@ describe('brixlet mock-engine', () => {
     }
   });
 
+  it('publishes KV events with --kv-events-config (vLLM\'s JSON)', async () => {
+    const svc = await startService(['mock-engine', '--port', '0', '--time-scale', 'inf', '--kv-events-config', '{"enable_kv_cache_events":true,"endpoint":"tcp://127.0.0.1:0","topic":"kv@t"}']);
+    await fetch(`${svc.urls.engine}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-llama-3-8b', prompt: 'abcd'.repeat(80), max_tokens: 1 }) });
+    const stats = (await (await fetch(`${svc.urls.engine}/admin/stats`)).json()) as { kvEvents?: { batches: number; events: number } };
+    expect(stats.kvEvents).toMatchObject({ batches: 1, events: 5 });
+    expect(await svc.stop()).toBe(0);
+  });
+
   it('reports a busy port as BRX_ERR_HTTP_LISTEN', async () => {
     const svc = await startService(['mock-engine', '--port', '0']);
     const port = new URL(svc.urls.engine as string).port;
