@@ -8,7 +8,7 @@
 import type { KvEventFeed } from '../router/kv-event-feed.js';
 
 /** Bytes per indexed block beyond the typed arrays: two map entries and the engine hash string (bench:kv-events). */
-export const MAP_BYTES_PER_BLOCK = 100;
+export const MAP_BYTES_PER_BLOCK = 85;
 
 function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
