@@ -7,7 +7,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { PolicyOptions } from '../../src/coordinator/router/policies/index.js';
+import { HybridPrefixIndex } from '../../src/coordinator/router/hybrid-prefix-index.js';
+import { createKvEventIndex, type KvEventIndex } from '../../src/coordinator/router/kv-event-index.js';
 import { createPrefixIndex } from '../../src/coordinator/router/prefix-index.js';
+import type { KvCacheObserver } from '../../src/mock-engine/types.js';
 import { chargeLoad } from '../../src/coordinator/router/route-decision.js';
 import { Router } from '../../src/coordinator/router/router.js';
 import type { EngineState, RoutingPolicyName } from '../../src/coordinator/router/types.js';
@@ -34,6 +37,8 @@ export interface SimTicket {
 export interface SimRouter {
   readonly name: string;
   route(req: TraceRequest, now: number): SimTicket;
+  /** For a router fed by KV events: the observer of engine i's prefix cache (blocks of `blockSize` tokens). */
+  kvObserver?(engine: number, blockSize: number): KvCacheObserver;
 }
 
 /** Builds a fresh router over the run's engines; `clock` reads the simulator's model time. */
@@ -50,19 +55,41 @@ export interface PolicyEntry {
   readonly make: SimRouterFactory;
 }
 
-/** A brixlet policy through the real Router (`options`: policy options, for tuning runs). */
-export function viaRouter(policy: RoutingPolicyName, options?: PolicyOptions): SimRouterFactory {
+/**
+ * One engine's prefix-cache events as the gateway's subscription would deliver them: a batch per
+ * event, engine hashes as decimal strings, token ids with every stored block.
+ */
+function eventFeed(exact: KvEventIndex, uid: string, blockSize: number, clock: () => number): KvCacheObserver {
+  let seq = 0n;
+  const send = (events: Parameters<KvEventIndex['ingest']>[1]['batch']['events']) => exact.ingest(uid, { topic: 'sim', seq: seq++, batch: { ts: clock() / 1000, events, dataParallelRank: null } }, clock());
+  return {
+    stored: (hash, parent, tokenIds) =>
+      send([{ type: 'BlockStored', blockHashes: [String(hash)], parentBlockHash: parent === null ? null : String(parent), tokenIds, blockSize, loraId: null, medium: null, loraName: null }]),
+    removed: (hash) => send([{ type: 'BlockRemoved', blockHashes: [String(hash)], medium: null }]),
+    cleared: () => send([{ type: 'AllBlocksCleared' }]),
+  };
+}
+
+/**
+ * A brixlet policy through the real Router (`options`: policy options, for tuning runs). With
+ * `kvEvents`, the Router's index is the gateway's --gateway.kv-events one: exact matches from the
+ * engines' prefix-cache events, delivered without lag.
+ */
+export function viaRouter(policy: RoutingPolicyName, options?: PolicyOptions, kvEvents = false): SimRouterFactory {
   return (engines, seed, clock) => {
     const index = new Map(engines.map((e, i) => [e.uid, i]));
+    const approx = createPrefixIndex({ blockTokens: PREFIX_BLOCK, capacity: PREFIX_CAPACITY });
+    const exact = kvEvents ? createKvEventIndex({ capacity: 4 * PREFIX_CAPACITY, staleMs: Infinity }) : undefined;
     const router = new Router({
       defaultPolicy: policy,
-      prefix: createPrefixIndex({ blockTokens: PREFIX_BLOCK, capacity: PREFIX_CAPACITY }),
+      prefix: exact === undefined ? approx : new HybridPrefixIndex(approx, exact),
       random: prng(seed),
       now: clock,
       ...(options === undefined ? {} : { policyOptions: options }),
     });
     return {
-      name: policy,
+      name: kvEvents ? `${policy}+kv-events` : policy,
+      ...(exact !== undefined && { kvObserver: (i: number, blockSize: number) => eventFeed(exact, (engines[i] as EngineState).uid, blockSize, clock) }),
       route(req) {
         const t0 = performance.now();
         const d = router.route({ model: 'sim', prompt: req.prompt, promptTokens: req.prompt.length, maxTokens: req.maxTokens }, engines);
@@ -127,4 +154,6 @@ export const POLICY_ENTRIES: readonly PolicyEntry[] = [
   { name: 'dynamo', brixlet: false, baseline: true, make: viaBaseline((random) => dynamoKvRouter({ random })) },
   { name: 'prefix-cache', brixlet: true, baseline: false, make: viaRouter('prefix-cache') },
   { name: 'kv-aware', brixlet: true, baseline: false, make: viaRouter('kv-aware') },
+  // cost on exact matches from the engines' KV events (--gateway.kv-events).
+  { name: 'cost+kv-events', brixlet: true, baseline: false, make: viaRouter('cost', undefined, true) },
 ];

@@ -77,6 +77,12 @@ export interface SimResult {
   readonly arrivalAt: Float64Array;
 }
 
+function charCodes(text: string): number[] {
+  const out = new Array<number>(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
 /** Block hashes of every prompt of a trace, per engine block size, computed once. */
 export class HashCache {
   private readonly bySize = new Map<number, (number[] | undefined)[]>();
@@ -162,10 +168,15 @@ export function simulate(o: SimOptions): SimResult {
   const n = reqs.length;
   const scrapeMs = o.scrapeMs ?? 1000;
   const hashes = o.hashes ?? new HashCache(trace);
-  const models: EngineModel[] = o.fleet.map((p, i) => createEngineModel(p, { seed: o.seed * 131 + i, tokenEvents: false }));
   const engines = o.fleet.map(simEngine);
   let now = 0;
   const router = o.router(engines, o.seed, () => now);
+  // A router that reads KV events gets each engine's prefix-cache events as they happen (no lag).
+  const models: EngineModel[] = o.fleet.map((p, i) => {
+    const kvObserver = router.kvObserver?.(i, p.blockTokens);
+    return createEngineModel(p, { seed: o.seed * 131 + i, tokenEvents: false, ...(kvObserver !== undefined && { kvObserver }) });
+  });
+  const wantsTokens = router.kvObserver !== undefined;
 
   const opens = o.arrivals?.at ?? schedule(trace, o.rate);
   const openIds = o.arrivals?.order ?? trace.openings;
@@ -195,7 +206,17 @@ export function simulate(o: SimOptions): SimResult {
     decisions[routed++] = t.decisionMicros;
     tickets[id] = t;
     const model = models[t.engine] as EngineModel;
-    model.submit({ id: String(id), promptTokens: r.prompt.length, blockHashes: hashes.get(id, model.profile.blockTokens), outputTokens: r.outputTokens }, now);
+    model.submit(
+      {
+        id: String(id),
+        promptTokens: r.prompt.length,
+        blockHashes: hashes.get(id, model.profile.blockTokens),
+        outputTokens: r.outputTokens,
+        // Characters are the simulator's tokens: their codes are the token ids the events carry.
+        ...(wantsTokens && { tokenIds: charCodes(r.prompt) }),
+      },
+      now,
+    );
   };
 
   while (done < n) {

@@ -39,4 +39,20 @@ describe('simulator routers', () => {
     expect(b.engine).toBe(a.engine);
     expect(es[a.engine]?.load.total).toBe(2);
   });
+
+  it('cost+kv-events routes on the blocks an engine\'s prefix cache reports', () => {
+    const es = fleet();
+    const r = viaRouter('cost', undefined, true)(es, 1, () => 0);
+    expect(r.name).toBe('cost+kv-events');
+    const observers = es.map((_, i) => r.kvObserver?.(i, 16));
+    const prompt = 'z'.repeat(1024);
+    // Engine 2 reports the prompt's first 32 blocks (engine hashes its own; ids = char codes).
+    const ids = Array.from(prompt, (c) => c.charCodeAt(0));
+    for (let k = 0; k < 32; k++) observers[2]?.stored(1000 + k, k === 0 ? null : 999 + k, ids.slice(k * 16, (k + 1) * 16));
+    // The others report something else, so they are live too (their history does not count).
+    observers[0]?.stored(1, null, Array.from({ length: 16 }, () => 7));
+    observers[1]?.stored(2, null, Array.from({ length: 16 }, () => 8));
+    const a = r.route(req(prompt), 0);
+    expect(a.engine).toBe(2);
+  });
 });
