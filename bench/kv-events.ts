@@ -12,11 +12,22 @@
  * Peer, measured in the same run on the same batches: a plain Map index — per engine a Map from the
  * engine hash to {key, media} and a Map from the gateway key to the hash, eviction by the maps'
  * insertion order, the same key computation (hashTokenBlock). Target: ≥ 200 000 block events/s (a, b).
+ * (d) Decision time of the cost policy through the real Router at 64 engines whose events are all
+ *     live (every engine holding some of 16 shared 2048-token system prompts, block 16; prompts of
+ *     2048 + 256–4096 tokens, the prefix index at its default 128-token blocks, so the exact index
+ *     rehashes each prompt at 16), p99 beside the same Router on the approximate index alone.
  */
 import { performance } from 'node:perf_hooks';
 import type { KvEvent, ReceivedKvEventBatch } from '../src/common/kv-events/types.js';
+import { tokensToText } from '../src/coordinator/gateway/engine-tokenizer.js';
 import { hashTokenBlock } from '../src/coordinator/router/block-hash.js';
+import { HybridPrefixIndex } from '../src/coordinator/router/hybrid-prefix-index.js';
 import { createKvEventIndex } from '../src/coordinator/router/kv-event-index.js';
+import { createPrefixIndex } from '../src/coordinator/router/prefix-index.js';
+import { Router } from '../src/coordinator/router/router.js';
+import { prng } from './kv/synthetic.js';
+import { percentile } from './lib/report.js';
+import { buildFleet } from './router/decision.js';
 import { benchArgs, row, target, writeReport, type Row } from './lib/report.js';
 
 const args = benchArgs();
@@ -185,10 +196,49 @@ for (let i = 0; i < Math.min(3, runs); i++) {
   memPeer.push(bytesPerBlock(plain, boundedWork));
 }
 
+/** p99 µs of cost decisions at 64 engines, with every engine's KV events live or on the approximate index only. */
+function decisionP99(exact: boolean, seed: number): number {
+  const rand = prng(seed);
+  const engines = buildFleet(64, rand);
+  const approx = createPrefixIndex({ blockTokens: 128, capacity: 200_000 });
+  const index = createKvEventIndex({ capacity: 1_000_000, staleMs: Infinity });
+  const ids = (n: number) => Array.from({ length: n }, () => 1 + Math.floor(rand() * 60_000));
+  const systems = Array.from({ length: 16 }, () => ids(2048));
+  if (exact) {
+    engines.forEach((e, i) => {
+      // Each engine holds 4 of the system prompts (whole), as its events reported them.
+      for (let j = 0; j < 4; j++) {
+        const sys = systems[(i + j * 5) % systems.length] as number[];
+        const hashes = Array.from({ length: sys.length / BS }, (_, k) => `${i}-${j}-${k}`);
+        index.ingest(e.uid, { topic: 't', seq: BigInt(j), batch: { ts: 0, dataParallelRank: null, events: [{ type: 'BlockStored', blockHashes: hashes, parentBlockHash: null, tokenIds: sys, blockSize: BS, loraId: null, medium: null, loraName: null }] } }, 0);
+      }
+    });
+  }
+  const router = new Router({ defaultPolicy: 'cost', prefix: exact ? new HybridPrefixIndex(approx, index) : approx, random: rand });
+  const prompts = Array.from({ length: 512 }, () => tokensToText([...(systems[Math.floor(rand() * systems.length)] as number[]), ...ids(256 + Math.floor(rand() * 3840))]));
+  const times: number[] = [];
+  for (let i = 0; i < (args.quick ? 4000 : 20_000); i++) {
+    const prompt = prompts[i % prompts.length] as string;
+    const t0 = process.hrtime.bigint();
+    const d = router.route({ model: 'm', prompt, promptTokens: prompt.length }, engines);
+    times.push(Number(process.hrtime.bigint() - t0) / 1000);
+    d.release(1);
+  }
+  return percentile(times.slice(times.length >> 2), 99);
+}
+
+const dec: number[] = [];
+const decPeer: number[] = [];
+for (let i = 0; i < runs; i++) {
+  dec.push(decisionP99(true, i + 1));
+  decPeer.push(decisionP99(false, i + 1));
+}
+
 const rows: Row[] = [
   row(`steady state store+remove, ${ENGINES} engines, block ${BS}`, 'ev/s', true, a, { 'map-index': aPeer }),
   row(`bounded at ${CAPACITY} blocks, evicting oldest`, 'ev/s', true, b, { 'map-index': bPeer }),
   row(`memory per indexed block (${CAPACITY} blocks)`, 'B', false, mem, { 'map-index': memPeer }),
+  row('cost decision p99, 64 engines, events live', 'µs', false, dec, { 'approximate-only': decPeer }),
 ];
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1] as number;
 writeReport('kv-events', args, rows, [
