@@ -120,4 +120,48 @@ describe('KvEventPublisher and KvEventSubscriber', () => {
     await until(() => got.length === 2, 'batches');
     expect(sub.stats()).toMatchObject({ gaps: 1, missed: 3, lost: 3, replays: 0 });
   });
+
+  it('delivers held batches and counts the rest lost when the replay socket does not answer in time', async () => {
+    const pubSock = new ZmtpPubSocket();
+    await pubSock.bind('tcp://127.0.0.1:0');
+    const router = new ZmtpRouterSocket(() => undefined);
+    await router.bind('tcp://127.0.0.1:0');
+    closers.push(() => pubSock.close(), () => router.close());
+    const got: bigint[] = [];
+    const sub = new KvEventSubscriber({ endpoint: pubSock.endpoint, replayEndpoint: router.endpoint, replayTimeoutMs: 50, onBatch: (b) => got.push(b.seq) });
+    sub.start();
+    closers.push(() => sub.close());
+    await until(() => pubSock.subscriptionCount === 1 && sub.stats().replayConnected, 'subscription');
+    for (const n of [0, 4, 5]) {
+      const s = Buffer.alloc(8);
+      s.writeBigUInt64BE(BigInt(n));
+      pubSock.send([Buffer.from(''), s, encodeKvEventBatch(batch(n))]);
+    }
+    await until(() => got.length === 3, 'held batches after the timeout');
+    expect(got).toEqual([0n, 4n, 5n]);
+    expect(sub.stats()).toMatchObject({ gaps: 1, missed: 3, replays: 1, replayed: 0, lost: 3 });
+  });
+
+  it('follows a restarted publisher whose sequence starts again from 0', async () => {
+    const pub = new KvEventPublisher({ endpoint: 'tcp://127.0.0.1:0' });
+    await pub.start();
+    const endpoint = pub.endpoint;
+    const got: bigint[] = [];
+    const sub = new KvEventSubscriber({ endpoint, onBatch: (b) => got.push(b.seq), socket: { reconnectMinMs: 10, reconnectMaxMs: 50 } });
+    sub.start();
+    closers.push(() => sub.close());
+    await until(() => pub.stats().subscriptions === 1, 'subscription');
+    for (let i = 0; i < 3; i++) pub.publish(batch(i));
+    await until(() => got.length === 3, 'first run');
+    await pub.close();
+    const again = new KvEventPublisher({ endpoint });
+    await again.start();
+    closers.push(() => again.close());
+    await until(() => again.stats().subscriptions === 1, 'resubscription');
+    again.publish(batch(0));
+    again.publish(batch(1));
+    await until(() => got.length === 5, 'second run');
+    expect(got).toEqual([0n, 1n, 2n, 0n, 1n]);
+    expect(sub.stats()).toMatchObject({ restarts: 1, duplicates: 0, gaps: 0 });
+  });
 });
