@@ -14,9 +14,9 @@
  * since loading it back costs time the GPU cache does not.
  *
  * Storage: entries live in typed arrays (key, engine slot, media, insertion-order links) with a free
- * list; the two maps per engine hold entry numbers. The index is bounded by `capacity` entries across
- * engines; storing past it evicts the oldest stored entry (insertion order, refreshed when a block is
- * stored again).
+ * list; a typed-array hash table (KeyTable) maps (gateway key, engine) to entries, a Map per engine
+ * its engine hashes. The index is bounded by `capacity` entries across engines; storing past it
+ * evicts the oldest stored entry (insertion order, refreshed when a block is stored again).
  *
  * Liveness: an engine is live while its subscription is connected and its last batch is at most
  * `staleMs` old. `sweep(now)` (the gateway runs it every second; tests pass a clock value) marks
@@ -31,6 +31,7 @@
 import { BrixletError } from '../../common/errors.js';
 import { BRIXLET_MEDIUM, GPU_MEDIUM, type KvEvent, type KvEventBatch, type ReceivedKvEventBatch } from '../../common/kv-events/types.js';
 import { chainedBlockHashes, hashTokenBlock } from './block-hash.js';
+import { KeyTable } from './key-table.js';
 import type { PromptBlocks } from './types.js';
 
 export interface KvEventIndexOptions {
@@ -76,13 +77,11 @@ const NIL = -1;
 const M_GPU = 1;
 const M_POOL = 2;
 const M_OTHER = 4;
-const EMPTY_KEY_MAP: ReadonlyMap<number, number> = new Map();
 
 interface EngineRec {
   readonly uid: string;
   readonly slot: number;
   byHash: Map<string, number>;
-  byKey: Map<number, number>;
   blockSize: number;
   lastSeq: bigint;
   lastBatchAt: number;
@@ -119,6 +118,8 @@ export class KvEventIndex {
   private oldest = NIL;
   private newest = NIL;
   private evictions = 0;
+  /** (gateway key, engine slot) → entry: one probe per block when matching. */
+  private readonly byKey: KeyTable;
   private readonly bySlot: (EngineRec | undefined)[] = [];
   private readonly byUid = new Map<string, EngineRec>();
   private readonly freeSlots: number[] = [];
@@ -134,6 +135,7 @@ export class KvEventIndex {
     this.tierWeight = opts.tierWeight ?? 0.5;
     this.maxBlockSize = opts.maxBlockSize ?? 4096;
     const initial = Math.min(opts.capacity, 1 << 14);
+    this.byKey = new KeyTable(initial);
     this.keys = new Float64Array(initial);
     this.owner = new Int32Array(initial);
     this.media = new Uint8Array(initial);
@@ -229,13 +231,14 @@ export class KvEventIndex {
    */
   matchedTokens(uid: string, blocks: PromptBlocks): number {
     const e = this.byUid.get(uid);
-    if (e === undefined || e.byKey.size === 0 || e.blockSize === 0) return 0;
+    if (e === undefined || e.byHash.size === 0 || e.blockSize === 0) return 0;
     const keys = this.promptKeys(blocks, e.blockSize);
-    const byKey = e.byKey;
+    const byKey = this.byKey;
+    const slot = e.slot;
     let weighted = 0;
     for (let k = 0; k < keys.length; k++) {
-      const entry = byKey.get(keys[k] as number);
-      if (entry === undefined) break;
+      const entry = byKey.get(keys[k] as number, slot);
+      if (entry === NIL) break;
       weighted += (this.media[entry] as number) & M_GPU ? 1 : this.tierWeight;
     }
     return weighted * e.blockSize;
@@ -243,8 +246,9 @@ export class KvEventIndex {
 
   /** Whether `uid` holds a block under the gateway key `key`, and in which media (GPU, pool, other). */
   mediaOf(uid: string, key: number): { gpu: boolean; tier: boolean } | undefined {
-    const entry = this.byUid.get(uid)?.byKey.get(key);
-    if (entry === undefined) return undefined;
+    const e = this.byUid.get(uid);
+    const entry = e === undefined ? NIL : this.byKey.get(key, e.slot);
+    if (entry === NIL) return undefined;
     const m = this.media[entry] as number;
     return { gpu: (m & M_GPU) !== 0, tier: (m & ~M_GPU) !== 0 };
   }
@@ -253,11 +257,6 @@ export class KvEventIndex {
   keyOf(uid: string, engineHash: string): number | undefined {
     const entry = this.byUid.get(uid)?.byHash.get(engineHash);
     return entry === undefined ? undefined : this.keys[entry];
-  }
-
-  /** Gateway keys `uid` holds (tests, debugging). */
-  engineKeys(uid: string): ReadonlyMap<number, number> {
-    return this.byUid.get(uid)?.byKey ?? EMPTY_KEY_MAP;
   }
 
   engineBlocks(uid: string): number {
@@ -298,9 +297,9 @@ export class KvEventIndex {
     return out;
   }
 
-  /** Bytes of the typed-array storage (the maps and hash strings come on top; see bench:kv-events). */
+  /** Bytes of the typed-array storage (the hash map and strings come on top; see bench:kv-events). */
   get arrayBytes(): number {
-    return this.keys.byteLength + this.owner.byteLength + this.media.byteLength + this.prev.byteLength + this.next.byteLength;
+    return this.keys.byteLength + this.owner.byteLength + this.media.byteLength + this.prev.byteLength + this.next.byteLength + this.byKey.byteLength;
   }
 
   private promptKeys(blocks: PromptBlocks, blockSize: number): readonly number[] {
@@ -328,7 +327,6 @@ export class KvEventIndex {
         uid,
         slot,
         byHash: new Map(),
-        byKey: new Map(),
         blockSize: 0,
         lastSeq: -1n,
         lastBatchAt: -1,
@@ -450,7 +448,7 @@ export class KvEventIndex {
     this.appendNewest(entry);
     this.used++;
     e.byHash.set(hash, entry);
-    e.byKey.set(key, entry);
+    this.byKey.set(key, e.slot, entry);
   }
 
   private drop(entry: number): void {
@@ -459,7 +457,7 @@ export class KvEventIndex {
     const hash = this.hashes[entry] as string;
     e.byHash.delete(hash);
     const key = this.keys[entry] as number;
-    if (e.byKey.get(key) === entry) e.byKey.delete(key);
+    this.byKey.delete(key, e.slot, entry);
     this.unlink(entry);
     this.hashes[entry] = undefined;
     this.owner[entry] = NIL;
@@ -470,6 +468,7 @@ export class KvEventIndex {
 
   private clearEngine(e: EngineRec): void {
     for (const entry of e.byHash.values()) {
+      this.byKey.delete(this.keys[entry] as number, e.slot, entry);
       this.unlink(entry);
       this.hashes[entry] = undefined;
       this.owner[entry] = NIL;
@@ -478,7 +477,6 @@ export class KvEventIndex {
       this.used--;
     }
     e.byHash = new Map();
-    e.byKey = new Map();
   }
 
   private appendNewest(entry: number): void {
