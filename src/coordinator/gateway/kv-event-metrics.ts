@@ -2,13 +2,13 @@
  * `brixlet_router_kv_events_*` (--gateway.kv-events), rendered at scrape time from the feed's and the
  * index's counters (nothing is counted twice on the batch path). Per engine: batches and events
  * applied, lag, gaps and replays, batches skipped by reason, whether its events are live, blocks
- * indexed; for the index: blocks, bytes (typed arrays plus an estimate per block for the maps and
- * hash strings, measured by npm run bench:kv-events) and evictions.
+ * indexed; for the index: blocks, bytes (typed arrays plus an estimate per block for the engine-hash
+ * map and strings, from npm run bench:kv-events) and evictions.
  */
 import type { KvEventFeed } from '../router/kv-event-feed.js';
 
-/** Bytes per indexed block beyond the typed arrays: two map entries and the engine hash string (bench:kv-events). */
-export const MAP_BYTES_PER_BLOCK = 85;
+/** Bytes per indexed block beyond the typed arrays: the engine-hash map entry and its string (bench:kv-events). */
+export const MAP_BYTES_PER_BLOCK = 50;
 
 function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -45,7 +45,7 @@ export function renderKvEventMetrics(feed: KvEventFeed): string {
   family('brixlet_router_kv_events_engine_blocks', 'gauge', 'Blocks the exact index holds for an engine.', per((s) => s.index?.blocks ?? 0));
   const index = feed.index;
   family('brixlet_router_kv_events_index_blocks', 'gauge', 'Blocks the exact index holds across engines.', [['', index.size]]);
-  family('brixlet_router_kv_events_index_bytes', 'gauge', 'Memory of the exact index: its typed arrays plus an estimate per block for its maps and hash strings.', [['', index.arrayBytes + index.size * MAP_BYTES_PER_BLOCK]]);
+  family('brixlet_router_kv_events_index_bytes', 'gauge', 'Memory of the exact index: its typed arrays plus an estimate per block for its engine-hash map and strings.', [['', index.arrayBytes + index.size * MAP_BYTES_PER_BLOCK]]);
   family('brixlet_router_kv_events_index_evictions_total', 'counter', 'Blocks dropped from the exact index at its capacity (--gateway.kv-events-capacity).', [['', index.evicted]]);
   return `${out.join('\n')}\n`;
 }
