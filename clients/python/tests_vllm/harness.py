@@ -95,6 +95,8 @@ class Engine:
         self.free = list(range(num_blocks))
         self.gen = torch.Generator().manual_seed(seed)
         self.events: list = []
+        #: what vLLM's stats loggers received: the data of every step's aggregated stats, summed
+        self.stats = BrixletConnector.build_kv_connector_stats({})
 
     def close(self) -> None:
         for c in [self.scheduler, *self.workers]:
@@ -112,6 +114,7 @@ class Engine:
         recving: dict[str, int] = {}
         invalid: set[int] = set()
         wm = None
+        stats = None
         for r, w in enumerate(self.workers):
             w.bind_connector_metadata(meta)
             w.start_load_kv(None)
@@ -130,18 +133,27 @@ class Engine:
             m = w.build_connector_worker_meta()
             if m is not None:
                 wm = m if wm is None else wm.aggregate(m)
+            st = w.get_kv_connector_stats()
+            if st is not None:
+                stats = st if stats is None else stats.aggregate(st)
             w.clear_connector_metadata()
         out = SimpleNamespace(
             finished_sending={k for k, n in sending.items() if n == self.tp},
             finished_recving={k for k, n in recving.items() if n == self.tp},
             invalid_block_ids=invalid,
             kv_connector_worker_meta=wm,
+            kv_connector_stats=stats,
         )
         if before_output is not None:
             before_output()  # vLLM finishes requests before it hands over the connector output
         if out.finished_sending or out.finished_recving or out.invalid_block_ids or wm is not None:
             self.scheduler.update_connector_output(out)  # vLLM skips an empty output
         self.events.extend(self.scheduler.take_events())  # called after every step's output
+        sched = self.scheduler.get_kv_connector_stats()  # vLLM adds the scheduler's own stats
+        if sched is not None:
+            stats = sched if stats is None else stats.aggregate(sched)
+        if stats is not None:  # the data dict crosses to the logger process, which rebuilds the object
+            self.stats.aggregate(BrixletConnector.build_kv_connector_stats(dict(stats.data)))
         return out
 
     def _compute(self, rank: int, layer: str, block_ids: list[int], start: int, end: int) -> None:

@@ -76,6 +76,20 @@ class TwoEnginesOneShard(unittest.TestCase):
         self.assertEqual(sum(w.counters['load_failed_blocks'] for w in b.workers), 0)
         # B found every block already cached: nothing stored twice.
         self.assertEqual([e for e in b.events if e['type'] == 'BlockStored'], [])
+        # What vLLM's stats path carried (worker counts summed over ranks, the scheduler's added).
+        block_bytes = len(a.block_bytes(0, a_ids[0]))
+        self.assertEqual(a.stats.data.get('saved_blocks'), 5 * tp)
+        self.assertEqual(a.stats.data.get('saved_bytes'), 5 * tp * block_bytes)
+        self.assertEqual(a.stats.data.get('hit_blocks', 0), 0)
+        self.assertEqual(b.stats.data.get('lookups'), 1)
+        self.assertEqual(b.stats.data.get('hit_blocks'), 5)
+        self.assertEqual(b.stats.data.get('hit_tokens'), 5 * BLOCK_TOKENS)
+        self.assertEqual(b.stats.data.get('loaded_blocks'), 5 * tp)
+        self.assertEqual(b.stats.data.get('loaded_bytes'), 5 * tp * block_bytes)
+        self.assertEqual(b.stats.data.get('saved_blocks', 0), 0)
+        self.assertEqual(b.stats.data.get('failed_load_blocks', 0), 0)
+        for c in [a.scheduler, *a.workers, b.scheduler, *b.workers]:
+            self.assertIsNone(c.get_kv_connector_stats())  # everything was reported once
 
     def test_what_one_engine_saves_the_other_loads_nhd(self):
         self.check_shared('NHD', 1)
@@ -119,6 +133,10 @@ class TwoEnginesOneShard(unittest.TestCase):
         self.assertEqual(loaded, 0)  # every promised block failed: all recomputed
         w = b.workers[0]
         self.assertEqual(w.counters['load_failed_blocks'], 4)
+        self.assertEqual(b.stats.data.get('hit_blocks'), 4)
+        self.assertEqual(b.stats.data.get('failed_load_blocks'), 4)
+        self.assertEqual(b.stats.data.get('loaded_blocks', 0), 0)
+        self.assertEqual(b.stats.data.get('saved_blocks'), 4)  # the recomputed blocks, saved again
         removed = [e for e in b.events if e['type'] == 'BlockRemoved']
         self.assertEqual(len(removed), 1)
         self.assertEqual(len(removed[0]['block_hashes']), 4)
@@ -247,6 +265,8 @@ class ShardDown(unittest.TestCase):
         self.assertGreaterEqual(e.scheduler.counters['shard_unavailable'], 1)
         self.assertGreaterEqual(e.workers[0].counters['shard_unavailable'], 1)
         self.assertEqual(e.workers[0].counters['save_skipped_blocks'], 3)
+        self.assertGreaterEqual(e.stats.data.get('shard_unavailable', 0), 2)  # scheduler's and worker's
+        self.assertEqual(e.stats.data.get('skipped_save_blocks'), 3)
         self.assertTrue(any('unavailable' in line for line in logs.output))
 
     def test_policy_fail_raises_instead(self):
@@ -265,6 +285,68 @@ class ShardDown(unittest.TestCase):
             from harness import paged_tensor
 
             w.register_kv_caches({name: paged_tensor(8, 'NHD') for name in LAYERS})
+
+
+class _Child:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def inc(self, n: int = 1) -> None:
+        self.value += n
+
+
+class _Metric:
+    made: dict = {}
+
+    def __init__(self, name: str, documentation: str, labelnames: list[str]) -> None:
+        self.name, self.documentation, self.labelnames = name, documentation, labelnames
+        self.children: dict = {}
+        _Metric.made[name] = self
+
+    def labels(self, *values):
+        return self.children.setdefault(values, _Child())
+
+
+class Counter(_Metric):
+    pass
+
+
+class Gauge(_Metric):
+    pass
+
+
+class Histogram(_Metric):
+    pass
+
+
+class PromMetrics(unittest.TestCase):
+    def test_counters_per_engine_from_the_stats_data(self):
+        try:  # vLLM keys metric_types by prometheus_client's classes
+            import prometheus_client as pc
+
+            kinds = {pc.Gauge: Gauge, pc.Counter: Counter, pc.Histogram: Histogram}
+        except ImportError:
+            kinds = {Gauge: Gauge, Counter: Counter, Histogram: Histogram}
+        _Metric.made = {}
+        prom = BrixletConnector.build_prom_metrics(None, kinds, ['model_name', 'engine'], {0: ['m', '0'], 1: ['m', '1']})
+        names = sorted(_Metric.made)
+        self.assertIn('brixlet_connector_hit_blocks', names)
+        self.assertIn('brixlet_connector_failed_load_blocks', names)
+        self.assertIn('brixlet_connector_saved_bytes', names)
+        self.assertIn('brixlet_connector_shard_unavailable', names)
+        self.assertTrue(all(type(m) is Counter for m in _Metric.made.values()))
+        # The data dict as vLLM's logger gets it (aggregated over workers and the scheduler).
+        s = BrixletConnector.build_kv_connector_stats({'hit_blocks': 3, 'loaded_bytes': 100})
+        s.aggregate(BrixletConnector.build_kv_connector_stats({'hit_blocks': 2, 'unknown': 7}))
+        prom.observe(s.data, engine_idx=1)
+        prom.observe({'failed_load_blocks': 1}, engine_idx=0)
+        made = _Metric.made
+        self.assertEqual(made['brixlet_connector_hit_blocks'].children[('m', '1')].value, 5)
+        self.assertEqual(made['brixlet_connector_hit_blocks'].children[('m', '0')].value, 0)
+        self.assertEqual(made['brixlet_connector_loaded_bytes'].children[('m', '1')].value, 100)
+        self.assertEqual(made['brixlet_connector_failed_load_blocks'].children[('m', '0')].value, 1)
+        self.assertTrue(BrixletConnector.build_kv_connector_stats({}).is_empty())
+        self.assertEqual(s.reduce()['hit_blocks'], 5)
 
 
 if __name__ == '__main__':

@@ -21,9 +21,10 @@ from ._compat import HAVE_VLLM, KVConnectorBase_V1, KVConnectorMetadata, KVConne
 from .config import resolve_config
 from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta
 from .scheduler import MEDIUM, SchedulerSide
+from .stats import BrixletConnectorStats, BrixletPromMetrics
 from .worker import WorkerSide
 
-__all__ = ['BrixletConnector', 'BrixletConnectorMetadata', 'BrixletWorkerMeta', 'HAVE_VLLM', 'MEDIUM']
+__all__ = ['BrixletConnector', 'BrixletConnectorMetadata', 'BrixletConnectorStats', 'BrixletPromMetrics', 'BrixletWorkerMeta', 'HAVE_VLLM', 'MEDIUM']
 
 
 class BrixletConnector(KVConnectorBase_V1):
@@ -104,6 +105,23 @@ class BrixletConnector(KVConnectorBase_V1):
         if self._worker is None:
             return None
         return self._worker.build_worker_meta(self._connector_metadata if self.has_connector_metadata() else None)
+
+    # ── stats (both sides) ──
+
+    def get_kv_connector_stats(self) -> BrixletConnectorStats | None:
+        """Counts since the last call: the scheduler's lookups and hits, a worker's loads, failed loads,
+        saves and bytes, either side's shard outages; None when nothing happened."""
+        side = self._scheduler if self._scheduler is not None else self._worker
+        return side.get_stats() if side is not None else None
+
+    @classmethod
+    def build_kv_connector_stats(cls, data: dict | None = None) -> BrixletConnectorStats:
+        return BrixletConnectorStats(data)
+
+    @classmethod
+    def build_prom_metrics(cls, vllm_config, metric_types, labelnames, per_engine_labelvalues) -> BrixletPromMetrics:
+        """Counters ``brixlet_connector_<stat>`` (stats.STATS), labelled per engine as vLLM asks."""
+        return BrixletPromMetrics(vllm_config, metric_types, labelnames, per_engine_labelvalues)
 
     def shutdown(self) -> None:
         if self._scheduler is not None:

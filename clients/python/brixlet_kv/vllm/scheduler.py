@@ -13,6 +13,7 @@ from ._compat import block_removed, block_stored
 from .config import ConnectorConfig
 from .keys import RequestKeys, chain_seed
 from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta, LoadSpec, SaveSpec
+from .stats import BrixletConnectorStats, StatsDelta
 
 log = logging.getLogger('brixlet_kv.vllm')
 
@@ -58,6 +59,11 @@ class SchedulerSide:
         # One thread owns the scheduler's shard connection (a client is one socket, not thread-safe).
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix='brixlet-kv-lookup')
         self._local = threading.local()
+        self._stats = StatsDelta(
+            self.counters,
+            {'lookups': 'lookups', 'hit_blocks': 'lookup_hit_blocks', 'shard_unavailable': 'shard_unavailable'},
+            {'hit_tokens': ('hit_blocks', lambda: cfg.block_tokens)},
+        )
 
     # ── lookup (runs on the pool thread) ──
 
@@ -247,6 +253,10 @@ class SchedulerSide:
             del self._planned[step]
         events, self._events = self._events, []
         return events
+
+    def get_stats(self) -> BrixletConnectorStats | None:
+        """Lookups, hits and shard outages since the last call (None when nothing happened)."""
+        return self._stats.take()
 
     def shutdown(self) -> None:
         def close() -> None:

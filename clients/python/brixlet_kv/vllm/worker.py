@@ -15,6 +15,7 @@ from ..client import KvClient, Lease
 from ..protocol import ITEM_OK, KvConnectError, KvError
 from .config import ConnectorConfig
 from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta
+from .stats import BrixletConnectorStats, StatsDelta
 
 log = logging.getLogger('brixlet_kv.vllm')
 
@@ -77,6 +78,11 @@ class WorkerSide:
         self._save_leases: list[tuple[bytes, Lease, int]] | None = None
         self._saved_layers: set[str] = set()
         self._warned = False
+        self._stats = StatsDelta(
+            self.counters,
+            {'loaded_blocks': 'loaded_blocks', 'failed_load_blocks': 'load_failed_blocks', 'saved_blocks': 'stored_blocks', 'skipped_save_blocks': 'save_skipped_blocks', 'shard_unavailable': 'shard_unavailable'},
+            {'loaded_bytes': ('loaded_blocks', lambda: self._block_bytes), 'saved_bytes': ('saved_blocks', lambda: self._block_bytes)},
+        )
 
     # ── setup ──
 
@@ -265,6 +271,10 @@ class WorkerSide:
         wm = BrixletWorkerMeta(meta.step, self._stored, self._missing)
         self._stored, self._missing = [], []
         return wm
+
+    def get_stats(self) -> BrixletConnectorStats | None:
+        """Loads, failed loads, saves and bytes since the last call (None when nothing happened)."""
+        return self._stats.take()
 
     def shutdown(self) -> None:
         self._unpin()
