@@ -7,6 +7,7 @@ Each test uses a model name of its own, so tests never see each other's blocks.
 
 import os
 import sys
+import threading
 import time
 import unittest
 import uuid
@@ -19,6 +20,7 @@ sys.path.insert(0, HERE)
 from brixlet_kv import KvClient, KvConnectError  # noqa: E402
 from brixlet_kv.vllm._compat import KVConnectorRole  # noqa: E402
 from brixlet_kv.vllm.connector import BrixletConnector  # noqa: E402
+from brixlet_kv.vllm.metadata import BrixletConnectorMetadata, LoadSpec  # noqa: E402
 
 try:
     import torch  # noqa: F401
@@ -145,6 +147,60 @@ class TwoEnginesOneShard(unittest.TestCase):
         self.assertEqual(stored, removed[0]['block_hashes'])
         # B's blocks hold B's own forward, not A's (evicted) bytes nor zeros.
         self.assertNotEqual(b.block_bytes(0, ids[0]), bytes(len(b.block_bytes(0, ids[0]))))
+
+    def check_layerwise(self, layerwise: bool) -> None:
+        a, b = self.engines(extra={'layerwise_load': layerwise})
+        tokens = prompt(5 * BLOCK_TOKENS + 7, 11)
+        a_ids, _, _ = a.prefill(Request('a-1', tokens))
+        keys = [e['block_hashes'][0] for e in a.events if e['type'] == 'BlockStored']
+        self.assertEqual(len(keys), 5)
+        # B loads A's 5 blocks plus one the shard never had (its chain continues past A's).
+        ids = [b.free.pop(0) for _ in range(6)]
+        meta = BrixletConnectorMetadata(step=0, loads=[LoadSpec('b-1', keys + [uuid.uuid4().bytes], ids)])
+        w = b.workers[0]
+        gate = threading.Event()
+        copying_layer_1 = threading.Event()
+
+        def before(layer: str) -> None:
+            if layer == LAYERS[1]:  # hold the second layer's copies until the first layer is checked
+                copying_layer_1.set()
+                self.assertTrue(gate.wait(30))
+
+        w._worker._before_layer_copy = before
+
+        def layer_blocks(engine, layer, block_ids):
+            return [engine.kv[0][layer].select(1, i).contiguous().numpy().tobytes() for i in block_ids]
+
+        w.bind_connector_metadata(meta)
+        w.start_load_kv(None)
+        if layerwise:
+            w.wait_for_layer_load(LAYERS[0])
+            self.assertEqual(layer_blocks(b, LAYERS[0], ids[:5]), layer_blocks(a, LAYERS[0], a_ids[:5]))
+            self.assertTrue(copying_layer_1.wait(30))
+            zero = bytes(len(layer_blocks(b, LAYERS[1], ids[:1])[0]))
+            self.assertEqual(layer_blocks(b, LAYERS[1], ids[:5]), [zero] * 5)  # still held back
+            gate.set()
+        w.wait_for_layer_load(LAYERS[0])
+        w.wait_for_layer_load(LAYERS[1])
+        for layer in LAYERS:
+            self.assertEqual(layer_blocks(b, layer, ids[:5]), layer_blocks(a, layer, a_ids[:5]), layer)
+        w.wait_for_save()
+        self.assertEqual(w.get_finished(set()), (None, {'b-1'}))
+        self.assertEqual(w.get_block_ids_with_load_errors(), {ids[5]})
+        self.assertEqual(w.counters['loaded_blocks'], 5)
+        self.assertEqual(w.get_kv_connector_stats().data.get('failed_load_blocks'), 1)
+        w.clear_connector_metadata()
+        self.assertEqual(self.leases(), 0)  # every lease released once the copies were done
+
+    def leases(self) -> int:
+        with KvClient(SOCKET, 'probe', 8192) as c:
+            return int(c.stats()['leases']['read'])
+
+    def test_layerwise_load_a_layer_is_complete_when_its_wait_returns(self):
+        self.check_layerwise(True)
+
+    def test_whole_request_load_without_layerwise(self):
+        self.check_layerwise(False)
 
     def lookup(self, engine, req):
         for _ in range(100_000):

@@ -30,6 +30,8 @@ class ConnectorConfig:
     save_decode: bool
     shard_down_policy: str
     timeout_s: float
+    #: Loads copy layer by layer behind the forward (side CUDA stream / CPU thread); False: all before it.
+    layerwise_load: bool = True
 
     def namespace(self, tp_rank: int | None = None, pp_rank: int | None = None) -> str:
         return kv_namespace(
@@ -76,7 +78,7 @@ def resolve_config(vllm_config, kv_cache_config=None) -> ConnectorConfig:
     """Reads ``kv_transfer_config.kv_connector_extra_config`` (keys in README.md) and the engine settings."""
     kvt = vllm_config.kv_transfer_config
     extra = dict(getattr(kvt, 'kv_connector_extra_config', None) or {})
-    known = {'socket', 'kv_layout', 'namespace_suffix', 'remote_budget_ms', 'save_decode', 'kv_load_failure_policy', 'timeout_s'}
+    known = {'socket', 'kv_layout', 'namespace_suffix', 'remote_budget_ms', 'save_decode', 'kv_load_failure_policy', 'timeout_s', 'layerwise_load'}
     unknown = sorted(set(extra) - known)
     if unknown:
         raise ValueError(f'BrixletConnector: unknown kv_connector_extra_config keys {unknown}; known: {sorted(known)}')
@@ -117,4 +119,5 @@ def resolve_config(vllm_config, kv_cache_config=None) -> ConnectorConfig:
         save_decode=bool(extra.get('save_decode', False)),
         shard_down_policy=policy,
         timeout_s=float(extra.get('timeout_s', 10.0)),
+        layerwise_load=bool(extra.get('layerwise_load', True)),
     )

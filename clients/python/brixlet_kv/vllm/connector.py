@@ -80,7 +80,9 @@ class BrixletConnector(KVConnectorBase_V1):
         self._worker.start_load_kv(self._get_connector_metadata())
 
     def wait_for_layer_load(self, layer_name: str) -> None:
-        """Nothing to wait for: ``start_load_kv`` finished every copy, and the loaded requests are not in the batch."""
+        """Waits for this layer's part of the step's layer-wise loads (nothing with ``layerwise_load`` off)."""
+        if self._worker is not None:
+            self._worker.wait_for_layer_load(layer_name)
 
     def save_kv_layer(self, layer_name: str, kv_layer, attn_metadata, **kwargs) -> None:
         assert self._worker is not None
@@ -135,6 +137,11 @@ class BrixletConnector(KVConnectorBase_V1):
     def get_required_kvcache_layout(cls, vllm_config):
         """Either layout works (it is part of the namespace); vLLM keeps its default."""
         return None
+
+    @classmethod
+    def requires_piecewise_for_cudagraph(cls, extra_config) -> bool:
+        """True: loads and saves run per layer around attention, outside what a full CUDA graph replays."""
+        return True
 
     @property
     def requires_kv_delivery(self) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from ..client import KvClient, Lease
 from ..protocol import ITEM_OK, KvConnectError, KvError
@@ -62,6 +64,17 @@ class _Layer:
         return raw.view(self.dtype).view(self.shape)
 
 
+class _LayerwiseLoad:
+    """One step's layer-wise loads: the leases to release and the per-layer completion signals."""
+
+    def __init__(self, held: list) -> None:
+        self.held = held
+        self.cuda_events: dict = {}
+        self.cpu_events: dict[str, threading.Event] = {}
+        self.future = None
+        self.error: BaseException | None = None
+
+
 class WorkerSide:
     def __init__(self, cfg: ConnectorConfig) -> None:
         self.cfg = cfg
@@ -78,6 +91,12 @@ class WorkerSide:
         self._save_leases: list[tuple[bytes, Lease, int]] | None = None
         self._saved_layers: set[str] = set()
         self._warned = False
+        # Layer-wise loads in flight (one step's), the side CUDA stream and the CPU copy thread.
+        self._pending: _LayerwiseLoad | None = None
+        self._stream = None
+        self._copier: ThreadPoolExecutor | None = None
+        #: Test seam: called on the copy thread before each layer's copies (CPU tensors only).
+        self._before_layer_copy = None
         self._stats = StatsDelta(
             self.counters,
             {'loaded_blocks': 'loaded_blocks', 'failed_load_blocks': 'load_failed_blocks', 'saved_blocks': 'stored_blocks', 'skipped_save_blocks': 'save_skipped_blocks', 'shard_unavailable': 'shard_unavailable'},
@@ -156,35 +175,134 @@ class WorkerSide:
     # ── loads ──
 
     def start_load_kv(self, meta: BrixletConnectorMetadata) -> None:
-        """Copies every block of the step's loads into the paged tensors before returning (the loaded
-        requests are not in this step's batch: vLLM schedules them once ``get_finished`` reports them)."""
+        """Leases every block of the step's loads and copies them into the paged tensors: layer by layer
+        behind the forward (``layerwise_load``, the default: a side CUDA stream, or a CPU thread for CPU
+        tensors), else all before returning. The loaded requests are not in this step's batch (vLLM
+        schedules them once ``get_finished`` reports them); ``get_finished`` waits for the copies."""
+        self._finish_loads()  # normally nothing: the previous step's get_finished waited already
+        copies: list = []  # (lease, GPU block id) of every block to copy
+        held: list = []  # (spec, client, lease ids, hits, looked up): released once the copies are done
         for spec in meta.loads:
             self._recving.add(spec.req_id)
-            hits = 0
-            looked_up = False
             try:
                 # With remote_budget_ms the shard may first fetch what it lacks from other agents
                 # (the scheduler's lookup fetched rank 0's namespace; other ranks fetch their own here).
                 lk, client = self._first_call(lambda c: c.lookup(spec.keys, self.cfg.remote_budget_ms))
+            except (KvConnectError, KvError, OSError) as e:
+                self._unavailable(e)
+                self._account(spec, 0, False)
+                continue
+            ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
+            pairs = list(zip(lk.leases, spec.block_ids))
+            if not self.cfg.layerwise_load:
+                hits = 0
                 try:
-                    for lease, block_id in zip(lk.leases, spec.block_ids):
+                    for lease, block_id in pairs:
                         for layer in self._layers.values():
                             layer.block(block_id).copy_(layer.slot(lease.view))
                     hits = lk.hits
-                    looked_up = True
                 finally:
-                    ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
-                    if ids and not client.closed:
-                        client.release(ids)
+                    self._release(client, ids)
+                self._account(spec, hits, True)
+                continue
+            copies.extend(pairs)
+            held.append((spec, client, ids, lk.hits))
+        if held:
+            self._pending = _LayerwiseLoad(held)
+            self._start_copies(self._pending, copies)
+
+    def _start_copies(self, pending: '_LayerwiseLoad', copies: list) -> None:
+        layers = list(self._layers.values())
+        if any(la.view.is_cuda for la in layers):
+            import torch
+
+            device = layers[0].view.device
+            if self._stream is None:
+                self._stream = torch.cuda.Stream(device=device)
+            # The blocks were just allocated: whatever the forward stream queued on them runs first.
+            self._stream.wait_stream(torch.cuda.current_stream(device))
+            try:
+                with torch.cuda.stream(self._stream):
+                    for layer in layers:
+                        for lease, block_id in copies:
+                            layer.block(block_id).copy_(layer.slot(lease.view), non_blocking=True)
+                        ev = torch.cuda.Event()
+                        ev.record(self._stream)
+                        pending.cuda_events[layer.name] = ev
+            except Exception as e:  # noqa: BLE001 - reported as failed blocks, not a crashed engine
+                pending.error = e
+                self._stream.synchronize()
+            return
+        for layer in layers:
+            pending.cpu_events[layer.name] = threading.Event()
+        if self._copier is None:
+            self._copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix='brixlet-kv-load')
+        pending.future = self._copier.submit(self._copy_layers, pending, layers, copies)
+
+    def _copy_layers(self, pending: '_LayerwiseLoad', layers: list, copies: list) -> None:
+        try:
+            for layer in layers:
+                if self._before_layer_copy is not None:
+                    self._before_layer_copy(layer.name)
+                for lease, block_id in copies:
+                    layer.block(block_id).copy_(layer.slot(lease.view))
+                pending.cpu_events[layer.name].set()
+        except BaseException as e:  # noqa: BLE001 - reported as failed blocks by _finish_loads
+            pending.error = e
+        finally:
+            for ev in pending.cpu_events.values():
+                ev.set()
+
+    def wait_for_layer_load(self, layer_name: str) -> None:
+        """Returns once this layer's part of the step's loads is in the paged tensor (on CUDA: the
+        forward stream waits for it on the device; the host does not block)."""
+        pending = self._pending
+        if pending is None:
+            return
+        ev = pending.cuda_events.get(layer_name)
+        if ev is not None:
+            import torch
+
+            torch.cuda.current_stream(self._layers[layer_name].view.device).wait_event(ev)
+            return
+        cev = pending.cpu_events.get(layer_name)
+        if cev is not None:
+            cev.wait()
+
+    def _finish_loads(self) -> None:
+        """Waits for the step's layer-wise copies, releases their leases and accounts the blocks."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        if pending.future is not None:
+            pending.future.result()
+        elif pending.cuda_events:
+            list(pending.cuda_events.values())[-1].synchronize()
+        if pending.error is not None:
+            log.error('brixlet KV load copies failed (%s): their blocks are reported as load errors', pending.error)
+        for spec, client, ids, hits in pending.held:
+            if pending.error is not None or client.closed:
+                # A copy failed, or the connection (and with it the leases) died mid-copy: the slots
+                # may have been reused, so none of these blocks is trusted.
+                self._account(spec, 0, False)
+                continue
+            self._release(client, ids)
+            self._account(spec, hits, True)
+
+    def _release(self, client: KvClient, ids: list[int]) -> None:
+        if ids and not client.closed:
+            try:
+                client.release(ids)
             except (KvConnectError, KvError, OSError) as e:
-                hits = 0
                 self._unavailable(e)
-            self.counters['loaded_blocks'] += hits
-            failed = spec.block_ids[hits:]
-            self.counters['load_failed_blocks'] += len(failed)
-            self._load_errors.update(failed)
-            if looked_up:  # the shard answered and no longer holds these blocks
-                self._missing.extend(spec.keys[hits:])
+
+    def _account(self, spec, hits: int, looked_up: bool) -> None:
+        self.counters['loaded_blocks'] += hits
+        failed = spec.block_ids[hits:]
+        self.counters['load_failed_blocks'] += len(failed)
+        self._load_errors.update(failed)
+        if looked_up:  # the shard answered and no longer holds these blocks
+            self._missing.extend(spec.keys[hits:])
 
     # ── saves ──
 
@@ -256,6 +374,7 @@ class WorkerSide:
     # ── after the forward ──
 
     def get_finished(self, meta: BrixletConnectorMetadata | None) -> tuple[set | None, set | None]:
+        self._finish_loads()
         sending = set(meta.finished_sending) if meta is not None else set()
         recving, self._recving = self._recving, set()
         return (sending or None, recving or None)
@@ -277,6 +396,10 @@ class WorkerSide:
         return self._stats.take()
 
     def shutdown(self) -> None:
+        self._finish_loads()
+        if self._copier is not None:
+            self._copier.shutdown(wait=True)
+            self._copier = None
         self._unpin()
         if self._client is not None:
             self._client.close()
