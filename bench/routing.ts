@@ -7,7 +7,8 @@
  * cache_aware 0.3/64/1.5, llm-d's default scorer weights 3/2/2 and Dynamo's KV-router cost.
  * random and least-request are brixlet's shipped policies.
  *
- * Cells: shared-prefix, multi-turn, sharegpt and bursty on 8×h100, plus sharegpt on 4×h100 + 4×a10
+ * Cells: shared-prefix, multi-turn, sharegpt and bursty on 8×h100, sharegpt on 4×h100 + 4×a10, and
+ * shared-prefix and multi-turn on 8 h100s with an eighth of their KV (the evicting cells, below)
  * (bench/routing/traces.ts describes the workloads). Load: each cell's capacity is the highest rate
  * least-request sustains (finishes keep pace with arrivals; simulator.ts `capacity`, measured on
  * seed 1). The cell then runs at 75 % of that. Bursty runs at a mean of 60 % of the shared-prefix
@@ -19,13 +20,21 @@
  * rate (cached prompt tokens / prompt tokens, the engines' ground truth), load CV (std/mean of
  * requests per engine), throughput, decision time p99. A baseline's decision time measures this
  * TypeScript reproduction of its rule, not the original system.
- * Full run: 5 seeds × 8,000 requests per cell. Quick run: 1 seed × 6,000 requests (≈ 20 s).
+ * Full run: 5 seeds × 8,000 requests per cell. Quick run: 1 seed × 6,000 requests (≈ 40 s on 2 cores).
  *
  * Targets ("baselines" = random, least-request, aibrix-v0.2, sglang, llm-d, dynamo; brixlet's
  * prefix-cache and kv-aware are shown for information):
  * - cost's TTFT p99 ≤ 1.02 × the best baseline's, in every cell;
  * - cost's prefix hit rate ≥ the best baseline's − 0.5 points, in every cell;
  * - cost's TTFT p99 ≥ 30 % below least-request's on shared-prefix and multi-turn.
+ * - precise routing (cost+kv-events: the exact index fed by the engines' prefix-cache store/evict
+ *   events, `--event-lag-ms` after them, default one engine step) has a prefix hit rate ≥ and a TTFT
+ *   p99 ≤ every other row's, in every cell; its gap to the approximate index (cost) is reported.
+ *
+ * The two "evicting" cells run shared-prefix and multi-turn on h100s with an eighth of their KV
+ * blocks (KV_SHARE): the working set exceeds the fleet's caches, which evict under load, so an index learnt
+ * from routing history (the approximate one, never told of evictions) goes stale. Each cell reports
+ * the engines' evicted blocks per request.
  */
 import { GPU_PROFILES } from '../src/mock-engine/profiles.js';
 import type { GpuProfile } from '../src/mock-engine/types.js';
@@ -43,6 +52,11 @@ const CAPACITY_STEPS = args.quick ? 4 : 6;
 const UTILISATION = 0.75;
 const BURSTY_UTILISATION = 0.6;
 const DEFAULT = 'cost';
+// `--event-lag-ms N`: model time between an engine's prefix-cache event and the exact index seeing
+// it. Default: one engine step at its shortest (the profile's step overhead, 5.8 ms on an h100).
+const lagAt = process.argv.indexOf('--event-lag-ms');
+const EVENT_LAG_MS = lagAt > 0 ? Number(process.argv[lagAt + 1]) : undefined;
+if (EVENT_LAG_MS !== undefined && !(EVENT_LAG_MS >= 0)) throw new Error('--event-lag-ms takes a number of milliseconds ≥ 0');
 
 const profile = (name: string): GpuProfile => {
   const p = GPU_PROFILES[name];
@@ -53,6 +67,19 @@ const H100 = profile('h100');
 const A10 = profile('a10');
 const HOMOGENEOUS = Array.from({ length: 8 }, () => H100);
 const MIXED = [H100, H100, H100, H100, A10, A10, A10, A10];
+/**
+ * The evicting cells' engines: an h100 with an eighth of its KV blocks (3,520 blocks ≈ 56k tokens, as
+ * an engine serving a larger model would have), so the whole fleet's KV (≈ 450k tokens, shared by
+ * running sequences and the prefix cache) is below the shared-prefix workload's prefix working set
+ * (128 groups ≈ 512k tokens) and no routing can keep every prefix cached: the caches evict under
+ * load, and an index learnt from routing history, never told of evictions, goes stale.
+ */
+const KV_SHARE = 1 / 8;
+const H100_SMALL_KV: GpuProfile = { ...H100, kvBlocks: Math.floor(H100.kvBlocks * KV_SHARE) };
+const SMALL_KV = Array.from({ length: 8 }, () => H100_SMALL_KV);
+/** The precise row (exact KV-event index) and the approximate one it is compared with. */
+const PRECISE = 'cost+kv-events';
+const APPROXIMATE = 'cost';
 
 interface Cell {
   readonly name: string;
@@ -70,6 +97,8 @@ const CELLS: readonly Cell[] = [
   { name: 'sharegpt', workload: 'sharegpt', fleet: HOMOGENEOUS, capacityOf: 'sharegpt', utilisation: UTILISATION, prefixHeavy: false },
   { name: 'bursty', workload: 'bursty', fleet: HOMOGENEOUS, capacityOf: 'shared-prefix', utilisation: BURSTY_UTILISATION, prefixHeavy: false },
   { name: 'sharegpt 4×h100+4×a10', workload: 'sharegpt', fleet: MIXED, capacityOf: 'sharegpt 4×h100+4×a10', utilisation: UTILISATION, prefixHeavy: false },
+  { name: 'shared-prefix, evicting', workload: 'shared-prefix', fleet: SMALL_KV, capacityOf: 'shared-prefix, evicting', utilisation: UTILISATION, prefixHeavy: true },
+  { name: 'multi-turn, evicting', workload: 'multi-turn', fleet: SMALL_KV, capacityOf: 'multi-turn, evicting', utilisation: UTILISATION, prefixHeavy: true },
 ];
 
 const t0 = performance.now();
@@ -110,7 +139,7 @@ for (const cell of CELLS) {
     const trace = buildTrace(cell.workload, seed, REQUESTS);
     const hashes = new HashCache(trace);
     for (const p of POLICY_ENTRIES) {
-      const r = simulate({ trace, rate, fleet: cell.fleet, router: p.make, seed, hashes, ...(p.scrapeMs === undefined ? {} : { scrapeMs: p.scrapeMs }) });
+      const r = simulate({ trace, rate, fleet: cell.fleet, router: p.make, seed, hashes, ...(p.scrapeMs === undefined ? {} : { scrapeMs: p.scrapeMs }), ...(EVENT_LAG_MS === undefined ? {} : { eventLagMs: EVENT_LAG_MS }) });
       (runs.get(p.name) as SimResult[]).push(r);
     }
   }
@@ -129,6 +158,8 @@ for (const cell of CELLS) {
   for (const m of METRICS) {
     rows.push(row(`${cell.name}: ${m.label}`, m.unit, m.higher, values(DEFAULT, m), Object.fromEntries(POLICY_ENTRIES.filter((p) => p.name !== DEFAULT).map((p) => [p.name, values(p.name, m)]))));
   }
+  const evictedPerRequest = (policy: string) => (runs.get(policy) as SimResult[]).map((r) => r.blocksEvicted / r.requests);
+  rows.push(row(`${cell.name}: engine blocks evicted per request`, 'blocks', false, evictedPerRequest(DEFAULT), Object.fromEntries(POLICY_ENTRIES.filter((p) => p.name !== DEFAULT).map((p) => [p.name, evictedPerRequest(p.name)]))));
   rows.push(row(`${cell.name}: offered rate`, 'req/s', true, [rate]));
   rows.push(row(`${cell.name}: offered / ${cell.capacityOf} least-request capacity`, '%', false, [cell.utilisation * 100]));
 
@@ -136,6 +167,13 @@ for (const cell of CELLS) {
   targets.push(target(`${cell.name}: TTFT p99 ≤ 1.02 × best baseline`, 'max', 1.02, med(DEFAULT, 'ttftP99') / bestTtft));
   const bestHit = Math.max(...baselines.map((b) => med(b, 'hitRate')));
   targets.push(target(`${cell.name}: prefix hit rate − best baseline (points) ≥ −0.5`, 'min', -0.5, med(DEFAULT, 'hitRate') - bestHit));
+  // Precise routing (the exact index fed by the engines' events after the event lag) against every other row.
+  const others = POLICY_ENTRIES.map((p) => p.name).filter((p) => p !== PRECISE);
+  const diff = (key: Metric) => (runs.get(PRECISE) as SimResult[]).map((r, i) => (r[key] - ((runs.get(APPROXIMATE) as SimResult[])[i] as SimResult)[key]) * (key === 'hitRate' ? 100 : 1));
+  rows.push(row(`${cell.name}: ${PRECISE} − ${APPROXIMATE} prefix hit rate`, 'points', true, diff('hitRate')));
+  rows.push(row(`${cell.name}: ${PRECISE} − ${APPROXIMATE} TTFT p99`, 'ms', false, diff('ttftP99')));
+  targets.push(target(`${cell.name}: precise (${PRECISE}) prefix hit rate − best other row (points) ≥ 0`, 'min', 0, med(PRECISE, 'hitRate') - Math.max(...others.map((p) => med(p, 'hitRate')))));
+  targets.push(target(`${cell.name}: precise (${PRECISE}) TTFT p99 / best other row ≤ 1`, 'max', 1, med(PRECISE, 'ttftP99') / Math.min(...others.map((p) => med(p, 'ttftP99')))));
   if (cell.prefixHeavy) {
     targets.push(target(`${cell.name}: TTFT p99 reduction vs least-request ≥ 30 %`, 'min', 30, 100 * (1 - med(DEFAULT, 'ttftP99') / med('least-request', 'ttftP99'))));
   }

@@ -73,7 +73,8 @@ function eventFeed(exact: KvEventIndex, uid: string, blockSize: number, clock: (
 /**
  * A brixlet policy through the real Router (`options`: policy options, for tuning runs). With
  * `kvEvents`, the Router's index is the gateway's --gateway.kv-events one: exact matches from the
- * engines' prefix-cache events, delivered without lag.
+ * engines' prefix-cache events (the simulator delivers them after its eventLagMs); the approximate
+ * index beside it still learns from routing history only.
  */
 export function viaRouter(policy: RoutingPolicyName, options?: PolicyOptions, kvEvents = false): SimRouterFactory {
   return (engines, seed, clock) => {

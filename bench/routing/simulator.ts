@@ -16,7 +16,7 @@
  */
 import { blockHashes } from '../../src/mock-engine/hash.js';
 import { createEngineModel } from '../../src/mock-engine/model.js';
-import type { EngineModel, GpuProfile } from '../../src/mock-engine/types.js';
+import type { EngineModel, GpuProfile, KvCacheObserver } from '../../src/mock-engine/types.js';
 import type { EngineState } from '../../src/coordinator/router/types.js';
 import { percentile } from '../lib/report.js';
 import { PREFIX_BLOCK, type SimRouterFactory, type SimTicket } from './routers.js';
@@ -42,6 +42,12 @@ export interface SimOptions {
   readonly arrivals?: { readonly order: readonly number[]; readonly at: Float64Array };
   /** The engines' block hashes per request (per block size), shared across runs of one trace. */
   readonly hashes?: HashCache;
+  /**
+   * Model time (ms) between an engine's prefix-cache event (block stored or evicted) and a KV-event
+   * router seeing it. Default: one engine step at its shortest (each engine's profile.stepOverheadMs),
+   * as an engine publishes a step's events after the step. 0: delivered as they happen.
+   */
+  readonly eventLagMs?: number;
 }
 
 export interface SimResult {
@@ -70,6 +76,10 @@ export interface SimResult {
   readonly preemptions: number;
   /** Requests the engines aborted (longer than their whole KV cache). */
   readonly aborted: number;
+  /** Blocks the engines' prefix caches keyed (BlockStored events), summed over the engines. */
+  readonly blocksStored: number;
+  /** Cached blocks the engines evicted to make room (BlockRemoved events), summed over the engines. */
+  readonly blocksEvicted: number;
   /** Per-request times (ms; NaN for unmeasured or aborted requests), for tests and calibration. */
   readonly ttft: Float64Array;
   readonly e2e: Float64Array;
@@ -94,6 +104,35 @@ export class HashCache {
     if (h === undefined) arr[id] = h = blockHashes((this.trace.requests[id] as { prompt: string }).prompt, blockTokens);
     return h;
   }
+}
+
+interface PendingEvent {
+  readonly at: number;
+  readonly deliver: () => void;
+}
+
+/** Counts an engine's prefix-cache events and passes them on. */
+function countingObserver(counts: { stored: number; evicted: number }, next: KvCacheObserver | undefined): KvCacheObserver {
+  return {
+    stored: (hash, parent, tokenIds) => {
+      counts.stored++;
+      next?.stored(hash, parent, tokenIds);
+    },
+    removed: (hash) => {
+      counts.evicted++;
+      next?.removed(hash);
+    },
+    cleared: () => next?.cleared(),
+  };
+}
+
+/** Holds an engine's prefix-cache events for `lagMs` of model time before `next` sees them. */
+export function delayedObserver(next: KvCacheObserver, lagMs: number, clock: () => number, queue: PendingEvent[]): KvCacheObserver {
+  return {
+    stored: (hash, parent, tokenIds) => queue.push({ at: clock() + lagMs, deliver: () => next.stored(hash, parent, tokenIds) }),
+    removed: (hash) => queue.push({ at: clock() + lagMs, deliver: () => next.removed(hash) }),
+    cleared: () => queue.push({ at: clock() + lagMs, deliver: () => next.cleared() }),
+  };
 }
 
 /** The EngineState the router sees for a simulated engine. */
@@ -171,11 +210,27 @@ export function simulate(o: SimOptions): SimResult {
   const engines = o.fleet.map(simEngine);
   let now = 0;
   const router = o.router(engines, o.seed, () => now);
-  // A router that reads KV events gets each engine's prefix-cache events as they happen (no lag).
+  // Every engine's prefix-cache events are counted; a router that reads KV events gets them
+  // eventLagMs after they happen, in order, delivered before the next routing decision.
+  const counts = { stored: 0, evicted: 0 };
+  const pending: PendingEvent[] = [];
   const models: EngineModel[] = o.fleet.map((p, i) => {
-    const kvObserver = router.kvObserver?.(i, p.blockTokens);
-    return createEngineModel(p, { seed: o.seed * 131 + i, tokenEvents: false, ...(kvObserver !== undefined && { kvObserver }) });
+    const target = router.kvObserver?.(i, p.blockTokens);
+    const lag = o.eventLagMs ?? p.stepOverheadMs;
+    const kvObserver = countingObserver(counts, target === undefined ? undefined : lag > 0 ? delayedObserver(target, lag, () => now, pending) : target);
+    return createEngineModel(p, { seed: o.seed * 131 + i, tokenEvents: false, kvObserver });
   });
+  const deliverEvents = () => {
+    // Lags differ per engine: deliver every due event, keeping the rest in order.
+    if (pending.length === 0) return;
+    let keep = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const ev = pending[i] as PendingEvent;
+      if (ev.at <= now) ev.deliver();
+      else pending[keep++] = ev;
+    }
+    pending.length = keep;
+  };
   const wantsTokens = router.kvObserver !== undefined;
 
   const opens = o.arrivals?.at ?? schedule(trace, o.rate);
@@ -200,6 +255,7 @@ export function simulate(o: SimOptions): SimResult {
 
   const arrive = (id: number) => {
     const r = reqs[id] as (typeof reqs)[number];
+    deliverEvents();
     arrival[id] = now;
     if (routed >= warmupCount) measuredFrom[id] = 1;
     const t = router.route(r, now);
@@ -325,6 +381,8 @@ export function simulate(o: SimOptions): SimResult {
     makespanMs: makespan,
     preemptions: models.reduce((s, m) => s + m.metrics(makespan).preemptionsTotal, 0),
     aborted,
+    blocksStored: counts.stored,
+    blocksEvicted: counts.evicted,
     ttft,
     e2e,
     finishAt,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GPU_PROFILES } from '../../../src/mock-engine/profiles.js';
 import type { GpuProfile } from '../../../src/mock-engine/types.js';
 import { POLICY_ENTRIES, viaRouter, type SimRouterFactory } from '../../../bench/routing/routers.js';
-import { capacity, simulate, simEngine } from '../../../bench/routing/simulator.js';
+import { capacity, HashCache, simulate, simEngine } from '../../../bench/routing/simulator.js';
 import { buildTrace, text, type Trace, type TraceRequest } from '../../../bench/routing/traces.js';
 import { prng } from '../../../bench/kv/synthetic.js';
 
@@ -104,6 +104,51 @@ describe('routing simulator', () => {
     const e = simEngine(GPU_PROFILES.a10 as GpuProfile, 3);
     expect(e).toMatchObject({ uid: 'e3', name: 'a10-3', healthy: true, speed: { gpuType: 'a10', prefill: 0.2 } });
     expect(e.cacheBlocks).toBe(Math.floor(((GPU_PROFILES.a10 as GpuProfile).kvBlocks * 16) / 128));
+  });
+
+  it('bounds the engines\' prefix caches: they evict, and a KV-event router gets the store/evict events after eventLagMs', () => {
+    // 200 blocks of 16 = 3200 tokens of KV: the fourth 1000-token prompt no longer fits beside the cached three.
+    const small: GpuProfile = { ...H100, kvBlocks: 200 };
+    const rand = prng(11);
+    const prompts = Array.from({ length: 6 }, () => text(rand, 1000));
+    const trace = handTrace(prompts.map((prompt, id) => ({ id, prompt, outputTokens: 10, maxTokens: 10 })));
+    const hashes = new HashCache(trace);
+    const seen: { type: string; hash: number; at: number }[] = [];
+    const recorder: SimRouterFactory = (_engines, _seed, clock) => ({
+      name: 'recorder',
+      kvObserver: () => ({
+        stored: (hash) => seen.push({ type: 'stored', hash, at: clock() }),
+        removed: (hash) => seen.push({ type: 'removed', hash, at: clock() }),
+        cleared: () => seen.push({ type: 'cleared', hash: 0, at: clock() }),
+      }),
+      route: () => ({ engine: 0, decisionMicros: 0, firstToken: () => {}, release: () => {} }),
+    });
+    const at = Float64Array.from(prompts.map((_, i) => i * 1000));
+    const run = (eventLagMs: number) => {
+      seen.length = 0;
+      const r = simulate({ trace, rate: 1, fleet: [small], router: recorder, seed: 1, warmupShare: 0, hashes, eventLagMs, arrivals: { order: prompts.map((_, i) => i), at } });
+      return { r, seen: [...seen] };
+    };
+    const { r, seen: delivered } = run(50);
+    // Six prompts of 62 full blocks each were keyed; from the fourth on, the oldest were evicted.
+    expect(r.blocksStored).toBe(6 * 62);
+    expect(r.blocksEvicted).toBeGreaterThan(0);
+    expect(r.hitRate).toBe(0);
+    // Delivered before each routing decision (arrivals every 1000 ms), so everything but the last
+    // request's events arrived, in order: prompt 0's blocks stored first and evicted first (LRU,
+    // a released sequence's tail block first, as vLLM frees them).
+    for (const e of delivered) expect(e.at % 1000).toBe(0);
+    const stored = delivered.filter((e) => e.type === 'stored').map((e) => e.hash);
+    const removed = delivered.filter((e) => e.type === 'removed').map((e) => e.hash);
+    expect(stored).toEqual(prompts.slice(0, 5).flatMap((_, i) => hashes.get(i, 16)));
+    expect(removed.length).toBeGreaterThan(0);
+    expect(removed.slice(0, 62)).toEqual(hashes.get(0, 16).slice().reverse());
+    expect(delivered.length).toBe(r.blocksStored - 62 + removed.length);
+    // A lag longer than the run delivers nothing; no lag delivers every event as it happens.
+    expect(run(1e9).seen).toEqual([]);
+    const now = run(0).seen;
+    expect(now.filter((e) => e.type === 'stored')).toHaveLength(6 * 62);
+    expect(now.filter((e) => e.type === 'removed')).toHaveLength(r.blocksEvicted);
   });
 
   it('finds the rate least-request sustains', () => {
