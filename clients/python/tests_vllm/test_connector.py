@@ -192,6 +192,26 @@ class TwoEnginesOneShard(unittest.TestCase):
         w.clear_connector_metadata()
         self.assertEqual(self.leases(), 0)  # every lease released once the copies were done
 
+    def test_layerwise_load_whose_connection_dies_mid_step_reports_every_block(self):
+        a, b = self.engines()
+        tokens = prompt(3 * BLOCK_TOKENS + 2, 12)
+        a.prefill(Request('a-1', tokens))
+        keys = [e['block_hashes'][0] for e in a.events if e['type'] == 'BlockStored']
+        ids = [b.free.pop(0) for _ in range(3)]
+        w = b.workers[0]
+        w.bind_connector_metadata(BrixletConnectorMetadata(step=0, loads=[LoadSpec('b-1', keys, ids)]))
+        with self.assertLogs('brixlet_kv.vllm', 'WARNING'):
+            w.start_load_kv(None)
+            # The shard drops the connection while the copies run (e.g. a save's ALLOC failed): the
+            # leases end with it, so nothing copied this step is trusted.
+            w._worker._unavailable(KvConnectError(SOCKET, 'connection lost'))
+        w.wait_for_layer_load(LAYERS[0])
+        w.wait_for_save()
+        self.assertEqual(w.get_finished(set()), (None, {'b-1'}))
+        self.assertEqual(w.get_block_ids_with_load_errors(), set(ids))
+        self.assertEqual(w.counters['loaded_blocks'], 0)
+        w.clear_connector_metadata()
+
     def leases(self) -> int:
         with KvClient(SOCKET, 'probe', 8192) as c:
             return int(c.stats()['leases']['read'])

@@ -118,6 +118,7 @@ class WorkerSide:
 
     def _open(self) -> KvClient:
         if self._client is None or self._client.closed:
+            self._drain_copies()
             self._unpin()
             self._client = KvClient(self.cfg.socket, self.cfg.namespace(), self._block_bytes, self.cfg.layout_signature(), timeout=self.cfg.timeout_s)
             self._pin(self._client)
@@ -163,6 +164,7 @@ class WorkerSide:
 
     def _unavailable(self, e: Exception) -> None:
         self.counters['shard_unavailable'] += 1
+        self._drain_copies()  # closing unmaps (and unpins) the slabs the copies read
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -269,15 +271,22 @@ class WorkerSide:
         if cev is not None:
             cev.wait()
 
-    def _finish_loads(self) -> None:
-        """Waits for the step's layer-wise copies, releases their leases and accounts the blocks."""
-        pending, self._pending = self._pending, None
+    def _drain_copies(self) -> None:
+        """Blocks until the layer-wise copies in flight (if any) stopped reading the slabs."""
+        pending = self._pending
         if pending is None:
             return
         if pending.future is not None:
             pending.future.result()
         elif pending.cuda_events:
             list(pending.cuda_events.values())[-1].synchronize()
+
+    def _finish_loads(self) -> None:
+        """Waits for the step's layer-wise copies, releases their leases and accounts the blocks."""
+        self._drain_copies()
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
         if pending.error is not None:
             log.error('brixlet KV load copies failed (%s): their blocks are reported as load errors', pending.error)
         for spec, client, ids, hits in pending.held:
