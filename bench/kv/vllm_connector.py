@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument('--block-tokens', type=int, default=16)
     ap.add_argument('--blocks', type=int, default=64, help='blocks per request (one request per rep)')
     ap.add_argument('--reps', type=int, default=5)
+    ap.add_argument('--whole-request', action='store_true', help='layerwise_load: false (every load copy before the forward)')
     ap.add_argument('--json')
     a = ap.parse_args()
 
@@ -46,7 +47,7 @@ def main() -> None:
 
     def cfg():
         return SimpleNamespace(
-            kv_transfer_config=SimpleNamespace(kv_connector_extra_config={'socket': a.socket, 'kv_layout': 'NHD'}),
+            kv_transfer_config=SimpleNamespace(kv_connector_extra_config={'socket': a.socket, 'kv_layout': 'NHD', 'layerwise_load': not a.whole_request}),
             cache_config=SimpleNamespace(block_size=bt, cache_dtype='auto'),
             model_config=SimpleNamespace(model=model, dtype='float16'),
             parallel_config=SimpleNamespace(tensor_parallel_size=1, pipeline_parallel_size=1, rank=0),
