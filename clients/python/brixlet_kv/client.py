@@ -510,8 +510,32 @@ class KvClient:
         except BlockingIOError:
             raise self._broken(p.KvConnectError(self.socket_path, f'send {p.op_name(op)}: not accepted within {self._timeout} s')) from None
         except OSError as e:
-            raise self._broken(p.KvConnectError(self.socket_path, f'send {p.op_name(op)}: {e.strerror or e}')) from None
+            refusal = self._refusal_waiting(op)
+            raise self._broken(refusal or p.KvConnectError(self.socket_path, f'send {p.op_name(op)}: {e.strerror or e}')) from None
         return self._rid
+
+    def _refusal_waiting(self, op: int) -> 'p.KvError | None':
+        """The frame a shard sent just before it closed the connection a send then hit (broken pipe).
+
+        A shard that refuses a connection at accept (TOO_MANY_CONNECTIONS, NOT_ALLOWED, SHUTTING_DOWN)
+        writes one unsolicited frame and closes; when the close wins the race with HELLO, the frame is
+        still readable and names the reason, which a broken pipe would not."""
+        sock = self._sock
+        if sock is None:
+            return None
+        try:
+            data = sock.recv(p.HEADER_BYTES + 2048, socket.MSG_DONTWAIT)
+        except OSError:
+            return None
+        if len(data) < p.HEADER_BYTES:
+            return None
+        try:
+            h = p.unpack_header(data, len(data))
+        except p.ProtocolError:
+            return None
+        if h.status == p.OK or h.length > len(data):
+            return None
+        return p.KvError.refused(op, h.status, p.decode_error(memoryview(data)[p.HEADER_BYTES : h.length]))
 
     def _call(self, op: int, end: int) -> memoryview:
         """Sends the request staged in the send buffer (body at [16:end]) and returns the reply body,
