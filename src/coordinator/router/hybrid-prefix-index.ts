@@ -43,10 +43,10 @@ export class HybridPrefixIndex implements PrefixIndex {
     if (this.exact.liveEngines === 0) return approx;
     const out = new Map<string, number>();
     for (const [uid, n] of approx) if (!this.exact.isLive(uid)) out.set(uid, n);
-    for (const uid of this.exact.liveUids()) {
-      const t = this.exact.matchedTokens(uid, blocks);
+    // One walk of the prompt over the exact index's holder rows for all live engines.
+    this.exact.matchLive(blocks, (uid, t) => {
       if (t > 0) out.set(uid, t / this.blockTokens);
-    }
+    });
     return out;
   }
 

@@ -18,6 +18,14 @@
  * its engine hashes. The index is bounded by `capacity` entries across engines; storing past it
  * evicts the oldest stored entry (insertion order, refreshed when a block is stored again).
  *
+ * Holder rows, for matching every live engine at once: a second KeyTable maps (gateway key, block
+ * size) to a row of two bitsets over engine slots — which engines hold the key, and which of them on
+ * the GPU — kept equal to what the (key, engine) table says on every store, medium change, removal,
+ * eviction and clear. A row exists only while some engine holds its key, so rows ≤ entries.
+ * `matchLive` walks the prompt's chained keys once per block size, narrowing the set of engines
+ * still matching (a few word operations per block); each engine's longest prefix is the depth where
+ * it drops out, and blocks it holds only in a tier are counted as they pass.
+ *
  * Liveness: an engine is live while its subscription is connected and its last batch is at most
  * `staleMs` old. `sweep(now)` (the gateway runs it every second; tests pass a clock value) marks
  * engines stale; the router then uses the approximate index for them until batches flow again.
@@ -120,6 +128,23 @@ export class KvEventIndex {
   private evictions = 0;
   /** (gateway key, engine slot) → entry: one probe per block when matching. */
   private readonly byKey: KeyTable;
+  /** Entry → its holder row (valid while the entry is the one byKey maps its pair to). */
+  private entryRow: Int32Array;
+  /** (gateway key, block size) → holder row. */
+  private readonly rowOf: KeyTable;
+  /** 32-bit words per holder row (grows with the engine slots). */
+  private words = 1;
+  /** Rows × words: engine slots holding the row's key, and those holding it on the GPU. */
+  private holders: Uint32Array;
+  private gpuHolders: Uint32Array;
+  /** Engines holding each row's key; a row is freed at 0. */
+  private rowFill: Int32Array;
+  private rowTop = 0;
+  private readonly rowFree: number[] = [];
+  /** Scratch of matchLive: engines still matching, tier-only blocks and matched depth per slot. */
+  private cur = new Uint32Array(1);
+  private tierCount = new Int32Array(32);
+  private depth = new Int32Array(32);
   private readonly bySlot: (EngineRec | undefined)[] = [];
   private readonly byUid = new Map<string, EngineRec>();
   private readonly freeSlots: number[] = [];
@@ -141,6 +166,12 @@ export class KvEventIndex {
     this.media = new Uint8Array(initial);
     this.prev = new Int32Array(initial);
     this.next = new Int32Array(initial);
+    this.entryRow = new Int32Array(initial);
+    const rows = Math.min(opts.capacity, 1 << 12);
+    this.rowOf = new KeyTable(rows);
+    this.holders = new Uint32Array(rows);
+    this.gpuHolders = new Uint32Array(rows);
+    this.rowFill = new Int32Array(rows);
     this.linkFree(0, initial);
   }
 
@@ -244,6 +275,97 @@ export class KvEventIndex {
     return weighted * e.blockSize;
   }
 
+  /**
+   * matchedTokens of every live engine at once, walking the prompt's keys once per engine block size
+   * over the holder rows: calls `report(uid, tokens)` in liveUids() order for each live engine that
+   * holds at least the prompt's first block, with the value matchedTokens(uid, blocks) gives.
+   */
+  matchLive(blocks: PromptBlocks, report: (uid: string, tokens: number) => void): void {
+    if (this.live.size === 0) return;
+    const W = this.words;
+    const cur = this.cur;
+    const depth = this.depth;
+    const tierCount = this.tierCount;
+    const holders = this.holders;
+    const gpu = this.gpuHolders;
+    const rowOf = this.rowOf;
+    let sizes = 0;
+    let otherSize = 0;
+    // Engine block sizes among live engines: nearly always one; others are walked in turn.
+    for (const e of this.byUid.values()) {
+      depth[e.slot] = 0;
+      if (!e.live || e.blockSize === 0 || e.byHash.size === 0) continue;
+      if (sizes === 0) sizes = e.blockSize;
+      else if (e.blockSize !== sizes && otherSize === 0) otherSize = e.blockSize;
+    }
+    const done = otherSize === 0 ? undefined : new Set<number>();
+    for (let bs = sizes; bs !== 0; ) {
+      cur.fill(0);
+      let any = 0;
+      for (const e of this.byUid.values()) {
+        if (!e.live || e.blockSize !== bs || e.byHash.size === 0) continue;
+        cur[e.slot >>> 5] = (cur[e.slot >>> 5] as number) | (1 << (e.slot & 31));
+        tierCount[e.slot] = 0;
+        any = 1;
+      }
+      const keys = any === 0 ? [] : this.promptKeys(blocks, bs);
+      let k = 0;
+      for (; k < keys.length; k++) {
+        const row = rowOf.get(keys[k] as number, bs);
+        if (row === NIL) break;
+        const base = row * W;
+        let left = 0;
+        for (let w = 0; w < W; w++) {
+          const c = cur[w] as number;
+          if (c === 0) continue;
+          const h = holders[base + w] as number;
+          let drop = c & ~h;
+          while (drop !== 0) {
+            const low = drop & -drop;
+            depth[(w << 5) | (31 - Math.clz32(low))] = k;
+            drop ^= low;
+          }
+          const n = c & h;
+          let tier = n & ~(gpu[base + w] as number);
+          while (tier !== 0) {
+            const low = tier & -tier;
+            const s = (w << 5) | (31 - Math.clz32(low));
+            tierCount[s] = (tierCount[s] as number) + 1;
+            tier ^= low;
+          }
+          cur[w] = n;
+          left |= n;
+        }
+        if (left === 0) break;
+      }
+      for (let w = 0; w < W; w++) {
+        let c = cur[w] as number;
+        while (c !== 0) {
+          const low = c & -c;
+          depth[(w << 5) | (31 - Math.clz32(low))] = k;
+          c ^= low;
+        }
+      }
+      done?.add(bs);
+      bs = 0;
+      if (done !== undefined) {
+        for (const e of this.byUid.values()) {
+          if (e.live && e.blockSize !== 0 && e.byHash.size !== 0 && !done.has(e.blockSize)) {
+            bs = e.blockSize;
+            break;
+          }
+        }
+      }
+    }
+    for (const uid of this.live) {
+      const e = this.byUid.get(uid) as EngineRec;
+      const d = depth[e.slot] as number;
+      if (d === 0) continue;
+      const t = tierCount[e.slot] as number;
+      report(uid, (d - t + t * this.tierWeight) * e.blockSize);
+    }
+  }
+
   /** Whether `uid` holds a block under the gateway key `key`, and in which media (GPU, pool, other). */
   mediaOf(uid: string, key: number): { gpu: boolean; tier: boolean } | undefined {
     const e = this.byUid.get(uid);
@@ -299,7 +421,19 @@ export class KvEventIndex {
 
   /** Bytes of the typed-array storage (the hash map and strings come on top; see bench:kv-events). */
   get arrayBytes(): number {
-    return this.keys.byteLength + this.owner.byteLength + this.media.byteLength + this.prev.byteLength + this.next.byteLength + this.byKey.byteLength;
+    return (
+      this.keys.byteLength +
+      this.owner.byteLength +
+      this.media.byteLength +
+      this.prev.byteLength +
+      this.next.byteLength +
+      this.entryRow.byteLength +
+      this.byKey.byteLength +
+      this.rowOf.byteLength +
+      this.holders.byteLength +
+      this.gpuHolders.byteLength +
+      this.rowFill.byteLength
+    );
   }
 
   private promptKeys(blocks: PromptBlocks, blockSize: number): readonly number[] {
@@ -344,6 +478,12 @@ export class KvEventIndex {
       };
       this.bySlot[slot] = e;
       this.byUid.set(uid, e);
+      if (slot >= this.words * 32) this.widen();
+      if (slot >= this.depth.length) {
+        const n = this.words * 32;
+        this.depth = new Int32Array(n);
+        this.tierCount = new Int32Array(n);
+      }
     }
     return e;
   }
@@ -402,6 +542,7 @@ export class KvEventIndex {
           const have = e.byHash.get(h);
           if (have !== undefined) {
             this.media[have] = (this.media[have] as number) | bit;
+            this.syncGpu(e, have);
             this.toNewest(have);
             prevKey = this.keys[have];
             continue;
@@ -423,7 +564,10 @@ export class KvEventIndex {
           if (entry === undefined) continue;
           const m = (this.media[entry] as number) & ~bit;
           if (m === 0) this.drop(entry);
-          else this.media[entry] = m;
+          else {
+            this.media[entry] = m;
+            this.syncGpu(e, entry);
+          }
         }
         return;
       }
@@ -448,7 +592,9 @@ export class KvEventIndex {
     this.appendNewest(entry);
     this.used++;
     e.byHash.set(hash, entry);
+    const shadowed = this.byKey.get(key, e.slot);
     this.byKey.set(key, e.slot, entry);
+    this.hold(e, entry, key, shadowed === NIL);
   }
 
   private drop(entry: number): void {
@@ -457,7 +603,7 @@ export class KvEventIndex {
     const hash = this.hashes[entry] as string;
     e.byHash.delete(hash);
     const key = this.keys[entry] as number;
-    this.byKey.delete(key, e.slot, entry);
+    if (this.byKey.delete(key, e.slot, entry)) this.release(e, entry);
     this.unlink(entry);
     this.hashes[entry] = undefined;
     this.owner[entry] = NIL;
@@ -468,7 +614,7 @@ export class KvEventIndex {
 
   private clearEngine(e: EngineRec): void {
     for (const entry of e.byHash.values()) {
-      this.byKey.delete(this.keys[entry] as number, e.slot, entry);
+      if (this.byKey.delete(this.keys[entry] as number, e.slot, entry)) this.release(e, entry);
       this.unlink(entry);
       this.hashes[entry] = undefined;
       this.owner[entry] = NIL;
@@ -477,6 +623,81 @@ export class KvEventIndex {
       this.used--;
     }
     e.byHash = new Map();
+  }
+
+  /** Marks the engine a holder of the entry's key (`added`: it held no entry under it before). */
+  private hold(e: EngineRec, entry: number, key: number, added: boolean): void {
+    let row = this.rowOf.get(key, e.blockSize);
+    if (row === NIL) {
+      row = this.rowFree.pop() ?? this.rowTop++;
+      if (row >= this.rowFill.length) this.growRows();
+      this.rowOf.set(key, e.blockSize, row);
+    }
+    this.entryRow[entry] = row;
+    const i = row * this.words + (e.slot >>> 5);
+    const b = 1 << (e.slot & 31);
+    if (added) {
+      this.holders[i] = (this.holders[i] as number) | b;
+      this.rowFill[row] = (this.rowFill[row] as number) + 1;
+    }
+    if ((this.media[entry] as number) & M_GPU) this.gpuHolders[i] = (this.gpuHolders[i] as number) | b;
+    else this.gpuHolders[i] = (this.gpuHolders[i] as number) & ~b;
+  }
+
+  /** The engine no longer holds the entry's key (its (key, engine) pair was deleted). */
+  private release(e: EngineRec, entry: number): void {
+    const row = this.entryRow[entry] as number;
+    const i = row * this.words + (e.slot >>> 5);
+    const b = ~(1 << (e.slot & 31));
+    this.holders[i] = (this.holders[i] as number) & b;
+    this.gpuHolders[i] = (this.gpuHolders[i] as number) & b;
+    const fill = (this.rowFill[row] as number) - 1;
+    this.rowFill[row] = fill;
+    if (fill === 0) {
+      this.rowOf.delete(this.keys[entry] as number, e.blockSize, row);
+      this.rowFree.push(row);
+    }
+  }
+
+  /** The entry's media changed: mirror its GPU bit into its row when it is the entry matched. */
+  private syncGpu(e: EngineRec, entry: number): void {
+    if (this.byKey.get(this.keys[entry] as number, e.slot) !== entry) return;
+    const i = (this.entryRow[entry] as number) * this.words + (e.slot >>> 5);
+    const b = 1 << (e.slot & 31);
+    if ((this.media[entry] as number) & M_GPU) this.gpuHolders[i] = (this.gpuHolders[i] as number) | b;
+    else this.gpuHolders[i] = (this.gpuHolders[i] as number) & ~b;
+  }
+
+  private growRows(): void {
+    const rows = this.rowFill.length * 2;
+    const fill = new Int32Array(rows);
+    fill.set(this.rowFill);
+    this.rowFill = fill;
+    const h = new Uint32Array(rows * this.words);
+    h.set(this.holders);
+    this.holders = h;
+    const g = new Uint32Array(rows * this.words);
+    g.set(this.gpuHolders);
+    this.gpuHolders = g;
+  }
+
+  /** Doubles the words per holder row, for an engine slot past the current width. */
+  private widen(): void {
+    const old = this.words;
+    const words = old * 2;
+    const rows = this.rowFill.length;
+    const h = new Uint32Array(rows * words);
+    const g = new Uint32Array(rows * words);
+    for (let r = 0; r < this.rowTop; r++) {
+      for (let w = 0; w < old; w++) {
+        h[r * words + w] = this.holders[r * old + w] as number;
+        g[r * words + w] = this.gpuHolders[r * old + w] as number;
+      }
+    }
+    this.holders = h;
+    this.gpuHolders = g;
+    this.words = words;
+    this.cur = new Uint32Array(words);
   }
 
   private appendNewest(entry: number): void {
@@ -520,6 +741,9 @@ export class KvEventIndex {
     const next = new Int32Array(size);
     next.set(this.next);
     this.next = next;
+    const entryRow = new Int32Array(size);
+    entryRow.set(this.entryRow);
+    this.entryRow = entryRow;
     this.linkFree(old, size);
   }
 
