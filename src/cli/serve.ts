@@ -31,9 +31,10 @@ export interface Started {
 }
 
 export async function serve(ctx: CommandContext, start: (rt: ServiceRuntime) => Promise<Started>): Promise<number> {
-  const { config, sources } = ctx.loadConfig();
+  const { config, sources, derived } = ctx.loadConfig();
   const log = createLogger({ level: config.log.level, format: config.log.format, stream: ctx.io.stderr });
   log.info({ config: redactConfig(config), sources: nonDefault(sources), version: ctx.version }, 'effective configuration');
+  for (const note of derived ?? []) log.info(note);
   const store = new DisposableStore('brixlet');
   const rt: ServiceRuntime = { config, log, processRegistry: createProcessRegistry(), store, version: ctx.version };
 

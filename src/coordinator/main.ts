@@ -80,7 +80,10 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   // Settings errors first, before anything is started.
   const specs = [...parseEngineList(g.engines), ...(extras.engines ?? [])];
   if (g.kvEvents && g.tokenizer !== 'engine') {
-    throw new BrixletError('BRX_ERR_ENGINE_CONFIG', { reason: '--gateway.kv-events needs --gateway.tokenizer engine (KV events name blocks by their token ids)' });
+    throw new BrixletError('BRX_ERR_ENGINE_CONFIG', {
+      reason:
+        '--gateway.kv-events needs --gateway.tokenizer engine (KV events name blocks by their token ids): drop --gateway.tokenizer characters (kv-events defaults it to engine) or set it to engine',
+    });
   }
   const secret = c.tokenFile === '' ? extras.secret : await readReportToken(c.tokenFile, '--control.token-file');
   const credentials = secret !== undefined || c.auth === 'kubernetes';

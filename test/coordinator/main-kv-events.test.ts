@@ -1,6 +1,6 @@
 // The coordinator with --gateway.kv-events: a static mock engine whose KV events come from a
 // publisher named in --gateway.kv-events-endpoints; the gateway routes on them, /metrics shows the
-// feed, and the setting is refused without the engine tokenizer.
+// feed, and the setting is refused with an explicit characters tokenizer.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/common/config/load-config.js';
 import { KvEventPublisher } from '../../src/common/kv-events/publisher.js';
@@ -59,9 +59,11 @@ afterAll(async () => {
   await Promise.all((mocks ?? []).map((m) => m.close()));
 });
 
-it('refuses --gateway.kv-events without --gateway.tokenizer engine', async () => {
+it('refuses --gateway.kv-events with an explicit --gateway.tokenizer characters, naming the fix', async () => {
   const s = new DisposableStore('refused');
-  await expect(startCoordinator({ config: config({}), log: silentLog, processRegistry: createProcessRegistry(), store: s, version: 'test' })).rejects.toMatchObject({ code: 'BRX_ERR_ENGINE_CONFIG' });
+  await expect(
+    startCoordinator({ config: config({ 'gateway.tokenizer': 'characters' }), log: silentLog, processRegistry: createProcessRegistry(), store: s, version: 'test' }),
+  ).rejects.toMatchObject({ code: 'BRX_ERR_ENGINE_CONFIG', message: expect.stringMatching(/drop --gateway\.tokenizer characters/) });
   await s.dispose();
 });
 

@@ -1,4 +1,4 @@
-// The built `brixlet up --engines 2 --gateway.kv-events --gateway.tokenizer engine`: the mock engines
+// The built `brixlet up --engines 2 --gateway.kv-events` (the engine tokenizer by default): the mock engines
 // publish their KV events, the gateway indexes the blocks an engine reports and routes the prompt's
 // repeat on them, saying so in x-brixlet-policy and in brixlet_router_kv_events_* on the control port.
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ const EPHEMERAL = ['--agent.port', '0', '--gateway.port', '0', '--control.port',
 
 describe('brixlet up --engines 2 --gateway.kv-events (built, spawned)', () => {
   it("routes a repeated prompt on the blocks its engine's KV events report", async () => {
-    const p = spawnBrixlet(['up', ...EPHEMERAL, '--engines', '2', '--engine-time-scale', '100', '--gateway.kv-events', '--gateway.tokenizer', 'engine', '--log.level', 'debug', '--json']);
+    const p = spawnBrixlet(['up', ...EPHEMERAL, '--engines', '2', '--engine-time-scale', '100', '--gateway.kv-events', '--log.level', 'debug', '--json']);
     try {
       const urls = JSON.parse(await firstLine(p)) as Record<string, string>;
       const prompt = 'Given the schema of the orders and customers tables, write the SQL for the question. '.repeat(30);
@@ -44,6 +44,8 @@ describe('brixlet up --engines 2 --gateway.kv-events (built, spawned)', () => {
       const second = JSON.parse(routed()[1] ?? '{}') as { prefixSource?: string; matchedBlocks?: number; engine?: string };
       expect(second).toMatchObject({ prefixSource: 'kv-events', engine: target });
       expect(second.matchedBlocks).toBeGreaterThan(0);
+      // No --gateway.tokenizer given: kv-events made it engine, said once at info.
+      expect(p.stderr.split('\n').filter((l) => l.includes('prompts are tokenized by the engines'))).toHaveLength(1);
     } finally {
       p.child.kill('SIGTERM');
     }

@@ -34,7 +34,32 @@ export interface LoadedConfig<T> {
   readonly config: DeepReadonly<T>;
   /** Where each leaf's value came from, by dotted path. */
   readonly sources: Readonly<Record<string, string>>;
+  /** Defaults that followed another setting (see DERIVED_DEFAULTS), one line each, for the log at info. */
+  readonly derived?: readonly string[];
 }
+
+/**
+ * A default that follows another setting: when `when` holds `whenValue` and `path` was not set (flag,
+ * env or file), `path` takes `value`.
+ */
+interface DerivedDefault {
+  readonly path: string;
+  readonly value: unknown;
+  readonly when: string;
+  readonly whenValue: unknown;
+  readonly note: string;
+}
+
+const DERIVED_DEFAULTS: readonly DerivedDefault[] = [
+  {
+    // KV events name blocks by token ids: matching them needs the engine's tokenizer.
+    path: 'gateway.tokenizer',
+    value: 'engine',
+    when: 'gateway.kvEvents',
+    whenValue: true,
+    note: '--gateway.kv-events: prompts are tokenized by the engines (--gateway.tokenizer engine), as KV events name blocks by token ids',
+  },
+];
 
 export const CONFIG_FILE_ENV = 'BRIXLET_CONFIG';
 
@@ -80,6 +105,15 @@ export function loadConfig(sources: ConfigSources, schema: TObject = ConfigSchem
     throw new BrixletError('BRX_ERR_CFG_INVALID', { count: problems.length }, { details: problems });
   }
 
+  const derived: string[] = [];
+  for (const d of DERIVED_DEFAULTS) {
+    const field = byPath.get(d.path);
+    if (field === undefined || !byPath.has(d.when) || values.has(d.path) || values.get(d.when) !== d.whenValue) continue;
+    values.set(d.path, d.value);
+    origin[d.path] = `default (${byPath.get(d.when)?.flag ?? d.when})`;
+    derived.push(d.note);
+  }
+
   const tree: Record<string, unknown> = {};
   for (const field of fields) {
     if (!values.has(field.path)) origin[field.path] = 'default';
@@ -91,7 +125,7 @@ export function loadConfig(sources: ConfigSources, schema: TObject = ConfigSchem
     const first = Value.Errors(schema, config).First();
     throw new Error(`config schema self-check failed at ${first?.path ?? '?'}: ${first?.message ?? ''}`);
   }
-  return { config: deepFreeze(config), sources: Object.freeze(origin) };
+  return { config: deepFreeze(config), sources: Object.freeze(origin), ...(derived.length > 0 && { derived: Object.freeze(derived) }) };
 }
 
 function readYaml(path: string): unknown {

@@ -125,11 +125,11 @@ export const ConfigSchema = Type.Object(
         }),
         tokenizer: Enum(['characters', 'engine'] as const, 'characters', {
           description:
-            'How prompts are counted and cut into prefix blocks: characters (default, no round trip), or engine (the token ids from POST /tokenize of an engine serving the model, vLLM\'s endpoint; characters when it fails).',
+            'How prompts are counted and cut into prefix blocks: characters (default, no round trip), or engine (the token ids from POST /tokenize of an engine serving the model, vLLM\'s endpoint; characters when it fails). Unset, it is engine with --gateway.kv-events.',
         }),
         kvEvents: Bool(false, {
           description:
-            'Route on the blocks each engine reports through its KV events (vLLM --kv-events-config; ZMQ PUB): exact prefix matches per engine while its events flow, the approximate index otherwise. Needs --gateway.tokenizer engine (matching compares token ids).',
+            'Route on the blocks each engine reports through its KV events (vLLM --kv-events-config; ZMQ PUB): exact prefix matches per engine while its events flow, the approximate index otherwise. Matching compares token ids: an unset --gateway.tokenizer becomes engine; characters is refused.',
         }),
         kvEventsPort: Port(5557, { description: 'KV events PUB port on an engine\'s host, for engines --gateway.kv-events-endpoints does not list (vLLM\'s default 5557).' }),
         kvEventsReplayPort: Int(0, 0, 65_535, { description: 'KV events replay (ROUTER) port on an engine\'s host, asked for batches missed in a gap; 0 = no replay.' }),

@@ -129,3 +129,26 @@ describe('secrets and booleans (schema under test)', () => {
     expect(redactConfig(config, schema)).toEqual({ auth: { token: '', enabled: false } });
   });
 });
+
+describe('derived defaults', () => {
+  it('--gateway.kv-events makes the engine tokenizer the default, noted once', () => {
+    const loaded = loadConfig({ flags: { 'gateway.kvEvents': 'true' }, env: {} });
+    expect(loaded.config.gateway.tokenizer).toBe('engine');
+    expect(loaded.sources['gateway.tokenizer']).toBe('default (--gateway.kv-events)');
+    expect(loaded.derived).toEqual([expect.stringContaining('--gateway.tokenizer engine')]);
+  });
+
+  it('keeps a tokenizer set by flag, env or file, and the characters default without kv-events', () => {
+    const flag = loadConfig({ flags: { 'gateway.kvEvents': 'true', 'gateway.tokenizer': 'characters' }, env: {} });
+    expect(flag.config.gateway.tokenizer).toBe('characters');
+    expect(flag.derived).toBeUndefined();
+    const env = loadConfig({ env: { BRIXLET_GATEWAY_KV_EVENTS: 'true', BRIXLET_GATEWAY_TOKENIZER: 'characters' } });
+    expect(env.config.gateway.tokenizer).toBe('characters');
+    const file = loadConfig({ file: yamlFile('kv.yaml', 'gateway:\n  kvEvents: true\n  tokenizer: characters\n'), env: {} });
+    expect(file.config.gateway.tokenizer).toBe('characters');
+    expect(file.sources['gateway.tokenizer']).toMatch(/^file /);
+    const plain = loadConfig({ env: {} });
+    expect(plain.config.gateway.tokenizer).toBe('characters');
+    expect(plain.derived).toBeUndefined();
+  });
+});
