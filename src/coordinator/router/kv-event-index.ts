@@ -106,8 +106,13 @@ interface EngineRec {
   lagSeconds: number;
 }
 
-/** Per prompt, the gateway keys at block sizes other than the prefix index's (computed once). */
-const rehashed = new WeakMap<PromptBlocks, Map<number, readonly number[]>>();
+/**
+ * Per prompt, the gateway keys at block sizes other than the prefix index's, hashed once and only as
+ * far as a match has needed (chained keys extend from the last one hashed).
+ */
+const rehashed = new WeakMap<PromptBlocks, Map<number, number[]>>();
+/** Keys hashed at least at a time when matchLive extends a prompt's keys. */
+const MIN_REHASH = 32;
 
 export class KvEventIndex {
   readonly capacity: number;
@@ -308,9 +313,12 @@ export class KvEventIndex {
         tierCount[e.slot] = 0;
         any = 1;
       }
-      const keys = any === 0 ? [] : this.promptKeys(blocks, bs);
+      const total = any === 0 ? 0 : this.promptBlockCount(blocks, bs);
+      let keys = total === 0 ? [] : this.promptKeys(blocks, bs, MIN_REHASH);
       let k = 0;
-      for (; k < keys.length; k++) {
+      for (; k < total; k++) {
+        // Keys past the longest match so far are hashed only when some engine is still matching.
+        if (k === keys.length) keys = this.promptKeys(blocks, bs, k * 2);
         const row = rowOf.get(keys[k] as number, bs);
         if (row === NIL) break;
         const base = row * W;
@@ -436,14 +444,30 @@ export class KvEventIndex {
     );
   }
 
-  private promptKeys(blocks: PromptBlocks, blockSize: number): readonly number[] {
+  /** Blocks of the prompt at `blockSize` (0 without its text when the size is not the prefix index's). */
+  private promptBlockCount(blocks: PromptBlocks, blockSize: number): number {
+    if (blockSize === blocks.blockTokens) return blocks.hashes.length;
+    return blocks.text === undefined ? 0 : Math.floor(blocks.text.length / blockSize);
+  }
+
+  /** The prompt's keys at `blockSize`: at least the first `upTo` (all of them by default) where it has so many. */
+  private promptKeys(blocks: PromptBlocks, blockSize: number, upTo = Infinity): readonly number[] {
     if (blockSize === blocks.blockTokens) return blocks.hashes;
     const text = blocks.text;
     if (text === undefined) return [];
     let bySize = rehashed.get(blocks);
     if (bySize === undefined) rehashed.set(blocks, (bySize = new Map()));
     let keys = bySize.get(blockSize);
-    if (keys === undefined) bySize.set(blockSize, (keys = chainedBlockHashes(text, blockSize, this.seed)));
+    if (keys === undefined) bySize.set(blockSize, (keys = []));
+    const total = Math.floor(text.length / blockSize);
+    const want = Math.min(total, upTo);
+    if (keys.length < want) {
+      const from = keys.length;
+      const to = Math.min(total, Math.max(want, from * 2));
+      const prev = from === 0 ? this.seed : (keys[from - 1] as number);
+      const text0 = from === 0 && to === total ? text : text.substring(from * blockSize, to * blockSize);
+      for (const key of chainedBlockHashes(text0, blockSize, prev)) keys.push(key);
+    }
     return keys;
   }
 

@@ -88,6 +88,24 @@ describe('KvEventIndex holder rows (matchLive)', () => {
     expect(live(idx, b)).toEqual(perEngine(idx, b));
   });
 
+  it('hashes a long prompt at the engine block size only as far as engines match, extending the same chain later', () => {
+    const idx = createKvEventIndex({ capacity: 10_000, staleMs: 5000 });
+    const t = Array.from({ length: 4 * 300 }, (_, i) => 1 + ((i * 7919) % 50_000));
+    const hashes = (p: string, n: number) => Array.from({ length: n }, (_, k) => `${p}${k}`);
+    idx.ingest('short', { topic: 't', seq: 0n, batch: { ts: 0, dataParallelRank: null, events: [stored(hashes('s', 3), t.slice(0, 12), null)] } }, 0);
+    idx.ingest('long', { topic: 't', seq: 0n, batch: { ts: 0, dataParallelRank: null, events: [stored(hashes('l', 150), t.slice(0, 600), null)] } }, 0);
+    idx.ingest('all', { topic: 't', seq: 0n, batch: { ts: 0, dataParallelRank: null, events: [stored(hashes('a', 300), t, null)] } }, 0);
+    // The prefix index cuts 64-token blocks: the exact index rehashes at 4, first in part (matchLive).
+    const b = blocksOf(t, 64);
+    expect(live(idx, b)).toEqual(new Map([['short', 12], ['long', 600], ['all', 1200]]));
+    expect(perEngine(idx, b)).toEqual(new Map([['short', 12], ['long', 600], ['all', 1200]]));
+    // A prompt diverging at block 40: keys hashed partly for it, then the full walk of matchedTokens.
+    const other = blocksOf([...t.slice(0, 160), ...Array.from({ length: 1000 }, () => 3)], 64);
+    expect(live(idx, other)).toEqual(new Map([['short', 12], ['long', 160], ['all', 160]]));
+    expect(idx.matchedTokens('all', other)).toBe(160);
+    expect(live(idx, other)).toEqual(perEngine(idx, other));
+  });
+
   it('stays equal to the per-engine index under random stores, removals, clears, restarts, evictions and engine churn (40 engines)', () => {
     const rand = prng(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
