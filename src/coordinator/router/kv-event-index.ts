@@ -694,9 +694,7 @@ export class KvEventIndex {
 
   private growRows(): void {
     const rows = this.rowFill.length * 2;
-    const fill = new Int32Array(rows);
-    fill.set(this.rowFill);
-    this.rowFill = fill;
+    this.rowFill = widened(this.rowFill, rows);
     const h = new Uint32Array(rows * this.words);
     h.set(this.holders);
     this.holders = h;
@@ -750,24 +748,12 @@ export class KvEventIndex {
   private grow(): void {
     const old = this.keys.length;
     const size = Math.min(this.capacity, old * 2);
-    const keys = new Float64Array(size);
-    keys.set(this.keys);
-    this.keys = keys;
-    const owner = new Int32Array(size);
-    owner.set(this.owner);
-    this.owner = owner;
-    const media = new Uint8Array(size);
-    media.set(this.media);
-    this.media = media;
-    const prev = new Int32Array(size);
-    prev.set(this.prev);
-    this.prev = prev;
-    const next = new Int32Array(size);
-    next.set(this.next);
-    this.next = next;
-    const entryRow = new Int32Array(size);
-    entryRow.set(this.entryRow);
-    this.entryRow = entryRow;
+    this.keys = widened(this.keys, size);
+    this.owner = widened(this.owner, size);
+    this.media = widened(this.media, size);
+    this.prev = widened(this.prev, size);
+    this.next = widened(this.next, size);
+    this.entryRow = widened(this.entryRow, size);
     this.linkFree(old, size);
   }
 
@@ -788,4 +774,11 @@ function mediumBit(medium: string | null): number {
 
 export function createKvEventIndex(opts: KvEventIndexOptions): KvEventIndex {
   return new KvEventIndex(opts);
+}
+
+/** A copy of `a` in a new array of `size` elements (the rest zero). */
+function widened<T extends Float64Array | Int32Array | Uint32Array | Uint8Array | Float32Array>(a: T, size: number): T {
+  const out = new (a.constructor as new (n: number) => T)(size);
+  out.set(a);
+  return out;
 }
