@@ -190,6 +190,13 @@ class KvConnectError(KvError):
         self.reason = reason
 
 
+def connection_ended(e: BaseException) -> bool:
+    """True when ``e`` says this connection is over but the shard may serve a new one: the socket
+    closed or broke, or the agent answered SHUTTING_DOWN (it is stopping; a restarted agent listens
+    on the same socket). A caller replaces the connection once before it calls the shard down."""
+    return isinstance(e, KvConnectError) or (isinstance(e, KvError) and getattr(e, 'status', None) == SHUTTING_DOWN)
+
+
 class Header(NamedTuple):
     length: int
     op: int

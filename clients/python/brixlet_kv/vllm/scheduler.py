@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..client import KvClient
-from ..protocol import ITEM_OK, KvConnectError, KvError
+from ..protocol import ITEM_OK, KvConnectError, KvError, connection_ended
 from ._compat import block_removed, block_stored
 from .config import ConnectorConfig
 from .keys import RequestKeys, chain_seed
@@ -93,9 +93,9 @@ class SchedulerSide:
         try:
             try:
                 return self._ask(keys)
-            except KvConnectError:
-                if not was_open:
-                    raise  # a new connection failed: the shard is down
+            except KvError as e:
+                if not was_open or not connection_ended(e):
+                    raise  # a new connection failed (the shard is down), or a refusal of this request
                 # A connection the shard dropped (agent restart): once more on a new one.
                 had.close()
                 return self._ask(keys)

@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ..client import KvClient, Lease
-from ..protocol import ITEM_OK, KvConnectError, KvError
+from ..protocol import ITEM_OK, KvConnectError, KvError, connection_ended
 from .config import ConnectorConfig
 from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta
 from .stats import BrixletConnectorStats, StatsDelta
@@ -136,7 +136,9 @@ class WorkerSide:
         client = self._open()
         try:
             return fn(client), client
-        except KvConnectError:
+        except KvError as e:
+            if not connection_ended(e):
+                raise
             client.close()
             client = self._open()
             return fn(client), client
