@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import koffi from 'koffi';
+import { SOL_SOCKET, getsockopt, socketFd } from './sockopt.js';
 
 export interface PeerCred {
   readonly pid: number;
@@ -22,7 +23,6 @@ export interface PeerCred {
   readonly groups: readonly number[];
 }
 
-const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 const SO_PEERGROUPS = 59;
 const ERANGE = 34;
@@ -30,17 +30,6 @@ const ERANGE = 34;
 const MAX_GROUPS = 65_536;
 /** struct ucred { pid_t pid; uid_t uid; gid_t gid; } */
 const UCRED_BYTES = 12;
-
-type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: Buffer) => number;
-let getsockopt: GetSockOpt | undefined;
-
-function libcGetsockopt(): GetSockOpt {
-  if (getsockopt === undefined) {
-    const fn = koffi.load('libc.so.6').func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)');
-    getsockopt = (fd, level, name, value, length) => fn(fd, level, name, value, length) as number;
-  }
-  return getsockopt;
-}
 
 /** The `Groups:` of a /proc/<pid>/status text when its real uid is `uid`; [] otherwise. Pure. */
 export function parseStatusGroups(text: string, uid: number): number[] {
@@ -67,7 +56,7 @@ function peerGroups(fd: number): number[] | undefined {
     const value = Buffer.alloc(room * 4);
     const length = Buffer.alloc(4);
     length.writeUInt32LE(value.length, 0);
-    const rc = libcGetsockopt()(fd, SOL_SOCKET, SO_PEERGROUPS, value, length);
+    const rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, value, length);
     if (rc === 0) {
       const n = Math.min(length.readUInt32LE(0), value.length) >>> 2;
       return Array.from({ length: n }, (_, i) => value.readUInt32LE(i * 4));
@@ -79,12 +68,12 @@ function peerGroups(fd: number): number[] | undefined {
 
 /** SO_PEERCRED of an accepted unix socket; undefined when it cannot be read (no fd, not Linux). */
 export function readPeerCred(socket: Socket): PeerCred | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0 || process.platform !== 'linux') return undefined;
+  const fd = socketFd(socket);
+  if (fd === undefined) return undefined;
   const value = Buffer.alloc(UCRED_BYTES);
   const length = Buffer.alloc(4);
   length.writeUInt32LE(UCRED_BYTES, 0);
-  if (libcGetsockopt()(fd, SOL_SOCKET, SO_PEERCRED, value, length) !== 0 || length.readUInt32LE(0) < UCRED_BYTES) return undefined;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, value, length) !== 0 || length.readUInt32LE(0) < UCRED_BYTES) return undefined;
   const pid = value.readInt32LE(0);
   const uid = value.readUInt32LE(4);
   const gid = value.readUInt32LE(8);

@@ -7,51 +7,38 @@
  * keeps the kernel's default of 1 byte and nothing else changes.
  */
 import type { Socket } from 'node:net';
-import koffi from 'koffi';
+import { SOL_SOCKET, getsockopt, setsockopt, socketFd } from '../sockopt.js';
 
-const SOL_SOCKET = 1;
 const SO_RCVLOWAT = 18;
+/** Once libc could not be bound, no socket tries again. */
+let unavailable = false;
 
-type SockOpt = (fd: number, level: number, name: number, value: Buffer, length: Buffer | number) => number;
-let libc: { set: SockOpt; get: SockOpt } | undefined | null;
-
-function sockopt(): { set: SockOpt; get: SockOpt } | undefined {
-  if (libc === undefined) {
-    try {
-      const lib = koffi.load('libc.so.6');
-      const set = lib.func('int setsockopt(int fd, int level, int optname, void *optval, uint32_t optlen)');
-      const get = lib.func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)');
-      libc = { set: (...a) => set(...a) as number, get: (...a) => get(...a) as number };
-    } catch {
-      libc = null;
-    }
+/** `fn(fd)` on the socket's descriptor; undefined without one, or without libc. */
+function withFd<T>(socket: Socket, fn: (fd: number) => T): T | undefined {
+  const fd = socketFd(socket);
+  if (fd === undefined || unavailable) return undefined;
+  try {
+    return fn(fd);
+  } catch {
+    unavailable = true;
+    return undefined;
   }
-  return libc ?? undefined;
-}
-
-function fdOf(socket: Socket): number | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return process.platform === 'linux' && typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 const value = Buffer.alloc(4);
 
 /** Sets the socket's receive low-water mark (bytes ≥ 1); false when it could not be set. */
 export function setReceiveLowWater(socket: Socket, bytes: number): boolean {
-  const fd = fdOf(socket);
-  const fns = fd === undefined ? undefined : sockopt();
-  if (fd === undefined || fns === undefined) return false;
   value.writeInt32LE(Math.max(1, Math.min(bytes, 0x7fffffff)), 0);
-  return fns.set(fd, SOL_SOCKET, SO_RCVLOWAT, value, 4) === 0;
+  return withFd(socket, (fd) => setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, value) === 0) ?? false;
 }
 
 /** The socket's receive low-water mark as the kernel holds it; undefined where it cannot be read. */
 export function receiveLowWater(socket: Socket): number | undefined {
-  const fd = fdOf(socket);
-  const fns = fd === undefined ? undefined : sockopt();
-  if (fd === undefined || fns === undefined) return undefined;
-  const out = Buffer.alloc(4);
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(4, 0);
-  return fns.get(fd, SOL_SOCKET, SO_RCVLOWAT, out, length) === 0 ? out.readInt32LE(0) : undefined;
+  return withFd(socket, (fd) => {
+    const out = Buffer.alloc(4);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(4, 0);
+    return getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, out, length) === 0 ? out.readInt32LE(0) : undefined;
+  });
 }
