@@ -6,13 +6,10 @@
  * map and strings, from npm run bench:kv-events) and evictions.
  */
 import type { KvEventFeed } from '../router/kv-event-feed.js';
+import { escapeLabel as esc } from './router-metrics.js';
 
 /** Bytes per indexed block beyond the typed arrays: the engine-hash map entry and its string (bench:kv-events). */
 export const MAP_BYTES_PER_BLOCK = 50;
-
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
 
 type Kind = 'counter' | 'gauge';
 

@@ -31,7 +31,8 @@ export interface RouterMetrics {
   render(): string;
 }
 
-function escapeLabel(v: string): string {
+/** A Prometheus label value, escaped for the exposition text. */
+export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
