@@ -626,8 +626,12 @@ export class KvEventIndex {
     const e = this.bySlot[this.owner[entry] as number] as EngineRec;
     const hash = this.hashes[entry] as string;
     e.byHash.delete(hash);
-    const key = this.keys[entry] as number;
-    if (this.byKey.delete(key, e.slot, entry)) this.release(e, entry);
+    this.free(e, entry);
+  }
+
+  /** Unindexes the entry (its key row, the age list) and puts its slot on the free list. */
+  private free(e: EngineRec, entry: number): void {
+    if (this.byKey.delete(this.keys[entry] as number, e.slot, entry)) this.release(e, entry);
     this.unlink(entry);
     this.hashes[entry] = undefined;
     this.owner[entry] = NIL;
@@ -637,15 +641,7 @@ export class KvEventIndex {
   }
 
   private clearEngine(e: EngineRec): void {
-    for (const entry of e.byHash.values()) {
-      if (this.byKey.delete(this.keys[entry] as number, e.slot, entry)) this.release(e, entry);
-      this.unlink(entry);
-      this.hashes[entry] = undefined;
-      this.owner[entry] = NIL;
-      this.next[entry] = this.freeHead;
-      this.freeHead = entry;
-      this.used--;
-    }
+    for (const entry of e.byHash.values()) this.free(e, entry);
     e.byHash = new Map();
   }
 
