@@ -5,6 +5,7 @@ import { tokensToText } from '../../../src/coordinator/gateway/engine-tokenizer.
 import { createKvEventIndex, type KvEventIndex } from '../../../src/coordinator/router/kv-event-index.js';
 import { createPrefixIndex } from '../../../src/coordinator/router/prefix-index.js';
 import type { PromptBlocks } from '../../../src/coordinator/router/types.js';
+import { seeded } from './fixtures.js';
 
 const BS = 4;
 
@@ -32,17 +33,6 @@ function perEngine(idx: KvEventIndex, b: PromptBlocks): Map<string, number> {
     if (t > 0) out.set(uid, t);
   }
   return out;
-}
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('KvEventIndex holder rows (matchLive)', () => {
@@ -107,7 +97,7 @@ describe('KvEventIndex holder rows (matchLive)', () => {
   });
 
   it('stays equal to the per-engine index under random stores, removals, clears, restarts, evictions and engine churn (40 engines)', () => {
-    const rand = prng(7);
+    const rand = seeded(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
     // Prompts sharing prefixes: 6 roots, each extended by random suffixes, 8 blocks each.
     const roots = Array.from({ length: 6 }, (_, r) => Array.from({ length: 12 }, (_, i) => 100 * r + i + 1));
