@@ -1,6 +1,7 @@
 """A vLLM-less driver for BrixletConnector: one scheduler instance and one worker instance per TP rank,
 called in vLLM's documented step order (metadata built on the scheduler, bound on every worker; worker
-outputs aggregated across ranks and handed back), over paged KV tensors in vLLM's layouts (CPU torch).
+outputs aggregated across ranks and handed back), over paged KV tensors in vLLM's layouts (CPU torch by
+default; ``Engine(device=...)`` puts them on another device, e.g. ``cuda``).
 
 It is not vLLM's scheduler: one request at a time, no local prefix cache, policy "recompute" for
 failed loads (the computed prefix is cut back to the first failed block, as vLLM does).
@@ -75,21 +76,21 @@ def kv_cache_config(num_blocks: int):
     return SimpleNamespace(num_blocks=num_blocks, kv_cache_groups=[SimpleNamespace(layer_names=list(LAYERS), kv_cache_spec=SimpleNamespace(page_size_bytes=page))])
 
 
-def paged_tensor(num_blocks: int, layout: str):
+def paged_tensor(num_blocks: int, layout: str, device: str = 'cpu'):
     """vLLM's FlashAttention cache: logical shape (2, num_blocks, block_size, heads, head_size); HND stores
     heads before tokens (a permuted view of a contiguous tensor)."""
     if layout == 'NHD':
-        return torch.zeros(2, num_blocks, BLOCK_TOKENS, HEADS, HEAD_SIZE, dtype=torch.float16)
-    return torch.zeros(2, num_blocks, HEADS, BLOCK_TOKENS, HEAD_SIZE, dtype=torch.float16).permute(0, 1, 3, 2, 4)
+        return torch.zeros(2, num_blocks, BLOCK_TOKENS, HEADS, HEAD_SIZE, dtype=torch.float16, device=device)
+    return torch.zeros(2, num_blocks, HEADS, BLOCK_TOKENS, HEAD_SIZE, dtype=torch.float16, device=device).permute(0, 1, 3, 2, 4)
 
 
 class Engine:
-    def __init__(self, socket: str, model: str, seed: int, tp: int = 1, layout: str = 'NHD', num_blocks: int = 64, policy: str = 'recompute', extra: dict | None = None) -> None:
+    def __init__(self, socket: str, model: str, seed: int, tp: int = 1, layout: str = 'NHD', num_blocks: int = 64, policy: str = 'recompute', extra: dict | None = None, device: str = 'cpu') -> None:
         kvc = kv_cache_config(num_blocks)
         self.tp = tp
         self.scheduler = BrixletConnector(vllm_config(socket, model, tp, 0, layout, policy, extra), KVConnectorRole.SCHEDULER, kvc)
         self.workers = [BrixletConnector(vllm_config(socket, model, tp, r, layout, policy, extra), KVConnectorRole.WORKER, kvc) for r in range(tp)]
-        self.kv = [{name: paged_tensor(num_blocks, layout) for name in LAYERS} for _ in range(tp)]
+        self.kv = [{name: paged_tensor(num_blocks, layout, device) for name in LAYERS} for _ in range(tp)]
         for w, caches in zip(self.workers, self.kv):
             w.register_kv_caches(caches)
         self.free = list(range(num_blocks))
@@ -160,7 +161,7 @@ class Engine:
         """The 'forward': fresh random K/V for token positions [start, end) (only a load can reproduce them)."""
         t = self.kv[rank][layer]
         for pos in range(start, end):
-            t[:, block_ids[pos // BLOCK_TOKENS], pos % BLOCK_TOKENS] = torch.randn(2, HEADS, HEAD_SIZE, generator=self.gen).half()
+            t[:, block_ids[pos // BLOCK_TOKENS], pos % BLOCK_TOKENS] = torch.randn(2, HEADS, HEAD_SIZE, generator=self.gen).half().to(t.device)
 
     # ── one request, start to finish ──
 
@@ -204,5 +205,5 @@ class Engine:
         out = b''
         for name in LAYERS:
             t = self.kv[rank][name]
-            out += t.select(1, block_id).contiguous().numpy().tobytes()
+            out += t.select(1, block_id).contiguous().cpu().numpy().tobytes()
         return out
