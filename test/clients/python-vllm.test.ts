@@ -2,7 +2,7 @@
 // The harness needs torch (CPU is enough): BRIXLET_TORCH_PYTHON names the interpreter, else the first of
 // python3 and /usr/bin/python3 that imports torch; without one the suite reports its tests skipped.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,33 @@ describe('clients/python BrixletConnector (vLLM KV connector) against a live sha
     const s = service.summary();
     expect(s.leases).toEqual({ read: 0, write: 0 });
     expect(s.bytesByState.writing).toBe(0);
+  });
+});
+
+describe('clients/python BrixletConnector hardware scenario, on the CPU', () => {
+  // The script test/hardware/vllm-connector-gpu.test.ts runs with --device cuda: here with small shapes,
+  // so that it keeps working where no GPU is lent.
+  const py = torchPython();
+  it.skipIf(py === undefined)('engine B loads what engine A saved, byte for byte, in both layouts, and the script reports timings', { timeout: 180_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brixlet-vllm-gpu-scenario-'));
+    try {
+      const out = join(dir, 'out.json');
+      const args = ['clients/python/tests_vllm/gpu_scenario.py', '--socket', service.socketPath, '--device', 'cpu', '--blocks', '4', '--layers', '3', '--heads', '2', '--head-size', '32', '--tp', '2', '--reps', '1', '--json', out];
+      const { code, output } = await runPython(py ?? 'python3', args, {});
+      if (code !== 0) expect.fail(`gpu scenario exited ${code}:\n${output}`);
+      const r = JSON.parse(readFileSync(out, 'utf8')) as { device: string; torch: { intact: boolean }; layouts: Record<string, { loaded_blocks: number[]; bytes_intact: boolean; load_failed_blocks: number; save_GBps: number; load_vs_torch_pieces: number }> };
+      expect(r.device).toBe('cpu');
+      expect(r.torch.intact).toBe(true);
+      expect(Object.keys(r.layouts)).toEqual(['NHD', 'HND']);
+      for (const l of Object.values(r.layouts)) {
+        expect(l).toMatchObject({ loaded_blocks: [4, 4], bytes_intact: true, load_failed_blocks: 0 });
+        expect(l.save_GBps).toBeGreaterThan(0);
+        expect(l.load_vs_torch_pieces).toBeGreaterThan(0);
+      }
+      expect(service.summary().leases).toEqual({ read: 0, write: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
