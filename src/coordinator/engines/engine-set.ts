@@ -68,6 +68,8 @@ interface Entry {
   readonly state: Mutable<EngineState>;
   /** Models from the last answer of /v1/models; undefined until one came. */
   answered: readonly string[] | undefined;
+  /** Of those, the LoRA adapters (listed with a parent model). */
+  adapters: readonly string[];
   /** Why the last probe found the engine dead (/health failed); undefined when alive. */
   healthError: string | undefined;
   modelsError: string | undefined;
@@ -97,6 +99,7 @@ export class EngineSet implements EngineSetView, EngineSink, Disposable {
   private sorted: readonly EngineState[] = [];
   private healthyModels: readonly string[] = [];
   private knownModels = new Set<string>();
+  private loraAdapters = new Set<string>();
   private readonly byModel = new Map<string, Candidates>();
   private disposed = false;
 
@@ -230,6 +233,11 @@ export class EngineSet implements EngineSetView, EngineSink, Disposable {
     return false;
   }
 
+  isLoraAdapter(model: string): boolean {
+    this.refresh();
+    return this.loraAdapters.has(model);
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -256,7 +264,13 @@ export class EngineSet implements EngineSetView, EngineSink, Disposable {
     entry.probedAt = r.at;
     entry.healthError = r.alive ? undefined : (r.healthError ?? '/health failed');
     entry.modelsError = r.modelsError;
-    if (r.models !== undefined) entry.answered = r.models;
+    if (r.models !== undefined) {
+      entry.answered = r.models;
+      if (!sameList(entry.adapters, r.adapters ?? [])) {
+        entry.adapters = r.adapters ?? [];
+        this.invalidate();
+      }
+    }
     judge(entry);
     s.excludedBecause = this.exclusion(entry);
     if (r.sample !== undefined) {
@@ -297,7 +311,9 @@ export class EngineSet implements EngineSetView, EngineSink, Disposable {
     const states: EngineState[] = [];
     const healthy = new Set<string>();
     const known = new Set<string>();
+    const adapters = new Set<string>();
     for (const entry of this.entries.values()) {
+      for (const a of entry.adapters) adapters.add(a);
       const s = entry.state;
       s.excludedBecause = this.exclusion(entry);
       if (s.node !== undefined && this.nodes?.kvOf !== undefined) s.kv = this.nodes.kvOf(s.node);
@@ -311,6 +327,7 @@ export class EngineSet implements EngineSetView, EngineSink, Disposable {
     this.sorted = Object.freeze(states);
     this.healthyModels = Object.freeze([...healthy].sort());
     this.knownModels = known;
+    this.loraAdapters = adapters;
   }
 
   private exclusion(entry: Entry): string | undefined {
@@ -365,7 +382,7 @@ function newEntry(spec: EngineSpec): Entry {
     excludedBecause: NOT_PROBED,
     load: { inFlight: 0, prefillTokens: 0, decoding: 0, decodeTokens: 0, total: 0 },
   };
-  return { spec, state, answered: undefined, healthError: undefined, modelsError: undefined, healthReason: NOT_PROBED, lastScrape: undefined, probedAt: undefined };
+  return { spec, state, answered: undefined, adapters: [], healthError: undefined, modelsError: undefined, healthReason: NOT_PROBED, lastScrape: undefined, probedAt: undefined };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ProbeResult {
   readonly healthError?: string;
   /** Model ids from /v1/models; undefined when it was not read or failed. */
   readonly models?: readonly string[];
+  /** Those of `models` that are LoRA adapters (vLLM lists them with a `parent`, the base model). */
+  readonly adapters?: readonly string[];
   readonly modelsError?: string;
   /** The parsed /metrics; undefined when it was not read or failed. */
   readonly sample?: VllmSample;
@@ -135,12 +137,12 @@ export class Prober implements Disposable {
     return { at: this.now(), alive: true, ...models, ...metrics };
   }
 
-  private async readModels(base: string, signal: AbortSignal): Promise<Pick<ProbeResult, 'models' | 'modelsError'>> {
+  private async readModels(base: string, signal: AbortSignal): Promise<Pick<ProbeResult, 'models' | 'adapters' | 'modelsError'>> {
     try {
       const res = await this.opts.get(`${base}/v1/models`, signal);
       if (res.status !== 200) return { modelsError: `/v1/models ${res.status}` };
-      const models = parseModelList(res.body);
-      return models === undefined ? { modelsError: '/v1/models: not an OpenAI model list' } : { models };
+      const cards = parseModelCards(res.body);
+      return cards === undefined ? { modelsError: '/v1/models: not an OpenAI model list' } : cards;
     } catch (err) {
       return { modelsError: `/v1/models: ${(err as Error).message}` };
     }
@@ -159,6 +161,14 @@ export class Prober implements Disposable {
 
 /** `{"object":"list","data":[{"id":"m"}…]}` → ids, sorted and unique; undefined when the shape is wrong. */
 export function parseModelList(body: string): string[] | undefined {
+  return parseModelCards(body)?.models;
+}
+
+/**
+ * /v1/models → model ids (sorted, unique) and, among them, the LoRA adapters: vLLM lists an adapter
+ * with `parent` naming its base model (the base model's own card has none). Undefined when the shape is wrong.
+ */
+export function parseModelCards(body: string): { models: string[]; adapters: string[] } | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -168,9 +178,13 @@ export function parseModelList(body: string): string[] | undefined {
   const data = (parsed as { data?: unknown } | null)?.data;
   if (!Array.isArray(data)) return undefined;
   const ids = new Set<string>();
+  const adapters = new Set<string>();
   for (const item of data) {
-    const id = (item as { id?: unknown } | null)?.id;
-    if (typeof id === 'string' && id !== '') ids.add(id);
+    const card = item as { id?: unknown; parent?: unknown } | null;
+    const id = card?.id;
+    if (typeof id !== 'string' || id === '') continue;
+    ids.add(id);
+    if (typeof card?.parent === 'string' && card.parent !== '' && card.parent !== id) adapters.add(id);
   }
-  return [...ids].sort();
+  return { models: [...ids].sort(), adapters: [...adapters].sort() };
 }

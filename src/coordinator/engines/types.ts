@@ -41,4 +41,6 @@ export interface EngineSetView {
   models(): string[];
   /** True when some known engine (healthy or not) lists the model, or some engine has not listed its models yet. */
   knowsModel(model: string): boolean;
+  /** True when some engine lists `model` as a LoRA adapter (its KV blocks are keyed apart from the base model's). */
+  isLoraAdapter(model: string): boolean;
 }

@@ -138,6 +138,7 @@ export class CompletionProxy {
         ...(policy !== undefined && { policy }),
         ...(prefillWeight !== undefined && { prefillWeight }),
         ...(decodeWeight !== undefined && { decodeWeight }),
+        ...(d.engines.isLoraAdapter(openai.model) && { lora: openai.model }),
       };
       call = { req, res, body, reqId, url: req.url ?? '/', openai, route, startedAt };
     } catch (err) {

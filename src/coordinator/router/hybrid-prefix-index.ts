@@ -24,9 +24,9 @@ export class HybridPrefixIndex implements PrefixIndex {
     return this.approx.size;
   }
 
-  blocks(prompt: string): PromptBlocks {
-    const b = this.approx.blocks(prompt);
-    return { hashes: b.hashes, blockTokens: b.blockTokens, text: prompt };
+  blocks(prompt: string, lora?: string): PromptBlocks {
+    const b = this.approx.blocks(prompt, lora);
+    return { hashes: b.hashes, blockTokens: b.blockTokens, text: prompt, ...(b.seed !== undefined && { seed: b.seed }) };
   }
 
   source(engineUid: string): PrefixSource {

@@ -40,6 +40,7 @@ import { BrixletError } from '../../common/errors.js';
 import { BRIXLET_MEDIUM, GPU_MEDIUM, type KvEvent, type KvEventBatch, type ReceivedKvEventBatch } from '../../common/kv-events/types.js';
 import { chainedBlockHashes, hashTokenBlock } from './block-hash.js';
 import { KeyTable } from './key-table.js';
+import { loraSeed } from './lora-seed.js';
 import type { PromptBlocks } from './types.js';
 
 export interface KvEventIndexOptions {
@@ -70,7 +71,7 @@ export interface KvEngineStats {
   /** Sequence jumps seen, and the batches they skipped over. */
   readonly gaps: number;
   readonly missedBatches: number;
-  /** Stored blocks not indexed: parent unknown, no token ids for a new block, or a LoRA adapter's. */
+  /** Stored blocks not indexed: parent unknown, no token ids for a new block, or an adapter named only by lora_id. */
   readonly unkeyed: number;
   /** Sequence restarts at 0 (a restarted publisher): the engine's blocks were dropped. */
   readonly restarts: number;
@@ -464,7 +465,7 @@ export class KvEventIndex {
     if (keys.length < want) {
       const from = keys.length;
       const to = Math.min(total, Math.max(want, from * 2));
-      const prev = from === 0 ? this.seed : (keys[from - 1] as number);
+      const prev = from === 0 ? (blocks.seed ?? this.seed) : (keys[from - 1] as number);
       const text0 = from === 0 && to === total ? text : text.substring(from * blockSize, to * blockSize);
       for (const key of chainedBlockHashes(text0, blockSize, prev)) keys.push(key);
     }
@@ -550,16 +551,19 @@ export class KvEventIndex {
         const hashes = ev.blockHashes;
         const ids = ev.tokenIds;
         const bs = ev.blockSize;
+        if (ev.loraName === null && ev.loraId !== null) {
+          // An adapter known only by vLLM's lora_int_id, a number each engine process assigns as it
+          // loads adapters: no name to seed its keys with, and the same id on two engines may name
+          // different adapters. Not indexed (adapter blocks never serve the base model's prefix).
+          e.unkeyed += hashes.length;
+          return;
+        }
         let prevKey: number | undefined;
-        if (ev.parentBlockHash === null) prevKey = this.seed;
+        // An adapter's chain starts from its own seed (lora-seed.ts), the one its requests' keys use.
+        if (ev.parentBlockHash === null) prevKey = ev.loraName === null ? this.seed : loraSeed(ev.loraName);
         else {
           const p = e.byHash.get(ev.parentBlockHash);
           if (p !== undefined) prevKey = this.keys[p];
-        }
-        if (ev.loraId !== null) {
-          // Adapter blocks never serve a base-model prompt's prefix; the gateway does not key them.
-          e.unkeyed += hashes.length;
-          return;
         }
         for (let k = 0; k < hashes.length; k++) {
           const h = hashes[k] as string;

@@ -16,6 +16,7 @@
 import { BrixletError } from '../../common/errors.js';
 import { chainedBlockHashes } from './block-hash.js';
 import { BlockTable } from './block-table.js';
+import { loraSeed } from './lora-seed.js';
 import { PrefixMatches, type MatchSource } from './prefix-matches.js';
 import type { PrefixIndex, PromptBlocks } from './types.js';
 
@@ -80,8 +81,10 @@ class ChainedPrefixIndex implements BlockPrefixIndex, MatchSource {
     return this.table.size;
   }
 
-  blocks(prompt: string): PromptBlocks {
-    return { hashes: chainedBlockHashes(prompt, this.blockTokens, this.seed), blockTokens: this.blockTokens };
+  blocks(prompt: string, lora?: string): PromptBlocks {
+    if (lora === undefined) return { hashes: chainedBlockHashes(prompt, this.blockTokens, this.seed), blockTokens: this.blockTokens };
+    const seed = loraSeed(lora);
+    return { hashes: chainedBlockHashes(prompt, this.blockTokens, seed), blockTokens: this.blockTokens, seed };
   }
 
   matchLength(engineUid: string, blocks: PromptBlocks): number {

@@ -91,7 +91,7 @@ export class Router implements OutputObserver {
       throw new BrixletError('BRX_ERR_GATEWAY_NO_ENGINE', { model: req.model, reason });
     }
     const chosenPolicy = policy ?? this.policy(req.policy ?? this.defaultPolicy);
-    const blocks = this.prefix.blocks(req.prompt);
+    const blocks = this.prefix.blocks(req.prompt, req.lora);
     const ctx = this.ctx;
     ctx.now = this.clock();
     const choice = chosenPolicy.choose(req, blocks, pool, ctx as PolicyContext);

@@ -124,6 +124,8 @@ export interface RouteRequest {
   readonly decodeWeight?: number;
   /** Engines already tried for this request (retries avoid them). */
   readonly exclude?: ReadonlySet<string>;
+  /** The LoRA adapter the request's model names: its blocks are keyed apart (lora-seed.ts). */
+  readonly lora?: string;
 }
 
 /** Chained block hashes of a prompt (computed once per request). */
@@ -133,12 +135,15 @@ export interface PromptBlocks {
   readonly blockTokens: number;
   /** The text that was hashed (with the engine tokenizer: one code unit per token), when kept. */
   readonly text?: string;
+  /** h_{-1} of the keys when it is not the index's own seed: a LoRA adapter's (lora-seed.ts). */
+  readonly seed?: number;
 }
 
 /** The approximate prefix index built from routing history: chained hashes, an LRU per engine, a reverse map. */
 export interface PrefixIndex {
   readonly blockTokens: number;
-  blocks(prompt: string): PromptBlocks;
+  /** The prompt's blocks; keyed from the adapter's seed when `lora` names a LoRA adapter. */
+  blocks(prompt: string, lora?: string): PromptBlocks;
   /** Leading blocks of `blocks` that `engineUid` holds (stops at the first miss). */
   matchLength(engineUid: string, blocks: PromptBlocks): number;
   /** For every engine holding at least the first block: uid → matched leading blocks. */

@@ -11,6 +11,8 @@ import { silentLog } from '../../helpers/apps.js';
 interface Script {
   health: number | string;
   models?: string[] | number;
+  /** LoRA adapters among the models: id → parent (base model), as vLLM lists them. */
+  parents?: Record<string, string>;
   metrics?: string;
 }
 
@@ -23,7 +25,7 @@ function scripted(scripts: Record<string, Script>): ProbeFetch {
     if (u.pathname === '/health') return { status: s.health, body: '' };
     if (u.pathname === '/v1/models') {
       if (typeof s.models === 'number' || s.models === undefined) return { status: s.models ?? 404, body: 'nope' };
-      return { status: 200, body: JSON.stringify({ object: 'list', data: s.models.map((id) => ({ id, object: 'model' })) }) };
+      return { status: 200, body: JSON.stringify({ object: 'list', data: s.models.map((id) => ({ id, object: 'model', ...(s.parents?.[id] !== undefined && { parent: s.parents[id] }) })) }) };
     }
     return { status: 200, body: s.metrics ?? '' };
   };
@@ -49,6 +51,23 @@ function build(scripts: Record<string, Script>, specs: EngineSpec[], nodes?: Nod
 }
 
 const names = (c: { engines: readonly { name: string }[] }): string[] => c.engines.map((e) => e.name);
+
+describe('EngineSet LoRA adapters', () => {
+  it('knows a model as a LoRA adapter while some engine lists it with a parent model', async () => {
+    const scripts: Record<string, Script> = {
+      'http://e1:8000': { health: 200, models: ['llama', 'sql'], parents: { sql: 'llama' } },
+      'http://e2:8000': { health: 200, models: ['llama'] },
+    };
+    const s = build(scripts, [spec(1), spec(2)]);
+    await s.probeNow();
+    expect(s.isLoraAdapter('sql')).toBe(true);
+    expect(s.isLoraAdapter('llama')).toBe(false);
+    expect(names(s.candidates('sql'))).toEqual(['e1']);
+    scripts['http://e1:8000']!.models = ['llama'];
+    await s.probeNow();
+    expect(s.isLoraAdapter('sql')).toBe(false);
+  });
+});
 
 describe('EngineSet candidates', () => {
   it('lists healthy engines serving the model, and says why when there are none', async () => {

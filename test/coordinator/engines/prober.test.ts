@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMockEngine, type RunningMockEngine } from '../../../src/mock-engine/index.js';
 import { createEngineSet, type EngineSet } from '../../../src/coordinator/engines/engine-set.js';
-import { parseModelList } from '../../../src/coordinator/engines/prober.js';
+import { parseModelCards, parseModelList } from '../../../src/coordinator/engines/prober.js';
 import { parseEngineList } from '../../../src/coordinator/engines/static-engines.js';
 import { silentLog } from '../../helpers/apps.js';
 
@@ -85,6 +85,14 @@ describe('the prober against real mock engines', () => {
     expect(m.busyTimeRatio).toBeGreaterThanOrEqual(0);
     expect(m.promptThroughput).toBeGreaterThanOrEqual(0);
     expect(m.generationThroughput).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('parseModelCards', () => {
+  it('names the LoRA adapters: cards with a parent other than themselves (vLLM lists adapters so)', () => {
+    const body = JSON.stringify({ object: 'list', data: [{ id: 'llama', parent: null }, { id: 'sql', parent: 'llama', root: '/adapters/sql' }, { id: 'self', parent: 'self' }] });
+    expect(parseModelCards(body)).toEqual({ models: ['llama', 'self', 'sql'], adapters: ['sql'] });
+    expect(parseModelCards('{"data":{}}')).toBeUndefined();
   });
 });
 

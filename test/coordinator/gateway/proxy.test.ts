@@ -34,6 +34,7 @@ const view: EngineSetView = {
   },
   models: () => [MODEL],
   knowsModel: (m) => m === MODEL,
+  isLoraAdapter: () => false,
 };
 
 async function deadUrl(): Promise<string> {

@@ -16,6 +16,7 @@ const engines = (inFlight: Record<string, number>): EngineSetView => ({
   candidates: () => ({ engines: [] }),
   models: () => [],
   knowsModel: () => false,
+  isLoraAdapter: () => false,
 });
 
 it('counts requests, decisions, retries, errors and tokens by their labels', () => {

@@ -3,6 +3,7 @@ import type { BlockStored, KvEvent, ReceivedKvEventBatch } from '../../../src/co
 import { chainedBlockHashes, hashBlock, hashTokenBlock } from '../../../src/coordinator/router/block-hash.js';
 import { tokensToText } from '../../../src/coordinator/gateway/engine-tokenizer.js';
 import { createKvEventIndex, type KvEventIndex } from '../../../src/coordinator/router/kv-event-index.js';
+import { loraSeed } from '../../../src/coordinator/router/lora-seed.js';
 import { createPrefixIndex } from '../../../src/coordinator/router/prefix-index.js';
 
 const BS = 4;
@@ -34,6 +35,22 @@ function gatewayBlocks(tokens: number[]) {
   const text = tokensToText(tokens);
   return { ...prefix.blocks(text), text };
 }
+
+/** The gateway's blocks for a request to the LoRA adapter `lora`. */
+function loraBlocks(tokens: number[], lora: string) {
+  const prefix = createPrefixIndex({ blockTokens: BS, capacity: 100 });
+  const text = tokensToText(tokens);
+  return { ...prefix.blocks(text, lora), text };
+}
+
+describe('loraSeed', () => {
+  it('is the vLLM connector chain seed rule, first 53 bits: sha256("brixlet-vllm\\0lora=<name>\\0salt=")', () => {
+    // python3: int.from_bytes(hashlib.sha256(b'brixlet-vllm\0lora=sql\0salt=').digest()[:8], 'big') >> 11
+    expect(loraSeed('sql')).toBe(3854078705180467);
+    expect(loraSeed('sql')).not.toBe(loraSeed('other'));
+    expect(Number.isSafeInteger(loraSeed('other'))).toBe(true);
+  });
+});
 
 describe('hashTokenBlock', () => {
   it('equals hashBlock over the engine tokenizer text, ids taken mod 2^16', () => {
@@ -98,11 +115,48 @@ describe('KvEventIndex', () => {
     expect(idx.engineBlocks('e1')).toBe(1);
   });
 
-  it('does not key blocks whose parent it never saw, nor LoRA blocks', () => {
+  it('does not key blocks whose parent it never saw, nor adapter blocks named only by lora_id', () => {
     const idx = fresh();
     idx.ingest('e1', batch([stored(['x'], ids(4), 'unknown-parent'), stored(['y'], ids(4, 50), null, { loraId: 3 })]), 0);
     expect(idx.engineBlocks('e1')).toBe(0);
     expect(idx.stats()[0]?.unkeyed).toBe(2);
+  });
+
+  it('keys LoRA blocks from the adapter seed: base and adapter prompts with equal tokens never match each other', () => {
+    const idx = fresh();
+    const t = ids(8);
+    idx.ingest('base', batch([stored(['b0', 'b1'], t)], undefined, 'base'), 0);
+    // A newer vLLM names the adapter (lora_id may come along); the chain continues under its parent.
+    idx.ingest('lora', batch([stored(['l0'], t.slice(0, 4), null, { loraName: 'sql', loraId: 1 }), stored(['l1'], t.slice(4), 'l0', { loraName: 'sql', loraId: 1 })], undefined, 'lora'), 0);
+    idx.setConnected('base', true, 0);
+    idx.setConnected('lora', true, 0);
+    const base = gatewayBlocks(t);
+    const sql = loraBlocks(t, 'sql');
+    const other = loraBlocks(t, 'other');
+    expect(idx.matchedTokens('base', base)).toBe(8);
+    expect(idx.matchedTokens('base', sql)).toBe(0);
+    expect(idx.matchedTokens('lora', sql)).toBe(8);
+    expect(idx.matchedTokens('lora', base)).toBe(0);
+    expect(idx.matchedTokens('lora', other)).toBe(0);
+    const live = (b: ReturnType<typeof gatewayBlocks>) => {
+      const out: Record<string, number> = {};
+      idx.matchLive(b, (uid, n) => (out[uid] = n));
+      return out;
+    };
+    expect(live(base)).toEqual({ base: 8 });
+    expect(live(sql)).toEqual({ lora: 8 });
+    expect(live(other)).toEqual({});
+    expect(idx.stats().map((s) => s.unkeyed)).toEqual([0, 0]);
+  });
+
+  it('keys an adapter chain the same way at another engine block size (the prompt text re-hashed from the adapter seed)', () => {
+    const idx = fresh();
+    const t = ids(8);
+    idx.ingest('e1', batch([stored(['l0', 'l1'], t, null, { loraName: 'sql', blockSize: 4 })]), 0);
+    const prefix = createPrefixIndex({ blockTokens: 2, capacity: 100 });
+    const text = tokensToText(t);
+    expect(idx.matchedTokens('e1', { ...prefix.blocks(text, 'sql'), text })).toBe(8);
+    expect(idx.matchedTokens('e1', { ...prefix.blocks(text), text })).toBe(0);
   });
 
   it('stays within its capacity by evicting the oldest stored blocks', () => {

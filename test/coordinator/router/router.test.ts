@@ -1,8 +1,13 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
+import type { KvEvent } from '../../../src/common/kv-events/types.js';
 import { createLogger } from '../../../src/common/logger.js';
+import { tokensToText } from '../../../src/coordinator/gateway/engine-tokenizer.js';
+import { HybridPrefixIndex } from '../../../src/coordinator/router/hybrid-prefix-index.js';
+import { createKvEventIndex } from '../../../src/coordinator/router/kv-event-index.js';
 import { POLICIES } from '../../../src/coordinator/router/policies/index.js';
+import { createPrefixIndex } from '../../../src/coordinator/router/prefix-index.js';
 import { DEFAULT_EXPECTED_OUTPUT, Router } from '../../../src/coordinator/router/router.js';
 import type { EngineState, RoutingPolicy } from '../../../src/coordinator/router/types.js';
 import { engine, fleet, index, request, seeded, text } from './fixtures.js';
@@ -159,6 +164,31 @@ describe('decision time', () => {
       times.sort((a, b) => a - b);
       const p99 = times[Math.floor(times.length * 0.99)] as number;
       expect(p99, policy).toBeLessThan(500);
+    }
+  });
+});
+
+describe('Router with LoRA requests', () => {
+  const BS = 4;
+  const tokens = Array.from({ length: 16 }, (_, i) => 700 + i);
+  const prompt = tokensToText(tokens);
+  const stored = (lora: string | null): KvEvent => ({ type: 'BlockStored', blockHashes: ['1', '2', '3', '4'], parentBlockHash: null, tokenIds: tokens, blockSize: BS, loraId: null, medium: null, loraName: lora });
+
+  it('routes an adapter request on the blocks its adapter stored and a base request on the base blocks', () => {
+    const exact = createKvEventIndex({ capacity: 1000, staleMs: 5000 });
+    const hybrid = new HybridPrefixIndex(createPrefixIndex({ blockTokens: BS, capacity: 1000 }), exact);
+    const base = engine('base');
+    const sql = engine('sql');
+    exact.ingest(base.uid, { topic: '', seq: 0n, batch: { ts: 0, events: [stored(null)], dataParallelRank: null } }, 0);
+    exact.ingest(sql.uid, { topic: '', seq: 0n, batch: { ts: 0, events: [stored('sql')], dataParallelRank: null } }, 0);
+    for (const policy of ['prefix-cache', 'cost'] as const) {
+      const r = new Router({ defaultPolicy: policy, prefix: hybrid, random: seeded(1), now: () => 0 });
+      const toSql = r.route(request(prompt, { promptTokens: 16, lora: 'sql' }), [base, sql]);
+      expect([toSql.engine.name, toSql.matchedBlocks]).toEqual(['sql', 4]);
+      const toBase = r.route(request(prompt, { promptTokens: 16 }), [sql, base]);
+      expect([toBase.engine.name, toBase.matchedBlocks]).toEqual(['base', 4]);
+      toSql.release();
+      toBase.release();
     }
   });
 });
