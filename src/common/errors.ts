@@ -347,6 +347,40 @@ export const codes = {
     502,
     'The publisher sent a payload that is not a vLLM KV EventBatch (msgpack); check the engine version and docs/kv-events.md. The batch is skipped and counted.',
   ),
+  BRX_ERR_OPTIMIZER_PROFILE: entry(
+    'invalid GPU profile {source}: {reason}',
+    400,
+    'Send an AIBrix profile JSON: gpu, cost (finite, >= 0), indexes [[outputs],[inputs]] ascending and positive, tputs [outputs][inputs] (see the README section "GPU optimizer").',
+    2,
+  ),
+  BRX_ERR_OPTIMIZER_GRID_MISMATCH: entry(
+    'profiles {first} and {second} are on different grids: {reason}',
+    400,
+    'Make every profile of one model on the same indexes (output and input ticks), e.g. by re-running the profiler with the same sweep.',
+    2,
+  ),
+  BRX_ERR_OPTIMIZER_WORKLOAD: entry(
+    'invalid workload {source}: {reason}',
+    400,
+    'Send {"rate": RPS, "cells": [{"output": N, "input": N, "share": S}, ...]} with rate >= 0 and shares >= 0 that are not all 0.',
+    2,
+  ),
+  BRX_ERR_OPTIMIZER_PROBLEM: entry(
+    'invalid planning problem: {reason}',
+    400,
+    'Fix the named setting: counts are whole numbers >= 0, min <= max, headroom in (0, 1], every GPU type has a profile.',
+    2,
+  ),
+  BRX_ERR_OPTIMIZER_ABORTED: entry(
+    'the solve was aborted{reason}',
+    499,
+    'Nothing to fix: a newer solve (new profiles, availability or load) replaced it, or the caller gave up.',
+  ),
+  BRX_ERR_OPTIMIZER_SOLVER: entry(
+    'the solver failed: {reason}',
+    500,
+    'Report it with the problem (`brixlet optimize --json` input files); the previous plan stays in force.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof codes;

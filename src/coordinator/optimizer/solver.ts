@@ -1,0 +1,254 @@
+/**
+ * Solves PlanProblems with HiGHS off the event loop. HiGHS's solve is synchronous, so it runs in one
+ * long-lived worker thread that loads the wasm once and takes one solve at a time (a queue). Each
+ * solve carries HiGHS's own `time_limit`; a watchdog terminates and replaces a worker that overruns
+ * it, and aborting a solve terminates its worker too (a synchronous solve cannot be interrupted
+ * any other way). The worker is unreferenced while idle, so it never keeps a process alive.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { BrixletError } from '../../common/errors.js';
+import { buildModel, type BuiltModel, readSolution } from './model.js';
+import type { PlanProblem, PlanSolution } from './types.js';
+
+/** Without problem.timeLimitMs. */
+export const DEFAULT_TIME_LIMIT_MS = 10_000;
+
+export interface SolveOptions {
+  readonly signal?: AbortSignal;
+}
+
+interface WorkerAnswer {
+  readonly id: number;
+  readonly error?: string;
+  readonly status?: string;
+  readonly objective?: number;
+  readonly columns?: Record<string, number>;
+  readonly ms?: number;
+}
+
+interface Job {
+  readonly id: number;
+  readonly lp: string;
+  readonly timeLimitMs: number;
+  readonly resolve: (a: WorkerAnswer) => void;
+  readonly reject: (e: Error) => void;
+}
+
+// Plain CommonJS run with `eval: true`: worker threads cannot load .ts sources, and this needs no build.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ready = require(workerData.highs)();
+parentPort.on('message', async (job) => {
+  let highs;
+  try { highs = await ready; } catch (err) { parentPort.postMessage({ id: job.id, error: 'cannot load HiGHS: ' + err.message }); return; }
+  const t0 = performance.now();
+  try {
+    const r = highs.solve(job.lp, { time_limit: job.timeLimitMs / 1000, mip_rel_gap: 1e-9, mip_abs_gap: 1e-9, output_flag: false });
+    const columns = {};
+    for (const [name, c] of Object.entries(r.Columns || {})) if (typeof c.Primal === 'number') columns[name] = c.Primal;
+    parentPort.postMessage({ id: job.id, status: r.Status, objective: r.ObjectiveValue, columns, ms: performance.now() - t0 });
+  } catch (err) {
+    parentPort.postMessage({ id: job.id, error: String(err && err.message || err), ms: performance.now() - t0 });
+  }
+});
+`;
+
+export function abortError(reason?: unknown): BrixletError {
+  const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : '';
+  const err = new BrixletError('BRX_ERR_OPTIMIZER_ABORTED', { reason: why === '' || why === 'This operation was aborted' ? '' : `: ${why}` });
+  err.name = 'AbortError';
+  return err;
+}
+
+/** One HiGHS worker and its queue. `solvePlan` uses a shared one; tests and benches may own theirs. */
+export class HighsRunner {
+  private worker?: Worker;
+  private running?: Job;
+  private watchdog?: NodeJS.Timeout;
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  /** Workers terminated by the watchdog or an abort (for tests and logs). */
+  replaced = 0;
+
+  /** Extra time past the solver's own limit before the worker is terminated. */
+  constructor(private readonly graceMs = (limitMs: number) => Math.max(2000, limitMs)) {}
+
+  /** Runs one LP; rejects with an AbortError when `signal` fires; answers `{ status: 'watchdog' }` on overrun. */
+  run(lp: string, timeLimitMs: number, signal?: AbortSignal): Promise<WorkerAnswer> {
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+    return new Promise<WorkerAnswer>((resolve, reject) => {
+      const onAbort = () => {
+        const k = this.queue.indexOf(job);
+        if (k >= 0) this.queue.splice(k, 1);
+        else if (this.running === job) this.replace();
+        reject(abortError(signal?.reason));
+      };
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      const job: Job = {
+        id: this.nextId++,
+        lp,
+        timeLimitMs,
+        resolve: (a) => (done(), resolve(a)),
+        reject: (e) => (done(), reject(e)),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Terminates the worker; queued and running solves reject. */
+  async close(): Promise<void> {
+    const pending = [...(this.running ? [this.running] : []), ...this.queue.splice(0)];
+    this.running = undefined;
+    clearTimeout(this.watchdog);
+    const w = this.worker;
+    this.worker = undefined;
+    for (const job of pending) job.reject(abortError('the solver was closed'));
+    await w?.terminate();
+  }
+
+  private spawn(): Worker {
+    const highs = createRequire(import.meta.url).resolve('highs');
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { highs } });
+    w.on('message', (a: WorkerAnswer) => {
+      if (this.worker !== w || this.running?.id !== a.id) return;
+      const job = this.running;
+      this.finish();
+      job.resolve(a);
+    });
+    const lost = (why: string) => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      const job = this.running;
+      this.finish();
+      job?.reject(new BrixletError('BRX_ERR_OPTIMIZER_SOLVER', { reason: why }));
+    };
+    w.on('error', (err) => lost(`the solver thread failed: ${err.message}`));
+    w.on('exit', (code) => lost(`the solver thread exited (code ${code})`));
+    w.unref();
+    return w;
+  }
+
+  private finish(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    this.running = undefined;
+    this.worker?.unref();
+    this.pump();
+  }
+
+  /** Terminates the current worker (a stuck or aborted solve); the next job gets a fresh one. */
+  private replace(): void {
+    const w = this.worker;
+    this.worker = undefined;
+    this.replaced++;
+    void w?.terminate();
+    this.finish();
+  }
+
+  private pump(): void {
+    if (this.running !== undefined) return;
+    const job = this.queue.shift();
+    if (job === undefined) return;
+    this.worker ??= this.spawn();
+    this.worker.ref();
+    this.running = job;
+    this.watchdog = setTimeout(() => {
+      if (this.running !== job) return;
+      this.replace();
+      job.resolve({ id: job.id, status: 'watchdog' });
+    }, job.timeLimitMs + this.graceMs(job.timeLimitMs));
+    this.worker.postMessage({ id: job.id, lp: job.lp, timeLimitMs: job.timeLimitMs });
+  }
+}
+
+let shared: HighsRunner | undefined;
+
+/** Solves with the process-wide HiGHS worker. */
+export function solvePlan(problem: PlanProblem, opts: SolveOptions = {}): Promise<PlanSolution> {
+  shared ??= new HighsRunner();
+  return solveWith(shared, problem, opts);
+}
+
+/** Solves `problem` on `runner`: validation errors throw, abort rejects, everything else is a PlanSolution. */
+export async function solveWith(runner: HighsRunner, problem: PlanProblem, opts: SolveOptions = {}): Promise<PlanSolution> {
+  const prepared = buildModel(problem);
+  if ('solution' in prepared) return prepared.solution;
+  const limit = problem.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  const t0 = performance.now();
+  const answer = await runner.run(prepared.built.lp, limit, opts.signal);
+  const solveMs = answer.ms ?? performance.now() - t0;
+  const costs = problem.types.map((t) => t.cost);
+  const plan = (status: 'optimal' | 'time-limit', message?: string): PlanSolution => ({
+    status,
+    ...readSolution(prepared.built, costs, (c) => answer.columns?.[c] ?? 0),
+    solveMs,
+    ...(message === undefined ? {} : { message }),
+  });
+  const noPlan = (status: PlanSolution['status'], message: string): PlanSolution => ({ status, counts: {}, cost: 0, split: [], solveMs, message });
+  if (answer.error !== undefined) return noPlan('error', `HiGHS: ${answer.error}`);
+  switch (answer.status) {
+    case 'Optimal':
+      return plan('optimal');
+    case 'Time limit reached':
+      return hasIncumbent(prepared.built, answer)
+        ? plan('time-limit', `time limit of ${limit} ms reached; the best plan found so far`)
+        : noPlan('time-limit', `time limit of ${limit} ms reached before any plan was found`);
+    case 'watchdog':
+      return noPlan('time-limit', `the solver overran its ${limit} ms time limit and was stopped; no plan`);
+    case 'Infeasible':
+    case 'Primal infeasible or unbounded':
+      return noPlan('infeasible', await explainInfeasible(runner, problem, opts));
+    default:
+      return noPlan('error', `HiGHS ended with status '${answer.status}'`);
+  }
+}
+
+function hasIncumbent(built: BuiltModel, a: WorkerAnswer): boolean {
+  return Number.isFinite(a.objective) && built.names.every((_, j) => Number.isFinite(a.columns?.[`y${j}`]));
+}
+
+/** Says which constraint family makes the plan impossible: the total cap, or the per-type caps. */
+async function explainInfeasible(runner: HighsRunner, p: PlanProblem, opts: SolveOptions): Promise<string> {
+  const caps = p.types.filter((t) => t.max !== undefined).map((t) => `${t.name}=${t.max}`);
+  const capsText = caps.length > 0 ? `the availability caps (${caps.join(', ')})` : 'the constraints';
+  if (p.totalMax === undefined) return `${capsText} cannot carry ${p.load.rate} req/s`;
+  const free = await solveWith(runner, { ...p, totalMax: undefined, switchingCost: 0 }, opts);
+  if (free.status === 'optimal') {
+    const need = Object.values(free.counts).reduce((a, b) => a + b, 0);
+    return `totalMax ${p.totalMax} is below what ${p.load.rate} req/s needs (${need} GPUs${p.gpuFraction && p.gpuFraction > 1 ? ` in 1/${p.gpuFraction} units` : ''} within the other caps)`;
+  }
+  return free.message ?? `${capsText} cannot carry ${p.load.rate} req/s`;
+}
+
+/** A plan from AIBrix's pipeline, with the 1/100-GPU units its solver returned before rounding. */
+export type AibrixPlan = PlanSolution & { readonly units: Readonly<Record<string, number>> };
+
+/**
+ * AIBrix's shipped pipeline, for comparisons: the slice model with s = 4 in 1/100-GPU units
+ * (f = 100) and no caps, minimums or switching cost, then each deployment's PodAutoscaler rounding
+ * its own value up (ceil(y/100)). Counts are whole GPUs; cost is Σ c_j · ceil(y_j/100).
+ */
+export async function aibrixPipeline(problem: PlanProblem, opts: SolveOptions & { readonly runner?: HighsRunner } = {}): Promise<AibrixPlan> {
+  const as: PlanProblem = {
+    grid: problem.grid,
+    load: problem.load,
+    types: problem.types.map((t) => ({ name: t.name, cost: t.cost, tputs: t.tputs })),
+    model: 'slice',
+    sliceFactor: 4,
+    gpuFraction: 100,
+    ...(problem.timeLimitMs === undefined ? {} : { timeLimitMs: problem.timeLimitMs }),
+  };
+  const sol = opts.runner === undefined ? await solvePlan(as, opts) : await solveWith(opts.runner, as, opts);
+  if (sol.status !== 'optimal' && Object.keys(sol.counts).length === 0) return { ...sol, units: {} };
+  const counts: Record<string, number> = {};
+  let cost = 0;
+  for (const t of problem.types) {
+    const y = Math.ceil((sol.counts[t.name] ?? 0) / 100);
+    counts[t.name] = y;
+    cost += t.cost * y;
+  }
+  return { ...sol, counts, cost: Math.round(cost * 1e9) / 1e9, units: sol.counts };
+}
