@@ -83,7 +83,7 @@ export function viaRouter(policy: RoutingPolicyName, options?: PolicyOptions, kv
     const exact = kvEvents ? createKvEventIndex({ capacity: 4 * PREFIX_CAPACITY, staleMs: Infinity }) : undefined;
     const router = new Router({
       defaultPolicy: policy,
-      prefix: exact === undefined ? approx : new HybridPrefixIndex(approx, exact),
+      prefix: exact === undefined ? approx : new HybridPrefixIndex(approx, exact, { now: clock }),
       random: prng(seed),
       now: clock,
       ...(options === undefined ? {} : { policyOptions: options }),

@@ -5,19 +5,61 @@
  * events stop falls back to a warm index. Matches are reported in the approximate index's blocks
  * (prefix-block tokens): an exact match of t weighted tokens counts t / blockTokens blocks, which may
  * be fractional when the engine's block size differs or a block is only in a tier.
+ *
+ * Blocks in flight: an engine reports a prompt's blocks only once it has stored them, after the
+ * request's queueing and prefill, so for that window the events say nothing of a prompt just sent
+ * there and the next request with the same prefix would be spread elsewhere. While a request sent to
+ * a live engine prefills, and for `graceMs` after (the events' way to the gateway), that engine
+ * counts as holding the request's blocks: its match is the longer of the exact one and the leading
+ * blocks of the prompt that requests in flight there carry (Router calls routed() and settles it at
+ * the first token). A request that never settles is forgotten after `maxInFlightMs`.
  */
 import type { KvEventIndex } from './kv-event-index.js';
 import type { BlockPrefixIndex } from './prefix-index.js';
 import type { PrefixIndex, PrefixSource, PromptBlocks } from './types.js';
 
+/** Default grace after a request's prefill before its blocks must come from the engine's events. */
+export const DEFAULT_IN_FLIGHT_GRACE_MS = 1000;
+/** Default longest a routed request's blocks count as in flight when it never settles. */
+export const DEFAULT_MAX_IN_FLIGHT_MS = 60_000;
+
+export interface HybridPrefixIndexOptions {
+  /** Grace after a request's first token during which its blocks still count (default 1 s). */
+  readonly graceMs?: number;
+  /** Longest a request's blocks count when it never settles (default 60 s). */
+  readonly maxInFlightMs?: number;
+  /** Clock in ms (the router's; default Date.now). */
+  readonly now?: () => number;
+}
+
+/** A routed request's blocks on one engine, counted until `until`. */
+interface InFlight {
+  readonly uid: string;
+  readonly hashes: readonly number[];
+  until: number;
+  gone: boolean;
+}
+
 export class HybridPrefixIndex implements PrefixIndex {
   readonly blockTokens: number;
+  private readonly graceMs: number;
+  private readonly maxInFlightMs: number;
+  private readonly clock: () => number;
+  /** Per engine: block hash → requests in flight carrying it. */
+  private readonly inFlight = new Map<string, Map<number, number>>();
+  /** In routing order (expired by maxInFlightMs) and in settling order (expired by graceMs). */
+  private readonly byRouted: InFlight[] = [];
+  private readonly bySettled: InFlight[] = [];
 
   constructor(
     readonly approx: BlockPrefixIndex,
     readonly exact: KvEventIndex,
+    opts: HybridPrefixIndexOptions = {},
   ) {
     this.blockTokens = approx.blockTokens;
+    this.graceMs = opts.graceMs ?? DEFAULT_IN_FLIGHT_GRACE_MS;
+    this.maxInFlightMs = opts.maxInFlightMs ?? DEFAULT_MAX_IN_FLIGHT_MS;
+    this.clock = opts.now ?? Date.now;
   }
 
   get size(): number {
@@ -35,7 +77,8 @@ export class HybridPrefixIndex implements PrefixIndex {
 
   matchLength(engineUid: string, blocks: PromptBlocks): number {
     if (!this.exact.isLive(engineUid)) return this.approx.matchLength(engineUid, blocks);
-    return this.exact.matchedTokens(engineUid, blocks) / this.blockTokens;
+    this.expire(this.clock());
+    return Math.max(this.exact.matchedTokens(engineUid, blocks) / this.blockTokens, this.inFlightLength(engineUid, blocks));
   }
 
   matches(blocks: PromptBlocks): ReadonlyMap<string, number> {
@@ -47,7 +90,31 @@ export class HybridPrefixIndex implements PrefixIndex {
     this.exact.matchLive(blocks, (uid, t) => {
       if (t > 0) out.set(uid, t / this.blockTokens);
     });
+    this.expire(this.clock());
+    for (const uid of this.inFlight.keys()) {
+      if (!this.exact.isLive(uid)) continue;
+      const n = this.inFlightLength(uid, blocks);
+      if (n > (out.get(uid) ?? 0)) out.set(uid, n);
+    }
     return out;
+  }
+
+  routed(engineUid: string, blocks: PromptBlocks, now: number): ((now: number) => void) | undefined {
+    if (blocks.hashes.length === 0 || !this.exact.isLive(engineUid)) return undefined;
+    this.expire(now);
+    let held = this.inFlight.get(engineUid);
+    if (held === undefined) this.inFlight.set(engineUid, (held = new Map()));
+    for (const h of blocks.hashes) held.set(h, (held.get(h) ?? 0) + 1);
+    const entry: InFlight = { uid: engineUid, hashes: blocks.hashes, until: now + this.maxInFlightMs, gone: false };
+    this.byRouted.push(entry);
+    let settled = false;
+    return (at: number) => {
+      if (settled || entry.gone) return;
+      settled = true;
+      entry.until = Math.min(entry.until, at + this.graceMs);
+      this.bySettled.push(entry);
+      this.expire(at);
+    };
   }
 
   insert(engineUid: string, blocks: PromptBlocks, cacheBlocks?: number): void {
@@ -61,5 +128,40 @@ export class HybridPrefixIndex implements PrefixIndex {
    */
   removeEngine(engineUid: string): void {
     this.approx.removeEngine(engineUid);
+    this.inFlight.delete(engineUid);
+    for (const e of this.byRouted) if (e.uid === engineUid) e.gone = true;
+  }
+
+  /** Leading blocks of the prompt that requests in flight on the engine carry. */
+  private inFlightLength(uid: string, blocks: PromptBlocks): number {
+    const held = this.inFlight.get(uid);
+    if (held === undefined) return 0;
+    let n = 0;
+    for (const h of blocks.hashes) {
+      if (!held.has(h)) break;
+      n++;
+    }
+    return n;
+  }
+
+  private expire(now: number): void {
+    for (const queue of [this.bySettled, this.byRouted]) {
+      let k = 0;
+      while (k < queue.length && ((queue[k] as InFlight).gone || (queue[k] as InFlight).until <= now)) this.drop(queue[k++] as InFlight);
+      if (k > 0) queue.splice(0, k);
+    }
+  }
+
+  private drop(e: InFlight): void {
+    if (e.gone) return;
+    e.gone = true;
+    const held = this.inFlight.get(e.uid);
+    if (held === undefined) return;
+    for (const h of e.hashes) {
+      const c = (held.get(h) ?? 0) - 1;
+      if (c > 0) held.set(h, c);
+      else held.delete(h);
+    }
+    if (held.size === 0) this.inFlight.delete(e.uid);
   }
 }

@@ -47,6 +47,8 @@ export class RoutedRequest implements RouteDecision {
     private readonly observer?: OutputObserver,
     /** Which index gave the match (with KV events on). */
     readonly prefixSource?: PrefixSource,
+    /** Called once when the prefill ends: first token, or release() before one (PrefixIndex.routed). */
+    private readonly prefilled?: () => void,
   ) {}
 
   /** Whether release() has run. */
@@ -60,13 +62,16 @@ export class RoutedRequest implements RouteDecision {
     const load = this.engine.load;
     sub(load, 'prefillTokens', this.uncachedTokens);
     load.decoding++;
+    this.prefilled?.();
   }
 
   release(outputTokens?: number): void {
     if (this.phase === RELEASED) return;
     const load = this.engine.load;
-    if (this.phase === PREFILL) sub(load, 'prefillTokens', this.uncachedTokens);
-    else sub(load, 'decoding', 1);
+    if (this.phase === PREFILL) {
+      sub(load, 'prefillTokens', this.uncachedTokens);
+      this.prefilled?.();
+    } else sub(load, 'decoding', 1);
     this.phase = RELEASED;
     sub(load, 'inFlight', 1);
     sub(load, 'decodeTokens', this.expectedOutput);

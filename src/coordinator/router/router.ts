@@ -102,12 +102,14 @@ export class Router implements OutputObserver {
     const expected = req.maxTokens !== undefined && req.maxTokens >= 0 ? req.maxTokens : this.expectedOutput;
     chargeLoad(engine.load, uncached, expected);
     this.prefix.insert(engine.uid, blocks, engine.cacheBlocks);
+    const settle = this.prefix.routed?.(engine.uid, blocks, ctx.now);
     const micros = (performance.now() - t0) * 1000;
     const log = this.log;
     if (log !== undefined && log.isLevelEnabled('debug')) {
       log.debug({ policy: chosenPolicy.name, engine: engine.name, reason: choice.reason, matchedBlocks: matched, prefixSource: source, decisionMicros: micros }, 'routed');
     }
-    return new RoutedRequest(engine, chosenPolicy.name, choice.reason, matched, blocks, micros, uncached, expected, this, source);
+    const prefilled = settle === undefined ? undefined : () => settle(this.clock());
+    return new RoutedRequest(engine, chosenPolicy.name, choice.reason, matched, blocks, micros, uncached, expected, this, source, prefilled);
   }
 
   /** Feeds the running average of output tokens (called by release(outputTokens)). */

@@ -162,6 +162,15 @@ export interface PrefixIndex {
    * (`approximate`). Absent on an index without KV events.
    */
   source?(engineUid: string): PrefixSource;
+  /**
+   * Called by the router after insert(): a request with these blocks was just sent to `engineUid`.
+   * An index fed by the engine's own KV events counts the blocks as held there while the request
+   * prefills, since the engine reports them only once it has stored them: the returned function is
+   * called (once) with the time its prefill ended — first token, or the request ended before one —
+   * and the index forgets the blocks a grace later, when the events have had time to arrive.
+   * Absent on an index that learns from routing history alone.
+   */
+  routed?(engineUid: string, blocks: PromptBlocks, now: number): ((now: number) => void) | undefined;
 }
 
 /** Where an engine's prefix matches come from. */

@@ -102,3 +102,89 @@ describe('policies on the hybrid index', () => {
     expect(policy.choose(request(prompt), hybrid.blocks(prompt), [e0, e1], ctx).engine.name).toBe('e0');
   });
 });
+
+describe('blocks in flight on a live engine', () => {
+  /** e0 and e1 both live (an event each), neither holding the prompt; a settable clock. */
+  function live() {
+    let now = 1000;
+    const approx = createPrefixIndex({ blockTokens: BS, capacity: 1000 });
+    const exact = createKvEventIndex({ capacity: 1000, staleMs: 60_000 });
+    const hybrid = new HybridPrefixIndex(approx, exact, { now: () => now, graceMs: 500, maxInFlightMs: 10_000 });
+    const e0 = engine('e0');
+    const e1 = engine('e1');
+    const other = tokensToText(Array.from({ length: 4 }, (_, i) => 900 + i));
+    exact.ingest(e0.uid, batch(0n, [stored(['a'], [900, 901, 902, 903])]), now);
+    exact.ingest(e1.uid, batch(0n, [stored(['b'], [900, 901, 902, 903])]), now);
+    return { hybrid, exact, e0, e1, other, clock: { set: (t: number) => (now = t) } };
+  }
+
+  it('counts a routed prompt as held while it prefills and for the grace after, then asks the events again', () => {
+    const { hybrid, e0, clock } = live();
+    const blocks = hybrid.blocks(prompt);
+    expect(hybrid.matches(blocks).get(e0.uid)).toBeUndefined();
+    const settle = hybrid.routed(e0.uid, blocks, 1000);
+    expect(settle).toBeDefined();
+    expect(hybrid.matches(blocks).get(e0.uid)).toBe(4);
+    expect(hybrid.matchLength(e0.uid, blocks)).toBe(4);
+    // A prompt sharing the first two blocks matches two.
+    const half = hybrid.blocks(tokensToText([...tokens.slice(0, 8), 7, 7, 7, 7, 7, 7, 7, 7]));
+    expect(hybrid.matches(half).get(e0.uid)).toBe(2);
+    clock.set(5000);
+    (settle as (now: number) => void)(5000);
+    clock.set(5499);
+    expect(hybrid.matches(blocks).get(e0.uid)).toBe(4);
+    clock.set(5500);
+    expect(hybrid.matches(blocks).get(e0.uid)).toBeUndefined();
+    expect(hybrid.matchLength(e0.uid, blocks)).toBe(0);
+  });
+
+  it('forgets a request that never settles after maxInFlightMs, and an engine that left', () => {
+    const { hybrid, e0, e1, clock } = live();
+    const blocks = hybrid.blocks(prompt);
+    hybrid.routed(e0.uid, blocks, 1000);
+    hybrid.routed(e1.uid, blocks, 1000);
+    hybrid.removeEngine(e1.uid);
+    expect(hybrid.matches(blocks).get(e1.uid)).toBeUndefined();
+    clock.set(10_999);
+    expect(hybrid.matches(blocks).get(e0.uid)).toBe(4);
+    clock.set(11_000);
+    expect(hybrid.matches(blocks).get(e0.uid)).toBeUndefined();
+  });
+
+  it('two requests in flight with one prefix: the blocks count until both have settled', () => {
+    const { hybrid, e0, clock } = live();
+    const blocks = hybrid.blocks(prompt);
+    const a = hybrid.routed(e0.uid, blocks, 1000) as (now: number) => void;
+    const b = hybrid.routed(e0.uid, blocks, 1000) as (now: number) => void;
+    a(1000);
+    a(1000);
+    clock.set(2000);
+    expect(hybrid.matches(blocks).get(e0.uid)).toBe(4);
+    b(2000);
+    clock.set(2500);
+    expect(hybrid.matches(blocks).get(e0.uid)).toBeUndefined();
+  });
+
+  it('leaves an engine without live events to the routing history', () => {
+    const { hybrid } = live();
+    expect(hybrid.routed(engine('e9').uid, hybrid.blocks(prompt), 1000)).toBeUndefined();
+  });
+
+  it('cost sends a second request with the prefix where the first is still prefilling, before any event', () => {
+    const { hybrid, e0, e1, clock } = live();
+    const router = new Router({ defaultPolicy: 'cost', prefix: hybrid, random: seeded(4), now: () => 1000 });
+    const first = router.route(request(prompt, { promptTokens: 16 }), [e0, e1]);
+    const busy = first.engine;
+    // The first request's engine is now the busier one: without its blocks in flight the second
+    // request would go to the idle engine, whose cache does not hold the prefix either.
+    const second = router.route(request(prompt, { promptTokens: 16 }), [e0, e1]);
+    expect(second.engine.uid).toBe(busy.uid);
+    expect(second.matchedBlocks).toBe(4);
+    // Both prefills end and the grace passes with no event: the blocks are not believed held.
+    first.firstToken();
+    second.release();
+    clock.set(1000 + 500);
+    expect(hybrid.matches(hybrid.blocks(prompt)).size).toBe(0);
+  });
+});
+

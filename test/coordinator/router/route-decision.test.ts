@@ -54,3 +54,21 @@ it('a late release touches only the engine object it charged, not a successor wi
   expect(successor.load.inFlight).toBe(2);
   expect(old.load.inFlight).toBe(0);
 });
+
+it('tells the prefix index once that the prefill ended: at the first token, or at a release before one', () => {
+  const e = engine('e1');
+  const ended: string[] = [];
+  const make = (name: string) => {
+    chargeLoad(e.load, 10, 5);
+    return new RoutedRequest(e, 'cost', 'r', 0, { hashes: [], blockTokens: 4 }, 1, 10, 5, undefined, 'kv-events', () => ended.push(name));
+  };
+  const a = make('a');
+  const b = make('b');
+  a.firstToken();
+  a.firstToken();
+  a.release(3);
+  expect(ended).toEqual(['a']);
+  b.release();
+  b.firstToken();
+  expect(ended).toEqual(['a', 'b']);
+});
