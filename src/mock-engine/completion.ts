@@ -128,7 +128,10 @@ export class CompletionRun {
       this.offloadFrom = gpuHit;
       return this.submit(hashes, 0, this.arrival);
     }
-    void kv.lookup(keys, maxMatch).then((hits) => {
+    void kv.lookupAnswer(keys, maxMatch).then((answer) => {
+      const hits = answer ?? 0;
+      // Blocks announced as held by the shard that it no longer has (evicted): BlockRemoved, medium BRIXLET.
+      if (answer !== undefined && answer < maxMatch) this.ctx.kvEvents?.poolMissing(hashes.slice(answer, maxMatch));
       this.offloadFrom = hits;
       if (!this.done) this.submit(hashes, hits, this.ctx.driver.now());
     });

@@ -1,8 +1,9 @@
 /**
  * The mock engine's KV events, as vLLM publishes them with `--kv-events-config` (docs/kv-events.md):
  * BlockStored when its prefix cache keys a block (medium GPU, token ids, parent hash, block size),
- * BlockRemoved when it evicts one, AllBlocksCleared when its cache is reset, and BlockStored with
- * medium BRIXLET when it offloads blocks to its node's KV shard. Block hashes are the engine's own
+ * BlockRemoved when it evicts one, AllBlocksCleared when its cache is reset, BlockStored with
+ * medium BRIXLET when it offloads blocks to its node's KV shard, and BlockRemoved with medium BRIXLET
+ * when a lookup finds announced blocks gone from the shard. Block hashes are the engine's own
  * (hash.ts). Events of one event-loop turn (one engine step) leave as one batch.
  */
 import { KvEventPublisher, type KvEventPublisherStats } from '../common/kv-events/publisher.js';
@@ -21,9 +22,17 @@ export interface KvEventsOptions {
   readonly blockTokens: number;
 }
 
+/**
+ * Pool blocks remembered for BlockRemoved; past it the oldest announcement is forgotten (its
+ * removal then goes unreported and the gateway index ages the entry out).
+ */
+const POOL_TRACKED = 1 << 18;
+
 export class MockKvEvents {
   private readonly publisher: KvEventPublisher;
   private pending: KvEvent[] = [];
+  /** Blocks announced as held by the shard, oldest first (at most POOL_TRACKED). */
+  private readonly inPool = new Set<number>();
   private scheduled = false;
 
   constructor(private readonly options: KvEventsOptions) {
@@ -55,13 +64,30 @@ export class MockKvEvents {
   }
 
   cleared(): void {
+    this.inPool.clear();
     this.push({ type: 'AllBlocksCleared' });
   }
 
   /** Blocks now held by the node's KV shard (an offload tier: no token ids, no parent, as vLLM sends them). */
   offloaded(hashes: readonly number[]): void {
     if (hashes.length === 0) return;
+    for (const h of hashes) {
+      this.inPool.delete(h);
+      this.inPool.add(h);
+    }
+    while (this.inPool.size > POOL_TRACKED) this.inPool.delete(this.inPool.values().next().value as number);
     this.push({ type: 'BlockStored', blockHashes: hashes.map(String), parentBlockHash: null, tokenIds: [], blockSize: this.options.blockTokens, loraId: null, medium: BRIXLET_MEDIUM, loraName: null });
+  }
+
+  /**
+   * A lookup found these blocks gone from the shard (it evicts without telling the engine): those
+   * announced as held there leave in one BlockRemoved with medium BRIXLET, as the vLLM connector
+   * reports blocks a load found missing. Their GPU copies, if any, stay.
+   */
+  poolMissing(hashes: readonly number[]): void {
+    const gone: string[] = [];
+    for (const h of hashes) if (this.inPool.delete(h)) gone.push(String(h));
+    if (gone.length > 0) this.push({ type: 'BlockRemoved', blockHashes: gone, medium: BRIXLET_MEDIUM });
   }
 
   stats(): KvEventPublisherStats {

@@ -103,17 +103,22 @@ export class KvOffload {
    * 0 when the shard cannot answer (counted as a fallback).
    */
   async lookup(keys: Buffer, maxBlocks: number): Promise<number> {
+    return (await this.lookupAnswer(keys, maxBlocks)) ?? 0;
+  }
+
+  /** lookup, but undefined when the shard gave no answer (unreachable, an error): only an answer says which blocks are gone. */
+  async lookupAnswer(keys: Buffer, maxBlocks: number): Promise<number | undefined> {
     const n = Math.min(maxBlocks, keys.length / KEY_BYTES);
     if (n <= 0) return 0;
     const client = await this.connect('lookup');
-    if (client === undefined) return 0;
+    if (client === undefined) return undefined;
     this.lookups++;
     let blocks: Buffer[];
     try {
       blocks = await client.get(keys.subarray(0, n * KEY_BYTES), { remoteBudgetMs: this.options.remoteBudgetMs ?? 0 });
     } catch (e) {
       this.fail('lookup', e);
-      return 0;
+      return undefined;
     }
     let hits = 0;
     for (; hits < blocks.length; hits++) {

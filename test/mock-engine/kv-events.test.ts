@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KvEventSubscriber } from '../../src/common/kv-events/subscriber.js';
+import { createKvEventIndex } from '../../src/coordinator/router/kv-event-index.js';
 import type { BlockRemoved, BlockStored, KvEvent, ReceivedKvEventBatch } from '../../src/common/kv-events/types.js';
 import { blockHashes, endpointForRank, gpuProfile, parseKvEventsConfig, startMockEngine, type RunningMockEngine } from '../../src/mock-engine/index.js';
 import { tokenIds } from '../../src/mock-engine/hash.js';
@@ -94,6 +95,49 @@ describe('mock engine KV events', () => {
     expect(offloaded().every((h) => hashes.includes(h))).toBe(true);
     const ev = got.find((x): x is BlockStored => x.type === 'BlockStored' && x.medium === 'BRIXLET')!;
     expect(ev).toMatchObject({ parentBlockHash: null, tokenIds: [], blockSize: 16 });
+  });
+
+  it('publishes BlockRemoved with medium BRIXLET for announced blocks a lookup finds evicted; the gateway index drops only the pool tier', async () => {
+    // 4 MiB of 32 KiB blocks: 128 pool blocks; the GPU cache holds 64.
+    const shard = await startTestShard({ 'kv.capacity': '4MiB', 'kv.slabSize': '4MiB' });
+    closers.push(() => shard.stop());
+    const e = await startMockEngine({ timeScale: Infinity, gpu: { ...gpuProfile('h100')!, kvBlocks: 64 }, kvSocket: shard.service.socketPath, kvEventsEndpoint: 'tcp://127.0.0.1:0' });
+    engines.push(e);
+    const idx = createKvEventIndex({ capacity: 10_000, staleMs: 60_000 });
+    const got: KvEvent[] = [];
+    let afterRemoval: { gpu: boolean; tier: boolean } | undefined | 'unseen' = 'unseen';
+    let key = -1;
+    const sub = new KvEventSubscriber({
+      endpoint: e.kvEvents!.endpoint,
+      onBatch: (b) => {
+        idx.ingest('e', b, Date.now());
+        got.push(...b.batch.events);
+        if (afterRemoval === 'unseen' && b.batch.events.some((ev) => ev.type === 'BlockRemoved' && ev.medium === 'BRIXLET')) afterRemoval = idx.mediaOf('e', key);
+      },
+    });
+    sub.start();
+    closers.push(() => sub.close());
+    await until(() => e.kvEvents!.stats().subscriptions === 1, 'subscription');
+    // 4 blocks and a tail, so all 4 may load from the pool.
+    const a = text('a', 4) + 'tail';
+    const hashes = blockHashes(a, 64).map(String);
+    const inPool = () => new Set(got.flatMap((ev) => (ev.type === 'BlockStored' && ev.medium === 'BRIXLET' ? ev.blockHashes : [])));
+    await complete(e, a);
+    await until(() => hashes.every((h) => inPool().has(h)), 'pool BlockStored of the prompt');
+    key = idx.keyOf('e', hashes[0]!)!;
+    expect(idx.mediaOf('e', key)).toEqual({ gpu: true, tier: true });
+    // 160 other blocks: the shard evicts the prompt's (never read again), the GPU cache too.
+    const offloaded = e.stats().kv!.offloadBlocks;
+    for (let i = 0; i < 10; i++) await complete(e, text(String.fromCharCode(98 + i), 16) + String(i).repeat(64 * 16));
+    await until(() => e.stats().kv!.offloadBlocks >= offloaded + 150, 'fill offloads');
+    expect(e.engine.cachedPrefixBlocks(blockHashes(a, 64))).toBe(0);
+    expect(idx.mediaOf('e', key)).toEqual({ gpu: false, tier: true });
+    await complete(e, a);
+    await until(() => afterRemoval !== 'unseen', 'BlockRemoved BRIXLET');
+    const removed = got.filter((ev): ev is BlockRemoved => ev.type === 'BlockRemoved' && ev.medium === 'BRIXLET').flatMap((ev) => ev.blockHashes);
+    expect(removed).toEqual(hashes);
+    // The pool tier is gone from the index (the block again on the GPU when the prefill's store came in the same batch).
+    expect(afterRemoval === undefined || afterRemoval.tier === false).toBe(true);
   });
 
   it('reads vLLM\'s --kv-events-config JSON and gives engine i port + i', () => {
