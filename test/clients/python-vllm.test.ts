@@ -15,14 +15,18 @@ import { MiB, shardOptions } from '../kvcache/shard-fixture.js';
 
 let shard: TestShard | undefined;
 let service: KvService;
+// A shard whose pages (largest blocks, 64 KiB at the least) are smaller than the harness's 17-layer blocks: they are split.
+let smallPages: TestShard | undefined;
 
 beforeAll(async () => {
   shard = await startTestShard({ 'kv.capacity': '64MiB', 'kv.slabSize': '16MiB' });
   service = shard.service;
+  smallPages = await startTestShard({ 'kv.capacity': '16MiB', 'kv.slabSize': '4MiB', 'kv.pageSize': '64KiB' });
 });
 
 afterAll(async () => {
   await shard?.stop();
+  await smallPages?.stop();
 });
 
 function torchPython(): string | undefined {
@@ -46,20 +50,26 @@ function runPython(py: string, args: string[], env: Record<string, string>): Pro
 }
 
 describe('clients/python BrixletConnector (vLLM KV connector) against a live shard', () => {
-  it('passes the connector harness (two engines, layouts, TP ranks, async-scheduled saves, preemption, failed loads, shard down)', { timeout: 180_000 }, async () => {
+  it('passes the connector harness (two engines, layouts, TP and PP ranks, blocks split across pages, async-scheduled saves, preemption, failed loads, shard down)', { timeout: 180_000 }, async () => {
     const py = torchPython() ?? 'python3';
-    const { code, output } = await runPython(py, ['-m', 'unittest', 'discover', '-s', 'clients/python/tests_vllm', '-v'], { BRIXLET_KV_SOCKET: service.socketPath });
+    const { code, output } = await runPython(py, ['-m', 'unittest', 'discover', '-s', 'clients/python/tests_vllm', '-v'], {
+      BRIXLET_KV_SOCKET: service.socketPath,
+      BRIXLET_KV_SMALL_PAGE_SOCKET: smallPages?.service.socketPath ?? '',
+    });
     if (code !== 0) expect.fail(`${py} -m unittest exited ${code}:\n${output}`);
     if (/skipped 'torch is not importable/.test(output)) {
       console.warn(`connector harness skipped: no Python with torch (set BRIXLET_TORCH_PYTHON)\n${output}`);
       return;
     }
     expect(output).toMatch(/test_what_one_engine_saves_the_other_loads_nhd .* ok/);
+    expect(output).toMatch(/test_blocks_larger_than_a_page_are_split_by_layers .* ok/);
     expect(output).not.toMatch(/skipped/);
     // Every connection the harness opened is gone and no lease outlived it.
-    const s = service.summary();
-    expect(s.leases).toEqual({ read: 0, write: 0 });
-    expect(s.bytesByState.writing).toBe(0);
+    for (const svc of [service, smallPages?.service]) {
+      const s = svc?.summary();
+      expect(s?.leases).toEqual({ read: 0, write: 0 });
+      expect(s?.bytesByState.writing).toBe(0);
+    }
   });
 });
 

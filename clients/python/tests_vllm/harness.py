@@ -1,4 +1,5 @@
-"""A vLLM-less driver for BrixletConnector: one scheduler instance and one worker instance per TP rank,
+"""A vLLM-less driver for BrixletConnector: one scheduler instance and one worker instance per rank
+(TP × PP; pipeline stage ``s`` owns the ``s``-th contiguous share of the layers),
 called in vLLM's documented step order (metadata built on the scheduler, bound on every worker; worker
 outputs aggregated across ranks and handed back), over paged KV tensors in vLLM's layouts (CPU torch by
 default; ``Engine(device=...)`` puts them on another device, e.g. ``cuda``).
@@ -22,6 +23,16 @@ BLOCK_TOKENS = 16
 HEADS = 2  # per rank
 HEAD_SIZE = 32
 LAYERS = ('model.layers.0.self_attn.attn', 'model.layers.1.self_attn.attn')
+
+
+def layer_names(n: int) -> tuple[str, ...]:
+    return tuple(f'model.layers.{i}.self_attn.attn' for i in range(n))
+
+
+def stage_layers(layers, pp: int, stage: int) -> tuple[str, ...]:
+    """The layers pipeline stage ``stage`` of ``pp`` owns (vLLM cuts them into contiguous ranges)."""
+    n = len(layers)
+    return tuple(layers[stage * n // pp : (stage + 1) * n // pp])
 
 
 class Request:
@@ -62,18 +73,19 @@ def scheduler_output(new=(), cached=None, scheduled=None, finished=()):
     )
 
 
-def vllm_config(socket: str, model: str, tp: int, rank: int, layout: str, policy: str = 'recompute', extra: dict | None = None):
+def vllm_config(socket: str, model: str, tp: int, rank: int, layout: str, policy: str = 'recompute', extra: dict | None = None, pp: int = 1):
     return SimpleNamespace(
         kv_transfer_config=SimpleNamespace(kv_connector_extra_config={'socket': socket, 'kv_layout': layout, 'kv_load_failure_policy': policy, 'timeout_s': 10, **(extra or {})}),
         cache_config=SimpleNamespace(block_size=BLOCK_TOKENS, cache_dtype='auto'),
         model_config=SimpleNamespace(model=model, dtype='float16'),
-        parallel_config=SimpleNamespace(tensor_parallel_size=tp, pipeline_parallel_size=1, rank=rank),
+        parallel_config=SimpleNamespace(tensor_parallel_size=tp, pipeline_parallel_size=pp, rank=rank),
     )
 
 
-def kv_cache_config(num_blocks: int):
+def kv_cache_config(num_blocks: int, layers=None):
     page = 2 * BLOCK_TOKENS * HEADS * HEAD_SIZE * 2  # K and V, fp16
-    return SimpleNamespace(num_blocks=num_blocks, kv_cache_groups=[SimpleNamespace(layer_names=list(LAYERS), kv_cache_spec=SimpleNamespace(page_size_bytes=page))])
+    names = list(LAYERS if layers is None else layers)
+    return SimpleNamespace(num_blocks=num_blocks, kv_cache_groups=[SimpleNamespace(layer_names=names, kv_cache_spec=SimpleNamespace(page_size_bytes=page))])
 
 
 def paged_tensor(num_blocks: int, layout: str, device: str = 'cpu'):
@@ -85,12 +97,19 @@ def paged_tensor(num_blocks: int, layout: str, device: str = 'cpu'):
 
 
 class Engine:
-    def __init__(self, socket: str, model: str, seed: int, tp: int = 1, layout: str = 'NHD', num_blocks: int = 64, policy: str = 'recompute', extra: dict | None = None, device: str = 'cpu') -> None:
-        kvc = kv_cache_config(num_blocks)
+    def __init__(
+        self, socket: str, model: str, seed: int, tp: int = 1, layout: str = 'NHD', num_blocks: int = 64, policy: str = 'recompute', extra: dict | None = None, device: str = 'cpu', pp: int = 1, layers=None
+    ) -> None:
         self.tp = tp
-        self.scheduler = BrixletConnector(vllm_config(socket, model, tp, 0, layout, policy, extra), KVConnectorRole.SCHEDULER, kvc)
-        self.workers = [BrixletConnector(vllm_config(socket, model, tp, r, layout, policy, extra), KVConnectorRole.WORKER, kvc) for r in range(tp)]
-        self.kv = [{name: paged_tensor(num_blocks, layout, device) for name in LAYERS} for _ in range(tp)]
+        self.world = tp * pp
+        # Worker i is global rank i: TP rank i % tp of pipeline stage i // tp (vLLM numbers TP innermost).
+        self.layers = [stage_layers(LAYERS if layers is None else layers, pp, r // tp) for r in range(self.world)]
+        # vLLM hands the scheduler instance the first worker's kv_cache_config.
+        self.scheduler = BrixletConnector(vllm_config(socket, model, tp, 0, layout, policy, extra, pp), KVConnectorRole.SCHEDULER, kv_cache_config(num_blocks, self.layers[0]))
+        self.workers = [
+            BrixletConnector(vllm_config(socket, model, tp, r, layout, policy, extra, pp), KVConnectorRole.WORKER, kv_cache_config(num_blocks, self.layers[r])) for r in range(self.world)
+        ]
+        self.kv = [{name: paged_tensor(num_blocks, layout, device) for name in names} for names in self.layers]
         for w, caches in zip(self.workers, self.kv):
             w.register_kv_caches(caches)
         self.free = list(range(num_blocks))
@@ -119,7 +138,7 @@ class Engine:
         for r, w in enumerate(self.workers):
             w.bind_connector_metadata(meta)
             w.start_load_kv(None)
-            for name in LAYERS:
+            for name in self.layers[r]:
                 w.wait_for_layer_load(name)
                 if compute is not None:
                     self._compute(r, name, *compute)
@@ -139,8 +158,8 @@ class Engine:
                 stats = st if stats is None else stats.aggregate(st)
             w.clear_connector_metadata()
         out = SimpleNamespace(
-            finished_sending={k for k, n in sending.items() if n == self.tp},
-            finished_recving={k for k, n in recving.items() if n == self.tp},
+            finished_sending={k for k, n in sending.items() if n == self.world},
+            finished_recving={k for k, n in recving.items() if n == self.world},
             invalid_block_ids=invalid,
             kv_connector_worker_meta=wm,
             kv_connector_stats=stats,
@@ -203,7 +222,7 @@ class Engine:
     def block_bytes(self, rank: int, block_id: int) -> bytes:
         """Every layer's bytes of one block, as stored (physical order)."""
         out = b''
-        for name in LAYERS:
+        for name in self.layers[rank]:
             t = self.kv[rank][name]
             out += t.select(1, block_id).contiguous().cpu().numpy().tobytes()
         return out

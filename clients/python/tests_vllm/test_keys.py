@@ -7,7 +7,10 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 from brixlet_kv import chain_keys_for_tokens  # noqa: E402
-from brixlet_kv.vllm.keys import RequestKeys, chain_seed, kv_namespace  # noqa: E402
+import hashlib  # noqa: E402
+
+from brixlet_kv.vllm.config import split_layers  # noqa: E402
+from brixlet_kv.vllm.keys import RequestKeys, chain_seed, expand_keys, kv_namespace, part_keys  # noqa: E402
 
 
 class Keys(unittest.TestCase):
@@ -36,6 +39,24 @@ class Keys(unittest.TestCase):
         self.assertRegex(long, r'^vllm/sha256-[0-9a-f]{16}/bfloat16/NHD/bs16/tp0of1/pp0of1$')
         with self.assertRaises(ValueError):
             kv_namespace('m', 'bfloat16', 'NHD', 16, 0, 1, 0, 1, 'y' * 300)
+        # A block stored as parts: another namespace, so a different split never shares.
+        self.assertEqual(kv_namespace('m', 'fp8', 'HND', 32, 0, 1, 1, 2, 'tenant-a', parts=3), 'vllm/m/fp8/HND/bs32/tp0of1/pp1of2/parts3/tenant-a')
+
+    def test_parts_of_a_block_interleave_into_one_chain(self):
+        k0, k1 = bytes(range(16)), bytes(range(1, 17))
+        self.assertEqual(part_keys(k0, 1), [k0])
+        self.assertEqual(part_keys(k0, 2), [k0, hashlib.sha256(k0 + b'\x01\x00').digest()[:16]])
+        self.assertEqual(expand_keys([k0, k1], 1), [k0, k1])
+        self.assertEqual(expand_keys([k0, k1], 3), part_keys(k0, 3) + part_keys(k1, 3))
+        self.assertEqual(len(set(expand_keys([k0, k1], 3))), 6)
+
+    def test_layers_split_into_contiguous_ranges(self):
+        s = split_layers([4096] * 17, 2)
+        self.assertEqual((s.bounds, s.sizes, s.block_size), (((0, 8), (8, 17)), (8 * 4096, 9 * 4096), 9 * 4096))
+        self.assertEqual([s.part_of(i) for i in (0, 7, 8, 16)], [0, 0, 1, 1])
+        self.assertEqual(split_layers([10, 20, 30], 1).sizes, (60,))
+        with self.assertRaises(ValueError):
+            split_layers([10, 20], 3)
 
 
 if __name__ == '__main__':

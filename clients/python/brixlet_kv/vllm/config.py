@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
+from ..client import KvClient
+from ..protocol import BAD_HELLO, KvConnectError, KvError
 from .keys import kv_namespace
 
 DEFAULT_SOCKET = '/run/brixlet/kv.sock'
@@ -33,7 +36,7 @@ class ConnectorConfig:
     #: Loads copy layer by layer behind the forward (side CUDA stream / CPU thread); False: all before it.
     layerwise_load: bool = True
 
-    def namespace(self, tp_rank: int | None = None, pp_rank: int | None = None) -> str:
+    def namespace(self, tp_rank: int | None = None, pp_rank: int | None = None, parts: int = 1) -> str:
         return kv_namespace(
             self.model,
             self.dtype,
@@ -44,11 +47,70 @@ class ConnectorConfig:
             self.pp_rank if pp_rank is None else pp_rank,
             self.pp_size,
             self.namespace_suffix,
+            parts,
         )
+
+    def layer_bytes(self) -> list[int]:
+        """Bytes per layer of one block, from ``kv_cache_config`` (rank (0, 0)'s in the scheduler)."""
+        return [page for n, page in self.groups for _ in range(n)]
 
     def layout_signature(self) -> str:
         groups = ','.join(f'{n}x{page}' for n, page in self.groups)
         return f'vllm-kv/1;layout={self.layout};groups={groups}'
+
+
+@dataclass(frozen=True)
+class Split:
+    """How one vLLM block is stored: ``parts`` contiguous layer ranges, each one shard block (under
+    the keys of ``keys.part_keys``). One part (the whole block) when it fits the shard's page size."""
+
+    parts: int
+    #: (first layer, end layer) of each part, in the layers' sorted name order.
+    bounds: tuple[tuple[int, int], ...]
+    #: Bytes of each part.
+    sizes: tuple[int, ...]
+
+    @property
+    def block_size(self) -> int:
+        """The namespace's block size: the largest part (the others are stored shorter)."""
+        return max(self.sizes)
+
+    def part_of(self, layer_index: int) -> int:
+        for j, (lo, hi) in enumerate(self.bounds):
+            if lo <= layer_index < hi:
+                return j
+        raise IndexError(layer_index)
+
+
+def split_layers(layer_bytes: Sequence[int], parts: int) -> Split:
+    """Cuts the layers into ``parts`` contiguous ranges as even in layer count as possible."""
+    n = len(layer_bytes)
+    if not 1 <= parts <= max(n, 1):
+        raise ValueError(f'cannot cut {n} layers into {parts} parts')
+    bounds = tuple((j * n // parts, (j + 1) * n // parts) for j in range(parts))
+    return Split(parts, bounds, tuple(sum(layer_bytes[lo:hi]) for lo, hi in bounds))
+
+
+def open_split(cfg: ConnectorConfig, layer_bytes: Sequence[int], namespace: Callable[[int], str], parts: int | None = None) -> tuple[KvClient, Split]:
+    """Connects with the fewest parts whose largest fits the shard: the agent refuses a HELLO whose
+    block size exceeds its ``--kv.page-size`` (BAD_HELLO, before any namespace exists), so 1, 2, …
+    parts are tried in turn. ``parts`` (known from an earlier connection) skips the search."""
+    sig = cfg.layout_signature()
+    if parts is not None:
+        split = split_layers(layer_bytes, parts)
+        return KvClient(cfg.socket, namespace(parts), split.block_size, sig, timeout=cfg.timeout_s), split
+    refused = None
+    for n in range(1, len(layer_bytes) + 1):
+        split = split_layers(layer_bytes, n)
+        if refused is not None and split.block_size >= refused:
+            continue
+        try:
+            return KvClient(cfg.socket, namespace(n), split.block_size, sig, timeout=cfg.timeout_s), split
+        except KvError as e:
+            if isinstance(e, KvConnectError) or e.status != BAD_HELLO or 'block size' not in str(e):
+                raise
+            refused = split.block_size
+    raise ValueError(f'BrixletConnector: one layer of {max(layer_bytes)} bytes per block is larger than the shard allows (--kv.page-size)')
 
 
 def _ranks(vllm_config, tp_size: int) -> tuple[int, int]:

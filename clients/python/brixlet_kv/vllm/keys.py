@@ -23,14 +23,17 @@ def chain_seed(lora_name: str | None, cache_salt: str | None) -> bytes:
     return hashlib.sha256(text.encode()).digest()[:16]
 
 
-def kv_namespace(model: str, dtype: str, layout: str, block_tokens: int, tp_rank: int, tp_size: int, pp_rank: int, pp_size: int, suffix: str = '') -> str:
-    """``vllm/<model>/<dtype>/<layout>/bs<block_tokens>/tp<rank>of<size>/pp<rank>of<size>[/<suffix>]``.
+def kv_namespace(model: str, dtype: str, layout: str, block_tokens: int, tp_rank: int, tp_size: int, pp_rank: int, pp_size: int, suffix: str = '', parts: int = 1) -> str:
+    """``vllm/<model>/<dtype>/<layout>/bs<block_tokens>/tp<rank>of<size>/pp<rank>of<size>[/parts<n>][/<suffix>]``
+    (``parts<n>`` when a block is stored as ``n`` parts, see ``part_keys``).
 
     A model name that would push the name past the protocol's 255 bytes is replaced by
     ``sha256-<first 16 hex digits of its SHA-256>``."""
 
     def build(m: str) -> str:
         ns = f'vllm/{m}/{dtype}/{layout}/bs{block_tokens}/tp{tp_rank}of{tp_size}/pp{pp_rank}of{pp_size}'
+        if parts > 1:
+            ns += f'/parts{parts}'
         return f'{ns}/{suffix}' if suffix else ns
 
     ns = build(model)
@@ -39,6 +42,20 @@ def kv_namespace(model: str, dtype: str, layout: str, block_tokens: int, tp_rank
     if len(ns.encode()) > _MAX_NAMESPACE_BYTES:
         raise ValueError(f'KV namespace {ns!r} is longer than {_MAX_NAMESPACE_BYTES} bytes; shorten namespace_suffix')
     return ns
+
+
+def part_keys(key: bytes, parts: int) -> list[bytes]:
+    """The shard keys of a block stored as ``parts`` parts: the block key for part 0, then
+    ``sha256(key ‖ u16 little-endian part)[:16]`` for part 1 … parts − 1."""
+    return [key] + [hashlib.sha256(key + j.to_bytes(2, 'little')).digest()[:16] for j in range(1, parts)]
+
+
+def expand_keys(keys, parts: int) -> list[bytes]:
+    """Block keys to shard keys, interleaved ``[k0p0, k0p1, …, k1p0, …]``: one chain, so the shard's
+    longest-prefix lookup and chain parents work on parts (whole blocks = hits // parts)."""
+    if parts == 1:
+        return list(keys)
+    return [pk for k in keys for pk in part_keys(k, parts)]
 
 
 class RequestKeys:

@@ -37,6 +37,20 @@ class BrixletConnectorMetadata(KVConnectorMetadata):
     finished_sending: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class RankHello:
+    """The HELLO parameters a worker connected with: the scheduler instance queries that rank's
+    namespace with exactly these (never with parameters guessed from another rank)."""
+
+    tp_rank: int
+    pp_rank: int
+    namespace: str
+    block_size: int
+    layout: str
+    #: Shard blocks per vLLM block (``config.Split``).
+    parts: int
+
+
 @dataclass
 class BrixletWorkerMeta:
     """What a worker tells the scheduler instance after a step (vLLM's ``build_connector_worker_meta``):
@@ -47,8 +61,11 @@ class BrixletWorkerMeta:
     step: int = -1
     stored: list[bytes] = field(default_factory=list)
     missing: list[bytes] = field(default_factory=list)
+    #: HELLO parameters, once per rank after it first connected (concatenated over ranks).
+    hello: list[RankHello] = field(default_factory=list)
 
     def aggregate(self, other: 'BrixletWorkerMeta') -> 'BrixletWorkerMeta':
         theirs = set(other.stored)
         missing = list(dict.fromkeys(self.missing + other.missing))
-        return BrixletWorkerMeta(min(self.step, other.step), [k for k in self.stored if k in theirs], missing)
+        hello = list(dict.fromkeys(self.hello + other.hello))
+        return BrixletWorkerMeta(min(self.step, other.step), [k for k in self.stored if k in theirs], missing, hello)

@@ -10,9 +10,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from ..client import KvClient
 from ..protocol import ITEM_OK, KvConnectError, KvError, connection_ended
 from ._compat import block_removed, block_stored
-from .config import ConnectorConfig
-from .keys import RequestKeys, chain_seed
-from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta, LoadSpec, SaveSpec
+from .config import ConnectorConfig, open_split
+from .keys import RequestKeys, chain_seed, expand_keys
+from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta, LoadSpec, RankHello, SaveSpec
 from .stats import BrixletConnectorStats, StatsDelta
 
 log = logging.getLogger('brixlet_kv.vllm')
@@ -53,6 +53,8 @@ class SchedulerSide:
         #: step → key → (parent key, token ids, lora name) of the blocks that step's metadata hands to
         #: workers to save; dropped when the step's output comes back (stored ones become events).
         self._planned: dict[int, dict[bytes, tuple[bytes | None, list[int], str | None]]] = {}
+        #: (tp rank, pp rank) → the HELLO parameters that rank's worker reported.
+        self._ranks: dict[tuple[int, int], RankHello] = {}
         self._built = 0
         self._outputs = 0
         self._warned = False
@@ -67,41 +69,69 @@ class SchedulerSide:
 
     # ── lookup (runs on the pool thread) ──
 
-    def _client(self) -> KvClient:
-        c = getattr(self._local, 'client', None)
-        if c is None or c.closed:
-            block_bytes = self.cfg.block_bytes
-            if block_bytes is None:
-                raise ValueError('BrixletConnector needs vLLM to pass kv_cache_config to the scheduler instance (vLLM ≥ 0.11)')
-            c = KvClient(self.cfg.socket, self.cfg.namespace(0, 0), block_bytes, self.cfg.layout_signature(), timeout=self.cfg.timeout_s)
-            self._local.client = c
-        return c
+    def _clients(self) -> dict:
+        """The lookup thread's connections: namespace → (client, parts); ``None`` → rank (0, 0) from
+        this instance's own config, until that rank's worker reports."""
+        cs = getattr(self._local, 'clients', None)
+        if cs is None:
+            cs = self._local.clients = {}
+        return cs
 
-    def _ask(self, keys: list[bytes]) -> int:
-        c = self._client()
+    def _client(self, rank: RankHello | None) -> tuple[KvClient, int]:
+        cs = self._clients()
+        name = None if rank is None else rank.namespace
+        got = cs.get(name)
+        if got is not None and not got[0].closed:
+            return got
+        if rank is None:
+            if self.cfg.block_bytes is None:
+                raise ValueError('BrixletConnector needs vLLM to pass kv_cache_config to the scheduler instance (vLLM ≥ 0.11)')
+            known = got[1] if got is not None else None
+            c, split = open_split(self.cfg, self.cfg.layer_bytes(), lambda n: self.cfg.namespace(0, 0, n), known)
+            got = (c, split.parts)
+        else:
+            got = (KvClient(self.cfg.socket, rank.namespace, rank.block_size, rank.layout, timeout=self.cfg.timeout_s), rank.parts)
+        cs[name] = got
+        return got
+
+    def _ask_rank(self, rank: RankHello | None, keys: list[bytes]) -> int:
+        """Whole blocks of ``keys`` that one rank's namespace holds (a connection the shard dropped,
+        e.g. at an agent restart, is replaced once)."""
+        had = self._clients().get(None if rank is None else rank.namespace)
+        was_open = had is not None and not had[0].closed
+        try:
+            return self._ask(rank, keys)
+        except KvError as e:
+            if not was_open or not connection_ended(e):
+                raise  # a new connection failed (the shard is down), or a refusal of this request
+            had[0].close()
+            return self._ask(rank, keys)
+
+    def _ask(self, rank: RankHello | None, keys: list[bytes]) -> int:
+        c, parts = self._client(rank)
+        keys = expand_keys(keys, parts)
         if self.cfg.remote_budget_ms is not None and c.remote_read:
             lk = c.lookup(keys, self.cfg.remote_budget_ms)
             ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
             if ids:
                 c.release(ids)
-            return lk.hits
-        return c.exists(keys)
+            return lk.hits // parts
+        return c.exists(keys) // parts
 
-    def _query(self, keys: list[bytes]) -> int:
-        had = getattr(self._local, 'client', None)
-        was_open = had is not None and not had.closed
+    def _query(self, keys: list[bytes], ranks: tuple[RankHello | None, ...]) -> int:
+        """The fewest whole blocks any known rank holds: a block loads only if every rank has its slice."""
+        cs = self._clients()
+        if None not in ranks and None in cs:
+            cs.pop(None)[0].close()  # rank (0, 0) reported: its own connection takes over
         try:
-            try:
-                return self._ask(keys)
-            except KvError as e:
-                if not was_open or not connection_ended(e):
-                    raise  # a new connection failed (the shard is down), or a refusal of this request
-                # A connection the shard dropped (agent restart): once more on a new one.
-                had.close()
-                return self._ask(keys)
+            hits = len(keys)
+            for rank in ranks:
+                hits = min(hits, self._ask_rank(rank, keys[:hits]))
+                if hits == 0:
+                    break
+            return hits
         except (KvConnectError, KvError, OSError) as e:
-            c = getattr(self._local, 'client', None)
-            if c is not None:
+            for c, _ in cs.values():
                 c.close()
             self.counters['shard_unavailable'] += 1
             if self.cfg.shard_down_policy == 'fail':
@@ -127,7 +157,7 @@ class SchedulerSide:
         if st.query is None or st.query_blocks != limit:
             keys = st.keys.upto(request.all_token_ids, limit)
             st.query_blocks = limit
-            st.query = self._pool.submit(self._query, keys)
+            st.query = self._pool.submit(self._query, keys, self._known_ranks())
             self.counters['lookups'] += 1
         if not st.query.done():
             return None, False
@@ -136,6 +166,14 @@ class SchedulerSide:
         if hits <= local:
             return 0, False
         return (hits - local) * bt, True
+
+    def _known_ranks(self) -> tuple[RankHello | None, ...]:
+        """The ranks a lookup asks: every one that reported, and rank (0, 0) from this instance's own
+        config (vLLM passes the first worker's ``kv_cache_config``) until it reports itself."""
+        ranks: list[RankHello | None] = [self._ranks[r] for r in sorted(self._ranks)]
+        if (0, 0) not in self._ranks:
+            ranks.insert(0, None)
+        return tuple(ranks)
 
     def update_state_after_alloc(self, request, blocks, num_external_tokens: int) -> None:
         st = self._reqs.get(request.request_id)
@@ -219,6 +257,8 @@ class SchedulerSide:
         wm = getattr(connector_output, 'kv_connector_worker_meta', None)
         if not isinstance(wm, BrixletWorkerMeta):
             return
+        for rank in wm.hello:
+            self._ranks[(rank.tp_rank, rank.pp_rank)] = rank
         stored = set(wm.stored)
         for step in sorted(s for s in self._planned if s <= wm.step):
             for key, (parent, token_ids, lora_name) in self._planned.pop(step).items():
@@ -260,8 +300,7 @@ class SchedulerSide:
 
     def shutdown(self) -> None:
         def close() -> None:
-            c = getattr(self._local, 'client', None)
-            if c is not None:
+            for c, _ in self._clients().values():
                 c.close()
 
         try:

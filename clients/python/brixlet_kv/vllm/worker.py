@@ -2,7 +2,8 @@
 
 A brixlet block is one vLLM block of every attention layer of this worker, layers in sorted name
 order; each layer contributes its block's bytes in the tensor's physical order (so NHD and HND give
-different bytes, which is why the layout is part of the namespace). torch is imported lazily: the
+different bytes, which is why the layout is part of the namespace). A block larger than the shard's
+page size is stored as several shard blocks of contiguous layer ranges (``config.Split``). torch is imported lazily: the
 scheduler process never needs it.
 """
 
@@ -14,9 +15,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ..client import KvClient, Lease
-from ..protocol import ITEM_OK, KvConnectError, KvError, connection_ended
-from .config import ConnectorConfig
-from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta
+from ..protocol import ITEM_EXISTS, ITEM_OK, KvConnectError, KvError, connection_ended
+from .config import ConnectorConfig, Split, open_split
+from .keys import expand_keys, part_keys
+from .metadata import BrixletConnectorMetadata, BrixletWorkerMeta, RankHello
 from .stats import BrixletConnectorStats, StatsDelta
 
 log = logging.getLogger('brixlet_kv.vllm')
@@ -39,15 +41,17 @@ def physical(t):
 
 
 class _Layer:
-    __slots__ = ('name', 'view', 'bdim', 'offset', 'nbytes', 'shape', 'dtype')
+    __slots__ = ('name', 'view', 'bdim', 'offset', 'nbytes', 'shape', 'dtype', 'part')
 
-    def __init__(self, name: str, t, offset: int) -> None:
+    def __init__(self, name: str, t) -> None:
         self.name = name
         self.view, self.bdim = physical(t)
         one = self.view.select(self.bdim, 0)
         self.shape = tuple(one.shape)
         self.dtype = t.dtype
-        self.offset = offset
+        #: The part of the block this layer is stored in, and its offset there (set on connect).
+        self.part = 0
+        self.offset = 0
         self.nbytes = one.numel() * t.element_size()
 
     def block(self, block_id: int, tensor=None):
@@ -57,7 +61,7 @@ class _Layer:
         return view.select(bdim, block_id)
 
     def slot(self, lease_view):
-        """This layer's part of a block in a slab slot, as a tensor of the block's shape."""
+        """This layer's bytes in the slab slot of its part of a block, as a tensor of the block's shape."""
         import torch
 
         raw = torch.frombuffer(lease_view, dtype=torch.uint8, count=self.nbytes, offset=self.offset)
@@ -82,6 +86,10 @@ class WorkerSide:
         self._layers: dict[str, _Layer] = {}
         self._block_bytes = 0
         self._client: KvClient | None = None
+        #: How blocks are cut into shard blocks (fixed by the first connection), and the HELLO
+        #: parameters not yet reported to the scheduler instance.
+        self._split: Split | None = None
+        self._hello: RankHello | None = None
         self._registered: list[int] = []  # page-locked slab addresses
         self._recving: set[str] = set()
         self._load_errors: set[int] = set()
@@ -106,12 +114,9 @@ class WorkerSide:
     # ── setup ──
 
     def register_kv_caches(self, kv_caches: dict) -> None:
-        offset = 0
         for name in sorted(kv_caches):
-            layer = _Layer(name, kv_caches[name], offset)
-            self._layers[name] = layer
-            offset += layer.nbytes
-        self._block_bytes = offset
+            self._layers[name] = _Layer(name, kv_caches[name])
+        offset = self._block_bytes = sum(la.nbytes for la in self._layers.values())
         if self.cfg.block_bytes is not None and self.cfg.block_bytes != offset:
             raise ValueError(f'BrixletConnector: the KV tensors hold {offset} bytes per block, kv_cache_config says {self.cfg.block_bytes}')
         self._connect()
@@ -120,9 +125,23 @@ class WorkerSide:
         if self._client is None or self._client.closed:
             self._drain_copies()
             self._unpin()
-            self._client = KvClient(self.cfg.socket, self.cfg.namespace(), self._block_bytes, self.cfg.layout_signature(), timeout=self.cfg.timeout_s)
+            known = self._split.parts if self._split is not None else None
+            sizes = [la.nbytes for la in self._layers.values()]
+            client, split = open_split(self.cfg, sizes, lambda n: self.cfg.namespace(parts=n), known)
+            if self._split is None:
+                self._use_split(split)
+                self._hello = RankHello(self.cfg.tp_rank, self.cfg.pp_rank, client.namespace, split.block_size, self.cfg.layout_signature(), split.parts)
+            self._client = client
             self._pin(self._client)
         return self._client
+
+    def _use_split(self, split: Split) -> None:
+        self._split = split
+        offsets = [0] * split.parts
+        for i, layer in enumerate(self._layers.values()):
+            layer.part = split.part_of(i)
+            layer.offset = offsets[layer.part]
+            offsets[layer.part] += layer.nbytes
 
     def _connect(self) -> KvClient | None:
         try:
@@ -184,33 +203,35 @@ class WorkerSide:
         tensors), else all before returning. The loaded requests are not in this step's batch (vLLM
         schedules them once ``get_finished`` reports them); ``get_finished`` waits for the copies."""
         self._finish_loads()  # normally nothing: the previous step's get_finished waited already
-        copies: list = []  # (lease, GPU block id) of every block to copy
+        copies: list = []  # (leases of the block's parts, GPU block id) of every block to copy
         held: list = []  # (spec, client, lease ids, hits, looked up): released once the copies are done
         for spec in meta.loads:
             self._recving.add(spec.req_id)
             try:
                 # With remote_budget_ms the shard may first fetch what it lacks from other agents
                 # (the scheduler's lookup fetched rank 0's namespace; other ranks fetch their own here).
-                lk, client = self._first_call(lambda c: c.lookup(spec.keys, self.cfg.remote_budget_ms))
+                lk, client = self._first_call(lambda c: c.lookup(expand_keys(spec.keys, self._parts()), self.cfg.remote_budget_ms))
             except (KvConnectError, KvError, OSError) as e:
                 self._unavailable(e)
                 self._account(spec, 0, False)
                 continue
             ids = [le.lease_id for le in lk.leases if le.status == ITEM_OK]
-            pairs = list(zip(lk.leases, spec.block_ids))
+            n = self._parts()
+            whole = lk.hits // n  # a block counts only with every part
+            pairs = [(lk.leases[i * n : (i + 1) * n], block_id) for i, block_id in zip(range(whole), spec.block_ids)]
             if not self.cfg.layerwise_load:
                 hits = 0
                 try:
-                    for lease, block_id in pairs:
+                    for leases, block_id in pairs:
                         for layer in self._layers.values():
-                            layer.block(block_id).copy_(layer.slot(lease.view))
-                    hits = lk.hits
+                            layer.block(block_id).copy_(layer.slot(leases[layer.part].view))
+                    hits = whole
                 finally:
                     self._release(client, ids)
                 self._account(spec, hits, True)
                 continue
             copies.extend(pairs)
-            held.append((spec, client, ids, lk.hits))
+            held.append((spec, client, ids, whole))
         if held:
             self._pending = _LayerwiseLoad(held)
             self._start_copies(self._pending, copies)
@@ -228,8 +249,8 @@ class WorkerSide:
             try:
                 with torch.cuda.stream(self._stream):
                     for layer in layers:
-                        for lease, block_id in copies:
-                            layer.block(block_id).copy_(layer.slot(lease.view), non_blocking=True)
+                        for leases, block_id in copies:
+                            layer.block(block_id).copy_(layer.slot(leases[layer.part].view), non_blocking=True)
                         ev = torch.cuda.Event()
                         ev.record(self._stream)
                         pending.cuda_events[layer.name] = ev
@@ -248,8 +269,8 @@ class WorkerSide:
             for layer in layers:
                 if self._before_layer_copy is not None:
                     self._before_layer_copy(layer.name)
-                for lease, block_id in copies:
-                    layer.block(block_id).copy_(layer.slot(lease.view))
+                for leases, block_id in copies:
+                    layer.block(block_id).copy_(layer.slot(leases[layer.part].view))
                 pending.cpu_events[layer.name].set()
         except BaseException as e:  # noqa: BLE001 - reported as failed blocks by _finish_loads
             pending.error = e
@@ -300,6 +321,9 @@ class WorkerSide:
             self._release(client, ids)
             self._account(spec, hits, True)
 
+    def _parts(self) -> int:
+        return self._split.parts if self._split is not None else 1
+
     def _release(self, client: KvClient, ids: list[int]) -> None:
         if ids and not client.closed:
             try:
@@ -324,8 +348,10 @@ class WorkerSide:
         layer = self._layers.get(layer_name)
         if layer is None or not leases:
             return
-        for _, lease, block_id in leases:
-            layer.slot(lease.view).copy_(layer.block(block_id, kv_layer))
+        for _, parts, block_id in leases:
+            lease = parts.get(layer.part)
+            if lease is not None:
+                layer.slot(lease.view).copy_(layer.block(block_id, kv_layer))
         self._saved_layers.add(layer_name)
 
     def _alloc(self, meta: BrixletConnectorMetadata) -> list:
@@ -339,9 +365,9 @@ class WorkerSide:
                 continue
             try:
                 if self._save_leases:  # leases of this step live on this connection: no reconnect
-                    leases = self._client.alloc(spec.keys, [self._block_bytes] * len(spec.keys), parent=spec.parent)
+                    leases = self._alloc_parts(self._client, spec)
                 else:
-                    leases, _ = self._first_call(lambda c: c.alloc(spec.keys, [self._block_bytes] * len(spec.keys), parent=spec.parent))
+                    leases, _ = self._first_call(lambda c: self._alloc_parts(c, spec))
             except (KvConnectError, KvError, OSError) as e:
                 self.counters['save_skipped_blocks'] += len(spec.keys)
                 if isinstance(e, KvError) and not isinstance(e, KvConnectError) and self._client is not None and not self._client.closed:
@@ -349,12 +375,32 @@ class WorkerSide:
                 self._unavailable(e)
                 down = True
                 continue
-            for key, lease, block_id in zip(spec.keys, leases, spec.block_ids):
-                if lease.status == ITEM_OK:
-                    self._save_leases.append((key, lease, block_id))
-                else:
-                    self.counters['save_skipped_blocks'] += 1  # EXISTS (already cached), FULL, NO_PARENT, …
+            n = self._parts()
+            for i, (key, block_id) in enumerate(zip(spec.keys, spec.block_ids)):
+                got = leases[i * n : (i + 1) * n]
+                parts = {j: lease for j, lease in enumerate(got) if lease.status == ITEM_OK}
+                if parts and all(lease.status in (ITEM_OK, ITEM_EXISTS) for lease in got):
+                    self._save_leases.append((key, parts, block_id))  # the parts the shard lacks
+                    continue
+                self.counters['save_skipped_blocks'] += 1  # EXISTS (already cached), FULL, NO_PARENT, …
+                if parts:  # a part failed: the block cannot be whole, its other parts are not written
+                    self._drop([lease.lease_id for lease in parts.values()])
         return self._save_leases
+
+    def _alloc_parts(self, client: KvClient, spec) -> list[Lease]:
+        """ALLOC of every part of ``spec``'s blocks, one chain continuing the parent block's last part."""
+        split = self._split
+        assert split is not None  # set by the connection ``client`` came from
+        parent = part_keys(spec.parent, split.parts)[-1] if spec.parent is not None else None
+        return client.alloc(expand_keys(spec.keys, split.parts), list(split.sizes) * len(spec.keys), parent=parent)
+
+    def _drop(self, ids: list[int]) -> None:
+        client = self._client
+        if ids and client is not None and not client.closed:
+            try:
+                client.drop(ids)
+            except (KvConnectError, KvError, OSError) as e:
+                self._unavailable(e)
 
     def wait_for_save(self, meta: BrixletConnectorMetadata) -> None:
         """Copies the layers ``save_kv_layer`` did not see, then seals: a block is visible only whole."""
@@ -365,13 +411,16 @@ class WorkerSide:
             for name, layer in self._layers.items():
                 if name in self._saved_layers:
                     continue
-                for _, lease, block_id in leases:
-                    layer.slot(lease.view).copy_(layer.block(block_id))
+                for _, parts, block_id in leases:
+                    lease = parts.get(layer.part)
+                    if lease is not None:
+                        layer.slot(lease.view).copy_(layer.block(block_id))
             client = self._client
             if leases and client is not None and not client.closed:
-                statuses = client.seal([lease.lease_id for _, lease, _ in leases])
-                for (key, _, _), status in zip(leases, statuses):
-                    if status == ITEM_OK:
+                # In chain order: a part seals only after its parent.
+                statuses = iter(client.seal([lease.lease_id for _, parts, _ in leases for lease in parts.values()]))
+                for key, parts, _ in leases:
+                    if all([next(statuses) == ITEM_OK for _ in parts]):
                         self._stored.append(key)
                         self.counters['stored_blocks'] += 1
                     else:
@@ -395,11 +444,12 @@ class WorkerSide:
         return errors
 
     def build_worker_meta(self, meta: BrixletConnectorMetadata | None) -> BrixletWorkerMeta | None:
-        """A report for every step with saves or failed loads (every rank of a step reports alike)."""
-        if meta is None or (not meta.saves and not self._missing):
+        """A report for every step with saves or failed loads (every rank of a step reports alike), and
+        once after the first connection (this rank's HELLO parameters)."""
+        if meta is None or (not meta.saves and not self._missing and self._hello is None):
             return None
-        wm = BrixletWorkerMeta(meta.step, self._stored, self._missing)
-        self._stored, self._missing = [], []
+        wm = BrixletWorkerMeta(meta.step, self._stored, self._missing, [self._hello] if self._hello is not None else [])
+        self._stored, self._missing, self._hello = [], [], None
         return wm
 
     def get_stats(self) -> BrixletConnectorStats | None:
