@@ -17,6 +17,7 @@ import type { KvOffload } from './kv-offload.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { apiError, type ApiError, type ParsedRequest } from './request.js';
+import { chainSeed, loadableBlocks } from './vllm-keys.js';
 import { answerBody, errorBody, errorEvent, type FinishReason, SSE_DONE, StreamChunks } from './responses.js';
 import type { ModelEvent } from './types.js';
 
@@ -114,15 +115,19 @@ export class CompletionRun {
         return this.drop();
       }
     }
-    const hashes = blockHashes(this.req.promptText, blockChars);
+    // A cache salt seeds the key chain as the vLLM connector does (the mock engine serves no LoRA adapters:
+    // its served names are the base model's); its own prefix cache is seeded from the salt too, so salted
+    // blocks match only the same salt, as in vLLM.
+    const seed = chainSeed(null, this.req.cacheSalt);
+    const hashes = blockHashes(this.req.promptText, blockChars, this.req.cacheSalt === undefined ? 0 : seed.readInt32LE(0));
     // Set before submit(): with no latency the whole answer (and its metrics) happens inside it.
     this.arrival = this.ctx.driver.now();
     const kv = this.ctx.kv;
     if (kv === undefined) return this.submit(hashes, 0, this.arrival);
-    const keys = kv.keys(tokenIds(this.req.promptText, o.charsPerToken));
+    const keys = kv.keys(tokenIds(this.req.promptText, o.charsPerToken), seed);
     this.kvKeys = keys;
-    // At least one prompt token is computed (the engine model never matches the whole prompt).
-    const maxMatch = Math.min(hashes.length, keys.length / KEY_BYTES, Math.floor((this.promptTokens - 1) / o.profile.blockTokens));
+    // The connector's rule: at least the last prompt token is computed; whole blocks beyond the GPU hit load.
+    const maxMatch = Math.min(hashes.length, keys.length / KEY_BYTES, loadableBlocks(this.promptTokens, o.profile.blockTokens));
     const gpuHit = this.ctx.driver.model.cachedPrefixBlocks(hashes);
     if (gpuHit >= maxMatch) {
       this.offloadFrom = gpuHit;

@@ -91,9 +91,12 @@ export class KvOffload {
     this.scratch = Buffer.allocUnsafe(this.writtenBlockBytes);
   }
 
-  /** Chained keys of the prompt's full blocks (the TypeScript client's chainKeysForTokens). */
-  keys(tokenIds: readonly number[]): Buffer {
-    return chainKeysForTokens(tokenIds, this.options.blockTokens);
+  /**
+   * Chained keys of the prompt's full blocks (the TypeScript client's chainKeysForTokens), from `seed`
+   * (the vLLM connector's chainSeed of the request's LoRA adapter and cache salt; zeros for neither).
+   */
+  keys(tokenIds: readonly number[], seed?: Uint8Array): Buffer {
+    return chainKeysForTokens(tokenIds, this.options.blockTokens, seed);
   }
 
   /**

@@ -6,6 +6,7 @@ import { BrixletError } from '../common/errors.js';
 import { parseEndpoint } from '../common/zmtp/endpoint.js';
 import { GPU_PROFILES, gpuProfile, KV_BYTES_PER_TOKEN } from './profiles.js';
 import type { GpuProfile } from './types.js';
+import { mockLayout, vllmNamespace } from './vllm-keys.js';
 
 export interface MockEngineOptions {
   /** Listen address (default 127.0.0.1). */
@@ -38,7 +39,10 @@ export interface MockEngineOptions {
   readonly name?: string;
   /** The node KV shard's socket; empty or unset = no KV offload (README "Mock engine"). */
   readonly kvSocket?: string;
-  /** KV namespace (default `<model>/bf16`): engines share blocks only within one. */
+  /**
+   * KV namespace (default the vLLM connector's `vllm/<model>/bfloat16/mock1of<scale>/bs<block tokens>/tp0of1/pp0of1`,
+   * see mockNamespace): engines share blocks only within one.
+   */
   readonly kvNamespace?: string;
   /** Modelled KV bytes per token (default 131072, Llama-3-8B in BF16: see KV_BYTES_PER_TOKEN). */
   readonly kvBytesPerToken?: number;
@@ -100,6 +104,19 @@ export interface ResolvedOptions {
 
 export const DEFAULT_MODEL = 'mock-llama-3-8b';
 
+/**
+ * The mock engine's default KV namespace: the vLLM connector's format (vllm-keys.ts) for one TP and PP rank
+ * of a BF16 model, its layout `mock1of<scale>` (the blocks hold a key pattern at 1/scale of the modelled
+ * bytes, never a real vLLM's KV).
+ */
+export function mockNamespace(model: string, blockTokens: number, scale: number): string {
+  try {
+    return vllmNamespace({ model, dtype: 'bfloat16', layout: mockLayout(scale), blockTokens, tpRank: 0, tpSize: 1, ppRank: 0, ppSize: 1 });
+  } catch (e) {
+    throw mockEngineError((e as Error).message);
+  }
+}
+
 /** A mock engine option that cannot work. */
 export function mockEngineError(reason: string): BrixletError {
   return new BrixletError('BRX_ERR_MOCK_ENGINE', { reason });
@@ -133,6 +150,8 @@ export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
     }
     return e;
   };
+  // Checked only where it is used (an engine with a KV shard).
+  const kvScale = o.kvSocket !== undefined && o.kvSocket !== '' ? positive('kvScale', o.kvScale, KV_DEFAULTS.scale) : 0;
   const bufferSteps = o.kvEventsBufferSteps ?? 10_000;
   if (!Number.isInteger(bufferSteps) || bufferSteps < 1) throw mockEngineError(`kvEventsBufferSteps must be a positive integer, got ${bufferSteps}`);
   const kvEvents =
@@ -164,9 +183,9 @@ export function resolveOptions(o: MockEngineOptions): ResolvedOptions {
         ? undefined
         : {
             socket: o.kvSocket,
-            namespace: o.kvNamespace ?? `${model}/bf16`,
+            namespace: o.kvNamespace ?? mockNamespace(model, profile.blockTokens, kvScale),
             bytesPerToken: positive('kvBytesPerToken', o.kvBytesPerToken, KV_DEFAULTS.bytesPerToken),
-            scale: positive('kvScale', o.kvScale, KV_DEFAULTS.scale),
+            scale: kvScale,
             loadGbps: positive('kvLoadGbps', o.kvLoadGbps, KV_DEFAULTS.loadGbps),
           },
   };

@@ -15,7 +15,12 @@ export interface ParsedRequest {
   readonly maxTokens: number | undefined;
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  /** vLLM's `cache_salt`: a request's cached blocks are shared only with requests of the same salt. */
+  readonly cacheSalt?: string;
 }
+
+/** The longest `cache_salt` accepted, in UTF-16 code units. */
+export const MAX_CACHE_SALT_CHARS = 1024;
 
 export interface ApiError {
   readonly status: number;
@@ -57,7 +62,14 @@ export function parseRequest(endpoint: Endpoint, raw: string, servedModels: read
     return apiError(400, 'invalid_type', 'stream_options must be an object', 'stream_options');
   }
   const includeUsage = opts !== undefined && opts !== null && (opts as Json).include_usage === true;
-  return { endpoint, model: b.model, promptText: prompt, maxTokens, stream: b.stream === true, includeUsage };
+  const salt = b.cache_salt;
+  if (salt !== undefined && salt !== null) {
+    if (typeof salt !== 'string') return apiError(400, 'invalid_type', 'cache_salt must be a string', 'cache_salt');
+    // As vLLM: a salt, when given, is not empty.
+    if (salt === '') return apiError(400, 'invalid_value', 'cache_salt must be a non-empty string if provided', 'cache_salt');
+    if (salt.length > MAX_CACHE_SALT_CHARS) return apiError(400, 'invalid_value', `cache_salt must be at most ${MAX_CACHE_SALT_CHARS} characters`, 'cache_salt');
+  }
+  return { endpoint, model: b.model, promptText: prompt, maxTokens, stream: b.stream === true, includeUsage, ...(typeof salt === 'string' && { cacheSalt: salt }) };
 }
 
 function chatPrompt(messages: unknown): string | ApiError {

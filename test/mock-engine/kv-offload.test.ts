@@ -5,7 +5,8 @@ import { openSync, writeSync, closeSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blockHashes, GPU_PROFILES, KvOffload, startMockEngine, type RunningMockEngine } from '../../src/mock-engine/index.js';
 import { tokenIds } from '../../src/mock-engine/hash.js';
-import { KvClient } from '../../src/kvcache/client/index.js';
+import { chainKeysForTokens, KvClient } from '../../src/kvcache/client/index.js';
+import { chainSeed } from '../../src/mock-engine/vllm-keys.js';
 import { havePromtool, promtoolLint, promtoolSkipNote } from '../helpers/promtool.js';
 import { startTestShard, type TestShard } from '../helpers/test-shard.js';
 
@@ -33,8 +34,8 @@ async function engine(socket: string, name: string): Promise<RunningMockEngine> 
   return e;
 }
 
-async function complete(e: RunningMockEngine, prompt = PROMPT): Promise<void> {
-  const r = await fetch(`${e.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-llama-3-8b', prompt, max_tokens: 2 }) });
+async function complete(e: RunningMockEngine, prompt = PROMPT, extra: Record<string, unknown> = {}): Promise<void> {
+  const r = await fetch(`${e.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock-llama-3-8b', prompt, max_tokens: 2, ...extra }) });
   expect(r.status).toBe(200);
   await r.json();
 }
@@ -69,9 +70,11 @@ describe('mock engine KV offload through the node shard', () => {
     // Offloads run after the first token: wait for all 20 full blocks of the prompt.
     await expect.poll(() => kv(a).offloadBlocks).toBe(20);
     expect(kv(a)).toMatchObject({ hitBlocks: 0, offloadBytes: 20 * kv(a).writtenBlockBytes, fallbacks: {} });
-    // What was written is there for any client of the namespace, under the TypeScript client's chain keys.
+    // What was written is there for any client of the namespace (the vLLM connector's format, a layout of
+    // its own), under the TypeScript client's chain keys.
+    expect(kv(a).namespace).toBe('vllm/mock-llama-3-8b/bfloat16/mock1of64/bs16/tp0of1/pp0of1');
     const keys = a.kv!.keys(tokenIds(PROMPT, 4));
-    const probe = await KvClient.connect({ socketPath: s.service.socketPath, namespace: 'mock-llama-3-8b/bf16', blockSize: kv(a).writtenBlockBytes, layout: layoutOf(a) });
+    const probe = await KvClient.connect({ socketPath: s.service.socketPath, namespace: kv(a).namespace, blockSize: kv(a).writtenBlockBytes, layout: layoutOf(a) });
     expect(await probe.exists(keys)).toBe(20);
     await probe.close();
 
@@ -81,6 +84,24 @@ describe('mock engine KV offload through the node shard', () => {
     expect(kv(b).loadSeconds).toBeCloseTo((19 * a.kv!.loadMsPerBlock) / 1000, 9);
     expect(b.stats().model.cachedPromptTokensTotal).toBe(0); // its own GPU cache had nothing
     expect(await ttftSum(b)).toBeLessThan(await ttftSum(a));
+  });
+
+  it("keys a request with a cache_salt as the vLLM connector does: its blocks are found only under the same salt", async () => {
+    const s = await shard();
+    const a = await engine(s.service.socketPath, 'a');
+    await complete(a, PROMPT, { cache_salt: 'tenant-a' });
+    await expect.poll(() => kv(a).offloadBlocks).toBe(20);
+    const probe = await KvClient.connect({ socketPath: s.service.socketPath, namespace: kv(a).namespace, blockSize: kv(a).writtenBlockBytes, layout: layoutOf(a) });
+    expect(await probe.exists(chainKeysForTokens(tokenIds(PROMPT, 4), 16, chainSeed(null, 'tenant-a')))).toBe(20);
+    expect(await probe.exists(a.kv!.keys(tokenIds(PROMPT, 4)))).toBe(0);
+    await probe.close();
+
+    const b = await engine(s.service.socketPath, 'b');
+    await complete(b); // no salt: nothing to load; its GPU cache now holds the unsalted prompt
+    await complete(b, PROMPT, { cache_salt: 'tenant-b' });
+    expect(kv(b).hitBlocks).toBe(0);
+    await complete(b, PROMPT, { cache_salt: 'tenant-a' }); // a GPU miss (salted hashes), 19 blocks from the shard
+    expect(kv(b).hitBlocks).toBe(19);
   });
 
   it('reuses its own offloaded blocks once its small GPU prefix cache has evicted them', async () => {
@@ -107,7 +128,7 @@ describe('mock engine KV offload through the node shard', () => {
     await expect.poll(() => kv(a).offloadBlocks).toBe(20);
     // Overwrite a few bytes of block 5 in the slab file (the agent's shared mapping sees them).
     const keys = a.kv!.keys(tokenIds(PROMPT, 4));
-    const probe = await KvClient.connect({ socketPath: s.service.socketPath, namespace: 'mock-llama-3-8b/bf16', blockSize: kv(a).writtenBlockBytes, layout: layoutOf(a) });
+    const probe = await KvClient.connect({ socketPath: s.service.socketPath, namespace: kv(a).namespace, blockSize: kv(a).writtenBlockBytes, layout: layoutOf(a) });
     const { leases } = await probe.lookup(keys.subarray(5 * 16, 6 * 16));
     const rec = leases[0]!;
     const fd = openSync(probe.hello.slabs[rec.slab]!, 'r+');

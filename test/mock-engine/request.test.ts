@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRequest } from '../../src/mock-engine/request.js';
+import { MAX_CACHE_SALT_CHARS, parseRequest } from '../../src/mock-engine/request.js';
 
 const served = ['m'];
 const parse = (endpoint: 'chat' | 'completion', body: unknown) => parseRequest(endpoint, JSON.stringify(body), served, 4);
@@ -36,5 +36,14 @@ describe('parseRequest', () => {
     expect(parse('completion', { model: 'm', prompt: 'x', stream: 'yes' })).toMatchObject({ status: 400, param: 'stream' });
     expect(parse('completion', { model: 'm', prompt: 'x', stream_options: 1 })).toMatchObject({ status: 400, param: 'stream_options' });
     expect(parse('completion', { model: 'x', prompt: 'x' })).toMatchObject({ status: 404, type: 'not_found_error', code: 'model_not_found' });
+  });
+
+  it("reads vLLM's cache_salt: a non-empty string of at most MAX_CACHE_SALT_CHARS characters", () => {
+    expect(parse('completion', { model: 'm', prompt: 'x', cache_salt: 'tenant-a' })).toMatchObject({ cacheSalt: 'tenant-a' });
+    expect(parse('completion', { model: 'm', prompt: 'x', cache_salt: null })).not.toHaveProperty('cacheSalt');
+    expect(parse('chat', { model: 'm', messages: [{ role: 'user', content: 'x' }], cache_salt: 's'.repeat(MAX_CACHE_SALT_CHARS) })).toMatchObject({ cacheSalt: 's'.repeat(MAX_CACHE_SALT_CHARS) });
+    expect(parse('completion', { model: 'm', prompt: 'x', cache_salt: 's'.repeat(MAX_CACHE_SALT_CHARS + 1) })).toMatchObject({ status: 400, code: 'invalid_value', param: 'cache_salt' });
+    expect(parse('completion', { model: 'm', prompt: 'x', cache_salt: '' })).toMatchObject({ status: 400, code: 'invalid_value', param: 'cache_salt' });
+    expect(parse('completion', { model: 'm', prompt: 'x', cache_salt: 7 })).toMatchObject({ status: 400, code: 'invalid_type', param: 'cache_salt' });
   });
 });

@@ -87,7 +87,7 @@ export const mockEngineCommand: Command = {
     { name: 'engines', type: 'string', valueName: 'N', description: 'How many engines to start (default 1).' },
     { name: 'api-key', type: 'string', valueName: 'KEY', description: 'Require Authorization: Bearer KEY on /v1/*.' },
     { name: 'kv-socket', type: 'string', valueName: 'PATH', description: 'Node KV shard socket to offload to and load from (default empty: off).' },
-    { name: 'kv-namespace', type: 'string', valueName: 'NS', description: 'KV namespace; engines share blocks within one (default <model>/bf16).' },
+    { name: 'kv-namespace', type: 'string', valueName: 'NS', description: 'KV namespace; engines share blocks within one (default vllm/<model>/bfloat16/mock1of<scale>/bs16/tp0of1/pp0of1, the vLLM connector\'s format).' },
     { name: 'kv-bytes-per-token', type: 'string', valueName: 'B', description: `Modelled KV bytes per token (default ${KV_DEFAULTS.bytesPerToken}: Llama-3-8B, BF16).` },
     { name: 'kv-scale', type: 'string', valueName: 'N', description: `Bytes really moved = modelled / N (default ${KV_DEFAULTS.scale}).` },
     { name: 'kv-load-gbps', type: 'string', valueName: 'X', description: `Modelled host-to-GPU load bandwidth in GB/s (default ${KV_DEFAULTS.loadGbps}: PCIe Gen4 x16).` },
