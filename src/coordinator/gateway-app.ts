@@ -12,7 +12,8 @@ import type { Config } from '../common/config/schema.js';
 import type { Logger } from '../common/logger.js';
 import type { AppMetrics } from '../common/metrics.js';
 import type { EngineSetView } from './engines/types.js';
-import { InMemoryLoadMonitor, type LoadMonitor } from './gateway/load-monitor.js';
+import type { LoadMonitor } from './gateway/load-monitor.js';
+import { DecayedLoadMonitor } from './optimizer/load-monitor.js';
 import { CompletionProxy, type GatewayRouter } from './gateway/proxy.js';
 import { createRouterMetrics, type RouterMetrics } from './gateway/router-metrics.js';
 import { registerGatewayRoutes } from './gateway/routes.js';
@@ -101,7 +102,7 @@ export async function buildGatewayApp(deps: GatewayAppDeps): Promise<GatewayApp>
     clearTimeout(drainDeadline);
     await pools.dispose();
   });
-  const monitor = deps.monitor ?? new InMemoryLoadMonitor();
+  const monitor = deps.monitor ?? new DecayedLoadMonitor();
   const routerMetrics = createRouterMetrics(deps.metrics, deps.engines);
   const proxy = new CompletionProxy({
     engines: deps.engines,
