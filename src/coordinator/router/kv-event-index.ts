@@ -14,9 +14,10 @@
  * since loading it back costs time the GPU cache does not.
  *
  * Storage: entries live in typed arrays (key, engine slot, media, insertion-order links) with a free
- * list; a typed-array hash table (KeyTable) maps (gateway key, engine) to entries, a Map per engine
- * its engine hashes. The index is bounded by `capacity` entries across engines; storing past it
- * evicts the oldest stored entry (insertion order, refreshed when a block is stored again).
+ * list; a typed-array hash table (EntryTable: its buckets hold only entry numbers, the pair is read
+ * from the entry) maps (gateway key, engine) to entries, a Map per engine its engine hashes. The
+ * index is bounded by `capacity` entries across engines; storing past it evicts the oldest stored
+ * entry (insertion order, refreshed when a block is stored again).
  *
  * Holder rows, for matching every live engine at once: a second KeyTable maps (gateway key, block
  * size) to a row of two bitsets over engine slots — which engines hold the key, and which of them on
@@ -39,7 +40,7 @@
 import { BrixletError } from '../../common/errors.js';
 import { BRIXLET_MEDIUM, GPU_MEDIUM, type KvEvent, type KvEventBatch, type ReceivedKvEventBatch } from '../../common/kv-events/types.js';
 import { chainedBlockHashes, hashTokenBlock } from './block-hash.js';
-import { KeyTable } from './key-table.js';
+import { EntryTable, KeyTable } from './key-table.js';
 import { loraSeed } from './lora-seed.js';
 import type { PromptBlocks } from './types.js';
 
@@ -132,8 +133,8 @@ export class KvEventIndex {
   private oldest = NIL;
   private newest = NIL;
   private evictions = 0;
-  /** (gateway key, engine slot) → entry: one probe per block when matching. */
-  private readonly byKey: KeyTable;
+  /** (gateway key, engine slot) → entry: one probe per block when matching (4-byte buckets read through keys and owner). */
+  private readonly byKey: EntryTable;
   /** Entry → its holder row (valid while the entry is the one byKey maps its pair to). */
   private entryRow: Int32Array;
   /** (gateway key, block size) → holder row. */
@@ -166,9 +167,9 @@ export class KvEventIndex {
     this.tierWeight = opts.tierWeight ?? 0.5;
     this.maxBlockSize = opts.maxBlockSize ?? 4096;
     const initial = Math.min(opts.capacity, 1 << 14);
-    this.byKey = new KeyTable(initial);
     this.keys = new Float64Array(initial);
     this.owner = new Int32Array(initial);
+    this.byKey = new EntryTable(this.keys, this.owner, initial);
     this.media = new Uint8Array(initial);
     this.prev = new Int32Array(initial);
     this.next = new Int32Array(initial);
@@ -754,6 +755,7 @@ export class KvEventIndex {
     this.prev = widened(this.prev, size);
     this.next = widened(this.next, size);
     this.entryRow = widened(this.entryRow, size);
+    this.byKey.rebind(this.keys, this.owner);
     this.linkFree(old, size);
   }
 
