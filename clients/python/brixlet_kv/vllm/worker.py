@@ -3,8 +3,8 @@
 A brixlet block is one vLLM block of every attention layer of this worker, layers in sorted name
 order; each layer contributes its block's bytes in the tensor's physical order (so NHD and HND give
 different bytes, which is why the layout is part of the namespace). A block larger than the shard's
-page size is stored as several shard blocks of contiguous layer ranges (``config.Split``). torch is imported lazily: the
-scheduler process never needs it.
+page size is stored as several shard blocks of contiguous layer ranges (``config.Split``). torch is
+imported lazily: the scheduler process never needs it.
 """
 
 from __future__ import annotations
