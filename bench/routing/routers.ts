@@ -59,7 +59,7 @@ export interface PolicyEntry {
  * One engine's prefix-cache events as the gateway's subscription would deliver them: a batch per
  * event, engine hashes as decimal strings, token ids with every stored block.
  */
-function eventFeed(exact: KvEventIndex, uid: string, blockSize: number, clock: () => number): KvCacheObserver {
+export function eventFeed(exact: KvEventIndex, uid: string, blockSize: number, clock: () => number): KvCacheObserver {
   let seq = 0n;
   const send = (events: Parameters<KvEventIndex['ingest']>[1]['batch']['events']) => exact.ingest(uid, { topic: 'sim', seq: seq++, batch: { ts: clock() / 1000, events, dataParallelRank: null } }, clock());
   return {

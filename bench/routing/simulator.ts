@@ -83,6 +83,8 @@ export interface SimResult {
   /** Per-request times (ms; NaN for unmeasured or aborted requests), for tests and calibration. */
   readonly ttft: Float64Array;
   readonly e2e: Float64Array;
+  /** Per-request prompt tokens the engine served from its prefix cache (0 before the first token). */
+  readonly cachedTokens: Float64Array;
   readonly finishAt: Float64Array;
   readonly arrivalAt: Float64Array;
 }
@@ -385,6 +387,7 @@ export function simulate(o: SimOptions): SimResult {
     blocksEvicted: counts.evicted,
     ttft,
     e2e,
+    cachedTokens: cached,
     finishAt,
     arrivalAt: arrival,
   };

@@ -29,6 +29,7 @@ describe('routing simulator', () => {
     // Warm on the same engine: 62 blocks of 16 cached (the last token is always computed).
     expect(r.ttft[1]).toBeCloseTo(H100.stepOverheadMs + 8 * H100.prefillMsPerToken, 6);
     expect(r.hitRate).toBeCloseTo(992 / 2000, 9);
+    expect(Array.from(r.cachedTokens)).toEqual([0, 992]);
     expect(r.perEngine.slice().sort()).toEqual([0, 2]);
     expect(r.loadCv).toBeCloseTo(1, 9);
     expect(r.ttftP99).toBe(r.ttft[0]);
