@@ -35,6 +35,7 @@ export function parseArgs(argv: readonly string[], spec: ArgsSpec): ParsedArgs {
   const configFlags: Record<string, string | boolean> = {};
   const options: Record<string, string | boolean> = {};
   const positionals: string[] = [];
+  const repeated: Record<string, string[]> = {};
   const fieldByFlag = new Map(spec.fields.flatMap((f) => (f.alias === undefined ? [[f.flag, f]] : [[f.flag, f], [f.alias, f]]) as [string, ConfigField][]));
   const optionByName = new Map<string, OptionSpec>();
   for (const o of spec.options) {
@@ -66,6 +67,7 @@ export function parseArgs(argv: readonly string[], spec: ArgsSpec): ParsedArgs {
     const option = optionByName.get(name);
     if (option !== undefined) {
       options[option.name] = option.type === 'boolean' ? (inline === undefined ? true : inline !== 'false') : takeValue();
+      if (option.repeatable === true && option.type === 'string') (repeated[option.name] ??= []).push(options[option.name] as string);
       continue;
     }
     const field = fieldByFlag.get(name);
@@ -86,5 +88,5 @@ export function parseArgs(argv: readonly string[], spec: ArgsSpec): ParsedArgs {
     const hint = suggest(name, valid);
     throw usage(`unknown flag ${name} for 'brixlet ${spec.command}'${hint ? ` (did you mean ${hint}?)` : ''}; valid flags: ${valid.join(', ')}`);
   }
-  return { configFlags, options, positionals };
+  return { configFlags, options, positionals, repeated };
 }

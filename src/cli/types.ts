@@ -11,6 +11,8 @@ export interface OptionSpec {
   readonly description: string;
   readonly valueName?: string;
   readonly short?: string;
+  /** A string option that may be given more than once; every value lands in ParsedArgs.repeated. */
+  readonly repeatable?: boolean;
 }
 
 export interface CliIo {
@@ -26,6 +28,8 @@ export interface ParsedArgs {
   readonly configFlags: Readonly<Record<string, string | boolean>>;
   readonly options: Readonly<Record<string, string | boolean>>;
   readonly positionals: readonly string[];
+  /** Every value of each repeatable option, in order (options[name] holds the last). */
+  readonly repeated?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface CommandContext {

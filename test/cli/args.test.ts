@@ -73,3 +73,12 @@ describe('shared helpers', () => {
     expect(usage('bad')).toMatchObject({ code: 'BRX_ERR_CLI_USAGE', message: 'bad', exitCode: 2 });
   });
 });
+
+describe('repeatable options', () => {
+  it('keeps every value of a repeatable option in order, and the last in options', () => {
+    const s = { ...spec, options: [{ name: 'profile', type: 'string' as const, description: '', repeatable: true }] };
+    const r = parseArgs(['--profile', 'a.json', '--profile=b.json'], s);
+    expect(r.repeated).toEqual({ profile: ['a.json', 'b.json'] });
+    expect(r.options).toEqual({ profile: 'b.json' });
+  });
+});
