@@ -139,7 +139,7 @@ export const ConfigSchema = Type.Object(
           description: 'KV events endpoints per engine (PUB, then optionally the replay socket), overriding --gateway.kv-events-port.',
         }),
         kvEventsStale: Duration(10_000, 500, 600_000, { description: 'An engine whose KV events stop for this long is routed on the approximate index until they resume.' }),
-        kvEventsCapacity: Int(1_000_000, 1024, 64 * 1024 * 1024, { description: 'Blocks the KV-event index holds across engines (about 145 bytes each); the oldest are dropped past it.' }),
+        kvEventsCapacity: Int(1_000_000, 1024, 64 * 1024 * 1024, { description: 'Blocks the KV-event index holds across engines (about 120 bytes each); the oldest are dropped past it.' }),
       },
       'The coordinator gateway listener (OpenAI-compatible API).',
     ),
