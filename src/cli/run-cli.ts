@@ -18,6 +18,7 @@ import { diagnoseCommand } from './commands/diagnose.js';
 import { faultCommand } from './commands/fault.js';
 import { kvCommand } from './commands/kv.js';
 import { mockEngineCommand } from './commands/mock-engine.js';
+import { profileCommand } from './commands/profile.js';
 import { optimizeCommand } from './commands/optimize.js';
 import { tokenCommand } from './commands/token.js';
 import { upCommand } from './commands/up.js';
@@ -25,7 +26,7 @@ import { versionCommand } from './commands/version.js';
 import { renderCommandHelp, renderTopHelp } from './help.js';
 import { createStyle } from './style.js';
 
-export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, faultCommand, chaosCommand, kvCommand, optimizeCommand, tokenCommand, mockEngineCommand, configCommand, versionCommand];
+export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, faultCommand, chaosCommand, kvCommand, optimizeCommand, tokenCommand, mockEngineCommand, profileCommand, configCommand, versionCommand];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const out = createStyle(io.stdout, io.env);

@@ -381,6 +381,17 @@ export const codes = {
     500,
     'Report it with the problem (`brixlet optimize --json` input files); the previous plan stays in force.',
   ),
+  BRX_ERR_OPTIMIZER_PROFILER_ENDPOINT: entry(
+    'cannot profile {endpoint}: {reason}',
+    502,
+    'Start the engine first and give its base URL: --endpoint http://host:port (an OpenAI-compatible server: vLLM, `brixlet mock-engine`, the brixlet gateway).',
+  ),
+  BRX_ERR_OPTIMIZER_PROFILER_MODEL: entry(
+    'model {model} is not served by {endpoint} (it serves {served})',
+    404,
+    'Pass one of the served names with --model (GET /v1/models lists them).',
+    2,
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof codes;
