@@ -19,6 +19,8 @@ let router: Router;
 let url: string;
 let gateway: GatewayApp;
 let metrics: ReturnType<typeof testMetrics>;
+/** The model the view reports as a LoRA adapter ('' for none). */
+let adapter = '';
 
 function state(name: string, engineUrl: string, inFlight: number): EngineState {
   return { uid: engineUrl, name, url: engineUrl, models: [MODEL], speed: gpuSpeed('h100'), healthy: true, load: { inFlight, prefillTokens: 0, decoding: 0, decodeTokens: 0, total: 0 } };
@@ -34,7 +36,7 @@ const view: EngineSetView = {
   },
   models: () => [MODEL],
   knowsModel: (m) => m === MODEL,
-  isLoraAdapter: () => false,
+  isLoraAdapter: (m) => m === adapter,
 };
 
 async function deadUrl(): Promise<string> {
@@ -110,4 +112,22 @@ it('feeds output lengths back to the router\'s expectation', async () => {
   expect(router.expectedOutput).toBe(DEFAULT_EXPECTED_OUTPUT);
   await (await chat()).text();
   expect(router.expectedOutput).toBe(7);
+});
+
+it('hands the router the adapter name of a request to a LoRA adapter, so its blocks are keyed from the adapter seed', async () => {
+  await gateway.app.close();
+  const prefix = createPrefixIndex({ blockTokens: 16, capacity: 1024 });
+  const blocks = prefix.blocks.bind(prefix);
+  const seen: (string | undefined)[] = [];
+  prefix.blocks = (prompt, lora) => {
+    seen.push(lora);
+    return blocks(prompt, lora);
+  };
+  router = new Router({ defaultPolicy: 'least-request', prefix });
+  await start(1);
+  await (await chat()).text();
+  adapter = MODEL;
+  await (await chat()).text();
+  adapter = '';
+  expect(seen).toEqual([undefined, MODEL]);
 });
