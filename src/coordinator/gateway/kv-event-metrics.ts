@@ -36,7 +36,7 @@ export function renderKvEventMetrics(feed: KvEventFeed): string {
     skipped.push([`{engine="${e}",reason="out-of-order"}`, (s.index?.outOfOrder ?? 0) + s.stream.duplicates]);
   }
   family('brixlet_router_kv_events_skipped_batches_total', 'counter', 'Batches skipped, by engine and reason (undecodable message, malformed event, sequence not above the last).', skipped);
-  family('brixlet_router_kv_events_unkeyed_blocks_total', 'counter', 'Stored blocks not indexed (parent never seen, a tier store of an unknown block, a LoRA adapter).', per((s) => s.index?.unkeyed ?? 0));
+  family('brixlet_router_kv_events_unkeyed_blocks_total', 'counter', 'Stored blocks not indexed (parent never seen, a tier store of an unknown block, an adapter named only by lora_id).', per((s) => s.index?.unkeyed ?? 0));
   family('brixlet_router_kv_events_restarts_total', 'counter', "Engine publisher restarts seen (sequence back to 0); the engine's blocks were dropped.", per((s) => s.index?.restarts ?? 0));
   family('brixlet_router_kv_events_live', 'gauge', "1 while an engine's KV events flow (routing uses them), 0 when it is on the approximate index.", per((s) => (s.index?.live === true ? 1 : 0)));
   family('brixlet_router_kv_events_engine_blocks', 'gauge', 'Blocks the exact index holds for an engine.', per((s) => s.index?.blocks ?? 0));
