@@ -392,6 +392,27 @@ export const codes = {
     'Pass one of the served names with --model (GET /v1/models lists them).',
     2,
   ),
+  BRX_ERR_OPTIMIZER_CONFIG: entry(
+    'invalid optimizer setting: {reason}',
+    400,
+    'Fix the named --optimizer.* setting (`brixlet coordinator --help` shows each one and its format).',
+    2,
+  ),
+  BRX_ERR_OPTIMIZER_UNKNOWN_DEPLOYMENT: entry(
+    'the GPU optimizer plans no deployment {namespace}/{deployment}',
+    404,
+    'GET /v1/optimizer/plan lists the deployments planned: one per profile (in --kube.namespace) or those in --optimizer.deployments.',
+  ),
+  BRX_ERR_OPTIMIZER_NO_PLAN: entry(
+    'no replica count for {namespace}/{deployment} yet: {reason}',
+    503,
+    'Wait for the first plan (GET /v1/optimizer/explain says what is missing); an autoscaler keeps the current replicas meanwhile.',
+  ),
+  BRX_ERR_OPTIMIZER_UNKNOWN_PROFILE: entry(
+    'no profile {gpu} for model {model}',
+    404,
+    'GET /v1/optimizer/profiles lists the profiles per model.',
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof codes;

@@ -1,6 +1,7 @@
 /**
  * The coordinator's control listener (:8081): health, metrics, the node registry (agents report
- * here) and, when the coordinator has an engine set, the engines view.
+ * here), when the coordinator has an engine set the engines view, and with the GPU optimizer its
+ * plan, profiles and the replica metrics autoscalers read.
  */
 import { Gauge } from 'prom-client';
 import { type BrixletServer, createServer } from '../common/http/create-server.js';
@@ -11,6 +12,7 @@ import type { Readiness } from '../common/readiness.js';
 import { registerEngineRoutes } from './engines/routes.js';
 import type { ControlAuth } from './registry/control-auth.js';
 import type { EngineSetView } from './engines/types.js';
+import { type OptimizerRouteDeps, registerOptimizerRoutes } from './optimizer/routes.js';
 import type { PoolMembership } from './registry/pool-membership.js';
 import type { Registry } from './registry/registry.js';
 import { registerRingRoutes } from './registry/ring-routes.js';
@@ -29,6 +31,8 @@ export interface ControlAppDeps {
   readonly membership?: PoolMembership;
   /** The gateway's engines, served at GET /v1/engines when given. */
   readonly engines?: EngineSetView;
+  /** The GPU optimizer's routes (plan, explain, profiles, /metrics/:namespace/:deployment), when it runs. */
+  readonly optimizer?: Omit<OptimizerRouteDeps, 'auth'>;
 }
 
 export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServer> {
@@ -45,6 +49,7 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServ
   await registerNodeRoutes(app, { registry: deps.registry, ...(auth !== undefined && { auth }), ...(membership !== undefined && { membership }) });
   if (membership !== undefined) registerRingRoutes(app, { membership, ...(auth !== undefined && { auth }) });
   if (deps.engines !== undefined) registerEngineRoutes(app, deps.engines);
+  if (deps.optimizer !== undefined) await registerOptimizerRoutes(app, { ...deps.optimizer, ...(auth !== undefined && { auth }) });
   registerRegistryMetrics(deps.metrics, deps.registry, deps.auth?.enabled === true);
   return app;
 }

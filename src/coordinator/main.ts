@@ -24,6 +24,9 @@ import type { EngineSpec } from './engines/types.js';
 import type { EngineState } from './router/types.js';
 import { buildGatewayApp } from './gateway-app.js';
 import type { LoadMonitor } from './gateway/load-monitor.js';
+import { DecayedLoadMonitor } from './optimizer/load-monitor.js';
+import type { Planner } from './optimizer/planner.js';
+import { setupOptimizer } from './optimizer/setup.js';
 import { createControlAuth } from './registry/control-auth.js';
 import type { KubeNodeAuth } from './registry/kube-node-auth.js';
 import { deriveNodeToken } from './registry/node-token.js';
@@ -63,6 +66,8 @@ export interface RunningCoordinator {
   readonly engines: EngineSet;
   readonly router: Router;
   readonly monitor: LoadMonitor;
+  /** The GPU optimizer's planner, when --optimizer.enabled (or profiles) turned it on. */
+  readonly planner?: Planner;
   readonly readiness: Readiness;
   /** The node token of `name` under the cluster secret, for an agent in the same process; undefined without a secret. */
   nodeToken(name: string): string | undefined;
@@ -151,6 +156,10 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   });
   const metrics = createAppMetrics(rt.processRegistry);
   if (kvFeed !== undefined) metrics.addTextSource(() => renderKvEventMetrics(kvFeed));
+  const monitor = new DecayedLoadMonitor();
+  const o = rt.config.optimizer;
+  const optimizer = await setupOptimizer({ config: o, namespace: k.namespace || 'default', monitor, registry, metrics, log: rt.log.child({ component: 'optimizer' }) });
+  if (optimizer !== undefined) rt.store.add(optimizer);
   const control = await buildControlApp({
     log: rt.log.child({ component: 'control' }),
     metrics,
@@ -161,11 +170,12 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     bodyLimit: c.bodyLimit,
     auth,
     membership,
+    ...(optimizer !== undefined && { optimizer: { planner: optimizer.planner, load: monitor, aibrixCompat: o.aibrixCompat, scaleDownWindowMs: o.scaleDownWindow } }),
   });
   rt.store.add(toDisposable('control listener', () => control.close()));
   // The drain time bounds how long open streams may run on after SIGTERM before they get an error ending.
   const settings = { ...g, drainTimeout: rt.config.shutdown.timeout };
-  const gateway = await buildGatewayApp({ log: rt.log.child({ component: 'gateway' }), metrics, version: rt.version, engines, router, settings });
+  const gateway = await buildGatewayApp({ log: rt.log.child({ component: 'gateway' }), metrics, version: rt.version, engines, router, settings, monitor });
   rt.store.add(toDisposable('gateway listener', () => gateway.app.close()));
   engines.onChange((e) => {
     if (e.kind === 'removed') gateway.routerMetrics.forgetEngine(e.engine.name);
@@ -175,7 +185,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const gatewayUrl = await listen(gateway.app, { host: g.host, port: g.port, server: 'gateway', flag: '--gateway.port' });
   log.info({ engines: engines.size, policy: g.policy, discovery: g.engineSelector || undefined }, 'coordinator started');
   const nodeToken = (name: string): string | undefined => (secret === undefined ? undefined : deriveNodeToken(secret, name));
-  return { gatewayUrl, controlUrl, registry, membership, engines, router, monitor: gateway.monitor, readiness, nodeToken };
+  return { gatewayUrl, controlUrl, registry, membership, engines, router, monitor: gateway.monitor, ...(optimizer !== undefined && { planner: optimizer.planner }), readiness, nodeToken };
 }
 
 /**

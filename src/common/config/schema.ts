@@ -179,6 +179,52 @@ export const ConfigSchema = Type.Object(
       },
       'The coordinator control listener (registry, metrics, admin).',
     ),
+    optimizer: Section(
+      {
+        enabled: Enum(['auto', 'on', 'off'] as const, 'auto', {
+          description:
+            'The GPU optimizer on the control port (plan, explain, profiles, vllm:deployment_replicas, KEDA JSON): auto = on when --optimizer.profiles names files; on = also without profiles (PUT /v1/optimizer/profiles adds them); off.',
+        }),
+        profiles: Str('', {
+          pattern: '^([^,\\s]+(,[^,\\s]+)*)?$',
+          expected: 'a comma-separated list of [MODEL=]PATH (AIBrix profile JSON files)',
+          listSeparator: ',',
+          description: 'GPU profile files (AIBrix JSON, one per GPU type), each [MODEL=]PATH; the model is the prefix, else the profile\'s model field. A model\'s profiles must share one grid.',
+        }),
+        deployments: Str('', {
+          pattern: '^([^,\\s]+(,[^,\\s]+)*)?$',
+          expected: 'a comma-separated list of [NAMESPACE/]NAME=[MODEL@]GPU[:REPLICAS]',
+          listSeparator: ',',
+          description:
+            'Deployments the plan scales, one per (model, GPU type): [NAMESPACE/]NAME=[MODEL@]GPU[:REPLICAS] (GPU = the profile\'s gpu; REPLICAS = what runs now). Empty = one per profile, named after its gpu, in --kube.namespace (else default).',
+        }),
+        interval: Duration(10_000, 500, 3_600_000, { description: 'Re-solve this often; profile, deployment, availability and load changes re-solve sooner (debounced).' }),
+        model: Enum(['split', 'slice'] as const, 'split', {
+          description: 'split = each request shape\'s load shared continuously over GPU types (never costs more, solves faster); slice = Melange\'s slices, AIBrix\'s model.',
+        }),
+        available: Str('', {
+          pattern: '^([A-Za-z0-9._-]+=\\d+(,[A-Za-z0-9._-]+=\\d+)*)?$',
+          expected: 'GPU=COUNT[,GPU=COUNT…] (e.g. a10=4,l20=8)',
+          description: 'GPUs of each type that exist (availability caps). Types it does not name are capped by the healthy GPUs the agents report (matched by model, e.g. NVIDIA L20 is l20) while any agent reports one; empty and no reports = no caps.',
+        }),
+        min: Str('', {
+          pattern: '^([A-Za-z0-9._-]+=\\d+(,[A-Za-z0-9._-]+=\\d+)*)?$',
+          expected: 'GPU=COUNT[,GPU=COUNT…] (e.g. l20=1)',
+          description: 'Fewest replicas per GPU type, also with no load (AIBrix\'s model.aibrix.ai/min_replicas).',
+        }),
+        totalMax: Int(0, 0, 1_000_000, { description: 'Most GPUs over all deployments; 0 = no total cap.' }),
+        headroom: Int(100, 1, 100, { description: 'Percent of each GPU\'s profiled throughput the plan may use (e.g. 90 leaves 10 % for bursts).' }),
+        switchingCost: Int(10, 0, 100_000, {
+          description: 'Cost of each GPU added or removed against the plan in force, in percent of the cheapest profiled GPU\'s cost: near-equal mixes do not swap back and forth. 0 = none.',
+        }),
+        scaleDownWindow: Duration(120_000, 0, 86_400_000, { description: 'A deployment scales down only after the lower count has been asked for this long; scale-up is at once.' }),
+        timeLimit: Duration(5000, 100, 600_000, { description: 'Longest one solve may run; past it the best plan found stands, or the previous plan stays.' }),
+        aibrixCompat: Bool(false, {
+          description: 'Serve vllm:deployment_replicas in 1/100 GPU units, as AIBrix\'s optimizer does (for an AIBrix PodAutoscaler with targetValue "100"); off = whole replicas.',
+        }),
+      },
+      'The GPU optimizer: cheapest GPU mix per model from profiles and live load, served to autoscalers.',
+    ),
     accel: Section(
       {
         backend: Str('auto', {

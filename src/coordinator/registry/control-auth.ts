@@ -12,8 +12,11 @@ import { BrixletError } from '../../common/errors.js';
 import type { KubeNodeAuth } from './kube-node-auth.js';
 import { deriveNodeToken, NODE_TOKEN_PREFIX, sameSecret } from './node-token.js';
 
-/** pair-keys: reading a node's KV pair keys (GET /v1/ring?node=NAME), allowed to whoever may report NAME. */
-export type ControlWrite = 'report' | 'delete' | 'pair-keys';
+/**
+ * pair-keys: reading a node's KV pair keys (GET /v1/ring?node=NAME), allowed to whoever may report NAME;
+ * admin: a write that is no node's (the optimizer's profiles), allowed to the cluster secret only.
+ */
+export type ControlWrite = 'report' | 'delete' | 'pair-keys' | 'admin';
 
 export interface ControlAuth {
   /** false = no credentials configured: every write is taken. */
@@ -48,12 +51,14 @@ export function createControlAuth(opts: ControlAuthOptions): ControlAuth {
         if (sameSecret(token, secret)) return;
         // Only this node's own token can match: another node's token is as unknown as a guess.
         if (sameSecret(token, deriveNodeToken(secret, name))) {
+          if (write === 'admin') throw forbidden(`a node token may report its own node only; ${name} needs the cluster secret`);
           if (write !== 'delete') return;
           throw forbidden(`a node token may report its own node only; deleting node ${name} needs the cluster secret`);
         }
       }
       if (kube === undefined || token.startsWith(NODE_TOKEN_PREFIX)) throw unauthorized();
       const who = await kube.nodeOf(token);
+      if (write === 'admin') throw forbidden(`${who.user} may report its own node only; ${name} needs the cluster secret`);
       if (write === 'delete') throw forbidden(`${who.user} may report its own node only; deleting node ${name} needs the cluster secret`);
       if (who.node !== name) throw forbidden(`${who.user} runs on node ${who.node}, so it may not ${write === 'report' ? 'report' : 'read the pair keys of'} node ${name}`);
     },

@@ -1,0 +1,107 @@
+/**
+ * What the planner scales and within which bounds, from settings or from the agents' reports:
+ * deployments (`[NS/]NAME=[MODEL@]GPU[:REPLICAS]`), per-GPU-type counts (`a10=4,l20=8` for
+ * availability caps and minimums) and the GPUs the agents report, matched to GPU types by the
+ * model token of the device name ("NVIDIA A100-SXM4-80GB" is an a100). Parsing is pure.
+ */
+import { BrixletError } from '../../common/errors.js';
+import type { NodeReport } from '../../common/node-report.js';
+
+/** One Deployment the plan scales: one per (model, GPU type), as AIBrix's optimizer has it. */
+export interface OptimizerDeployment {
+  readonly namespace: string;
+  readonly name: string;
+  /** Absent: the one model whose profiles include `gpu`. */
+  readonly model?: string;
+  /** The GPU type: the `gpu` of the profile it is planned with, and the key of caps and minimums. */
+  readonly gpu: string;
+  /** Replicas it runs now (the count kept until a plan says otherwise). */
+  readonly replicas?: number;
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const bad = (reason: string) => new BrixletError('BRX_ERR_OPTIMIZER_CONFIG', { reason });
+
+/** `[NS/]NAME=[MODEL@]GPU[:REPLICAS]`, comma-separated; `namespace` fills a missing NS. */
+export function parseDeployments(text: string, namespace: string): OptimizerDeployment[] {
+  const out: OptimizerDeployment[] = [];
+  const seen = new Set<string>();
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const m = /^(?:([^/=\s]+)\/)?([^/=\s]+)=(?:([^@\s]+)@)?([^@:\s]+)(?::(\d+))?$/.exec(entry);
+    if (m === null) throw bad(`--optimizer.deployments entry '${entry}' is not [NAMESPACE/]NAME=[MODEL@]GPU[:REPLICAS]`);
+    const [, ns = namespace, name = '', model, gpu = '', replicas] = m;
+    for (const [what, v] of [['namespace', ns], ['name', name]] as const) {
+      if (!NAME.test(v) || v.length > 253) throw bad(`--optimizer.deployments entry '${entry}': ${what} '${v}' is not a Kubernetes name`);
+    }
+    const key = `${ns}/${name}`;
+    if (seen.has(key)) throw bad(`--optimizer.deployments names ${key} twice`);
+    seen.add(key);
+    out.push({ namespace: ns, name, gpu, ...(model !== undefined && { model }), ...(replicas !== undefined && { replicas: Number(replicas) }) });
+  }
+  return out;
+}
+
+/** `TYPE=N,…` (availability caps, minimums); `flag` names the setting in errors. */
+export function parseTypeCounts(text: string, flag: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const m = /^([A-Za-z0-9._-]+)=(\d{1,6})$/.exec(entry);
+    if (m === null) throw bad(`${flag} entry '${entry}' is not GPU=COUNT (e.g. a10=4)`);
+    const [, type = '', n = '0'] = m;
+    if (type in out) throw bad(`${flag} names ${type} twice`);
+    out[type] = Number(n);
+  }
+  return out;
+}
+
+const VENDOR_WORDS = new Set(['nvidia', 'tesla', 'geforce', 'quadro', 'huawei', 'amd', 'instinct']);
+
+/** The model token of a device name: its first word holding a letter and a digit, vendor words aside ("NVIDIA L20" → l20). */
+export function gpuModelToken(deviceName: string): string | undefined {
+  for (const w of deviceName.toLowerCase().split(/[^a-z0-9]+/)) {
+    if (w === '' || VENDOR_WORDS.has(w)) continue;
+    if (/[a-z]/.test(w) && /[0-9]/.test(w)) return w;
+  }
+  return undefined;
+}
+
+/** Whether GPU type `type` (a profile's gpu, e.g. a10 or llama-7b-a100) names devices of model token `token`. */
+export function typeMatches(type: string, token: string): boolean {
+  return type.toLowerCase().split(/[^a-z0-9]+/).includes(token);
+}
+
+/**
+ * Usable GPUs per model token over the nodes the agents report (ready nodes, devices not unhealthy);
+ * an empty map when no node reports an accelerator (then nothing is known to cap by).
+ */
+export function reportedGpus(reports: Iterable<{ readonly report: NodeReport; readonly stale: boolean }>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { report, stale } of reports) {
+    if (stale) continue;
+    for (const a of report.accelerators ?? []) {
+      if (a.health === 'unhealthy') continue;
+      const token = gpuModelToken(a.name);
+      if (token !== undefined) out.set(token, (out.get(token) ?? 0) + 1);
+    }
+  }
+  return out;
+}
+
+/** Caps per GPU type: the flag's where it names the type, else the reported devices matching it (0 if none) while any are reported, else none. */
+export function capsFor(types: readonly string[], flag: Readonly<Record<string, number>>, reported: ReadonlyMap<string, number>): Record<string, number | undefined> {
+  const out: Record<string, number | undefined> = {};
+  for (const t of types) {
+    if (t in flag) out[t] = flag[t];
+    else if (reported.size === 0) out[t] = undefined;
+    else {
+      let n = 0;
+      for (const [token, count] of reported) if (typeMatches(t, token)) n += count;
+      out[t] = n;
+    }
+  }
+  return out;
+}

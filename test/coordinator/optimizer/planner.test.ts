@@ -1,0 +1,295 @@
+import { describe, expect, it } from 'vitest';
+import { isBrixletError } from '../../../src/common/errors.js';
+import { DecayedLoadMonitor } from '../../../src/coordinator/optimizer/load-monitor.js';
+import { Planner, type PlannerSettings, type ProfileEntry, type SolveFn } from '../../../src/coordinator/optimizer/planner.js';
+import { solvePlan } from '../../../src/coordinator/optimizer/solver.js';
+import type { PlanProblem, PlanSolution, ProfileGrid, ServingProfile } from '../../../src/coordinator/optimizer/types.js';
+
+const GRID: ProfileGrid = { outputs: [8, 128], inputs: [256, 2048] };
+const T0 = 1_700_000_000_000;
+const WINDOW = 120_000;
+
+const profile = (gpu: string, cost: number, tputs: number[], grid = GRID, model = 'llama'): ProfileEntry => ({
+  profile: { gpu, model, cost, grid, tputs: Float64Array.from(tputs) } satisfies ServingProfile,
+  warnings: [],
+  source: `${gpu}.json`,
+});
+
+const settings = (over: Partial<PlannerSettings> = {}): PlannerSettings => ({
+  model: 'split',
+  intervalMs: 10_000,
+  scaleDownWindowMs: WINDOW,
+  timeLimitMs: 5000,
+  headroom: 1,
+  switchingCostPercent: 0,
+  available: {},
+  minimums: {},
+  namespace: 'default',
+  debounceMs: 200,
+  ...over,
+});
+
+/** A solver seam answering what the test says, within the caps it is given (infeasible beyond them). */
+function scripted(): { solve: SolveFn; want: Record<string, number>; problems: PlanProblem[]; calls: number } {
+  const state = {
+    want: {} as Record<string, number>,
+    problems: [] as PlanProblem[],
+    calls: 0,
+    solve: async (p: PlanProblem, o: { signal?: AbortSignal }): Promise<PlanSolution> => {
+      state.calls++;
+      state.problems.push(p);
+      await Promise.resolve();
+      if (o.signal?.aborted) throw new Error('aborted');
+      const counts: Record<string, number> = {};
+      for (const t of p.types) {
+        const n = state.want[t.name] ?? 0;
+        if (t.max !== undefined && n > t.max) return { status: 'infeasible', counts: {}, cost: 0, split: [], solveMs: 1, message: `the availability caps (${t.name}=${t.max}) cannot carry ${p.load.rate} req/s` };
+        counts[t.name] = Math.max(n, t.min ?? 0);
+      }
+      return { status: 'optimal', counts, cost: p.types.reduce((a, t) => a + t.cost * (counts[t.name] ?? 0), 0), split: [], solveMs: 1 };
+    },
+  };
+  return state;
+}
+
+function setup(over: Partial<PlannerSettings> = {}, reported?: Map<string, number>) {
+  const monitor = new DecayedLoadMonitor();
+  const s = scripted();
+  let now = T0;
+  const planner = new Planner({ settings: settings(over), load: monitor, solve: s.solve, now: () => now, ...(reported !== undefined && { reportedGpus: () => reported }) });
+  planner.setProfiles('llama', [profile('a10', 0.3, [10, 2, 3, 0.5]), profile('l20', 1, [30, 8, 10, 2])]);
+  const load = (rps: number, seconds: number): void => {
+    for (let k = 0; k < rps * seconds; k++) monitor.record('llama', 256, 8, now - seconds * 1000 + (k * 1000) / rps);
+  };
+  /** Moves the clock to `t` (ms after T0), ticks, and waits for the round it started. */
+  const at = async (t: number): Promise<void> => {
+    now = T0 + t;
+    planner.tick(now);
+    await planner.idle();
+  };
+  const replicas = (name: string) => planner.deployment('default', name)?.replicas;
+  return { monitor, planner, s, load, at, replicas, setNow: (t: number) => (now = T0 + t) };
+}
+
+describe('Planner', () => {
+  it('asks for the minimums when there is no load at all, without solving', async () => {
+    const f = setup({ minimums: { l20: 1 } });
+    await f.at(0);
+    expect(f.s.calls).toBe(0);
+    expect(f.replicas('a10')).toBe(0);
+    expect(f.replicas('l20')).toBe(1);
+    expect(f.planner.modelResults()[0]).toMatchObject({ model: 'llama', status: 'minimums' });
+  });
+
+  it('scales up at once and down only after the lower count was asked for a whole window', async () => {
+    const f = setup();
+    f.load(5, 10);
+    f.s.want = { a10: 4, l20: 0 };
+    await f.at(0);
+    expect(f.replicas('a10')).toBe(4);
+    f.s.want = { a10: 6, l20: 0 };
+    await f.at(10_000);
+    expect(f.replicas('a10')).toBe(6); // up: at once
+    f.s.want = { a10: 3, l20: 0 };
+    await f.at(20_000);
+    expect(f.replicas('a10')).toBe(6); // down: waits
+    expect(f.planner.deployment('default', 'a10')).toMatchObject({ target: 3, scaleDownAt: T0 + 20_000 + WINDOW });
+    f.s.want = { a10: 4, l20: 0 };
+    await f.at(60_000);
+    expect(f.replicas('a10')).toBe(6); // still lower than 6: the window runs on, now towards 4
+    await f.at(20_000 + WINDOW - 1);
+    expect(f.replicas('a10')).toBe(6);
+    await f.at(20_000 + WINDOW);
+    expect(f.replicas('a10')).toBe(4); // the highest count asked during the window
+    // A higher ask during a pending scale-down cancels it.
+    f.s.want = { a10: 2, l20: 0 };
+    await f.at(150_000);
+    f.s.want = { a10: 5, l20: 0 };
+    await f.at(160_000);
+    expect(f.replicas('a10')).toBe(5);
+    expect(f.planner.deployment('default', 'a10')?.scaleDownAt).toBeUndefined();
+  });
+
+  it('keeps the previous plan and says why when the solve is infeasible', async () => {
+    const f = setup({ available: { a10: 4 } });
+    f.load(5, 10);
+    f.s.want = { a10: 3, l20: 1 };
+    await f.at(0);
+    f.s.want = { a10: 9, l20: 1 };
+    await f.at(10_000);
+    expect(f.replicas('a10')).toBe(3);
+    const r = f.planner.modelResults()[0]!;
+    expect(r.status).toBe('infeasible');
+    expect(r.message).toMatch(/a10=4/);
+    expect(r.target).toEqual({ a10: 3, l20: 1 });
+  });
+
+  it('keeps the previous plan when the solver throws, and on a time limit without a plan', async () => {
+    const f = setup();
+    f.load(5, 10);
+    f.s.want = { a10: 2, l20: 0 };
+    await f.at(0);
+    const solve = f.s.solve;
+    f.s.solve = async () => Promise.reject(new Error('HiGHS fell over'));
+    // The planner holds the seam it was given: swap through the object it calls.
+    (f.planner as unknown as { opts: { solve: SolveFn } }).opts.solve = f.s.solve;
+    await f.at(10_000);
+    expect(f.replicas('a10')).toBe(2);
+    expect(f.planner.modelResults()[0]).toMatchObject({ status: 'error', message: 'HiGHS fell over', target: { a10: 2, l20: 0 } });
+    (f.planner as unknown as { opts: { solve: SolveFn } }).opts.solve = async () => ({ status: 'time-limit', counts: {}, cost: 0, split: [], solveMs: 5000, message: 'time limit of 5000 ms reached before any plan was found' });
+    await f.at(20_000);
+    expect(f.replicas('a10')).toBe(2);
+    expect(f.planner.modelResults()[0]).toMatchObject({ status: 'time-limit', target: { a10: 2, l20: 0 } });
+    void solve;
+  });
+
+  it('never exceeds the availability caps: flag, agents\' reports, and a cap that drops mid-window', async () => {
+    const reported = new Map([['a10', 4], ['l20', 2]]);
+    const f = setup({}, reported);
+    f.load(5, 10);
+    f.s.want = { a10: 4, l20: 2 };
+    await f.at(0);
+    expect(f.s.problems.at(-1)!.types.map((t) => [t.name, t.max])).toEqual([['a10', 4], ['l20', 2]]);
+    expect([f.replicas('a10'), f.replicas('l20')]).toEqual([4, 2]);
+    // A node with two A10s leaves: the cap drops, and the plan follows at once (no window for GPUs that are gone).
+    reported.set('a10', 2);
+    f.planner.markDirty('availability');
+    f.s.want = { a10: 2, l20: 2 };
+    await f.at(300);
+    expect(f.replicas('a10')).toBe(2);
+    // Random asks and caps: the count in force never passes the cap the round saw.
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % (n + 1));
+    for (let k = 1; k <= 60; k++) {
+      const cap = rnd(6);
+      reported.set('a10', cap);
+      f.planner.markDirty('availability');
+      f.s.want = { a10: rnd(6), l20: rnd(2) };
+      await f.at(1000 + k * 1000);
+      expect(f.replicas('a10')!).toBeLessThanOrEqual(cap);
+      expect(f.replicas('l20')!).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('solves within --optimizer.available and the total cap', async () => {
+    const f = setup({ available: { l20: 1 }, totalMax: 5 });
+    f.load(5, 10);
+    f.s.want = { a10: 2, l20: 1 };
+    await f.at(0);
+    const p = f.s.problems.at(-1)!;
+    expect(p.types.find((t) => t.name === 'l20')!.max).toBe(1);
+    expect(p.types.find((t) => t.name === 'a10')!.max).toBeUndefined();
+    expect(p.totalMax).toBe(5);
+    expect(f.planner.modelResults()[0]!.binding).toContain('l20: availability cap 1 reached');
+  });
+
+  it('aborts a solve when profiles change mid-solve and restarts after the debounce; never blocks reads', async () => {
+    const f = setup();
+    f.load(5, 10);
+    let release!: () => void;
+    let started = 0;
+    let aborted = 0;
+    (f.planner as unknown as { opts: { solve: SolveFn } }).opts.solve = (p, o) =>
+      new Promise((resolve, reject) => {
+        started++;
+        o.signal?.addEventListener('abort', () => {
+          aborted++;
+          reject(new Error('aborted'));
+        });
+        release = () => resolve({ status: 'optimal', counts: Object.fromEntries(p.types.map((t) => [t.name, 1])), cost: 1.3, split: [], solveMs: 1 });
+      });
+    f.setNow(0);
+    f.planner.tick(T0);
+    expect(started).toBe(1);
+    expect(f.planner.deployments().map((d) => d.replicas)).toEqual([undefined, undefined]); // reads answer meanwhile
+    f.planner.setProfiles('llama', [profile('l20', 0.9, [30, 8, 10, 2])]);
+    await Promise.resolve();
+    expect(aborted).toBe(1);
+    await f.planner.idle();
+    expect(f.planner.modelResults()).toEqual([]); // the aborted round committed nothing
+    f.planner.tick(T0 + 100);
+    expect(started).toBe(1); // debounced
+    f.planner.tick(T0 + 200);
+    expect(started).toBe(2);
+    release();
+    await f.planner.idle();
+    expect([f.replicas('a10'), f.replicas('l20')]).toEqual([1, 1]);
+    expect(f.planner.profiles()[0]!.entries.find((e) => e.profile.gpu === 'l20')!.profile.cost).toBe(0.9);
+  });
+
+  it('re-solves when the load changes, debounced, without waiting for the interval', async () => {
+    const f = setup();
+    f.load(2, 10);
+    f.s.want = { a10: 1, l20: 0 };
+    await f.at(0);
+    const calls = f.s.calls;
+    await f.at(1000);
+    expect(f.s.calls).toBe(calls); // nothing changed, the interval has not passed
+    f.setNow(1500);
+    f.load(50, 1);
+    await f.at(1500);
+    await f.at(1700);
+    expect(f.s.calls).toBe(calls + 1);
+  });
+
+  it('refuses profiles whose grid differs from the model\'s, naming both', () => {
+    const f = setup();
+    const other = profile('h100', 2, [1, 1, 1, 1, 1, 1], { outputs: [8, 128], inputs: [256, 1024, 2048] });
+    let err: unknown;
+    try {
+      f.planner.setProfiles('llama', [other]);
+    } catch (e) {
+      err = e;
+    }
+    expect(isBrixletError(err, 'BRX_ERR_OPTIMIZER_GRID_MISMATCH')).toBe(true);
+    expect((err as Error).message).toMatch(/h100.*a10|a10.*h100/);
+    expect(f.planner.profiles()[0]!.entries.map((e) => e.profile.gpu)).toEqual(['a10', 'l20']);
+  });
+
+  it('leaves a deployment with no profile as it is, and names a loaded model without profiles', async () => {
+    const f = setup();
+    f.planner.setDeployments([
+      { namespace: 'prod', name: 'llama-a10', gpu: 'a10', replicas: 2 },
+      { namespace: 'prod', name: 'llama-h100', gpu: 'h100', replicas: 3 },
+      { namespace: 'prod', name: 'mistral-l20', model: 'mistral', gpu: 'l20', replicas: 2 },
+    ]);
+    f.load(5, 10);
+    f.monitor.record('mistral', 100, 100, T0);
+    f.s.want = { a10: 1 };
+    await f.at(0);
+    const byName = Object.fromEntries(f.planner.deployments().map((d) => [d.name, d]));
+    expect(byName['llama-a10']).toMatchObject({ model: 'llama', replicas: 2, target: 1 }); // scale-down waits
+    expect(byName['llama-h100']).toMatchObject({ replicas: 3, unplanned: 'no profile for GPU type h100: left as it is' });
+    expect(byName['mistral-l20']).toMatchObject({ replicas: 2, unplanned: expect.stringMatching(/no profile for model mistral/) });
+    expect(f.planner.unprofiled(T0).map((u) => u.model)).toEqual(['mistral']);
+  });
+
+  it('stops flapping between near-equal mixes with the switching cost (HiGHS)', async () => {
+    // x: cost 1, 10 req/s; y: cost 1.02, 10.3 req/s. At 29.9 req/s 3 x (3.00) beats 2 x + 1 y (3.02);
+    // at 30.2 req/s 3 x no longer carry it and 2 x + 1 y is cheapest. Without a switching cost the
+    // plan swaps a GPU type every time the rate crosses 30.
+    const grid: ProfileGrid = { outputs: [8], inputs: [256] };
+    const run = async (switchingCostPercent: number): Promise<number> => {
+      let now = T0;
+      let rate = 29.9;
+      const load = { gridLoad: (_m: string, g: ProfileGrid) => ({ grid: g, rate, shares: Float64Array.of(1), clamped: 0, observed: 100 }), rates: () => [rate, rate] as [number, number], models: () => ['m'] };
+      const planner = new Planner({ settings: settings({ switchingCostPercent, scaleDownWindowMs: 0 }), load, solve: solvePlan, now: () => now });
+      planner.setProfiles('m', [profile('x', 1, [10], grid, 'm'), profile('y', 1.02, [10.3], grid, 'm')]);
+      let changes = 0;
+      let last = '';
+      for (let k = 0; k < 8; k++) {
+        rate = k % 2 === 0 ? 29.9 : 30.2;
+        now = T0 + k * 10_000;
+        planner.tick(now);
+        await planner.idle();
+        const mix = planner.deployments().map((d) => `${d.name}=${d.replicas}`).join(',');
+        if (last !== '' && mix !== last) changes++;
+        last = mix;
+      }
+      planner.dispose();
+      return changes;
+    };
+    expect(await run(0)).toBe(7);
+    expect(await run(50)).toBeLessThanOrEqual(1);
+  }, 60_000);
+});
