@@ -12,6 +12,7 @@ import type { PlanModel, PlanProblem, PlanSolution, ServingProfile } from '../..
 import { parseWorkload, WORKLOAD_MAX_BYTES } from '../../coordinator/optimizer/workload.js';
 import { stringOption, usage } from '../args.js';
 import { type Command, type CommandContext, JSON_OPTION } from '../types.js';
+import { KEDA_OPTIONS, runOptimizeKeda } from './optimize-keda.js';
 
 const MODELS: readonly PlanModel[] = ['split', 'slice'];
 
@@ -43,7 +44,9 @@ export const optimizeCommand: Command = {
     'brixlet optimize --profile a100.json --profile a40.json --workload w.json',
     'brixlet optimize --profile a10.json --profile l20.json --workload w.json --available a10=4,l20=8 --headroom 0.9 --json',
     'brixlet optimize --profile a100.json --profile a40.json --workload w.json --model slice --cost a100=0.5 --compare',
+    'brixlet optimize keda --control http://brixlet-coordinator.brixlet:8081 --namespace llm --deployment llama-a10,llama-l20 | kubectl apply -f -',
   ],
+  subcommands: [{ name: 'keda', summary: 'Print a KEDA ScaledObject per --deployment that scales it on the running coordinator\'s plan (--control URL).' }],
   configSections: [],
   options: [
     { name: 'profile', type: 'string', valueName: 'FILE', repeatable: true, description: 'A GPU profile (AIBrix JSON); give one per GPU type.' },
@@ -59,9 +62,13 @@ export const optimizeCommand: Command = {
     { name: 'slice-factor', type: 'string', valueName: 'N', description: 'slice model: slices per request shape (default 4, as AIBrix).' },
     { name: 'time-limit', type: 'string', valueName: 'MS', description: 'Solver time limit in ms (default 10000); then the best plan found.' },
     { name: 'compare', type: 'boolean', description: 'Also solve AIBrix\'s pipeline and the best single GPU type.' },
+    ...KEDA_OPTIONS,
     JSON_OPTION,
   ],
   async run(ctx) {
+    const sub = ctx.args.positionals[0];
+    if (sub === 'keda') return runOptimizeKeda(ctx);
+    if (sub !== undefined) throw usage(`unknown subcommand '${sub}' (brixlet optimize [keda])`);
     const files = ctx.args.repeated?.profile ?? [];
     if (files.length === 0) throw usage('\'brixlet optimize\' needs --profile FILE (one per GPU type)');
     const workloadFile = stringOption(ctx.args, 'workload');
