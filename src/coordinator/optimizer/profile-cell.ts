@@ -24,6 +24,8 @@ export interface ProfileRow {
   readonly rate: number;
   /** Rate the arrivals really had: (sent − 1) / (last send − first send); `rate` with one request. */
   readonly offered: number;
+  /** Seed of the point's arrivals and prompts (a function of the sweep's seed and the point's place). */
+  readonly seed?: number;
   readonly sent: number;
   readonly completed: number;
   /** Requests that failed or timed out: a point with any is never within the SLO. */

@@ -264,6 +264,7 @@ function summarize(spec: PointSpec, timings: readonly (Timing & { sentMs: number
     output: spec.output,
     rate: spec.rate,
     offered,
+    seed: spec.seed,
     sent: sendAt.length,
     completed: ok.length,
     failed: spec.requests - ok.length,

@@ -165,20 +165,20 @@ export async function runProfiler(opts: ProfilerOptions): Promise<ProfileResult>
   const total = inputs.length * outputs.length * rates.length;
   const rows: ProfileRow[] = [];
   let done = 0;
-  let seed = opts.seed ?? 0;
+  const seed = opts.seed ?? 0;
   const cells = new Map<number, ProfileRow | undefined>();
   for (const [o, output] of outputs.entries()) {
     for (const [i, input] of inputs.entries()) {
       const cellRows: ProfileRow[] = [];
       let stopped = false;
       let unloadedS = Infinity;
-      for (const rate of rates) {
+      for (const [k, rate] of rates.entries()) {
         opts.signal?.throwIfAborted();
         if (stopped) {
           opts.onProgress?.({ done: ++done, total, input, output, rate });
           continue;
         }
-        const { errors, ...row } = await runPoint(target, { input, output, rate, requests: Math.max(opts.requests, Math.ceil(rate * (opts.pointSeconds ?? 0))), timeoutS: opts.pointTimeoutS, arrivals: opts.arrivals ?? 'poisson', seed: seed++, ...(unloadedS < Infinity && { unloadedS }) }, opts.signal);
+        const { errors, ...row } = await runPoint(target, { input, output, rate, requests: Math.max(opts.requests, Math.ceil(rate * (opts.pointSeconds ?? 0))), timeoutS: opts.pointTimeoutS, arrivals: opts.arrivals ?? 'poisson', seed: pointSeed(seed, (o * inputs.length + i) * rates.length + k), ...(unloadedS < Infinity && { unloadedS }) }, opts.signal);
         if (row.completed > 0) unloadedS = Math.min(unloadedS, row.e2e.min);
         opts.signal?.throwIfAborted();
         rows.push(row);
@@ -192,6 +192,15 @@ export async function runProfiler(opts: ProfilerOptions): Promise<ProfileResult>
     }
   }
   return { rows, profile: profileJson(opts, inputs, outputs, cells, (opts.now ?? (() => Date.now() / 1000))()) };
+}
+
+/**
+ * Each point's arrivals and prompts depend on the seed and the point's place in the sweep only, so
+ * two GPU types profiled on one grid see the same arrivals at the same point: their cells differ by
+ * the GPUs, not by the draw.
+ */
+function pointSeed(seed: number, point: number): number {
+  return (Math.imul(seed, 1_000_003) + point) >>> 0;
 }
 
 /** Four significant digits: profiles are measurements, not exact numbers. */

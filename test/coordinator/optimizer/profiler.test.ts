@@ -88,6 +88,18 @@ describe('runProfiler against a mock engine', () => {
     expect(profile.slos).toEqual({ percentile: 99, e2e: 0.001, ttft: 0.001 });
   });
 
+  it('gives each point the same arrivals and prompts whatever was skipped before it', async () => {
+    const grid = { inputs: [32], outputs: [4, 8, 16], rates: [1, 2] };
+    const all = await runProfiler(options({ ...grid, fullSweep: true }));
+    // A failure at (out 8, rate 1) fails that point, so (out 8, rate 2) is skipped.
+    const skipped = await runProfiler(options({ ...grid, onProgress: (p) => p.done === 2 && engine.failNext({ mode: 'status', status: 500, count: 1 }) }));
+    expect(skipped.rows.map((r) => [r.output, r.rate])).toEqual([[4, 1], [4, 2], [8, 1], [16, 1], [16, 2]]);
+    const seedOf = (rows: readonly ProfileRow[], output: number, rate: number) => rows.find((r) => r.output === output && r.rate === rate)?.seed;
+    expect(seedOf(skipped.rows, 16, 1)).toBe(seedOf(all.rows, 16, 1));
+    expect(seedOf(skipped.rows, 16, 2)).toBe(seedOf(all.rows, 16, 2));
+    expect(new Set(all.rows.map((r) => r.seed)).size).toBe(6);
+  });
+
   it('counts failed requests against the point: it never meets the SLO', async () => {
     // Armed after the first point, so the preflight and that point go through.
     const { rows } = await runProfiler(options({ inputs: [32], outputs: [4], rates: [1, 2], fullSweep: true, onProgress: (p) => p.done === 1 && engine.failNext({ mode: 'status', status: 500, count: 2 }) }));
