@@ -11,6 +11,9 @@
  * repeated (split: 12 instances, slice: 4; quick 6 and 3; time limit 5 s); both solvers' objectives
  * are compared on every instance. Target: split 8 × 160 p99 ≤
  * 100 ms.
+ *
+ * Then the seed's closed-loop experiment in simulated time (bench/optimizer/closed-loop-bench.ts):
+ * l20 + a10 against l20 only on cost and SLO attainment, with and without the switching cost.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { buildModel } from '../src/coordinator/optimizer/model.js';
 import { HighsRunner, solveWith } from '../src/coordinator/optimizer/solver.js';
 import type { PlanModel, PlanProblem } from '../src/coordinator/optimizer/types.js';
 import { installMissing } from './kv/local-peers.js';
+import { closedLoopPart, writeClosedLoopDetail } from './optimizer/closed-loop-bench.js';
 import { benchArgs, percentile, row, target, writeReport, type Row, type Target } from './lib/report.js';
 
 const args = benchArgs();
@@ -174,4 +178,9 @@ targets.push(target('split model 8 types × 160 buckets p99 ≤ 100 ms', 'max', 
 targets.push(target('split never costs more than slice (instances above)', 'max', 0, splitAboveSlice));
 targets.push(target(`every instance solved to optimality within ${TIME_LIMIT_MS} ms (instances not)`, 'max', 0, notOptimal));
 if (haveCbc) targets.push(target(`same optimum as CBC ${cbcVersion} (instances that differ, of ${compared})`, 'max', 0, disagreements));
+// The seed's experiment, closed loop in simulated time (bench/optimizer/closed-loop-bench.ts).
+const loop = await closedLoopPart(args);
+rows.push(...loop.rows);
+targets.push(...loop.targets);
+writeClosedLoopDetail(args, loop);
 writeReport('optimizer', args, rows, targets);
