@@ -45,6 +45,12 @@ export const coordinatorCommand: Command = {
     'above --control.max-heartbeat (1m) are judged by it; a replayed report (same bootId, old seq) gets 409.',
     '',
     ...ROUTING_HELP,
+    '',
+    'GPU optimizer: --optimizer.profiles [MODEL=]FILE,… (AIBrix profile JSON, one per GPU type) or',
+    '--optimizer.enabled on plans the cheapest GPU mix per model from the gateway\'s load and serves it on the',
+    'control port: GET /metrics/NS/DEPLOYMENT (AIBrix\'s vllm:deployment_replicas; --optimizer.aibrix-compat',
+    'for 1/100 units), /v1/optimizer/deployments/NS/DEPLOYMENT (KEDA metrics-api JSON; brixlet optimize keda',
+    'prints the ScaledObject), /v1/optimizer/plan, /v1/optimizer/explain, GET|PUT /v1/optimizer/profiles.',
   ].join('\n'),
   examples: [
     'brixlet coordinator --control.token-file /etc/brixlet/cluster-secret --gateway.engines http://10.0.0.5:8000#h100,http://10.0.0.6:8000#a10',

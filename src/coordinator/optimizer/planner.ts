@@ -131,6 +131,8 @@ export class Planner implements Disposable {
   private dirtyAt: number | undefined;
   private readonly dirtyReasons = new Set<string>();
   private lastRoundAt: number | undefined;
+  /** The first round (ms): the monitor starts empty, so "no load" means little until a window has passed. */
+  private startedAt: number | undefined;
   private committedAt: number | undefined;
   private readonly solvedRates = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -279,6 +281,7 @@ export class Planner implements Disposable {
     this.dirtyAt = undefined;
     this.dirtyReasons.clear();
     this.lastRoundAt = now;
+    this.startedAt ??= now;
     const controller = new AbortController();
     this.running = controller;
     const p = this.round(now, controller.signal)
@@ -381,8 +384,15 @@ export class Planner implements Disposable {
         status = sol.status;
       }
       const planned = (status === 'optimal' || status === 'time-limit' || status === 'minimums') && Object.keys(sol.counts).length > 0;
+      // Just started, nothing seen yet: a deployment with no count keeps none (autoscalers keep what runs)
+      // rather than dropping to its minimum before a whole scale-down window of silence.
+      const warming = status === 'minimums' && at - (this.startedAt ?? at) < this.s.scaleDownWindowMs;
       for (const d of mine) {
         const prev = this.gates.get(d.key);
+        if (prev === undefined && warming) {
+          targets.set(d.key, sol.counts[d.gpu] ?? 0);
+          continue;
+        }
         const g: GateState = prev === undefined ? newGate(planned ? (sol.counts[d.gpu] ?? 0) : 0) : { ...prev };
         if (planned) {
           const target = sol.counts[d.gpu] ?? 0;
@@ -407,7 +417,11 @@ export class Planner implements Disposable {
         split: planned ? sol.split : [],
         binding: planned ? binding(types, sol.counts, this.s) : [],
         ...(sol.message !== undefined && { message: sol.message }),
-        ...(status === 'minimums' && { message: 'no load: every deployment at its minimum' }),
+        ...(status === 'minimums' && {
+          message: warming
+            ? `no load seen since the start ${Math.round((at - (this.startedAt ?? at)) / 1000)} s ago: deployments with no count yet get one (their minimum) once a scale-down window has passed`
+            : 'no load: every deployment at its minimum',
+        }),
       });
     }
     if (signal.aborted) return;

@@ -72,13 +72,27 @@ function setup(over: Partial<PlannerSettings> = {}, reported?: Map<string, numbe
 }
 
 describe('Planner', () => {
-  it('asks for the minimums when there is no load at all, without solving', async () => {
+  it('asks for the minimums when there is no load at all, without solving, once a window has passed since the start', async () => {
     const f = setup({ minimums: { l20: 1 } });
     await f.at(0);
     expect(f.s.calls).toBe(0);
+    // Just started: the monitor is empty, not the cluster; no count yet rather than the minimum.
+    expect([f.replicas('a10'), f.replicas('l20')]).toEqual([undefined, undefined]);
+    expect(f.planner.modelResults()[0]).toMatchObject({ model: 'llama', status: 'minimums', message: expect.stringMatching(/no load seen since the start/) });
+    await f.at(WINDOW);
+    expect(f.s.calls).toBe(0);
     expect(f.replicas('a10')).toBe(0);
     expect(f.replicas('l20')).toBe(1);
-    expect(f.planner.modelResults()[0]).toMatchObject({ model: 'llama', status: 'minimums' });
+    expect(f.planner.modelResults()[0]).toMatchObject({ status: 'minimums', message: 'no load: every deployment at its minimum' });
+  });
+
+  it('does not wait for the window when load arrives just after the start', async () => {
+    const f = setup();
+    await f.at(0);
+    f.load(5, 10);
+    f.s.want = { a10: 2, l20: 1 };
+    await f.at(10_000);
+    expect([f.replicas('a10'), f.replicas('l20')]).toEqual([2, 1]);
   });
 
   it('scales up at once and down only after the lower count was asked for a whole window', async () => {
