@@ -106,7 +106,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const registry = rt.store.add(new Registry({ staleAfter: c.staleAfter, maxHeartbeatMs: c.maxHeartbeat, log }));
   let kube = extras.kube;
   // The Kubernetes client is loaded only when used: it costs ~80 MiB of RSS (test/cli/startup-imports).
-  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions || c.auth === 'kubernetes')) {
+  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions || c.auth === 'kubernetes' || rt.config.optimizer.scale)) {
     const { createKubeClient } = await import('../kube/kube-client.js');
     kube = rt.store.add(createKubeClient({ kubeconfig: k.kubeconfig || undefined, ...(k.namespace !== '' && { namespace: k.namespace }), log }));
   }
@@ -158,7 +158,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   if (kvFeed !== undefined) metrics.addTextSource(() => renderKvEventMetrics(kvFeed));
   const monitor = new DecayedLoadMonitor();
   const o = rt.config.optimizer;
-  const optimizer = await setupOptimizer({ config: o, namespace: k.namespace || 'default', monitor, registry, metrics, log: rt.log.child({ component: 'optimizer' }) });
+  const optimizer = await setupOptimizer({ config: o, namespace: k.namespace || 'default', monitor, registry, metrics, log: rt.log.child({ component: 'optimizer' }), ...(kube !== undefined && { kube }) });
   if (optimizer !== undefined) rt.store.add(optimizer);
   const control = await buildControlApp({
     log: rt.log.child({ component: 'control' }),

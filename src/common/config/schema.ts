@@ -222,6 +222,20 @@ export const ConfigSchema = Type.Object(
         aibrixCompat: Bool(false, {
           description: 'Serve vllm:deployment_replicas in 1/100 GPU units, as AIBrix\'s optimizer does (for an AIBrix PodAutoscaler with targetValue "100"); off = whole replicas.',
         }),
+        scale: Bool(false, {
+          description:
+            'Scale the planned deployments directly through their scale subresource (apps/v1 deployments/scale), where no AIBrix PodAutoscaler or KEDA reads the plan; needs get and patch on deployments/scale.',
+        }),
+        scaleBounds: Str('', {
+          pattern: '^([^,\\s]+(,[^,\\s]+)*)?$',
+          expected: 'a comma-separated list of [NAMESPACE/]NAME=MIN:MAX',
+          listSeparator: ',',
+          description: 'With --optimizer.scale: replica bounds per deployment, [NAMESPACE/]NAME=MIN:MAX (either side may be empty).',
+        }),
+        scaleUpCooldown: Duration(0, 0, 86_400_000, { description: 'With --optimizer.scale: least time from a change to a deployment to its next scale-up.' }),
+        scaleDownCooldown: Duration(300_000, 0, 86_400_000, {
+          description: 'With --optimizer.scale: least time from a change to a deployment (or the coordinator\'s start) to its next scale-down, on top of --optimizer.scale-down-window.',
+        }),
       },
       'The GPU optimizer: cheapest GPU mix per model from profiles and live load, served to autoscalers.',
     ),

@@ -176,3 +176,51 @@ export function createScaler(opts: ScalerOptions): Scaler {
     stats: () => ({ ...counts }),
   };
 }
+
+/** `[NS/]NAME=MIN:MAX` entries (either side may be empty), comma-separated; throws a message naming the entry. */
+export function parseScaleBounds(text: string, namespace: string): Record<string, ScaleBounds> {
+  const out: Record<string, ScaleBounds> = {};
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const m = /^(?:([a-z0-9][-a-z0-9.]*)\/)?([a-z0-9][-a-z0-9.]*)=(\d{0,6}):(\d{0,6})$/.exec(entry);
+    if (m === null) throw new Error(`'${entry}' is not [NAMESPACE/]NAME=MIN:MAX (e.g. llama-a10=1:8; either side may be empty)`);
+    const [, ns = namespace, name = '', min = '', max = ''] = m;
+    const key = `${ns}/${name}`;
+    if (key in out) throw new Error(`${key} is given twice`);
+    if (min !== '' && max !== '' && Number(min) > Number(max)) throw new Error(`'${entry}': MIN is above MAX`);
+    out[key] = { ...(min !== '' && { min: Number(min) }), ...(max !== '' && { max: Number(max) }) };
+  }
+  return out;
+}
+
+/** What the direct scaler reads of the planner: the deployments and the replicas in force. */
+export interface PlanSource {
+  deployments(): readonly { readonly namespace: string; readonly name: string; readonly replicas?: number; readonly unplanned?: string }[];
+}
+
+export interface ScaleLoop {
+  /** Applies the plan in force now (the loop calls it every interval); resolves when done. */
+  runOnce(): Promise<ScaleResult[]>;
+  dispose(): void;
+}
+
+/**
+ * Applies the planner's counts in force every `intervalMs`: deployments the plan leaves alone (no
+ * profile, no count yet) are not touched. Polling rather than a hook: a write that failed is tried
+ * again on the next round even when the plan did not change.
+ */
+export function startScaleLoop(source: PlanSource, scaler: Scaler, intervalMs: number): ScaleLoop {
+  let running: Promise<ScaleResult[]> | undefined;
+  const runOnce = (): Promise<ScaleResult[]> => {
+    running ??= scaler
+      .apply(source.deployments().flatMap((d) => (d.replicas === undefined || d.unplanned !== undefined ? [] : [{ namespace: d.namespace, name: d.name, replicas: d.replicas }])))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  const timer = setInterval(() => void runOnce(), intervalMs);
+  timer.unref();
+  return { runOnce, dispose: () => clearInterval(timer) };
+}

@@ -11,6 +11,7 @@ import { BrixletError, isBrixletError } from '../../common/errors.js';
 import type { Disposable } from '../../common/lifecycle.js';
 import type { Logger } from '../../common/logger.js';
 import type { AppMetrics } from '../../common/metrics.js';
+import type { KubeClient } from '../../kube/kube-client.js';
 import type { Registry } from '../registry/registry.js';
 import { parseDeployments, parseTypeCounts, reportedGpus } from './deployments.js';
 import type { DecayedLoadMonitor } from './load-monitor.js';
@@ -30,6 +31,8 @@ export interface OptimizerSetup {
   /** Replaces HiGHS (tests). */
   readonly solve?: SolveFn;
   readonly now?: () => number;
+  /** For --optimizer.scale (direct scaling through deployments/scale). */
+  readonly kube?: KubeClient;
 }
 
 const bad = (reason: string) => new BrixletError('BRX_ERR_OPTIMIZER_CONFIG', { reason });
@@ -126,12 +129,31 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
     'GPU optimizer planning',
   );
   planner.start();
+  const scaling = o.scale ? await startDirectScaling(s, planner) : undefined;
   return {
     name: 'GPU optimizer',
     planner,
     dispose() {
+      scaling?.dispose();
       unsubscribe();
       planner.dispose();
     },
   };
+}
+
+/** --optimizer.scale: the counts in force written to the deployments' scale subresource every interval. */
+async function startDirectScaling(s: OptimizerSetup, planner: Planner): Promise<{ dispose(): void }> {
+  const o = s.config;
+  if (s.kube === undefined) throw bad('--optimizer.scale needs a Kubernetes API (in-cluster, or --kube.kubeconfig)');
+  // Loaded only when used: the Kubernetes client stays out of the start-up imports.
+  const { createScaler, kubeScaleApi, parseScaleBounds, startScaleLoop } = await import('./scaler.js');
+  let bounds;
+  try {
+    bounds = parseScaleBounds(o.scaleBounds, s.namespace);
+  } catch (err) {
+    throw bad(`--optimizer.scale-bounds: ${(err as Error).message}`);
+  }
+  const scaler = createScaler({ api: kubeScaleApi(s.kube), log: s.log, bounds, upCooldownMs: o.scaleUpCooldown, downCooldownMs: o.scaleDownCooldown, ...(s.now !== undefined && { now: s.now }) });
+  s.log.info({ upCooldownMs: o.scaleUpCooldown, downCooldownMs: o.scaleDownCooldown, bounds }, 'GPU optimizer scales the deployments directly (deployments/scale)');
+  return startScaleLoop(planner, scaler, o.interval);
 }
