@@ -3,12 +3,13 @@
  * simulated time. Profiles of the mock engine's l20 and a10 models made in-process by the profiler's
  * sweep and cell rule (closed-loop-profiles.ts; `--shipped-profiles` reads
  * profiles/mock-llama-3-8b-{l20,a10}.json instead); the bursty 25-minute ShareGPT + Text2SQL trace
- * (closed-loop-trace.ts) after a 5-minute warm-up; four cases on the same
- * trace per seed: l20 + a10 with the switching cost (brixlet, the planner's defaults), l20 only,
- * l20 + a10 without the switching cost, without any hysteresis (no switching cost, no scale-down
- * window), and with the split ignored (least load per profiled throughput). Every case plans with 80 % headroom and waits 90 s per cold start. One run
- * per seed (5 seeds, 3 with --quick). Rows and targets go into the optimizer report; the profiles,
- * settings and per-run figures into bench/results/optimizer-closed-loop[.quick].json.
+ * (closed-loop-trace.ts) after a 5-minute warm-up; seven cases on the same trace per seed: l20 +
+ * a10 with the switching cost (brixlet, the planner's defaults), l20 only, l20 + a10 without the
+ * switching cost, without any hysteresis (no switching cost, no scale-down window), with the split
+ * ignored (least load per profiled throughput), and both fleets with no cold start (what the ramps
+ * cost); the others wait 90 s per cold start. Every case plans with 80 % headroom. One run per seed
+ * (5 seeds, 3 with --quick). Rows and targets go into the optimizer report; the profiles, settings
+ * and per-run figures into bench/results/optimizer-closed-loop[.quick].json.
  *
  * Run alone: `node scripts/bench.mjs optimizer/closed-loop-bench [-- --quick]`.
  */
@@ -35,6 +36,8 @@ interface LoopCase {
   readonly gpus: readonly string[];
   readonly settings: Partial<PlannerSettings>;
   readonly routing?: 'split' | 'least-load';
+  /** Default LOOP_COLD_START_MS. */
+  readonly coldStartMs?: number;
 }
 
 export const LOOP_CASES: readonly LoopCase[] = [
@@ -43,6 +46,8 @@ export const LOOP_CASES: readonly LoopCase[] = [
   { name: 'l20+a10 no switching cost', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, switchingCostPercent: 0 } },
   { name: 'l20+a10 no hysteresis', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, switchingCostPercent: 0, scaleDownWindowMs: 0 } },
   { name: 'l20+a10 least-load routing', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM }, routing: 'least-load' },
+  { name: 'l20+a10 no cold start', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM }, coldStartMs: 0 },
+  { name: 'l20 only no cold start', gpus: ['l20'], settings: { headroom: LOOP_HEADROOM }, coldStartMs: 0 },
 ];
 
 export interface ClosedLoopPart {
@@ -84,7 +89,7 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
           engines,
           solve: (p, o) => solveWith(runner, p, o),
           seed,
-          coldStartMs: LOOP_COLD_START_MS,
+          coldStartMs: c.coldStartMs ?? LOOP_COLD_START_MS,
           settings: c.settings,
           ...(c.routing !== undefined && { routing: c.routing }),
         });
@@ -110,6 +115,7 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
     mk('E2E p99', 's', false, (r) => r.e2eP99),
     mk('TTFT p99', 's', false, (r) => r.ttftP99),
     mk('scale events', 'events', false, (r) => r.scaleEvents),
+    mk('plan changes (of 150 re-plans)', 'plans', false, (r) => r.planChanges),
   ];
   const saving = 100 * (1 - median(of(main, (r) => r.cost).map((c, i) => c / (of('l20 only', (r) => r.cost)[i] as number))));
   const fewer = median(of(main, (r) => r.scaleEvents).map((e, i) => e - (of('l20+a10 no switching cost', (r) => r.scaleEvents)[i] as number)));

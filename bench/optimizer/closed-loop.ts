@@ -78,6 +78,8 @@ export interface ClosedLoopResult {
   readonly cost: number;
   /** What the plans as solved cost over the window (each tick's counts × cost for one interval): no cold starts, no scale-down window. */
   readonly plannedCost: number;
+  /** Plan ticks in the window whose solved counts differ from the tick before. */
+  readonly planChanges: number;
   /** Changes of a deployment's replicas in force, summed over deployments. */
   readonly scaleEvents: number;
   readonly replicasStarted: number;
@@ -160,6 +162,8 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   const solveMs: number[] = [];
   const costOf = new Map(profiles.map((p) => [p.gpu, p.cost]));
   let plannedCost = 0;
+  let planChanges = 0;
+  let lastTarget: string | undefined;
 
   const launch = (gpu: string, readyAt: number) => {
     const r: Replica = {
@@ -307,6 +311,9 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     syncPlan();
     if (now >= windowStart && now < windowEnd) {
       for (const [gpu, c] of Object.entries(r?.target ?? {})) plannedCost += (c * (costOf.get(gpu) ?? 0) * settings.intervalMs) / 3_600_000;
+      const key = JSON.stringify(Object.entries(r?.target ?? {}).sort());
+      if (lastTarget !== undefined && key !== lastTarget) planChanges++;
+      lastTarget = key;
       const target = Object.fromEntries(planner.deployments().map((d) => [d.gpu, d.target ?? 0]));
       timeline.push({ t: Math.round((now - windowStart) / 1000), replicas: Object.fromEntries(inForce), target, rate: Math.round((r?.load.rate ?? 0) * 100) / 100 });
     }
@@ -438,6 +445,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     gpuHours,
     cost,
     plannedCost,
+    planChanges,
     scaleEvents,
     replicasStarted: started,
     replicasStopped: stopped,

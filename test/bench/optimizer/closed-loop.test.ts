@@ -42,6 +42,7 @@ describe('closed loop', () => {
     expect(r.plannedCost).toBeCloseTo(((3 * 1 + 9 * 2) * 10 * 3.6) / 3600, 9);
     expect(r.replicasStarted).toBe(2);
     expect(r.scaleEvents).toBe(1);
+    expect(r.planChanges).toBe(1);
     expect(r.peakReplicas.l20).toBe(2);
     expect(r.requests).toBe(240);
     expect(r.attainment).toBe(1);
