@@ -59,6 +59,18 @@ describe('closed loop', () => {
     expect(r.scaleEvents).toBe(2);
   });
 
+  it('bills a replica taken out of service until its last request finishes', async () => {
+    // Two replicas running from the start, one from 20 s on (window 0): the one let go drains first.
+    const s = scripted((k) => ({ l20: k <= 2 ? 2 : 1 }));
+    const r = await runClosedLoop({ trace: evenTrace(250, 60_000, 128, 256), profiles: [profile('l20', 1)], engines, solve: s.solve, seed: 1, settings: { scaleDownWindowMs: 0 } });
+    expect(r.replicasStopped).toBe(1);
+    expect(r.scaleEvents).toBe(1);
+    // 60 s of the one kept; the other's 20 s plus its drain (256-token answers take seconds, not a minute).
+    expect(r.gpuSeconds.l20).toBeGreaterThan(60 + 20);
+    expect(r.gpuSeconds.l20).toBeLessThan(60 + 40);
+    expect(r.requests).toBe(240);
+  });
+
   it('is deterministic for a seed', async () => {
     const trace = loopTrace({ seed: 3, durationMs: 120_000, warmupMs: 30_000, rateScale: 0.3 });
     const run = () => runClosedLoop({ trace, profiles: [profile('l20', 1.2), profile('a10', 0.75)], engines, solve: scripted((k) => ({ l20: 1 + (k % 3 === 0 ? 1 : 0), a10: 1 })).solve, seed: 7 });
