@@ -19,6 +19,45 @@ export interface OptimizerDeployment {
   readonly replicas?: number;
 }
 
+/** A deployment with its key, its model resolved, and why the plan leaves it alone when it does. */
+export interface ResolvedDeployment extends OptimizerDeployment {
+  /** namespace/name */
+  readonly key: string;
+  readonly unplanned?: string;
+}
+
+/**
+ * The deployments the plan covers: those configured (their model named, or the only one with a
+ * profile for their GPU type), or else one per (model, profile) in `namespace`, named after the
+ * profile's gpu (AIBrix's rule), prefixed by the model where two models share a gpu name.
+ * `gpusByModel`: the profiled GPU types per model, sorted. Sorted by key.
+ */
+export function resolveDeployments(configured: readonly OptimizerDeployment[], gpusByModel: ReadonlyMap<string, readonly string[]>, namespace: string): ResolvedDeployment[] {
+  const out: ResolvedDeployment[] = [];
+  if (configured.length > 0) {
+    for (const d of configured) {
+      const owners = [...gpusByModel].filter(([, gpus]) => gpus.includes(d.gpu)).map(([model]) => model);
+      const model = d.model ?? (owners.length === 1 ? owners[0] : undefined);
+      let unplanned: string | undefined;
+      if (model === undefined) unplanned = owners.length > 1 ? `GPU type ${d.gpu} has profiles for several models (${owners.join(', ')}): name one as MODEL@${d.gpu}` : `no profile for GPU type ${d.gpu}: left as it is`;
+      else if (gpusByModel.get(model)?.includes(d.gpu) !== true) unplanned = `no profile for model ${model} on GPU type ${d.gpu}: left as it is`;
+      else if (out.some((o) => o.model === model && o.gpu === d.gpu && o.unplanned === undefined)) unplanned = `another deployment already runs model ${model} on ${d.gpu}: one deployment per (model, GPU type) is planned`;
+      out.push({ ...d, key: `${d.namespace}/${d.name}`, ...(model !== undefined && { model }), ...(unplanned !== undefined && { unplanned }) });
+    }
+  } else {
+    const names = new Set<string>();
+    for (const model of [...gpusByModel.keys()].sort()) {
+      for (const gpu of gpusByModel.get(model) ?? []) {
+        let name = gpu;
+        if (names.has(name)) name = `${model.toLowerCase().replace(/[^a-z0-9.-]+/g, '-')}-${name}`;
+        names.add(name);
+        out.push({ namespace, name, model, gpu, key: `${namespace}/${name}` });
+      }
+    }
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const bad = (reason: string) => new BrixletError('BRX_ERR_OPTIMIZER_CONFIG', { reason });
 

@@ -15,11 +15,10 @@
  * Deterministic: time comes from `now` (or tick(now)), and the solver is a function (the seam tests
  * replace; production passes solvePlan, HiGHS in a worker).
  */
-import { BrixletError } from '../../common/errors.js';
 import type { Disposable } from '../../common/lifecycle.js';
 import type { Logger } from '../../common/logger.js';
-import { capsFor, type OptimizerDeployment } from './deployments.js';
-import { cellName, checkGridsAgree } from './profiles.js';
+import { capsFor, type OptimizerDeployment, type ResolvedDeployment, resolveDeployments } from './deployments.js';
+import { checkGridsAgree } from './profiles.js';
 import { ask, type GateState, newGate, scaleDownAt, settle } from './scale-gate.js';
 import type { GridLoad, PlanModel, PlanProblem, PlanSolution, PlanStatus, PlanType, ProfileGrid, ServingProfile } from './types.js';
 
@@ -105,12 +104,6 @@ export interface DeploymentState extends OptimizerDeployment {
   /** When a pending scale-down takes effect (ms). */
   readonly scaleDownAt?: number;
   /** Why the plan leaves it alone, when it does. */
-  readonly unplanned?: string;
-}
-
-interface Resolved extends OptimizerDeployment {
-  readonly key: string;
-  readonly model?: string;
   readonly unplanned?: string;
 }
 
@@ -294,31 +287,9 @@ export class Planner implements Disposable {
   }
 
   /** Deployments as configured, or one per (model, profile) in the default namespace when none are. */
-  private resolve(): Resolved[] {
-    const out: Resolved[] = [];
-    if (this.configured.length > 0) {
-      for (const d of this.configured) {
-        const key = `${d.namespace}/${d.name}`;
-        const owners = [...this.profilesByModel.entries()].filter(([, m]) => m.has(d.gpu)).map(([model]) => model);
-        const model = d.model ?? (owners.length === 1 ? owners[0] : undefined);
-        let unplanned: string | undefined;
-        if (model === undefined) unplanned = owners.length > 1 ? `GPU type ${d.gpu} has profiles for several models (${owners.join(', ')}): name one as MODEL@${d.gpu}` : `no profile for GPU type ${d.gpu}: left as it is`;
-        else if (this.profilesByModel.get(model)?.has(d.gpu) !== true) unplanned = `no profile for model ${model} on GPU type ${d.gpu}: left as it is`;
-        else if (out.some((o) => o.model === model && o.gpu === d.gpu && o.unplanned === undefined)) unplanned = `another deployment already runs model ${model} on ${d.gpu}: one deployment per (model, GPU type) is planned`;
-        out.push({ ...d, key, ...(model !== undefined && { model }), ...(unplanned !== undefined && { unplanned }) });
-      }
-    } else {
-      const names = new Set<string>();
-      for (const { model, entries } of this.profiles()) {
-        for (const e of entries) {
-          let name = e.profile.gpu;
-          if (names.has(name)) name = `${model.toLowerCase().replace(/[^a-z0-9.-]+/g, '-')}-${name}`;
-          names.add(name);
-          out.push({ namespace: this.s.namespace, name, model, gpu: e.profile.gpu, key: `${this.s.namespace}/${name}` });
-        }
-      }
-    }
-    return out.sort((a, b) => cmp(a.key, b.key));
+  private resolve(): ResolvedDeployment[] {
+    const gpus = new Map([...this.profilesByModel].map(([model, m]) => [model, [...m.keys()].sort()]));
+    return resolveDeployments(this.configured, gpus, this.s.namespace);
   }
 
   private async round(at: number, signal: AbortSignal): Promise<void> {
@@ -459,11 +430,4 @@ function binding(types: readonly PlanType[], counts: Readonly<Record<string, num
   if (s.totalMax !== undefined && total >= s.totalMax) out.push(`total cap ${s.totalMax} GPUs reached`);
   if (s.headroom < 1) out.push(`headroom: every GPU type loaded to at most ${Math.round(s.headroom * 100)} %`);
   return out;
-}
-
-/** The grid cell's name for explain output (output × input ticks). */
-export const cellLabel = (grid: ProfileGrid, cell: number): string => cellName(grid, cell);
-
-export function unknownDeployment(namespace: string, deployment: string): BrixletError {
-  return new BrixletError('BRX_ERR_OPTIMIZER_UNKNOWN_DEPLOYMENT', { namespace, deployment });
 }
