@@ -66,7 +66,13 @@ export async function registerOptimizerRoutes(app: BrixletServer, deps: Optimize
   };
   const counted = (d: DeploymentView): DeploymentView & { replicas: number } => {
     if (d.replicas !== undefined) return d as DeploymentView & { replicas: number };
-    const reason = d.unplanned ?? (planner.planAt === undefined ? 'the first solve has not finished' : 'its solves have given no plan yet (GET /v1/optimizer/explain)');
+    const reason =
+      d.unplanned ??
+      (planner.planAt === undefined
+        ? 'the first solve has not finished'
+        : d.target !== undefined
+          ? `no load seen since the coordinator started; its minimum (${d.target}) applies once --optimizer.scale-down-window has passed`
+          : 'its solves have given no plan yet (GET /v1/optimizer/explain)');
     throw new BrixletError('BRX_ERR_OPTIMIZER_NO_PLAN', { namespace: d.namespace, deployment: d.deployment, reason });
   };
 

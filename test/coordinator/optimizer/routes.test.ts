@@ -214,6 +214,26 @@ describe('optimizer routes', () => {
   });
 });
 
+describe('just started, no load yet', () => {
+  it('answers 503 saying the minimum waits for the scale-down window', async () => {
+    const f = await fixture();
+    try {
+      await putProfiles(f, { model: 'llama', profiles: [A10, L20] });
+      f.planner.tick(f.now.t);
+      await f.planner.idle();
+      const res = await f.app.inject('/v1/optimizer/deployments/default/a10');
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.message).toMatch(/no load seen since the coordinator started; its minimum \(0\) applies once --optimizer.scale-down-window has passed/);
+      f.now.t += settings.scaleDownWindowMs;
+      f.planner.tick(f.now.t);
+      await f.planner.idle();
+      expect((await f.app.inject('/metrics/default/a10')).body).toContain('vllm:deployment_replicas{model_name="llama"} 0\n');
+    } finally {
+      await f.app.close();
+    }
+  });
+});
+
 describe('aibrix-compat', () => {
   it('serves vllm:deployment_replicas in 1/100 GPU units', async () => {
     const f = await fixture(true);
