@@ -106,7 +106,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const registry = rt.store.add(new Registry({ staleAfter: c.staleAfter, maxHeartbeatMs: c.maxHeartbeat, log }));
   let kube = extras.kube;
   // The Kubernetes client is loaded only when used: it costs ~80 MiB of RSS (test/cli/startup-imports).
-  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions || c.auth === 'kubernetes' || rt.config.optimizer.scale)) {
+  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions || c.auth === 'kubernetes' || rt.config.optimizer.scale || rt.config.optimizer.deploymentSelector !== '')) {
     const { createKubeClient } = await import('../kube/kube-client.js');
     kube = rt.store.add(createKubeClient({ kubeconfig: k.kubeconfig || undefined, ...(k.namespace !== '' && { namespace: k.namespace }), log }));
   }

@@ -198,6 +198,10 @@ export const ConfigSchema = Type.Object(
           description:
             'Deployments the plan scales, one per (model, GPU type): [NAMESPACE/]NAME=[MODEL@]GPU[:REPLICAS] (GPU = the profile\'s gpu; REPLICAS = what runs now). Empty = one per profile, named after its gpu, in --kube.namespace (else default).',
         }),
+        deploymentSelector: Str('', {
+          description:
+            'Label selector of Deployments to plan, read through the Kubernetes API in --kube.namespace (e.g. model.aibrix.ai/name): model from model.aibrix.ai/name, GPU type from brixlet.io/gpu-type else the name, floor from model.aibrix.ai/min_replicas, running replicas from spec.replicas; beside --optimizer.deployments (which win). Empty = none.',
+        }),
         interval: Duration(10_000, 500, 3_600_000, { description: 'Re-solve this often; profile, deployment, availability and load changes re-solve sooner (debounced).' }),
         model: Enum(['split', 'slice'] as const, 'split', {
           description: 'split = each request shape\'s load shared continuously over GPU types (never costs more, solves faster); slice = Melange\'s slices, AIBrix\'s model.',

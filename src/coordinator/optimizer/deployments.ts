@@ -17,6 +17,8 @@ export interface OptimizerDeployment {
   readonly gpu: string;
   /** Replicas it runs now (the count kept until a plan says otherwise). */
   readonly replicas?: number;
+  /** Its own floor (AIBrix's model.aibrix.ai/min_replicas label); else --optimizer.min for its GPU type. */
+  readonly min?: number;
 }
 
 /** A deployment with its key, its model resolved, and why the plan leaves it alone when it does. */
@@ -56,6 +58,38 @@ export function resolveDeployments(configured: readonly OptimizerDeployment[], g
     }
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** Labels of a Deployment the optimizer plans (AIBrix's, plus brixlet's GPU type label). */
+export const MODEL_LABEL = 'model.aibrix.ai/name';
+export const MIN_REPLICAS_LABEL = 'model.aibrix.ai/min_replicas';
+export const GPU_TYPE_LABEL = 'brixlet.io/gpu-type';
+
+/** The parts of an apps/v1 Deployment the optimizer reads. */
+export interface KubeDeployment {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec?: { replicas?: number };
+}
+
+/**
+ * A Deployment labelled model.aibrix.ai/name as the planner sees it: its GPU type from
+ * brixlet.io/gpu-type, else its name (AIBrix: the profile's gpu is the deployment's name); its replicas
+ * from spec.replicas (Kubernetes' default 1); its floor from model.aibrix.ai/min_replicas. Undefined
+ * for one without the model label, or being deleted. Pure.
+ */
+export function deploymentFromKube(d: KubeDeployment): OptimizerDeployment | undefined {
+  const meta = d.metadata ?? {};
+  const model = meta.labels?.[MODEL_LABEL];
+  if (model === undefined || model === '' || meta.name === undefined || meta.deletionTimestamp !== undefined) return undefined;
+  const min = Number(meta.labels?.[MIN_REPLICAS_LABEL]);
+  return {
+    namespace: meta.namespace ?? 'default',
+    name: meta.name,
+    model,
+    gpu: meta.labels?.[GPU_TYPE_LABEL] || meta.name,
+    replicas: d.spec?.replicas ?? 1,
+    ...(Number.isInteger(min) && min >= 0 && { min }),
+  };
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

@@ -322,7 +322,7 @@ export class Planner implements Disposable {
       const types: PlanType[] = mine.map((d) => {
         const p = (profiles.get(d.gpu) as ProfileEntry).profile;
         const max = capLeft[d.gpu];
-        const min = Math.min(this.s.minimums[d.gpu] ?? 0, max ?? Infinity);
+        const min = Math.min(d.min ?? this.s.minimums[d.gpu] ?? 0, max ?? Infinity);
         const current = this.gates.get(d.key)?.applied;
         return { name: d.gpu, cost: p.cost, tputs: p.tputs, ...(min > 0 && { min }), ...(max !== undefined && { max }), ...(current !== undefined && { current }) };
       });

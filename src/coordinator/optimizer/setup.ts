@@ -13,7 +13,7 @@ import type { Logger } from '../../common/logger.js';
 import type { AppMetrics } from '../../common/metrics.js';
 import type { KubeClient } from '../../kube/kube-client.js';
 import type { Registry } from '../registry/registry.js';
-import { parseDeployments, parseTypeCounts, reportedGpus } from './deployments.js';
+import { type OptimizerDeployment, parseDeployments, parseTypeCounts, reportedGpus } from './deployments.js';
 import type { DecayedLoadMonitor } from './load-monitor.js';
 import { createOptimizerMetrics } from './metrics.js';
 import { Planner, type PlannerSettings, type ProfileEntry, type SolveFn } from './planner.js';
@@ -112,6 +112,7 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
     throw bad((err as Error).message);
   }
   if (deployments.length > 0) planner.setDeployments(deployments);
+  const discovery = o.deploymentSelector === '' ? undefined : await followDeployments(s, planner, deployments);
   metrics.observe(planner, s.monitor);
   let unsubscribe = (): void => {};
   if (registry !== undefined && reported !== undefined) {
@@ -135,10 +136,19 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
     planner,
     dispose() {
       scaling?.dispose();
+      void discovery?.dispose();
       unsubscribe();
       planner.dispose();
     },
   };
+}
+
+/** --optimizer.deployment-selector: the labelled Deployments from the Kubernetes API, beside the configured ones. */
+async function followDeployments(s: OptimizerSetup, planner: Planner, configured: readonly OptimizerDeployment[]): Promise<Disposable> {
+  if (s.kube === undefined) throw bad('--optimizer.deployment-selector needs a Kubernetes API (in-cluster, or --kube.kubeconfig)');
+  // Loaded only when used, as the scaler is.
+  const { followKubeDeployments } = await import('./kube-deployments.js');
+  return followKubeDeployments(s.kube, { selector: s.config.deploymentSelector, configured, onChange: (d) => planner.setDeployments(d), log: s.log });
 }
 
 /** --optimizer.scale: the counts in force written to the deployments' scale subresource every interval. */

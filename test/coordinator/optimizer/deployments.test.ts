@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
 import type { NodeReport } from '../../../src/common/node-report.js';
-import { capsFor, gpuModelToken, parseDeployments, parseTypeCounts, reportedGpus } from '../../../src/coordinator/optimizer/deployments.js';
+import { capsFor, deploymentFromKube, gpuModelToken, parseDeployments, parseTypeCounts, reportedGpus } from '../../../src/coordinator/optimizer/deployments.js';
 
 const refused = (fn: () => unknown, re: RegExp): void => {
   let err: unknown;
@@ -50,5 +50,15 @@ describe('optimizer deployments and caps', () => {
     expect(capsFor(['a10', 'llama-7b-a100', 'h100'], {}, reported)).toEqual({ a10: 2, 'llama-7b-a100': 1, h100: 0 });
     expect(capsFor(['a10', 'h100'], { h100: 3 }, reported)).toEqual({ a10: 2, h100: 3 });
     expect(capsFor(['a10'], {}, new Map())).toEqual({ a10: undefined });
+  });
+});
+
+describe('deployments from Kubernetes', () => {
+  it('reads model, GPU type, replicas and floor from a labelled Deployment', () => {
+    const dep = (labels: Record<string, string>, replicas?: number, extra: object = {}) => ({ metadata: { name: 'llama-a10', namespace: 'llm', labels, ...extra }, spec: replicas === undefined ? {} : { replicas } });
+    expect(deploymentFromKube(dep({ 'model.aibrix.ai/name': 'llama', 'model.aibrix.ai/min_replicas': '1' }, 3))).toEqual({ namespace: 'llm', name: 'llama-a10', model: 'llama', gpu: 'llama-a10', replicas: 3, min: 1 });
+    expect(deploymentFromKube(dep({ 'model.aibrix.ai/name': 'llama', 'brixlet.io/gpu-type': 'a10', 'model.aibrix.ai/min_replicas': 'x' }))).toEqual({ namespace: 'llm', name: 'llama-a10', model: 'llama', gpu: 'a10', replicas: 1 });
+    expect(deploymentFromKube(dep({ app: 'vllm' }, 2))).toBeUndefined();
+    expect(deploymentFromKube(dep({ 'model.aibrix.ai/name': 'llama' }, 2, { deletionTimestamp: '2026-01-01T00:00:00Z' }))).toBeUndefined();
   });
 });
