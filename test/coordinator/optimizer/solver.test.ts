@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
-import { HighsRunner, solveWith } from '../../../src/coordinator/optimizer/solver.js';
+import { HighsRunner, solveWith, SPLIT_OPTIONS } from '../../../src/coordinator/optimizer/solver.js';
 import type { PlanProblem, PlanSolution, PlanType } from '../../../src/coordinator/optimizer/types.js';
 
 function rng(seed: number): () => number {
@@ -240,4 +240,15 @@ describe('abort and time limits', () => {
       await strict.close();
     }
   }, 60_000);
+});
+
+describe('HiGHS options', () => {
+  it('reach HiGHS with each solve (an unknown one is an error, the split options solve)', async () => {
+    const lp = 'Minimize\n obj: x\nSubject To\n c: x >= 1.5\nGenerals\n x\nEnd\n';
+    const bad = await runner.run(lp, 5_000, undefined, { no_such_highs_option: 1 });
+    expect(bad.error).toMatch(/no_such_highs_option/);
+    const good = await runner.run(lp, 5_000, undefined, SPLIT_OPTIONS);
+    expect(good.status).toBe('Optimal');
+    expect(good.objective).toBe(2);
+  });
 });
