@@ -196,7 +196,7 @@ export const ConfigSchema = Type.Object(
           expected: 'a comma-separated list of [NAMESPACE/]NAME=[MODEL@]GPU[:REPLICAS]',
           listSeparator: ',',
           description:
-            'Deployments the plan scales, one per (model, GPU type): [NAMESPACE/]NAME=[MODEL@]GPU[:REPLICAS] (GPU = the profile\'s gpu; REPLICAS = what runs now). Empty = one per profile, named after its gpu, in --kube.namespace (else default).',
+            'Deployments the plan scales, one per (model, GPU type): [NAMESPACE/]NAME=[MODEL@]GPU[:REPLICAS] (GPU = the profile\'s gpu; REPLICAS = what runs now). Empty, with no --optimizer.deployment-selector = one per profile, named after its gpu, in --kube.namespace (else default).',
         }),
         deploymentSelector: Str('', {
           description:

@@ -30,13 +30,13 @@ export interface ResolvedDeployment extends OptimizerDeployment {
 
 /**
  * The deployments the plan covers: those configured (their model named, or the only one with a
- * profile for their GPU type), or else one per (model, profile) in `namespace`, named after the
+ * profile for their GPU type), or else (with `fromProfiles`) one per (model, profile) in `namespace`, named after the
  * profile's gpu (AIBrix's rule), prefixed by the model where two models share a gpu name.
  * `gpusByModel`: the profiled GPU types per model, sorted. Sorted by key.
  */
-export function resolveDeployments(configured: readonly OptimizerDeployment[], gpusByModel: ReadonlyMap<string, readonly string[]>, namespace: string): ResolvedDeployment[] {
+export function resolveDeployments(configured: readonly OptimizerDeployment[], gpusByModel: ReadonlyMap<string, readonly string[]>, namespace: string, fromProfiles = true): ResolvedDeployment[] {
   const out: ResolvedDeployment[] = [];
-  if (configured.length > 0) {
+  if (configured.length > 0 || !fromProfiles) {
     for (const d of configured) {
       const owners = [...gpusByModel].filter(([, gpus]) => gpus.includes(d.gpu)).map(([model]) => model);
       const model = d.model ?? (owners.length === 1 ? owners[0] : undefined);

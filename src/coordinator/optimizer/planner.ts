@@ -48,6 +48,8 @@ export interface PlannerSettings {
   readonly minimums: Readonly<Record<string, number>>;
   /** Namespace of deployments made from profiles when none are configured. */
   readonly namespace: string;
+  /** Make one deployment per profile when none are configured (default true; false while they come from Kubernetes). */
+  readonly deploymentsFromProfiles?: boolean;
   /** Quiet time after a change before the re-solve (default 200 ms). */
   readonly debounceMs?: number;
   /** Relative change of a model's rate that counts as a load change (default 0.2). */
@@ -289,7 +291,7 @@ export class Planner implements Disposable {
   /** Deployments as configured, or one per (model, profile) in the default namespace when none are. */
   private resolve(): ResolvedDeployment[] {
     const gpus = new Map([...this.profilesByModel].map(([model, m]) => [model, [...m.keys()].sort()]));
-    return resolveDeployments(this.configured, gpus, this.s.namespace);
+    return resolveDeployments(this.configured, gpus, this.s.namespace, this.s.deploymentsFromProfiles ?? true);
   }
 
   private async round(at: number, signal: AbortSignal): Promise<void> {

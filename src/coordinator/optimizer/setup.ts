@@ -50,6 +50,8 @@ export function plannerSettings(o: DeepReadonly<Config['optimizer']>, namespace:
     available: parseTypeCounts(o.available, '--optimizer.available'),
     minimums: parseTypeCounts(o.min, '--optimizer.min'),
     namespace,
+    // Deployments come from the Kubernetes API: none are made up from the profiles meanwhile.
+    ...(o.deploymentSelector !== '' && { deploymentsFromProfiles: false }),
   };
 }
 

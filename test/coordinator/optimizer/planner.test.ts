@@ -278,6 +278,14 @@ describe('Planner', () => {
     expect(f.planner.unprofiled(T0).map((u) => u.model)).toEqual(['mistral']);
   });
 
+  it('makes no deployments from the profiles while they come from Kubernetes', async () => {
+    const f = setup({ deploymentsFromProfiles: false });
+    expect(f.planner.deployments()).toEqual([]);
+    f.planner.setDeployments([{ namespace: 'llm', name: 'llama-a10', model: 'llama', gpu: 'a10', replicas: 2 }]);
+    expect(f.planner.deployments().map((d) => d.key)).toEqual(['llm/llama-a10']);
+    expect(setup().planner.deployments().map((d) => d.key)).toEqual(['default/a10', 'default/l20']);
+  });
+
   it('stops flapping between near-equal mixes with the switching cost (HiGHS)', async () => {
     // x: cost 1, 10 req/s; y: cost 1.02, 10.3 req/s. At 29.9 req/s 3 x (3.00) beats 2 x + 1 y (3.02);
     // at 30.2 req/s 3 x no longer carry it and 2 x + 1 y is cheapest. Without a switching cost the
