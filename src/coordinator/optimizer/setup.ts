@@ -16,6 +16,7 @@ import type { Registry } from '../registry/registry.js';
 import { type OptimizerDeployment, parseDeployments, parseTypeCounts, reportedGpus } from './deployments.js';
 import type { DecayedLoadMonitor } from './load-monitor.js';
 import { createOptimizerMetrics } from './metrics.js';
+import { type PlanWatch, watchPlans } from './plan-log.js';
 import { Planner, type PlannerSettings, type ProfileEntry, type SolveFn } from './planner.js';
 import { PROFILE_MAX_BYTES, parseProfile } from './profiles.js';
 import { solvePlan } from './solver.js';
@@ -98,6 +99,8 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
         const report = registry.getReport(n.name);
         return report === undefined ? [] : [{ report, stale: n.state === 'stale' }];
       }));
+  // Set once the planner runs: each solve asks it to log the plan that solve made.
+  const plans: { log?: PlanWatch } = {};
   const planner = new Planner({
     settings,
     load: s.monitor,
@@ -105,7 +108,10 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
     ...(s.now !== undefined && { now: s.now }),
     ...(reported !== undefined && { reportedGpus: reported }),
     log: s.log,
-    onSolve: (status, ms) => metrics.solved(status, ms),
+    onSolve: (status, ms) => {
+      metrics.solved(status, ms);
+      plans.log?.soon();
+    },
   });
   try {
     for (const [model, entries] of files) planner.setProfiles(model, entries, true);
@@ -132,12 +138,14 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
     'GPU optimizer planning',
   );
   planner.start();
+  plans.log = watchPlans(planner, s.log);
   const scaling = o.scale ? await startDirectScaling(s, planner) : undefined;
   return {
     name: 'GPU optimizer',
     planner,
     dispose() {
       scaling?.dispose();
+      plans.log?.dispose();
       void discovery?.dispose();
       unsubscribe();
       planner.dispose();
