@@ -12,6 +12,10 @@
  * are compared on every instance. Target: split 8 × 160 p99 ≤
  * 100 ms.
  *
+ * Then exactness and cost (bench/optimizer/comparisons.ts): brute force against both models on
+ * small seeded instances, and per instance of the solve-time sizes the split and slice plans against
+ * AIBrix's pipeline and the best single GPU type.
+ *
  * Then the seed's closed-loop experiment in simulated time (bench/optimizer/closed-loop-bench.ts):
  * l20 + a10 against l20 only on cost and SLO attainment, with and without the switching cost.
  */
@@ -24,6 +28,7 @@ import { HighsRunner, solveWith } from '../src/coordinator/optimizer/solver.js';
 import type { PlanModel, PlanProblem } from '../src/coordinator/optimizer/types.js';
 import { installMissing } from './kv/local-peers.js';
 import { closedLoopPart, writeClosedLoopDetail } from './optimizer/closed-loop-bench.js';
+import { costComparisons, exactness } from './optimizer/comparisons.js';
 import { benchArgs, percentile, row, target, writeReport, type Row, type Target } from './lib/report.js';
 
 const args = benchArgs();
@@ -169,6 +174,14 @@ try {
       }
     }
   }
+  // Exactness by brute force, and costs against AIBrix's pipeline and the best single type (optimizer/comparisons.ts).
+  const exact = await exactness(runner, args.quick ? 60 : 200);
+  targets.push(target(`exact on every brute-forced instance, slice and split (instances that differ, of ${exact.instances}; ${exact.feasible} feasible)`, 'max', 0, exact.differ));
+  const sizes = [40, 160] as const;
+  const cases = sizes.flatMap((buckets) => [2, 4, 8].flatMap((types) => Array.from({ length: INSTANCES.slice }, (_, k) => ({ name: `${types}×${buckets}#${k + 1}`, problem: instance(types, buckets, 'split', k + 1) }))));
+  const costs = await costComparisons(runner, cases);
+  rows.push(...costs.rows);
+  targets.push(...costs.targets);
 } finally {
   await runner.close();
   rmSync(dir, { recursive: true, force: true });
