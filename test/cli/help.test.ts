@@ -31,10 +31,12 @@ describe('help', () => {
     }
   });
 
-  it('calls the optimizer and orchestration planned, not present', () => {
+  it('describes the GPU optimizer (profile, optimize) as present and only orchestration as planned', () => {
     const text = renderTopHelp(commands, '1', plain);
-    expect(text).toMatch(/Planned, not yet here:\s+the GPU optimizer and multi-node \(Ray\) orchestration/);
-    expect(text).not.toMatch(/gateway, GPU optimizer, Ray orchestration/);
+    expect(text).toMatch(/brixlet profile measures a\s+deployment, brixlet optimize solves from the profiles/);
+    expect(text).toMatch(/Planned, not yet here: multi-node\s+\(Ray\) orchestration\./);
+    expect(text).not.toMatch(/Planned[^.]*GPU optimizer/);
+    for (const name of ['optimize', 'profile']) expect(commands.map((c) => c.name)).toContain(name);
   });
 
   it('has no escape codes when not on a TTY', () => {
