@@ -100,6 +100,15 @@ describe('runProfiler against a mock engine', () => {
     expect(new Set(all.rows.map((r) => r.seed)).size).toBe(6);
   });
 
+  it('profiles through /v1/chat/completions with one short word per token', async () => {
+    const { rows } = await runProfiler(options({ api: 'chat', inputs: [64], outputs: [4], rates: [2] }));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ failed: 0, completionTokens: 4 });
+    // The mock engine counts the chat template too (<|user|>…\n): a few tokens over the words.
+    expect(rows[0]?.promptTokens).toBeGreaterThanOrEqual(64);
+    expect(rows[0]?.promptTokens).toBeLessThanOrEqual(68);
+  });
+
   it('counts failed requests against the point: it never meets the SLO', async () => {
     // Armed after the first point, so the preflight and that point go through.
     const { rows } = await runProfiler(options({ inputs: [32], outputs: [4], rates: [1, 2], fullSweep: true, onProgress: (p) => p.done === 1 && engine.failNext({ mode: 'status', status: 500, count: 2 }) }));
