@@ -4,7 +4,9 @@
  * `brixlet mock-engine` serves and bench/routing's simulator runs) whose size per GPU type follows
  * the optimizer's plan. One thread, a virtual clock, deterministic for a seed.
  *
- * - Load: the real load monitor (DecayedLoadMonitor), fed every finished request at its finish.
+ * - Load: the real load monitor (DecayedLoadMonitor), fed every request at its arrival (the rate, as
+ *   the gateway feeds it when it routes) and every finished request at its finish (the shapes);
+ *   `rateFrom: 'completions'` feeds finishes only (the rate then sees no more than the fleet serves).
  * - Plan: the real planner (Planner: split model on HiGHS, switching cost, scale-up at once,
  *   scale-down after its window) ticked every `intervalMs` of simulated time; each tick waits for
  *   its solve, so the clock stands still while HiGHS works.
@@ -55,6 +57,8 @@ export interface ClosedLoopOptions {
    * ready replica with the fewest requests in flight per unit of its profiled throughput for the shape.
    */
   readonly routing?: 'split' | 'least-load';
+  /** What the monitor's rate counts: arrivals (default; as the gateway feeds it) or finished requests only. */
+  readonly rateFrom?: 'arrivals' | 'completions';
   /** Time after the last arrival by which every request must have finished (default 10 min). */
   readonly drainLimitMs?: number;
 }
@@ -320,8 +324,10 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   };
 
   // Warm start: a minute of the trace seen before time 0 (nominal finishes), the first plan running.
+  const arrivals = (o.rateFrom ?? 'arrivals') === 'arrivals';
   for (const r of reqs) {
     if (r.at >= 60_000) break;
+    if (arrivals) monitor.arrived(LOOP_MODEL, r.at - 60_000);
     monitor.record(LOOP_MODEL, r.input, r.output, r.at - 60_000);
   }
   await plan();
@@ -379,6 +385,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     if (queueHead < queue.length) flushQueue();
     while (nextArrival < n && (reqs[nextArrival] as LoopRequest).at <= t) {
       const k = nextArrival++;
+      if (arrivals) monitor.arrived(LOOP_MODEL, (reqs[k] as LoopRequest).at);
       if (queueHead < queue.length || !route(k)) queue.push(k);
     }
     if (nextPlan <= t) {

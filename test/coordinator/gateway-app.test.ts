@@ -2,9 +2,10 @@
 // routing headers, OpenAI error bodies, retries only of what never reached an engine, engines dying mid-stream,
 // client disconnects, timeouts and limits, and load counters back at zero after all of it.
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startMockEngines, type RunningMockEngine } from '../../src/mock-engine/index.js';
 import type { GatewaySettings } from '../../src/coordinator/gateway-app.js';
+import type { LoadMonitor } from '../../src/coordinator/gateway/load-monitor.js';
 import type { EngineState, RoutingPolicyName } from '../../src/coordinator/router/types.js';
 import { closeGatewayFixture, type GatewayFixture, startGatewayFixture } from '../helpers/gateway-fixture.js';
 
@@ -271,6 +272,8 @@ describe('gateway over three fast mock engines', () => {
   it('keeps in-flight counts exact under concurrency and returns them to zero', async () => {
     const before = new Map(f.mocks.map((m) => [m.url, engineOf(f, m).load.total]));
     const monitorBefore = f.gateway.monitor.snapshot(Date.now())[0]!;
+    // Each request counts as an arrival when it comes in (the optimizer's rate), beside its tokens when it finishes.
+    const arrived = vi.spyOn(f.gateway.monitor as Required<LoadMonitor>, 'arrived');
     const results = await Promise.all(
       Array.from({ length: 24 }, (_, i) => post(f, '/v1/chat/completions', chat(`c${i}`, { stream: i % 2 === 0, max_tokens: 3 })).then(async (r) => [r.status, await r.text()] as const)),
     );
@@ -281,6 +284,8 @@ describe('gateway over three fast mock engines', () => {
     const after = f.gateway.monitor.snapshot(Date.now())[0]!;
     expect(after.requests - monitorBefore.requests).toBe(24);
     expect(after.outputTokens - monitorBefore.outputTokens).toBe(72);
+    expect(arrived).toHaveBeenCalledTimes(24);
+    arrived.mockRestore();
     expectIdle(f);
   });
 

@@ -17,6 +17,11 @@ export interface ModelLoad {
 export interface LoadMonitor {
   /** One finished request; `atMs` is when it finished (ms epoch). */
   record(model: string, inputTokens: number, outputTokens: number, atMs: number): void;
+  /**
+   * One request arriving for `model` (before routing; `atMs` ms epoch). The request rate counts
+   * arrivals once any were recorded, so a fleet that falls behind does not hide demand.
+   */
+  arrived?(model: string, atMs: number): void;
   /** Per-model load, sorted by model, rates as of `nowMs`. */
   snapshot(nowMs: number): ModelLoad[];
 }

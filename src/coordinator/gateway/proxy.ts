@@ -183,6 +183,8 @@ export class CompletionProxy {
     let exclude: Set<string> | undefined;
     let lastError: BrixletError | undefined;
     let lastPolicy: string = call.route.policy ?? 'none';
+    // Demand, also when no engine can take it: the optimizer's rate counts arrivals, not completions.
+    d.monitor.arrived?.(model, this.now());
     for (let attempt = 0; ; attempt++) {
       const cands = d.engines.candidates(model, exclude);
       if (cands.engines.length === 0) {

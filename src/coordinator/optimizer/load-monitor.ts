@@ -10,6 +10,12 @@
  * later re-grids the whole history. A shape beyond the grid's edge cells (past the midpoint to a
  * next tick the grid would have) lands in the edge cell and is counted as clamped, never dropped.
  *
+ * The rate counts arrivals (arrived(), called when a request comes in) once a model has any, else
+ * finished requests; shapes always come from finished requests (their token counts). Counting
+ * completions only, a fleet that falls behind sees no more load than it serves and never asks for
+ * more. A model whose requests have arrived but none finished has a rate and no shapes (no load
+ * on a grid yet).
+ *
  * Decay is forward decay: a request at t adds e^((t − t₀)/τ) to its cell, and reads scale by
  * e^(−(now − t₀)/τ), so recording is O(1) with no timers (every time is an argument); t₀ moves
  * forward (one pass over the cells) before the weights could overflow. Per model, a fine cell once
@@ -48,6 +54,11 @@ interface Series {
   keys: Int32Array;
   /** Per horizon: decayed requests, input tokens, output tokens (forward-decay weights). */
   readonly totals: Float64Array;
+  /** Per horizon: decayed arrivals (forward-decay weights); the rate once `arrivals` > 0. */
+  readonly arrivedW: Float64Array;
+  arrivals: number;
+  /** First arrival (ms). */
+  arrivedFirstAt: number;
   /** Requests that fell outside the grid set with setGrid(), counted when recorded. */
   clamped: number;
   grid: GridBounds | undefined;
@@ -80,8 +91,7 @@ export class DecayedLoadMonitor implements LoadMonitor {
     if ((atMs - this.t0) / this.tau[0] > RESCALE_AT) this.rescale(atMs);
     let s = this.series.get(model);
     if (s === undefined) {
-      s = { requests: 0, inputTokens: 0, outputTokens: 0, firstAt: atMs, slots: new Map(), counts: new Float64Array(16 * H), keys: new Int32Array(16), totals: new Float64Array(3 * H), clamped: 0, grid: undefined };
-      this.series.set(model, s);
+      s = this.emptySeries(model);
     }
     s.requests++;
     s.inputTokens += input;
@@ -106,6 +116,16 @@ export class DecayedLoadMonitor implements LoadMonitor {
       s.totals[h * 3 + 1] = (s.totals[h * 3 + 1] as number) + w * input;
       s.totals[h * 3 + 2] = (s.totals[h * 3 + 2] as number) + w * output;
     }
+  }
+
+  /** One request arriving (routed or queued) for `model` at atMs: from the first one on, the rate counts these. */
+  arrived(model: string, atMs: number): void {
+    if (this.t0 === undefined) this.t0 = atMs;
+    if ((atMs - this.t0) / this.tau[0] > RESCALE_AT) this.rescale(atMs);
+    const s = this.series.get(model) ?? this.emptySeries(model);
+    s.arrivals++;
+    if (atMs < s.arrivedFirstAt) s.arrivedFirstAt = atMs;
+    for (let h = 0; h < H; h++) s.arrivedW[h] = (s.arrivedW[h] as number) + Math.exp((atMs - this.t0) / (this.tau[h] as number));
   }
 
   /**
@@ -177,7 +197,7 @@ export class DecayedLoadMonitor implements LoadMonitor {
       const short = this.rateOf(s, 0, nowMs);
       const long = this.rateOf(s, 1, nowMs);
       const h = short > long ? 0 : 1;
-      const per = this.decayTo(h, nowMs) / this.elapsedTau(s, h, nowMs);
+      const per = this.decayTo(h, nowMs) / this.elapsedTau(s.firstAt, h, nowMs);
       out.push({
         model,
         requests: s.requests,
@@ -191,15 +211,20 @@ export class DecayedLoadMonitor implements LoadMonitor {
     return out.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
   }
 
-  /** Decayed count / the horizon's effective span: a steady λ req/s reads λ, also before a whole τ has passed. */
+  /**
+   * Decayed count / the horizon's effective span: a steady λ req/s reads λ, also before a whole τ
+   * has passed. Arrivals once the model has any, else finished requests.
+   */
   private rateOf(s: Series, h: number, nowMs: number): number {
-    return ((s.totals[h * 3] as number) * this.decayTo(h, nowMs)) / this.elapsedTau(s, h, nowMs);
+    if (s.arrivals > 0) return ((s.arrivedW[h] as number) * this.decayTo(h, nowMs)) / this.elapsedTau(s.arrivedFirstAt, h, nowMs);
+    if (s.requests === 0) return 0;
+    return ((s.totals[h * 3] as number) * this.decayTo(h, nowMs)) / this.elapsedTau(s.firstAt, h, nowMs);
   }
 
-  /** τ(1 − e^(−age/τ)) in seconds: the integral of the decay over the monitor's age (at least 1 s). */
-  private elapsedTau(s: Series, h: number, nowMs: number): number {
+  /** τ(1 − e^(−age/τ)) in seconds: the integral of the decay since `from` (at least 1 s). */
+  private elapsedTau(from: number, h: number, nowMs: number): number {
     const tau = this.tau[h] as number;
-    const age = Math.max(1000, nowMs - s.firstAt);
+    const age = Math.max(1000, nowMs - from);
     return (tau * -Math.expm1(-age / tau)) / 1000;
   }
 
@@ -215,13 +240,28 @@ export class DecayedLoadMonitor implements LoadMonitor {
         const f = Math.exp(-(to - t0) / (this.tau[h] as number));
         for (let slot = 0; slot < s.slots.size; slot++) s.counts[slot * H + h] = (s.counts[slot * H + h] as number) * f;
         for (let k = 0; k < 3; k++) s.totals[h * 3 + k] = (s.totals[h * 3 + k] as number) * f;
+        s.arrivedW[h] = (s.arrivedW[h] as number) * f;
       }
     }
     this.t0 = to;
   }
 
   private emptySeries(model: string): Series {
-    const s: Series = { requests: 0, inputTokens: 0, outputTokens: 0, firstAt: Infinity, slots: new Map(), counts: new Float64Array(16 * H), keys: new Int32Array(16), totals: new Float64Array(3 * H), clamped: 0, grid: undefined };
+    const s: Series = {
+      requests: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      firstAt: Infinity,
+      slots: new Map(),
+      counts: new Float64Array(16 * H),
+      keys: new Int32Array(16),
+      totals: new Float64Array(3 * H),
+      arrivedW: new Float64Array(H),
+      arrivals: 0,
+      arrivedFirstAt: Infinity,
+      clamped: 0,
+      grid: undefined,
+    };
     this.series.set(model, s);
     return s;
   }

@@ -125,3 +125,34 @@ describe('DecayedLoadMonitor', () => {
     expect(m.gridLoad('none', GRID, T0)).toMatchObject({ rate: 0, observed: 0, clamped: 0 });
   });
 });
+
+describe('DecayedLoadMonitor arrivals', () => {
+  it('counts arrivals for the rate once there are any, while shapes still come from finished requests', () => {
+    const m = new DecayedLoadMonitor();
+    const t0 = 1_700_000_000_000;
+    // 10 req/s arrive for 60 s; the fleet finishes only 2 req/s (it is behind).
+    for (let k = 0; k < 600; k++) m.arrived('m', t0 + k * 100);
+    for (let k = 0; k < 120; k++) m.record('m', 1000, 100, t0 + k * 500);
+    const now = t0 + 60_000;
+    const [short, long] = m.rates('m', now);
+    expect(short).toBeGreaterThan(9);
+    expect(long).toBeGreaterThan(9);
+    const grid = { outputs: [128], inputs: [1024] };
+    const load = m.gridLoad('m', grid, now);
+    expect(load.rate).toBeGreaterThan(9);
+    expect(Array.from(load.shares)).toEqual([1]);
+    expect(m.snapshot(now)[0]?.requests).toBe(120);
+    // Without arrivals the rate is the completions'.
+    const c = new DecayedLoadMonitor();
+    for (let k = 0; k < 120; k++) c.record('m', 1000, 100, t0 + k * 500);
+    expect(c.rates('m', now)[0]).toBeLessThan(2.5);
+  });
+
+  it('a model with arrivals and no finished request has a rate and no grid load', () => {
+    const m = new DecayedLoadMonitor();
+    for (let k = 0; k < 50; k++) m.arrived('m', 1000 + k * 100);
+    expect(m.rates('m', 6000)[0]).toBeGreaterThan(5);
+    expect(m.models()).toEqual(['m']);
+    expect(m.gridLoad('m', { outputs: [8], inputs: [8] }, 6000).rate).toBe(0);
+  });
+});
