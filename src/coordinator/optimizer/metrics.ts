@@ -1,7 +1,8 @@
 /**
  * brixlet_optimizer_* metrics: solves by status and their duration (counted as they finish), and,
- * read from the planner and the load monitor at scrape time, the replicas in force per deployment
- * and the requests recorded outside a model's profile grid.
+ * read from the planner and the load monitor at scrape time, the replicas in force per deployment,
+ * the loaded cells no GPU type serves (planned as a neighbour) and the requests recorded outside a
+ * model's profile grid.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { AppMetrics } from '../../common/metrics.js';
@@ -36,6 +37,16 @@ export function createOptimizerMetrics(metrics: AppMetrics): OptimizerMetrics {
         for (const d of planner?.deployments() ?? []) {
           if (d.replicas !== undefined) this.set({ namespace: d.namespace, deployment: d.name, model: d.model ?? '', gpu: d.gpu }, d.replicas);
         }
+      },
+    });
+    new Gauge({
+      name: 'brixlet_optimizer_unservable_cells',
+      help: 'Loaded cells of the last plan that no GPU type can serve within the SLO, planned as the nearest cell one can (explain names them).',
+      labelNames: ['model'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of planner?.modelResults() ?? []) this.set({ model: r.model }, r.remapped?.length ?? 0);
       },
     });
     new Counter({

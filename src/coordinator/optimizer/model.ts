@@ -9,7 +9,8 @@
  * capacity a plan can have (one unit per type), i.e. for any slice of at least 10^-6 units of rate.
  * split: continuous z_bj ∈ [0,1], Σ_j z_bj = 1, Σ_b (w_b·Λ'/T_j[b])·z_bj ≤ ρ·y_j, z = 0 where T = 0.
  * Both: min_j ≤ y_j ≤ max_j, Σ_j y_j ≤ totalMax, objective Σ_j (c_j/f)·y_j + (μ/f)·Σ_j |y_j − current_j|
- * with |·| as u_j + d_j, y_j − u_j + d_j = current_j. Column names are generated (y0, x3_1_0, …), so
+ * with |·| as u_j + d_j, y_j − u_j + d_j = current_j, plus (a/f)·Σ_j u_j for an add cost a (GPUs added
+ * only). Column names are generated (y0, x3_1_0, …), so
  * no GPU name ever reaches the LP text.
  */
 import { BrixletError } from '../../common/errors.js';
@@ -73,6 +74,8 @@ export function validateProblem(p: PlanProblem): void {
   if (!isCount(p.totalMax)) throw bad(`totalMax ${p.totalMax} is not a whole number >= 0`);
   const mu = p.switchingCost ?? 0;
   if (!Number.isFinite(mu) || mu < 0) throw bad(`switchingCost ${mu} is not a finite number >= 0`);
+  const add = p.addCost ?? 0;
+  if (!Number.isFinite(add) || add < 0) throw bad(`addCost ${add} is not a finite number >= 0`);
   if (p.timeLimitMs !== undefined && !(p.timeLimitMs > 0 && Number.isFinite(p.timeLimitMs))) throw bad(`timeLimitMs ${p.timeLimitMs} is not a positive number`);
 }
 
@@ -110,6 +113,7 @@ export function buildModel(p: PlanProblem): Prepared {
   const s = p.model === 'slice' ? (p.sliceFactor ?? DEFAULT_SLICE_FACTOR) : 1;
   const rho = p.headroom ?? 1;
   const mu = p.switchingCost ?? 0;
+  const add = p.addCost ?? 0;
   const types = p.types;
   const loaded = loadedCells(p);
 
@@ -156,9 +160,9 @@ export function buildModel(p: PlanProblem): Prepared {
   const generals = ys.map(([, y]) => y);
   const bounds: string[] = [];
   types.forEach((t, j) => bounds.push(` ${t.min ?? 0} <= y${j}${t.max === undefined ? '' : ` <= ${t.max}`}`));
-  if (mu > 0) {
+  if (mu > 0 || add > 0) {
     types.forEach((t, j) => {
-      objective.push([mu / f, `u${j}`], [mu / f, `d${j}`]);
+      objective.push([(mu + add) / f, `u${j}`], [mu / f, `d${j}`]);
       rows.push(` sw${j}: y${j} - u${j} + d${j} = ${t.current ?? 0}`);
     });
   }

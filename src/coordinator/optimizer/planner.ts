@@ -18,7 +18,7 @@
 import type { Disposable } from '../../common/lifecycle.js';
 import type { Logger } from '../../common/logger.js';
 import { capsFor, type OptimizerDeployment, type ResolvedDeployment, resolveDeployments } from './deployments.js';
-import { checkGridsAgree } from './profiles.js';
+import { cellName, checkGridsAgree } from './profiles.js';
 import { ask, type GateState, newGate, scaleDownAt, settle } from './scale-gate.js';
 import type { GridLoad, PlanModel, PlanProblem, PlanSolution, PlanStatus, PlanType, ProfileGrid, ServingProfile } from './types.js';
 
@@ -43,6 +43,19 @@ export interface PlannerSettings {
   readonly totalMax?: number;
   /** Cost per GPU added or removed, in percent of the cheapest profiled GPU's cost. */
   readonly switchingCostPercent: number;
+  /**
+   * Cost per GPU added above the plan in force (a cold start), in percent of the cheapest profiled
+   * GPU's cost, on top of the switching cost (removals wait for the scale-down window instead). When
+   * above 0, both count against the counts the plan last asked for, not the replicas the scale-down
+   * window still holds. Default 0.
+   */
+  readonly addCostPercent?: number;
+  /**
+   * Plan gate: a new mix replaces the plan in force only when it costs more than this percent less,
+   * or when the plan in force no longer carries the load (a re-solve with its counts fixed is
+   * infeasible). Default 0 (every new plan replaces the last).
+   */
+  readonly planGatePercent?: number;
   /** Availability caps per GPU type (the flag); types it does not name fall back to the agents' reports. */
   readonly available: Readonly<Record<string, number>>;
   readonly minimums: Readonly<Record<string, number>>;
@@ -92,6 +105,13 @@ export interface ModelResult {
   readonly message?: string;
   readonly binding: readonly string[];
   readonly caps: Readonly<Record<string, number | undefined>>;
+  /**
+   * Loaded cells no GPU type can serve within the SLO, each planned as the nearest cell one can
+   * ("cell output 2048 × input 8192: no GPU type meets the SLO; planned as output 1024 × input 8192").
+   */
+  readonly remapped?: readonly string[];
+  /** Why the plan in force stayed instead of the new solve's mix (plan gate), when it did. */
+  readonly held?: string;
 }
 
 /** A deployment as the plan sees it. */
@@ -314,9 +334,9 @@ export class Planner implements Disposable {
       const profiles = this.profilesByModel.get(model) as Map<string, ProfileEntry>;
       const grid = (profiles.values().next().value as ProfileEntry).profile.grid;
       const mine = deps.filter((d) => d.model === model && d.unplanned === undefined);
-      const load = this.opts.load.gridLoad(model, grid, at);
-      rates.set(model, load.rate);
-      const base = { model, at, grid, load, caps: Object.fromEntries(mine.map((d) => [d.gpu, caps[d.gpu]])) };
+      const seen = this.opts.load.gridLoad(model, grid, at);
+      rates.set(model, seen.rate);
+      const base = { model, at, grid, load: seen, remapped: [] as string[], caps: Object.fromEntries(mine.map((d) => [d.gpu, caps[d.gpu]])) };
       if (mine.length === 0) {
         results.set(model, { ...base, status: 'no-deployment', target: {}, cost: 0, solveMs: 0, split: [], binding: [], message: `no deployment runs model ${model} on a profiled GPU type` });
         continue;
@@ -325,11 +345,18 @@ export class Planner implements Disposable {
         const p = (profiles.get(d.gpu) as ProfileEntry).profile;
         const max = capLeft[d.gpu];
         const min = Math.min(d.min ?? this.s.minimums[d.gpu] ?? 0, max ?? Infinity);
-        const current = this.gates.get(d.key)?.applied;
+        // With an add cost, "current" is the plan in force (the count last asked for): GPUs the scale-down
+        // window still holds are not free to plan on, or near-equal mixes take turns and both stay up.
+        const current = (this.s.addCostPercent ?? 0) > 0 ? (this.targets.get(d.key) ?? this.gates.get(d.key)?.applied) : this.gates.get(d.key)?.applied;
         return { name: d.gpu, cost: p.cost, tputs: p.tputs, ...(min > 0 && { min }), ...(max !== undefined && { max }), ...(current !== undefined && { current }) };
       });
+      // Never stuck on a cell nothing serves (AIBrix #1014/#1713): plan it as the nearest one something does.
+      const { load, remapped } = remapUnservable(seen, types);
+      base.remapped = remapped;
+      for (const line of remapped) this.opts.log?.warn({ model }, line);
       let sol: PlanSolution;
       let status: ModelStatus;
+      let held: string | undefined;
       if (!(load.rate > 0 && load.observed > 0)) {
         const counts = Object.fromEntries(types.map((t) => [t.name, t.min ?? 0]));
         sol = { status: 'optimal', counts, cost: types.reduce((a, t) => a + t.cost * (t.min ?? 0), 0), split: [], solveMs: 0 };
@@ -344,6 +371,7 @@ export class Planner implements Disposable {
           headroom: this.s.headroom,
           timeLimitMs: this.s.timeLimitMs,
           switchingCost: (cheapest * this.s.switchingCostPercent) / 100,
+          ...((this.s.addCostPercent ?? 0) > 0 && { addCost: (cheapest * (this.s.addCostPercent ?? 0)) / 100 }),
           ...(totalLeft !== undefined && { totalMax: totalLeft }),
         };
         try {
@@ -355,6 +383,13 @@ export class Planner implements Disposable {
         if (signal.aborted) return;
         this.opts.onSolve?.(sol.status, sol.solveMs);
         status = sol.status;
+        const kept = await this.gate(problem, sol, this.results.get(model)?.target, signal);
+        if (signal.aborted) return;
+        if (kept !== undefined) {
+          sol = kept.sol;
+          status = kept.sol.status;
+          held = kept.why;
+        }
       }
       const planned = (status === 'optimal' || status === 'time-limit' || status === 'minimums') && Object.keys(sol.counts).length > 0;
       // Just started, nothing seen yet: a deployment with no count keeps none (autoscalers keep what runs)
@@ -389,6 +424,7 @@ export class Planner implements Disposable {
         solveMs: sol.solveMs,
         split: planned ? sol.split : [],
         binding: planned ? binding(types, sol.counts, this.s) : [],
+        ...(held !== undefined && { held }),
         ...(sol.message !== undefined && { message: sol.message }),
         ...(status === 'minimums' && {
           message: warming
@@ -413,6 +449,35 @@ export class Planner implements Disposable {
     this.lastCaps = caps;
     this.committedAt = at;
   }
+
+  /**
+   * The plan gate: the plan in force (`prev`, counts per type) stays when it still carries the load
+   * (a solve with its counts fixed is feasible) and the new mix is not more than planGatePercent
+   * cheaper; then the answer is that fixed solve (its split), with why. Undefined: take `sol`.
+   */
+  private async gate(problem: PlanProblem, sol: PlanSolution, prev: Readonly<Record<string, number>> | undefined, signal: AbortSignal): Promise<{ sol: PlanSolution; why: string } | undefined> {
+    const pct = this.s.planGatePercent ?? 0;
+    if (pct <= 0 || prev === undefined || !(sol.status === 'optimal' || sol.status === 'time-limit') || Object.keys(sol.counts).length === 0) return undefined;
+    if (problem.types.length !== Object.keys(prev).length || problem.types.every((t) => (sol.counts[t.name] ?? 0) === prev[t.name])) return undefined;
+    const fixed: PlanType[] = [];
+    for (const t of problem.types) {
+      const n = prev[t.name];
+      if (n === undefined || n < (t.min ?? 0) || n > (t.max ?? Infinity)) return undefined;
+      fixed.push({ ...t, min: n, max: n });
+    }
+    const total = fixed.reduce((a, t) => a + (t.min ?? 0), 0);
+    if (problem.totalMax !== undefined && total > problem.totalMax) return undefined;
+    let same: PlanSolution;
+    try {
+      same = await this.opts.solve({ ...problem, types: fixed, switchingCost: 0, addCost: 0 }, { signal });
+    } catch {
+      return undefined;
+    }
+    if (same.status !== 'optimal' || sol.cost < same.cost * (1 - pct / 100)) return undefined;
+    const saving = same.cost > 0 ? (100 * (same.cost - sol.cost)) / same.cost : 0;
+    const mix = (c: Readonly<Record<string, number>>) => problem.types.map((t) => `${t.name}=${c[t.name] ?? 0}`).join(', ');
+    return { sol: same, why: `the plan in force (${mix(prev)}) still carries the load; the new mix (${mix(sol.counts)}) is ${saving.toFixed(1)} % cheaper, not more than ${pct} %` };
+  }
 }
 
 const minus = (a: number | undefined, b: number): number | undefined => (a === undefined ? undefined : Math.max(0, a - b));
@@ -432,4 +497,46 @@ function binding(types: readonly PlanType[], counts: Readonly<Record<string, num
   if (s.totalMax !== undefined && total >= s.totalMax) out.push(`total cap ${s.totalMax} GPUs reached`);
   if (s.headroom < 1) out.push(`headroom: every GPU type loaded to at most ${Math.round(s.headroom * 100)} %`);
   return out;
+}
+
+/**
+ * The load with every loaded cell that no type can serve (throughput 0 on each type not capped at 0)
+ * moved onto the nearest cell some type can: nearest by Euclidean distance in (log2 output, log2
+ * input); a tie goes to the cell with more tokens (more output, then more input), so a shape is
+ * never planned as a lighter one than needed. Unchanged when every loaded cell is served or none is.
+ */
+export function remapUnservable(load: GridLoad, types: readonly PlanType[]): { load: GridLoad; remapped: string[] } {
+  const { grid } = load;
+  const n = grid.inputs.length;
+  const cells = grid.outputs.length * n;
+  const servable = (b: number) => types.some((t) => (t.tputs[b] as number) > 0 && t.max !== 0);
+  const bad: number[] = [];
+  const ok: number[] = [];
+  for (let b = 0; b < cells; b++) {
+    if (servable(b)) ok.push(b);
+    else if ((load.shares[b] as number) > 0) bad.push(b);
+  }
+  if (bad.length === 0 || ok.length === 0 || !(load.rate > 0)) return { load, remapped: [] };
+  const outL = grid.outputs.map((v) => Math.log2(v));
+  const inL = grid.inputs.map((v) => Math.log2(v));
+  const shares = Float64Array.from(load.shares);
+  const remapped: string[] = [];
+  for (const b of bad) {
+    const bo = Math.floor(b / n);
+    const bi = b % n;
+    let best = -1;
+    let bestD = Infinity;
+    for (const c of ok) {
+      const d = ((outL[Math.floor(c / n)] as number) - (outL[bo] as number)) ** 2 + ((inL[c % n] as number) - (inL[bi] as number)) ** 2;
+      // Ascending cell index: a tie (d within rounding) goes to the later cell, more output then more input.
+      if (d < bestD - 1e-9 || Math.abs(d - bestD) <= 1e-9) {
+        bestD = Math.min(d, bestD);
+        best = c;
+      }
+    }
+    shares[best] = (shares[best] as number) + (shares[b] as number);
+    shares[b] = 0;
+    remapped.push(`cell ${cellName(grid, b)}: no GPU type meets the SLO; planned as ${cellName(grid, best)}`);
+  }
+  return { load: { ...load, shares }, remapped };
 }

@@ -79,6 +79,12 @@ export interface PlanProblem {
   readonly totalMax?: number;
   /** Cost per GPU added or removed against `current` (hysteresis); 0 = none. */
   readonly switchingCost?: number;
+  /**
+   * Cost per GPU added above `current` (a cold start), on top of switchingCost; removals pay only
+   * switchingCost. Hysteresis for mixes: a near-equal mix that needs new GPUs does not replace the
+   * one running, while a drop in load still frees GPUs. 0 = none.
+   */
+  readonly addCost?: number;
   /** Solver time limit; on expiry the best incumbent is returned with status `time-limit`. */
   readonly timeLimitMs?: number;
 }

@@ -154,6 +154,8 @@ export function explainView(planner: Planner, rates: (model: string, now: number
       } else if (r.message !== undefined) {
         why.push(r.message);
       }
+      why.push(...(r.remapped ?? []));
+      if (r.held !== undefined) why.push(r.held);
       if (r.load.clamped > 0 && r.load.observed > 0) {
         why.push(`${((100 * r.load.clamped) / r.load.observed).toFixed(1)} % of requests lie outside the profile grid and are planned at its edge cells`);
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
 import { DecayedLoadMonitor } from '../../../src/coordinator/optimizer/load-monitor.js';
-import { Planner, type PlannerSettings, type ProfileEntry, type SolveFn } from '../../../src/coordinator/optimizer/planner.js';
+import { Planner, type PlannerSettings, type ProfileEntry, remapUnservable, type SolveFn } from '../../../src/coordinator/optimizer/planner.js';
 import { solvePlan } from '../../../src/coordinator/optimizer/solver.js';
 import type { PlanProblem, PlanSolution, ProfileGrid, ServingProfile } from '../../../src/coordinator/optimizer/types.js';
 
@@ -314,4 +314,99 @@ describe('Planner', () => {
     expect(await run(0)).toBe(7);
     expect(await run(50)).toBeLessThanOrEqual(1);
   }, 60_000);
+});
+
+describe('Planner hysteresis for mixes, never stuck', () => {
+  // x: cost 1, 10 req/s; y: cost 1.02, 10.3 req/s. At 29.9 req/s 3 x (3.00) beats 2 x + 1 y (3.02);
+  // at 30.2 req/s 3 x no longer carry it.
+  const grid: ProfileGrid = { outputs: [8], inputs: [256] };
+  const mixChanges = async (over: Partial<PlannerSettings>, rates: readonly number[]): Promise<{ changes: number; last: string }> => {
+    let now = T0;
+    let rate = rates[0] as number;
+    const load = { gridLoad: (_m: string, g: ProfileGrid) => ({ grid: g, rate, shares: Float64Array.of(1), clamped: 0, observed: 100 }), rates: () => [rate, rate] as [number, number], models: () => ['m'] };
+    const planner = new Planner({ settings: settings({ scaleDownWindowMs: 0, ...over }), load, solve: solvePlan, now: () => now });
+    planner.setProfiles('m', [profile('x', 1, [10], grid, 'm'), profile('y', 1.02, [10.3], grid, 'm')]);
+    let changes = 0;
+    let last = '';
+    for (let k = 0; k < rates.length; k++) {
+      rate = rates[k] as number;
+      now = T0 + k * 10_000;
+      planner.tick(now);
+      await planner.idle();
+      const mix = planner.deployments().map((d) => `${d.name}=${d.replicas}`).join(',');
+      if (last !== '' && mix !== last) changes++;
+      last = mix;
+    }
+    planner.dispose();
+    return { changes, last };
+  };
+  const swinging = [29.9, 30.2, 29.9, 30.2, 29.9, 30.2, 29.9, 30.2];
+
+  it('the add cost keeps the mix in force when load swings across a tie (HiGHS)', async () => {
+    expect((await mixChanges({}, swinging)).changes).toBe(7);
+    expect((await mixChanges({ addCostPercent: 50 }, swinging)).changes).toBeLessThanOrEqual(1);
+  }, 60_000);
+
+  it('the add cost does not hold GPUs when the load drops, where a symmetric switching cost does (HiGHS)', async () => {
+    // 30 req/s needs 3 x; at 10 req/s 1 x carries it. Removing 2 x at 150 % each costs more than keeping them.
+    expect((await mixChanges({ switchingCostPercent: 150 }, [30, 10, 10])).last).toBe('x=3,y=0');
+    expect((await mixChanges({ addCostPercent: 150 }, [30, 10, 10])).last).toBe('x=1,y=0');
+  }, 60_000);
+
+  it('the plan gate keeps the mix in force while it carries the load and the new one is not cheaper by more than the gate (HiGHS)', async () => {
+    expect((await mixChanges({ planGatePercent: 10 }, swinging)).changes).toBeLessThanOrEqual(1);
+    // The load outgrows the mix in force: the new plan replaces it at once.
+    expect((await mixChanges({ planGatePercent: 10 }, [29.9, 45])).last).toBe('x=5,y=0');
+    // Much cheaper (load dropped by half): replaced.
+    expect((await mixChanges({ planGatePercent: 10 }, [29.9, 15])).last).toBe('x=2,y=0');
+  }, 60_000);
+
+  it('explains why the plan gate kept the plan in force', async () => {
+    let now = T0;
+    let rate = 30.2;
+    const load = { gridLoad: (_m: string, g: ProfileGrid) => ({ grid: g, rate, shares: Float64Array.of(1), clamped: 0, observed: 100 }), rates: () => [rate, rate] as [number, number], models: () => ['m'] };
+    const planner = new Planner({ settings: settings({ scaleDownWindowMs: 0, planGatePercent: 10 }), load, solve: solvePlan, now: () => now });
+    planner.setProfiles('m', [profile('x', 1, [10], grid, 'm'), profile('y', 1.02, [10.3], grid, 'm')]);
+    planner.tick(now);
+    await planner.idle();
+    rate = 29.9;
+    now += 10_000;
+    planner.tick(now);
+    await planner.idle();
+    const r = planner.modelResults()[0];
+    expect(r?.target).toEqual({ x: 2, y: 1 });
+    expect(r?.held).toMatch(/plan in force \(x=2, y=1\) still carries the load; the new mix \(x=3, y=0\) is 0\.7 % cheaper, not more than 10 %/);
+    planner.dispose();
+  }, 60_000);
+
+  it('plans a loaded cell no GPU type can serve as the nearest cell one can, instead of keeping the old plan for good', async () => {
+    // Cell output 128 × input 2048 has throughput 0 on both types (AIBrix #1014/#1713: the whole plan was infeasible).
+    const monitor = new DecayedLoadMonitor();
+    let now = T0;
+    const planner = new Planner({ settings: settings(), load: monitor, solve: solvePlan, now: () => now });
+    planner.setProfiles('llama', [profile('a10', 0.3, [10, 2, 3, 0]), profile('l20', 1, [30, 8, 10, 0])]);
+    for (let k = 0; k < 300; k++) monitor.record('llama', 2048, 128, now - 30_000 + k * 100);
+    planner.tick(now);
+    await planner.idle();
+    const r = planner.modelResults()[0];
+    expect(r?.status).toBe('optimal');
+    // Nearest in log2: output 128 × input 256 (3 units away) rather than output 8 × input 2048 (4).
+    expect(r?.remapped).toEqual(['cell output 128 × input 2048: no GPU type meets the SLO; planned as output 128 × input 256']);
+    expect(r?.split.map((c) => c.cell)).toEqual([2]);
+    expect(Object.values(r?.target ?? {}).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    now += 1000;
+    planner.dispose();
+  }, 60_000);
+
+  it('remapUnservable: a tie goes to the cell with more tokens; nothing moves when no cell is servable', () => {
+    const g: ProfileGrid = { outputs: [8, 32, 128], inputs: [256] };
+    const t = (tputs: number[]) => ({ name: 'a', cost: 1, tputs: Float64Array.from(tputs) });
+    const load = { grid: g, rate: 5, shares: Float64Array.of(0, 1, 0), clamped: 0, observed: 10 };
+    const { load: out, remapped } = remapUnservable(load, [t([4, 0, 1])]);
+    expect(Array.from(out.shares)).toEqual([0, 0, 1]);
+    expect(remapped).toEqual(['cell output 32 × input 256: no GPU type meets the SLO; planned as output 128 × input 256']);
+    // A type capped at 0 serves nothing.
+    expect(remapUnservable(load, [{ ...t([4, 0, 1]), max: 0 }]).remapped).toEqual([]);
+    expect(remapUnservable(load, [t([4, 1, 1])]).load).toBe(load);
+  });
 });
