@@ -18,14 +18,20 @@ export const DEFAULT_TIME_LIMIT_MS = 10_000;
  * HiGHS options for the split model. Every solve closes the gap to 1e-9 (mip_rel_gap and
  * mip_abs_gap; HiGHS also sees the objective as integral in cents when costs are exact cents and
  * prunes by that), so these change the time, never the plan's cost. The split model has a handful
- * of integer columns (y) over an LP of cells × types continuous shares: its time goes to proving
- * the bound over a few dozen nodes, and the sub-MIP heuristics (RINS, RENS), feasibility jump and
- * root reduced-cost heuristic spend more than they save there, as does presolve (it removes
- * nothing). Measured on the bench's 8 types × 160 buckets instances: p99 about 340 → 190 ms, p50
- * about 100 → 60 ms. Not for the slice model: with thousands of binaries it needs those heuristics
- * (4 types × 40 buckets got 2-3× slower without them). Tried and not kept: an incumbent from the
- * rounded-up LP relaxation, implied bounds on y (the load only one type can serve, the load all a
- * type can serve), no symmetry detection, no restarts, no cuts at nodes — none measurably faster.
+ * of integer columns (y) over an LP of cells × types continuous shares; the LP bound is within a
+ * few tenths of a percent of the optimum, and the time goes to proving the last cents over a few
+ * dozen to a hundred nodes (about 1 ms each in the wasm build). LP text parsing is about 4 ms and
+ * the worker's messaging under 1 ms of that. The sub-MIP heuristics (RINS, RENS), feasibility jump
+ * and the root reduced-cost heuristic spend more than they save there, as do presolve (it removes
+ * nothing) and cut separation below the root. Measured in process on the bench's 8 types × 160
+ * buckets instances: the slowest of 12 about 340 → 110-125 ms, the median about 100 → 50-60 ms.
+ * Not for the slice model: with thousands of binaries it needs those heuristics (4 types × 40
+ * buckets got 2-3× slower without them). Tried and not kept (none measurably faster): an
+ * incumbent from the rounded-up LP relaxation, implied bounds on y (the load only one type can
+ * serve; all the load a type can serve), z ≤ y rows, a projected capacity row Σ v_j y_j ≥ g(v) from
+ * the LP relaxation's duals, no symmetry detection, no restarts, other strong-branching
+ * reliability, and Benders decomposition over y (8 integer columns, a cut per infeasible count
+ * vector: the master MIPs alone took longer than the whole solve).
  */
 export const SPLIT_OPTIONS = {
   presolve: 'off',
@@ -33,6 +39,7 @@ export const SPLIT_OPTIONS = {
   mip_heuristic_run_rens: false,
   mip_heuristic_run_feasibility_jump: false,
   mip_heuristic_run_root_reduced_cost: false,
+  mip_allow_cut_separation_at_nodes: false,
 } as const;
 
 export interface SolveOptions {
