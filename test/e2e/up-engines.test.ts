@@ -11,7 +11,8 @@ describe('brixlet up --engines 4 (built, spawned)', () => {
     const p = spawnBrixlet(['up', ...EPHEMERAL, '--engines', '4', '--engine-gpus', 'h100,a10', '--engine-time-scale', '100', '--log.level', 'debug', '--json']);
     try {
       const urls = JSON.parse(await firstLine(p)) as Record<string, string>;
-      expect(Object.keys(urls)).toEqual(['gateway', 'control', 'agent', 'engine-0', 'engine-1', 'engine-2', 'engine-3']);
+      // h100 and a10 have shipped profiles: the GPU optimizer plans over them and its URLs come last.
+      expect(Object.keys(urls)).toEqual(['gateway', 'control', 'agent', 'engine-0', 'engine-1', 'engine-2', 'engine-3', 'optimizer', 'optimizerExplain']);
 
       const res = await fetch(`${urls.gateway}/v1/chat/completions`, {
         method: 'POST',

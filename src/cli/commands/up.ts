@@ -14,6 +14,7 @@ import { ROUTING_HELP } from './coordinator.js';
 import { KV_ROLE } from './kv.js';
 import { kvRoleText, timeScaleText } from './mock-engine.js';
 import { createUpShards, MAX_UP_AGENTS, membershipAt, parseUpAgentsArg, startUpAgents } from './up-agents.js';
+import { decideUpOptimizer, shippedProfiles } from './up-optimizer.js';
 import { serve, type ServiceRuntime } from '../serve.js';
 
 export interface UpEngineArgs {
@@ -80,7 +81,7 @@ function engineRole(h: RunningMockEngine, timeScale: number): string {
 export const upCommand: Command = {
   name: 'up',
   summary: 'Run the coordinator and an agent in one process on this machine',
-  usage: 'brixlet up [--agents N] [--engines N [--engine-gpus h100,a10] [--engine-model NAME] [--engine-time-scale X]] [--gateway.port N] [--control.port N] [--agent.port N] [--json] [flags]',
+  usage: 'brixlet up [--agents N] [--engines N [--engine-gpus h100,a10] [--engine-model NAME] [--engine-time-scale X] [--no-optimizer]] [--gateway.port N] [--control.port N] [--agent.port N] [--json] [flags]',
   description: [
     'The embedded default: no Kubernetes and no external services. Starts the OpenAI-compatible',
     'gateway, the control API and this node\'s agent, which reports to the coordinator, and prints',
@@ -119,11 +120,21 @@ export const upCommand: Command = {
     'routes on the blocks they report (x-brixlet-policy: cost; prefix=kv-events), tokenizing prompts',
     'with the engines (--gateway.tokenizer engine, the default with kv-events).',
     '',
+    'With --engines, the GPU optimizer plans from the gateway\'s live load with no set-up: the mock',
+    'engines\' GPU models come with profiles made by `brixlet profile` (profiles/, scripts/mock-profiles.sh),',
+    'one deployment per GPU type (engine-l20, engine-a10 … in --kube.namespace, else default, running',
+    'that type\'s engines). GET /v1/optimizer/plan and /v1/optimizer/explain on the control port show the',
+    'mix and the request shapes behind it; each new plan is logged at info. A GPU type with no shipped',
+    'profile is left as it is. Your own --optimizer.profiles or --optimizer.deployments replace this;',
+    '--no-optimizer or --optimizer.enabled off turn it off. Other --optimizer.* flags apply (e.g.',
+    '--optimizer.interval 2s).',
+    '',
     ...ROUTING_HELP,
   ].join('\n'),
   examples: [
     'brixlet up',
     'brixlet up --engines 4 --engine-gpus h100,a10',
+    'brixlet up --engines 4 --engine-gpus l20,a10 --optimizer.interval 2s',
     'brixlet up --agents 2 --kv.capacity 256MiB --json',
     'brixlet up --engines 4 --gateway.policy prefix-cache --log.level debug',
     'brixlet up --accel sim:healthy-8x-h100',
@@ -136,6 +147,7 @@ export const upCommand: Command = {
     { name: 'engine-gpus', type: 'string', valueName: 'LIST', description: 'GPU profiles cycled over the mock engines: h100, a100, l20, a10 (default h100).' },
     { name: 'engine-model', type: 'string', valueName: 'NAME', description: 'Model the mock engines serve (default mock-llama-3-8b).' },
     { name: 'engine-time-scale', type: 'string', valueName: 'X', description: 'Mock engine model time per wall time (default 1; inf = no latency).' },
+    { name: 'no-optimizer', type: 'boolean', description: 'With --engines: no GPU optimizer over the engines\' GPU types (on by default where profiles are shipped for them).' },
     JSON_OPTION,
     CONFIG_OPTION,
   ],
@@ -152,7 +164,18 @@ export const upCommand: Command = {
       // --control.token-file names one, so agents elsewhere can join), and the in-process agent
       // reports with its node token. Nothing else can write to the control API, whatever it binds.
       const secret = rt.config.control.tokenFile === '' ? randomBytes(32).toString('base64url') : undefined;
-      const coordinator = await startCoordinator(rt, { engines: mocks.specs, ...(secret !== undefined && { secret }) });
+      // The GPU optimizer over the engines' GPU types, from the profiles shipped for them.
+      const plan = decideUpOptimizer({
+        engineGpus: mocks.handles.map((h) => h.profile.name),
+        model: engineArgs.model,
+        namespace: rt.config.kube.namespace || 'default',
+        optimizer: rt.config.optimizer,
+        sources: ctx.loadConfig().sources,
+        off: ctx.args.options['no-optimizer'] === true,
+        shipped: shippedProfiles(),
+      });
+      for (const note of plan.notes) rt.log.info(note);
+      const coordinator = await startCoordinator({ ...rt, config: { ...rt.config, optimizer: plan.optimizer } }, { engines: mocks.specs, ...(secret !== undefined && { secret }) });
       // Every node is listed, and every agent follows the ring that lists them all, by the time the URLs are printed.
       const agents = await startUpAgents(rt, shards, { controlUrl: coordinator.controlUrl, nodeToken: (name) => coordinator.nodeToken(name) });
       await Promise.all(agents.map((a) => membershipAt(a.running.membership, coordinator.membership.version, 5_000)));
@@ -162,6 +185,8 @@ export const upCommand: Command = {
       // Engines answer /health before the first request: route from the first curl on.
       await coordinator.engines.probeNow();
       const engineUrls = Object.fromEntries(mocks.handles.map((h) => [h.name, h.url]));
+      const planned = plan.deployments.filter((d) => d.planned).map((d) => `${d.namespace}/${d.name}`);
+      const optimizerUrls = coordinator.planner === undefined ? {} : { optimizer: `${coordinator.controlUrl}/v1/optimizer/plan`, optimizerExplain: `${coordinator.controlUrl}/v1/optimizer/explain` };
       return {
         title: agents.length === 1 ? 'coordinator and agent in one process' : `coordinator and ${agents.length} agents in one process`,
         urls: {
@@ -171,6 +196,7 @@ export const upCommand: Command = {
           ...(kv.socketPath !== undefined && { kvSocket: kv.socketPath }),
           ...Object.fromEntries(more.flatMap((a, i) => [[`agent-${i + 1}`, a.running.url], ...(a.kv.socketPath !== undefined ? [[`kvSocket-${i + 1}`, a.kv.socketPath]] : [])])),
           ...engineUrls,
+          ...optimizerUrls,
         },
         // Only with several agents: the single-agent line stays as it was (gateway, control, agent, kvSocket).
         json: more.length === 0 ? {} : {
@@ -183,6 +209,8 @@ export const upCommand: Command = {
           agent: `node ${agent.nodeName}, ${accel.summary()} (/v1/accelerators, /v1/kvcache, /metrics)`,
           kvSocket: KV_ROLE,
           ...Object.fromEntries(mocks.handles.map((h) => [h.name, engineRole(h, engineArgs.timeScale)])),
+          optimizer: `GPU plan: GPUs per type, the split of request shapes over them${planned.length > 0 ? ` (${planned.join(', ')})` : ''}; per deployment /v1/optimizer/deployments/NS/NAME`,
+          optimizerExplain: 'why: profiles, loaded request shapes, caps, each deployment',
         },
         beforeDrain: () => {
           coordinator.readiness.setDraining();
