@@ -48,7 +48,7 @@ beforeAll(async () => {
     {
       'optimizer.profiles': `llama=${join(dir, 'a10.json')},llama=${join(dir, 'l20.json')}`,
       'optimizer.scale': 'true',
-      'optimizer.scaleBounds': 'a10=:2',
+      'optimizer.scaleBounds': 'a10=:1,l20=:1',
       'optimizer.interval': '500ms',
     },
     store,
@@ -63,17 +63,20 @@ afterAll(async () => {
 
 const replicas = (name: string) => (server.store.get('deployments.apps', NS, name)?.spec as { replicas: number }).replicas;
 
-it('writes the plan in force to deployments/scale, capped by the deployment\'s bounds', async () => {
+it('writes the plan in force to deployments/scale, capped by the deployments\' bounds', async () => {
   const now = Date.now();
-  for (let k = 0; k < 400; k++) c.monitor.record('llama', 300, 10, now - k * 25); // ≈ 40 req/s of (in 256, out 8)
+  for (let k = 0; k < 600; k++) c.monitor.record('llama', 300, 10, now - k * 17); // ≈ 60 req/s of (in 256, out 8): 2+ GPUs of some type
   c.planner!.markDirty('load');
+  const planned = (name: string) => c.planner!.deployment(NS, name)?.replicas ?? 0;
+  const settled = () => Math.max(planned('a10'), planned('l20')) >= 2 && ['a10', 'l20'].every((d) => replicas(d) === Math.min(planned(d), 1));
   const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline && replicas('a10') === 0) await new Promise((r) => setTimeout(r, 100));
-  const planned = c.planner!.deployment(NS, 'a10')?.replicas ?? 0;
-  expect(planned).toBeGreaterThan(2); // the plan wants more a10s than the bound allows
-  expect(replicas('a10')).toBe(2);
-  expect(replicas('l20')).toBe(c.planner!.deployment(NS, 'l20')?.replicas);
-  expect(server.requests.some((r) => r.method === 'PATCH' && r.path === `/apis/apps/v1/namespaces/${NS}/deployments/a10/scale`)).toBe(true);
+  while (Date.now() < deadline && !settled()) await new Promise((r) => setTimeout(r, 100));
+  // Some deployment is planned above its bound of 1; each holds min(plan, 1).
+  expect(Math.max(planned('a10'), planned('l20'))).toBeGreaterThanOrEqual(2);
+  expect(replicas('a10')).toBe(Math.min(planned('a10'), 1));
+  expect(replicas('l20')).toBe(Math.min(planned('l20'), 1));
+  expect(replicas('a10') + replicas('l20')).toBeGreaterThan(0);
+  expect(server.requests.some((r) => r.method === 'PATCH' && /\/apis\/apps\/v1\/namespaces\/llm\/deployments\/(a10|l20)\/scale$/.test(r.path))).toBe(true);
 }, 30_000);
 
 it('refuses to start on bad bounds, naming the flag and the entry', async () => {
