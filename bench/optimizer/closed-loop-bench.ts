@@ -3,11 +3,13 @@
  * simulated time. Profiles of the mock engine's l20 and a10 models made in-process by the profiler's
  * sweep and cell rule (closed-loop-profiles.ts; `--shipped-profiles` reads
  * profiles/mock-llama-3-8b-{l20,a10}.json instead); the bursty 25-minute ShareGPT + Text2SQL trace
- * (closed-loop-trace.ts) after a 5-minute warm-up; seven cases on the same trace per seed: l20 +
- * a10 with the switching cost (brixlet, the planner's defaults), l20 only, l20 + a10 without the
- * switching cost, without any hysteresis (no switching cost, no scale-down window), with the split
- * ignored (least load per profiled throughput), and both fleets with no cold start (what the ramps
- * cost); the others wait 90 s per cold start. Every case plans with 80 % headroom. One run per seed
+ * (closed-loop-trace.ts) after a 5-minute warm-up; eleven cases on the same trace per seed: l20 +
+ * a10 with the mix hysteresis (brixlet: add cost 100 %, plan gate 10 %, no symmetric switching
+ * cost), l20 only, l20 + a10 with the symmetric 10 % switching cost instead, with no mix hysteresis
+ * (scale-down window only), with no hysteresis at all, with the rate from finished requests instead
+ * of arrivals, with the split ignored (least load per profiled throughput), both fleets at 60 %
+ * headroom, and both fleets with no cold start (what the ramps cost); the others wait 90 s per cold
+ * start and plan with 80 % headroom. The monitor counts arrivals for the rate. One run per seed
  * (5 seeds, 3 with --quick). Rows and targets go into the optimizer report; the profiles, settings
  * and per-run figures into bench/results/optimizer-closed-loop[.quick].json.
  *
@@ -36,18 +38,28 @@ interface LoopCase {
   readonly gpus: readonly string[];
   readonly settings: Partial<PlannerSettings>;
   readonly routing?: 'split' | 'least-load';
+  /** Default arrivals (as the gateway feeds the monitor). */
+  readonly rateFrom?: 'arrivals' | 'completions';
   /** Default LOOP_COLD_START_MS. */
   readonly coldStartMs?: number;
 }
 
+/** Mix hysteresis: each GPU added above the plan in force costs one cheapest GPU; a new mix must be 10 % cheaper. */
+export const LOOP_HYSTERESIS: Partial<PlannerSettings> = { switchingCostPercent: 0, addCostPercent: 100, planGatePercent: 10 };
+export const LOOP_LOW_HEADROOM = 0.6;
+
 export const LOOP_CASES: readonly LoopCase[] = [
-  { name: 'l20+a10', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM } },
-  { name: 'l20 only', gpus: ['l20'], settings: { headroom: LOOP_HEADROOM } },
-  { name: 'l20+a10 no switching cost', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, switchingCostPercent: 0 } },
+  { name: 'l20+a10', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS } },
+  { name: 'l20 only', gpus: ['l20'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS } },
+  { name: 'l20+a10 switching cost 10 %', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM } },
+  { name: 'l20+a10 no mix hysteresis', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, switchingCostPercent: 0 } },
   { name: 'l20+a10 no hysteresis', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, switchingCostPercent: 0, scaleDownWindowMs: 0 } },
-  { name: 'l20+a10 least-load routing', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM }, routing: 'least-load' },
-  { name: 'l20+a10 no cold start', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM }, coldStartMs: 0 },
-  { name: 'l20 only no cold start', gpus: ['l20'], settings: { headroom: LOOP_HEADROOM }, coldStartMs: 0 },
+  { name: 'l20+a10 rate from completions', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS }, rateFrom: 'completions' },
+  { name: 'l20+a10 least-load routing', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS }, routing: 'least-load' },
+  { name: 'l20+a10 headroom 60 %', gpus: ['l20', 'a10'], settings: { headroom: LOOP_LOW_HEADROOM, ...LOOP_HYSTERESIS } },
+  { name: 'l20 only headroom 60 %', gpus: ['l20'], settings: { headroom: LOOP_LOW_HEADROOM, ...LOOP_HYSTERESIS } },
+  { name: 'l20+a10 no cold start', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS }, coldStartMs: 0 },
+  { name: 'l20 only no cold start', gpus: ['l20'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS }, coldStartMs: 0 },
 ];
 
 export interface ClosedLoopPart {
@@ -92,6 +104,7 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
           coldStartMs: c.coldStartMs ?? LOOP_COLD_START_MS,
           settings: c.settings,
           ...(c.routing !== undefined && { routing: c.routing }),
+          ...(c.rateFrom !== undefined && { rateFrom: c.rateFrom }),
         });
         (runs.get(c.name) as ClosedLoopResult[]).push(r);
         console.log(
@@ -118,11 +131,11 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
     mk('plan changes (of 150 re-plans)', 'plans', false, (r) => r.planChanges),
   ];
   const saving = 100 * (1 - median(of(main, (r) => r.cost).map((c, i) => c / (of('l20 only', (r) => r.cost)[i] as number))));
-  const fewer = median(of(main, (r) => r.scaleEvents).map((e, i) => e - (of('l20+a10 no switching cost', (r) => r.scaleEvents)[i] as number)));
+  const fewer = median(of(main, (r) => r.scaleEvents).map((e, i) => e - (of('l20+a10 no mix hysteresis', (r) => r.scaleEvents)[i] as number)));
   const targets = [
     target('closed loop: l20 + a10 costs ≥ 10 % less than l20 only (%)', 'min', 10, saving),
     target('closed loop: l20 + a10 requests within the SLO (%)', 'min', 99, median(of(main, (r) => 100 * r.attainment))),
-    target('closed loop: scale events with the switching cost minus without (fewer: ≤ -1)', 'max', -1, fewer),
+    target('closed loop: scale events with the mix hysteresis (add cost + plan gate) minus without (fewer: ≤ -1)', 'max', -1, fewer),
   ];
   const detail = {
     profiles: { source, l20: profileJson(profiles.l20 as ServingProfile), a10: profileJson(profiles.a10 as ServingProfile) },

@@ -218,8 +218,16 @@ export const ConfigSchema = Type.Object(
         }),
         totalMax: Int(0, 0, 1_000_000, { description: 'Most GPUs over all deployments; 0 = no total cap.' }),
         headroom: Int(100, 1, 100, { description: 'Percent of each GPU\'s profiled throughput the plan may use (e.g. 90 leaves 10 % for bursts).' }),
-        switchingCost: Int(10, 0, 100_000, {
-          description: 'Cost of each GPU added or removed against the plan in force, in percent of the cheapest profiled GPU\'s cost: near-equal mixes do not swap back and forth. 0 = none.',
+        switchingCost: Int(0, 0, 100_000, {
+          description:
+            'Cost of each GPU added or removed against the plan in force, in percent of the cheapest profiled GPU\'s cost (symmetric: it also holds GPUs when the load drops; --optimizer.add-cost and --optimizer.plan-gate keep mixes steady without that). 0 = none.',
+        }),
+        addCost: Int(100, 0, 100_000, {
+          description:
+            'Cost of each GPU added above the plan in force (a cold start), in percent of the cheapest profiled GPU\'s cost, on top of --optimizer.switching-cost; removals pay none (the scale-down window delays them). Near-equal mixes do not take turns, each holding its GPUs for a window. 0 = none.',
+        }),
+        planGate: Int(10, 0, 100, {
+          description: 'A new GPU mix replaces the plan in force only when it costs more than this percent less, or when the plan in force no longer carries the load. 0 = every new plan replaces the last.',
         }),
         scaleDownWindow: Duration(120_000, 0, 86_400_000, { description: 'A deployment scales down only after the lower count has been asked for this long; scale-up is at once.' }),
         timeLimit: Duration(5000, 100, 600_000, { description: 'Longest one solve may run; past it the best plan found stands, or the previous plan stays.' }),

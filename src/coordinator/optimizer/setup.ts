@@ -48,6 +48,8 @@ export function plannerSettings(o: DeepReadonly<Config['optimizer']>, namespace:
     headroom: o.headroom / 100,
     ...(o.totalMax > 0 && { totalMax: o.totalMax }),
     switchingCostPercent: o.switchingCost,
+    addCostPercent: o.addCost,
+    planGatePercent: o.planGate,
     available: parseTypeCounts(o.available, '--optimizer.available'),
     minimums: parseTypeCounts(o.min, '--optimizer.min'),
     namespace,

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
 import { DecayedLoadMonitor } from '../../../src/coordinator/optimizer/load-monitor.js';
 import { Planner, type PlannerSettings, type ProfileEntry, remapUnservable, type SolveFn } from '../../../src/coordinator/optimizer/planner.js';
+import { loadConfig } from '../../../src/common/config/load-config.js';
+import { plannerSettings } from '../../../src/coordinator/optimizer/setup.js';
 import { solvePlan } from '../../../src/coordinator/optimizer/solver.js';
 import type { PlanProblem, PlanSolution, ProfileGrid, ServingProfile } from '../../../src/coordinator/optimizer/types.js';
 
@@ -397,6 +399,13 @@ describe('Planner hysteresis for mixes, never stuck', () => {
     now += 1000;
     planner.dispose();
   }, 60_000);
+
+  it('plans with the add cost and the plan gate by default (--optimizer.add-cost 100, --optimizer.plan-gate 10), no symmetric switching cost', () => {
+    const o = loadConfig({ env: {}, flags: {} }).config.optimizer;
+    expect(plannerSettings(o, 'default')).toMatchObject({ switchingCostPercent: 0, addCostPercent: 100, planGatePercent: 10 });
+    const set = loadConfig({ env: {}, flags: { 'optimizer.addCost': '0', 'optimizer.planGate': '25' } }).config.optimizer;
+    expect(plannerSettings(set, 'default')).toMatchObject({ addCostPercent: 0, planGatePercent: 25 });
+  });
 
   it('remapUnservable: a tie goes to the cell with more tokens; nothing moves when no cell is servable', () => {
     const g: ProfileGrid = { outputs: [8, 32, 128], inputs: [256] };
