@@ -23,6 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '../src/common/seeded-random.js';
 import { buildModel } from '../src/coordinator/optimizer/model.js';
 import { HighsRunner, solveWith } from '../src/coordinator/optimizer/solver.js';
 import type { PlanModel, PlanProblem } from '../src/coordinator/optimizer/types.js';
@@ -36,24 +37,13 @@ const args = benchArgs();
 const INSTANCES = { split: args.quick ? 6 : 12, slice: args.quick ? 3 : 4 } as const;
 const TIME_LIMIT_MS = 5_000;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * K GPU types with different speeds and different strengths (prefill- or decode-heavy shapes),
  * priced near their speed so that no single type wins every bucket; the largest shapes are out of
  * reach (0) for the slowest types.
  */
 function instance(types: number, buckets: 40 | 160, model: PlanModel, seed: number): PlanProblem {
-  const r = rng(seed * 7919 + types * 31 + buckets);
+  const r = seededRandom(seed * 7919 + types * 31 + buckets);
   const [no, ni] = buckets === 40 ? [8, 5] : [16, 10];
   // Output ticks 4 … 512 and input ticks 128 … 4096 tokens, evenly spaced in log2.
   const ticks = (n: number, from: number, doublings: number) => Array.from({ length: n }, (_, k) => Math.round(from * 2 ** ((k * doublings) / (n - 1))));

@@ -6,6 +6,7 @@
  * Conversation content and scan placement come from separate seeded streams, so for one seed the
  * non-scan requests are identical whatever the scan share: the scans only add pollution.
  */
+import { seededRandom } from '../../src/common/seeded-random.js';
 import { packWorkload, type Workload } from './workload.js';
 
 export interface SyntheticOptions {
@@ -24,15 +25,7 @@ export interface SyntheticOptions {
 }
 
 /** A seeded 32-bit PRNG (mulberry32): uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
+export const prng = seededRandom;
 
 /** Draws ranks 0 … n − 1 with P(k) ∝ 1 / (k + 1)^s. */
 export function zipfSampler(n: number, s: number, rand: () => number): () => number {

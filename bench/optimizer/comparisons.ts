@@ -15,6 +15,7 @@
  *   pipeline's assignment with its counts rounded up is a whole-GPU slice plan).
  */
 import { createRequire } from 'node:module';
+import { seededRandom } from '../../src/common/seeded-random.js';
 import { aibrixPipeline, type HighsRunner, solveWith } from '../../src/coordinator/optimizer/solver.js';
 import type { PlanProblem, PlanType } from '../../src/coordinator/optimizer/types.js';
 import { row, type Row, target, type Target } from '../lib/report.js';
@@ -23,20 +24,9 @@ interface Highs {
   solve(lp: string, options: Record<string, unknown>): { Status: string };
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A small seeded instance for brute force. */
 export function smallInstance(seed: number): PlanProblem {
-  const r = rng(seed * 104729 + 17);
+  const r = seededRandom(seed * 104729 + 17);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
   const grid = { outputs: [4, 16], inputs: [128, 512, 2048] };
   const cells = 6;

@@ -5,6 +5,7 @@
  * `brixlet_fault_rules_active` and `brixlet_fault_injections_total{rule,api}`.
  */
 import { BrixletError } from '../../common/errors.js';
+import { seededRandom } from '../../common/seeded-random.js';
 import type { Logger } from '../../common/logger.js';
 import type { Vendor } from '../types.js';
 import { type FaultRule, parseFaultRule } from './rule.js';
@@ -119,7 +120,7 @@ export class FaultEngine {
     if (this.faults.size + added > this.maxRules) throw new BrixletError('BRX_ERR_FAULT_LIMIT', { count: this.faults.size, limit: this.maxRules });
     for (const rule of rules) {
       this.faults.delete(rule.id);
-      this.faults.set(rule.id, { rule, calls: 0, applied: 0, latched: false, xidDelivered: new Set(), random: prng(rule.trigger?.seed ?? hash(rule.id)) });
+      this.faults.set(rule.id, { rule, calls: 0, applied: 0, latched: false, xidDelivered: new Set(), random: seededRandom(rule.trigger?.seed ?? hash(rule.id)) });
       this.nextExpiry = Math.min(this.nextExpiry, rule.expiresAt);
     }
     if (rules.length > 0) this.changed();
@@ -275,16 +276,4 @@ function hash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: tiny, fast and good enough for fault dice. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { seededRandom } from '../../common/seeded-random.js';
 import { latencyStats, type ProfileRow } from './profile-cell.js';
 
 export type ProfileApi = 'completions' | 'chat';
@@ -44,21 +45,9 @@ export interface PointSpec {
 const ID_LOW = 1000;
 const ID_SPAN = 29_000;
 
-/** A small seeded generator (mulberry32): the same seed gives the same arrivals and prompts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Arrival offsets in model seconds from the first send. */
 export function arrivalOffsets(spec: Pick<PointSpec, 'rate' | 'requests' | 'arrivals' | 'seed'>): number[] {
-  const rand = rng(spec.seed ^ 0x9e3779b9);
+  const rand = seededRandom(spec.seed ^ 0x9e3779b9);
   const out: number[] = [0];
   for (let k = 1; k < spec.requests; k++) {
     const gap = spec.arrivals === 'uniform' ? 1 / spec.rate : -Math.log(1 - rand()) / spec.rate;
@@ -69,7 +58,7 @@ export function arrivalOffsets(spec: Pick<PointSpec, 'rate' | 'requests' | 'arri
 
 /** The request body for one profiling request of `input` tokens (ids or words) and `output` tokens. */
 export function requestBody(target: Pick<LoadTarget, 'model' | 'api' | 'stream'>, input: number, output: number, seed: number): string {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const common = { model: target.model, max_tokens: output, ignore_eos: true, temperature: 0, stream: target.stream, ...(target.stream && { stream_options: { include_usage: true } }) };
   if (target.api === 'completions') {
     const prompt = new Array<number>(input);

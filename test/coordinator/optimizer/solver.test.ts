@@ -1,22 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
+import { seededRandom } from '../../../src/common/seeded-random.js';
 import { HighsRunner, solveWith, SPLIT_OPTIONS } from '../../../src/coordinator/optimizer/solver.js';
 import type { PlanProblem, PlanSolution, PlanType } from '../../../src/coordinator/optimizer/types.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A small random instance: 2-3 types, 1-3 loaded cells, at most 8 slices, some caps and zeros. */
 function instance(seed: number): PlanProblem {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
   const grid = { outputs: [4, 16], inputs: [128, 512, 2048] };
   const cells = 6;
@@ -193,7 +183,7 @@ describe('infeasible plans say why', () => {
 
 /** Big enough that HiGHS cannot finish it in the time the tests give it: 8 types × 160 cells × 64 slices. */
 function hugeSlice(timeLimitMs: number): PlanProblem {
-  const r = rng(7);
+  const r = seededRandom(7);
   const grid = { outputs: Array.from({ length: 16 }, (_, k) => 2 ** (k + 1)), inputs: Array.from({ length: 10 }, (_, k) => 2 ** (k + 4)) };
   const cells = 160;
   const shares = Float64Array.from({ length: cells }, () => r());

@@ -1,17 +1,10 @@
 // Builders for router tests: engines with chosen metrics/load, a seeded generator, a policy context.
+import { seededRandom } from '../../../src/common/seeded-random.js';
 import { createPrefixIndex, type BlockPrefixIndex } from '../../../src/coordinator/router/prefix-index.js';
 import type { EngineLoad, EngineMetrics, EngineState, NodeKvView, PolicyChoice, PolicyContext, RouteRequest, RoutingPolicy } from '../../../src/coordinator/router/types.js';
 
-/** mulberry32: uniform in [0, 1), deterministic per seed. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform in [0, 1), deterministic per seed. */
+export const seeded = seededRandom;
 
 export interface EngineOpts {
   readonly metrics?: Omit<EngineMetrics, 'at'>;
