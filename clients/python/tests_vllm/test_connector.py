@@ -5,37 +5,21 @@ hand with ``BRIXLET_KV_SOCKET=/path/kv.sock python3 -m unittest discover -s clie
 Each test uses a model name of its own, so tests never see each other's blocks.
 """
 
-import os
-import sys
 import threading
 import time
 import unittest
 import uuid
 from types import SimpleNamespace
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..'))
-sys.path.insert(0, HERE)
+from support import SOCKET, TORCH, prompt  # first: puts this tree's brixlet_kv on sys.path
 
-from brixlet_kv import KvClient, KvConnectError  # noqa: E402
-from brixlet_kv.vllm._compat import KVConnectorRole  # noqa: E402
-from brixlet_kv.vllm.connector import BrixletConnector  # noqa: E402
-from brixlet_kv.vllm.metadata import BrixletConnectorMetadata, LoadSpec  # noqa: E402
+from brixlet_kv import KvClient, KvConnectError
+from brixlet_kv.vllm._compat import KVConnectorRole
+from brixlet_kv.vllm.connector import BrixletConnector
+from brixlet_kv.vllm.metadata import BrixletConnectorMetadata, LoadSpec
 
-try:
-    import torch  # noqa: F401
-
-    from harness import BLOCK_TOKENS, LAYERS, Blocks, Engine, Request, kv_cache_config, scheduler_output, vllm_config  # noqa: E402
-
-    TORCH = ''
-except ImportError as e:
-    TORCH = f'torch is not importable ({e})'
-
-SOCKET = os.environ.get('BRIXLET_KV_SOCKET', '')
-
-
-def prompt(n: int, seed: int) -> list[int]:
-    return [(seed * 7919 + i * 104729) % 50000 for i in range(n)]
+if not TORCH:
+    from harness import BLOCK_TOKENS, LAYERS, Blocks, Engine, Request, kv_cache_config, scheduler_output, vllm_config
 
 
 def model() -> str:

@@ -7,35 +7,21 @@ split in two).
 """
 
 import os
-import sys
 import unittest
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..'))
-sys.path.insert(0, HERE)
+from support import SOCKET, TORCH, prompt  # first: puts this tree's brixlet_kv on sys.path
 
-from brixlet_kv import KvClient  # noqa: E402
-from brixlet_kv.client import ZERO_SEED  # noqa: E402
-from brixlet_kv.vllm.keys import RequestKeys, expand_keys, part_keys  # noqa: E402
+from brixlet_kv import KvClient
+from brixlet_kv.client import ZERO_SEED
+from brixlet_kv.vllm.keys import RequestKeys, expand_keys, part_keys
 
-try:
-    import torch  # noqa: F401
+if not TORCH:
+    from harness import BLOCK_TOKENS, Engine, Request, layer_names, scheduler_output
 
-    from harness import BLOCK_TOKENS, Engine, Request, layer_names, scheduler_output  # noqa: E402
-
-    TORCH = ''
-except ImportError as e:
-    TORCH = f'torch is not importable ({e})'
-
-SOCKET = os.environ.get('BRIXLET_KV_SOCKET', '')
 SMALL = os.environ.get('BRIXLET_KV_SMALL_PAGE_SOCKET', '')
 THREE = layer_names(3) if not TORCH else ()
 SEVENTEEN = layer_names(17) if not TORCH else ()
-
-
-def prompt(n: int, seed: int) -> list[int]:
-    return [(seed * 7919 + i * 104729) % 50000 for i in range(n)]
 
 
 def worker(engine, rank: int):
