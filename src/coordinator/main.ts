@@ -160,6 +160,8 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const o = rt.config.optimizer;
   const optimizer = await setupOptimizer({ config: o, namespace: k.namespace || 'default', monitor, registry, metrics, log: rt.log.child({ component: 'optimizer' }), ...(kube !== undefined && { kube }) });
   if (optimizer !== undefined) rt.store.add(optimizer);
+  // The router follows the plan's split of request shapes over GPU types before its policy.
+  if (optimizer?.split !== undefined) router.setCandidateFilter(optimizer.split);
   const control = await buildControlApp({
     log: rt.log.child({ component: 'control' }),
     metrics,

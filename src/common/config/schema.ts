@@ -229,6 +229,10 @@ export const ConfigSchema = Type.Object(
         planGate: Int(10, 0, 100, {
           description: 'A new GPU mix replaces the plan in force only when it costs more than this percent less, or when the plan in force no longer carries the load. 0 = every new plan replaces the last.',
         }),
+        routeSplit: Bool(true, {
+          description:
+            'The gateway follows the plan\'s split: a request of a planned model goes to a GPU type with the plan\'s share for its shape (prompt tokens × max_tokens, else the mean output), then the routing policy picks among that type\'s engines; all engines when none of the type is routable. false = the policy alone.',
+        }),
         scaleDownWindow: Duration(120_000, 0, 86_400_000, { description: 'A deployment scales down only after the lower count has been asked for this long; scale-up is at once.' }),
         timeLimit: Duration(5000, 100, 600_000, { description: 'Longest one solve may run; past it the best plan found stands, or the previous plan stays.' }),
         aibrixCompat: Bool(false, {

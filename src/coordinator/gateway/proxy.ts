@@ -209,7 +209,7 @@ export class CompletionProxy {
           headers,
           body: call.body,
           res: call.res,
-          extraHeaders: { 'x-brixlet-target': engine.name, 'x-brixlet-policy': policyWithSource(policy, decision.prefixSource), 'target-pod': target.hostPort, 'x-request-id': call.reqId },
+          extraHeaders: { 'x-brixlet-target': engine.name, 'x-brixlet-policy': decisionHeader(policy, decision.prefixSource, decision.split), 'target-pod': target.hostPort, 'x-request-id': call.reqId },
           onFirstByte: (at) => d.metrics.ttft(model, policy, (at - call.startedAt) / 1000),
           live: this.live,
           onSendTimeout: () => {
@@ -276,7 +276,11 @@ export class CompletionProxy {
   }
 }
 
-/** The policy, and with --gateway.kv-events the index that matched the chosen engine: `cost; prefix=kv-events`. */
-function policyWithSource(policy: string, source: string | undefined): string {
-  return source === undefined ? policy : `${policy}; prefix=${source}`;
+/**
+ * The policy, with --gateway.kv-events the index that matched the chosen engine, and the GPU type the
+ * optimizer's split picked: `cost; prefix=kv-events; split=l20`.
+ */
+function decisionHeader(policy: string, source: string | undefined, split: string | undefined): string {
+  const withSource = source === undefined ? policy : `${policy}; prefix=${source}`;
+  return split === undefined ? withSource : `${withSource}; split=${split}`;
 }

@@ -151,6 +151,14 @@ export class DecayedLoadMonitor implements LoadMonitor {
     return this.series.get(model)?.slots.size ?? 0;
   }
 
+  /** Mean output tokens of the model's finished requests over the long horizon; undefined before one finished. O(1). */
+  meanOutput(model: string): number | undefined {
+    const s = this.series.get(model);
+    // Both sums carry the same decay: their ratio needs no time.
+    const n = s?.totals[3] ?? 0;
+    return s === undefined || !(n > 0) ? undefined : (s.totals[5] as number) / n;
+  }
+
   /** Per-horizon request rate (req/s) as of nowMs: [short, long]. */
   rates(model: string, nowMs: number): [number, number] {
     const s = this.series.get(model);

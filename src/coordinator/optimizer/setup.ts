@@ -19,6 +19,7 @@ import { createOptimizerMetrics } from './metrics.js';
 import { type PlanWatch, watchPlans } from './plan-log.js';
 import { Planner, type PlannerSettings, type ProfileEntry, type SolveFn } from './planner.js';
 import { PROFILE_MAX_BYTES, parseProfile } from './profiles.js';
+import { registerRouteSplitMetrics, RouteSplit } from './route-split.js';
 import { solvePlan } from './solver.js';
 
 export interface OptimizerSetup {
@@ -85,6 +86,8 @@ export async function loadProfileFiles(list: string, log: Logger): Promise<Map<s
 
 export interface RunningOptimizer extends Disposable {
   readonly planner: Planner;
+  /** The router's filter stage following the plan's split (--optimizer.route-split), when on. */
+  readonly split?: RouteSplit;
 }
 
 export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimizer | undefined> {
@@ -136,15 +139,18 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
     });
   }
   s.log.info(
-    { models: [...files.keys()], deployments: planner.deployments().map((d) => `${d.namespace}/${d.name}`), model: settings.model, intervalMs: settings.intervalMs, available: o.available || undefined },
+    { models: [...files.keys()], deployments: planner.deployments().map((d) => `${d.namespace}/${d.name}`), model: settings.model, intervalMs: settings.intervalMs, available: o.available || undefined, routeSplit: o.routeSplit },
     'GPU optimizer planning',
   );
   planner.start();
   plans.log = watchPlans(planner, s.log);
   const scaling = o.scale ? await startDirectScaling(s, planner) : undefined;
+  const split = o.routeSplit ? new RouteSplit({ plans: planner, meanOutput: (model) => s.monitor.meanOutput(model) }) : undefined;
+  if (split !== undefined) registerRouteSplitMetrics(s.metrics, split);
   return {
     name: 'GPU optimizer',
     planner,
+    ...(split !== undefined && { split }),
     dispose() {
       scaling?.dispose();
       plans.log?.dispose();

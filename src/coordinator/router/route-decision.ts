@@ -49,6 +49,8 @@ export class RoutedRequest implements RouteDecision {
     readonly prefixSource?: PrefixSource,
     /** Called once when the prefill ends: first token, or release() before one (PrefixIndex.routed). */
     private readonly prefilled?: () => void,
+    /** What the filter stage before the policy did (CandidateFilter label). */
+    readonly split?: string,
   ) {}
 
   /** Whether release() has run. */

@@ -5,14 +5,16 @@
  * (in flight, uncached prefill tokens, expected output tokens) and inserts the prompt's blocks for
  * it in the prefix index. A burst of requests in one event-loop tick therefore sees every earlier
  * request of the burst. With KV events (HybridPrefixIndex) the decision also names the index that
- * answered for the chosen engine (prefixSource). The gateway and the routing simulator share this class.
+ * answered for the chosen engine (prefixSource). An optional filter stage before the policy (the GPU
+ * optimizer's split of request shapes over GPU types) narrows the candidates and names what it did
+ * (split). The gateway and the routing simulator share this class.
  */
 import { performance } from 'node:perf_hooks';
 import { BrixletError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { createPolicies, type PolicyOptions } from './policies/index.js';
 import { chargeLoad, RoutedRequest, type OutputObserver } from './route-decision.js';
-import type { EngineState, PolicyContext, PrefixIndex, RouteDecision, RouteRequest, RoutingPolicy, RoutingPolicyName } from './types.js';
+import type { CandidateFilter, EngineState, PolicyContext, PrefixIndex, RouteDecision, RouteRequest, RoutingPolicy, RoutingPolicyName } from './types.js';
 
 /** Expected output tokens of a request without max_tokens before any output was observed. */
 export const DEFAULT_EXPECTED_OUTPUT = 128;
@@ -31,6 +33,8 @@ export interface RouterOptions {
   readonly policyOptions?: PolicyOptions;
   /** Policy objects replacing the built ones, by name (the simulator's tuned variants). */
   readonly policies?: Partial<Record<RoutingPolicyName, RoutingPolicy>>;
+  /** A stage before the policy (the optimizer's split over GPU types); setCandidateFilter() replaces it. */
+  readonly filter?: CandidateFilter;
 }
 
 interface MutableContext {
@@ -48,6 +52,7 @@ export class Router implements OutputObserver {
   private readonly ctx: MutableContext;
   private outputAvg = DEFAULT_EXPECTED_OUTPUT;
   private outputs = 0;
+  private filter: CandidateFilter | undefined;
 
   constructor(opts: RouterOptions) {
     this.prefix = opts.prefix;
@@ -59,6 +64,12 @@ export class Router implements OutputObserver {
     this.clock = opts.now ?? Date.now;
     this.log = opts.log;
     this.ctx = { prefix: opts.prefix, random: opts.random ?? Math.random, now: 0 };
+    this.filter = opts.filter;
+  }
+
+  /** Sets (or, with undefined, removes) the stage that narrows the candidates before the policy. */
+  setCandidateFilter(filter: CandidateFilter | undefined): void {
+    this.filter = filter;
   }
 
   /** The running average of observed output tokens (the expectation for requests without max_tokens). */
@@ -91,6 +102,9 @@ export class Router implements OutputObserver {
       throw new BrixletError('BRX_ERR_GATEWAY_NO_ENGINE', { model: req.model, reason });
     }
     const chosenPolicy = policy ?? this.policy(req.policy ?? this.defaultPolicy);
+    const narrowed = this.filter?.filter(req, pool);
+    if (narrowed !== undefined && narrowed.engines.length > 0) pool = narrowed.engines;
+    const split = narrowed?.label;
     const blocks = this.prefix.blocks(req.prompt, req.lora);
     const ctx = this.ctx;
     ctx.now = this.clock();
@@ -106,10 +120,10 @@ export class Router implements OutputObserver {
     const micros = (performance.now() - t0) * 1000;
     const log = this.log;
     if (log !== undefined && log.isLevelEnabled('debug')) {
-      log.debug({ policy: chosenPolicy.name, engine: engine.name, reason: choice.reason, matchedBlocks: matched, prefixSource: source, decisionMicros: micros }, 'routed');
+      log.debug({ policy: chosenPolicy.name, engine: engine.name, reason: choice.reason, matchedBlocks: matched, prefixSource: source, split, decisionMicros: micros }, 'routed');
     }
     const prefilled = settle === undefined ? undefined : () => settle(this.clock());
-    return new RoutedRequest(engine, chosenPolicy.name, choice.reason, matched, blocks, micros, uncached, expected, this, source, prefilled);
+    return new RoutedRequest(engine, chosenPolicy.name, choice.reason, matched, blocks, micros, uncached, expected, this, source, prefilled, split);
   }
 
   /** Feeds the running average of output tokens (called by release(outputTokens)). */

@@ -194,6 +194,22 @@ export interface PolicyChoice {
 }
 
 
+/**
+ * A stage before the policy that narrows the candidates (the GPU optimizer's split of request shapes
+ * over GPU types). Synchronous, like the whole decision; it never empties the candidates.
+ */
+export interface CandidateFilter {
+  /** The candidates to hand the policy and what the stage did, or undefined to leave them as they are. */
+  filter(req: RouteRequest, candidates: readonly EngineState[]): FilterChoice | undefined;
+}
+
+export interface FilterChoice {
+  /** Non-empty: the candidates, or a subset of them. */
+  readonly engines: readonly EngineState[];
+  /** For x-brixlet-policy and the decision log, e.g. `l20` (followed) or `l20:fallback`. */
+  readonly label: string;
+}
+
 export interface RoutingPolicy {
   readonly name: RoutingPolicyName;
   /** `candidates` is non-empty, healthy and serves the model. Must not await or mutate load. */
@@ -209,6 +225,8 @@ export interface RouteDecision {
   readonly blocks: PromptBlocks;
   /** Which index gave the chosen engine's match, when the gateway has KV events (else undefined). */
   readonly prefixSource?: PrefixSource;
+  /** What the filter stage before the policy did (the optimizer's split), when one ran. */
+  readonly split?: string;
   /** Decision time in microseconds (for brixlet_router_decision_seconds). */
   readonly decisionMicros: number;
   /** First token arrived: moves the request's prefill tokens to decoding. Idempotent. */
