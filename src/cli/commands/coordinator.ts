@@ -51,6 +51,8 @@ export const coordinatorCommand: Command = {
     'control port: GET /metrics/NS/DEPLOYMENT (AIBrix\'s vllm:deployment_replicas; --optimizer.aibrix-compat',
     'for 1/100 units), /v1/optimizer/deployments/NS/DEPLOYMENT (KEDA metrics-api JSON; brixlet optimize keda',
     'prints the ScaledObject), /v1/optimizer/plan, /v1/optimizer/explain, GET|PUT /v1/optimizer/profiles.',
+    'The gateway follows the plan\'s split: each request shape goes to the GPU types in the plan\'s shares',
+    '(x-brixlet-policy: cost; split=l20), the policy picks within the type; --no-optimizer.route-split turns it off.',
   ].join('\n'),
   examples: [
     'brixlet coordinator --control.token-file /etc/brixlet/cluster-secret --gateway.engines http://10.0.0.5:8000#h100,http://10.0.0.6:8000#a10',
