@@ -82,6 +82,8 @@ function loopProfiles(shipped: boolean): { profiles: Record<string, ServingProfi
   };
 }
 
+const QUICK_CASES = new Set(['l20+a10', 'l20 only', 'l20+a10 no mix hysteresis']);
+
 export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = process.argv.slice(2)): Promise<ClosedLoopPart> {
   const { profiles, source } = loopProfiles(argv.includes('--shipped-profiles'));
   const engines = { l20: GPU_PROFILES.l20 as GpuProfile, a10: GPU_PROFILES.a10 as GpuProfile };
@@ -89,11 +91,13 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
   const durationMs = 25 * 60_000;
   const warmupMs = 300_000;
   const runner = new HighsRunner();
-  const runs = new Map<string, ClosedLoopResult[]>(LOOP_CASES.map((c) => [c.name, []]));
+  // --quick runs only the cases the targets compare (the mix, l20 only, the mix without its hysteresis).
+  const cases = args.quick ? LOOP_CASES.filter((c) => QUICK_CASES.has(c.name)) : LOOP_CASES;
+  const runs = new Map<string, ClosedLoopResult[]>(cases.map((c) => [c.name, []]));
   try {
     for (let seed = 1; seed <= args.runs; seed++) {
       const trace = loopTrace({ seed, durationMs, warmupMs });
-      for (const c of LOOP_CASES) {
+      for (const c of cases) {
         const t0 = performance.now();
         const r = await runClosedLoop({
           trace,
@@ -117,7 +121,7 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
     await runner.close();
   }
   const of = (name: string, f: (r: ClosedLoopResult) => number) => (runs.get(name) as ClosedLoopResult[]).map(f);
-  const [main, ...peers] = LOOP_CASES.map((c) => c.name) as [string, ...string[]];
+  const [main, ...peers] = cases.map((c) => c.name) as [string, ...string[]];
   const mk = (label: string, unit: string, higher: boolean, f: (r: ClosedLoopResult) => number) =>
     row(`closed loop ${label}`, unit, higher, of(main, f), Object.fromEntries(peers.map((p) => [p, of(p, f)])));
   const rows = [
@@ -141,7 +145,7 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
     profiles: { source, l20: profileJson(profiles.l20 as ServingProfile), a10: profileJson(profiles.a10 as ServingProfile) },
     trace: { durationMs, warmupMs, seeds: args.runs },
     coldStartMs: LOOP_COLD_START_MS,
-    cases: LOOP_CASES,
+    cases,
     runs: Object.fromEntries([...runs].map(([name, rs]) => [name, rs.map(({ timeline, ...r }) => ({ ...r, timeline: process.env.LOOP_FULL_TIMELINE ? timeline : timeline.filter((_, i) => i % 6 === 0) }))])),
   };
   return { rows, targets, detail };
