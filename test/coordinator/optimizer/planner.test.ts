@@ -73,6 +73,33 @@ function setup(over: Partial<PlannerSettings> = {}, reported?: Map<string, numbe
   return { monitor, planner, s, load, at, replicas, setNow: (t: number) => (now = T0 + t) };
 }
 
+// x: cost 1, 10 req/s; y: cost 1.02, 10.3 req/s. At 29.9 req/s 3 x (3.00) beats 2 x + 1 y (3.02);
+// at 30.2 req/s 3 x no longer carry it.
+const NEAR_EQUAL_GRID: ProfileGrid = { outputs: [8], inputs: [256] };
+/** Plan changes while the rate steps through `rates`, one re-solve each (HiGHS). */
+async function mixChanges(over: Partial<PlannerSettings>, rates: readonly number[]): Promise<{ changes: number; last: string }> {
+  let now = T0;
+  let rate = rates[0] as number;
+  const load = { gridLoad: (_m: string, g: ProfileGrid) => ({ grid: g, rate, shares: Float64Array.of(1), clamped: 0, observed: 100 }), rates: () => [rate, rate] as [number, number], models: () => ['m'] };
+  const planner = new Planner({ settings: settings({ scaleDownWindowMs: 0, ...over }), load, solve: solvePlan, now: () => now });
+  planner.setProfiles('m', [profile('x', 1, [10], NEAR_EQUAL_GRID, 'm'), profile('y', 1.02, [10.3], NEAR_EQUAL_GRID, 'm')]);
+  let changes = 0;
+  let last = '';
+  for (let k = 0; k < rates.length; k++) {
+    rate = rates[k] as number;
+    now = T0 + k * 10_000;
+    planner.tick(now);
+    await planner.idle();
+    const mix = planner.deployments().map((d) => `${d.name}=${d.replicas}`).join(',');
+    if (last !== '' && mix !== last) changes++;
+    last = mix;
+  }
+  planner.dispose();
+  return { changes, last };
+}
+/** The rate swinging across the tie, eight re-solves. */
+const SWINGING = [29.9, 30.2, 29.9, 30.2, 29.9, 30.2, 29.9, 30.2];
+
 describe('Planner', () => {
   it('asks for the minimums when there is no load at all, without solving, once a window has passed since the start', async () => {
     const f = setup({ minimums: { l20: 1 } });
@@ -292,61 +319,15 @@ describe('Planner', () => {
     // x: cost 1, 10 req/s; y: cost 1.02, 10.3 req/s. At 29.9 req/s 3 x (3.00) beats 2 x + 1 y (3.02);
     // at 30.2 req/s 3 x no longer carry it and 2 x + 1 y is cheapest. Without a switching cost the
     // plan swaps a GPU type every time the rate crosses 30.
-    const grid: ProfileGrid = { outputs: [8], inputs: [256] };
-    const run = async (switchingCostPercent: number): Promise<number> => {
-      let now = T0;
-      let rate = 29.9;
-      const load = { gridLoad: (_m: string, g: ProfileGrid) => ({ grid: g, rate, shares: Float64Array.of(1), clamped: 0, observed: 100 }), rates: () => [rate, rate] as [number, number], models: () => ['m'] };
-      const planner = new Planner({ settings: settings({ switchingCostPercent, scaleDownWindowMs: 0 }), load, solve: solvePlan, now: () => now });
-      planner.setProfiles('m', [profile('x', 1, [10], grid, 'm'), profile('y', 1.02, [10.3], grid, 'm')]);
-      let changes = 0;
-      let last = '';
-      for (let k = 0; k < 8; k++) {
-        rate = k % 2 === 0 ? 29.9 : 30.2;
-        now = T0 + k * 10_000;
-        planner.tick(now);
-        await planner.idle();
-        const mix = planner.deployments().map((d) => `${d.name}=${d.replicas}`).join(',');
-        if (last !== '' && mix !== last) changes++;
-        last = mix;
-      }
-      planner.dispose();
-      return changes;
-    };
-    expect(await run(0)).toBe(7);
-    expect(await run(50)).toBeLessThanOrEqual(1);
+    expect((await mixChanges({ switchingCostPercent: 0 }, SWINGING)).changes).toBe(7);
+    expect((await mixChanges({ switchingCostPercent: 50 }, SWINGING)).changes).toBeLessThanOrEqual(1);
   }, 60_000);
 });
 
 describe('Planner hysteresis for mixes, never stuck', () => {
-  // x: cost 1, 10 req/s; y: cost 1.02, 10.3 req/s. At 29.9 req/s 3 x (3.00) beats 2 x + 1 y (3.02);
-  // at 30.2 req/s 3 x no longer carry it.
-  const grid: ProfileGrid = { outputs: [8], inputs: [256] };
-  const mixChanges = async (over: Partial<PlannerSettings>, rates: readonly number[]): Promise<{ changes: number; last: string }> => {
-    let now = T0;
-    let rate = rates[0] as number;
-    const load = { gridLoad: (_m: string, g: ProfileGrid) => ({ grid: g, rate, shares: Float64Array.of(1), clamped: 0, observed: 100 }), rates: () => [rate, rate] as [number, number], models: () => ['m'] };
-    const planner = new Planner({ settings: settings({ scaleDownWindowMs: 0, ...over }), load, solve: solvePlan, now: () => now });
-    planner.setProfiles('m', [profile('x', 1, [10], grid, 'm'), profile('y', 1.02, [10.3], grid, 'm')]);
-    let changes = 0;
-    let last = '';
-    for (let k = 0; k < rates.length; k++) {
-      rate = rates[k] as number;
-      now = T0 + k * 10_000;
-      planner.tick(now);
-      await planner.idle();
-      const mix = planner.deployments().map((d) => `${d.name}=${d.replicas}`).join(',');
-      if (last !== '' && mix !== last) changes++;
-      last = mix;
-    }
-    planner.dispose();
-    return { changes, last };
-  };
-  const swinging = [29.9, 30.2, 29.9, 30.2, 29.9, 30.2, 29.9, 30.2];
-
   it('the add cost keeps the mix in force when load swings across a tie (HiGHS)', async () => {
-    expect((await mixChanges({}, swinging)).changes).toBe(7);
-    expect((await mixChanges({ addCostPercent: 50 }, swinging)).changes).toBeLessThanOrEqual(1);
+    expect((await mixChanges({}, SWINGING)).changes).toBe(7);
+    expect((await mixChanges({ addCostPercent: 50 }, SWINGING)).changes).toBeLessThanOrEqual(1);
   }, 60_000);
 
   it('the add cost does not hold GPUs when the load drops, where a symmetric switching cost does (HiGHS)', async () => {
@@ -356,7 +337,7 @@ describe('Planner hysteresis for mixes, never stuck', () => {
   }, 60_000);
 
   it('the plan gate keeps the mix in force while it carries the load and the new one is not cheaper by more than the gate (HiGHS)', async () => {
-    expect((await mixChanges({ planGatePercent: 10 }, swinging)).changes).toBeLessThanOrEqual(1);
+    expect((await mixChanges({ planGatePercent: 10 }, SWINGING)).changes).toBeLessThanOrEqual(1);
     // The load outgrows the mix in force: the new plan replaces it at once.
     expect((await mixChanges({ planGatePercent: 10 }, [29.9, 45])).last).toBe('x=5,y=0');
     // Much cheaper (load dropped by half): replaced.
@@ -368,7 +349,7 @@ describe('Planner hysteresis for mixes, never stuck', () => {
     let rate = 30.2;
     const load = { gridLoad: (_m: string, g: ProfileGrid) => ({ grid: g, rate, shares: Float64Array.of(1), clamped: 0, observed: 100 }), rates: () => [rate, rate] as [number, number], models: () => ['m'] };
     const planner = new Planner({ settings: settings({ scaleDownWindowMs: 0, planGatePercent: 10 }), load, solve: solvePlan, now: () => now });
-    planner.setProfiles('m', [profile('x', 1, [10], grid, 'm'), profile('y', 1.02, [10.3], grid, 'm')]);
+    planner.setProfiles('m', [profile('x', 1, [10], NEAR_EQUAL_GRID, 'm'), profile('y', 1.02, [10.3], NEAR_EQUAL_GRID, 'm')]);
     planner.tick(now);
     await planner.idle();
     rate = 29.9;
