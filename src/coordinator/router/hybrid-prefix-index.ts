@@ -35,7 +35,8 @@ export interface HybridPrefixIndexOptions {
 /** A routed request's blocks on one engine, counted until `until`. */
 interface InFlight {
   readonly uid: string;
-  readonly hashes: readonly number[];
+  /** Emptied once dropped: an entry may wait in byRouted for up to maxInFlightMs after it settled. */
+  hashes: readonly number[];
   until: number;
   gone: boolean;
 }
@@ -129,7 +130,11 @@ export class HybridPrefixIndex implements PrefixIndex {
   removeEngine(engineUid: string): void {
     this.approx.removeEngine(engineUid);
     this.inFlight.delete(engineUid);
-    for (const e of this.byRouted) if (e.uid === engineUid) e.gone = true;
+    for (const e of this.byRouted) {
+      if (e.uid !== engineUid) continue;
+      e.gone = true;
+      e.hashes = [];
+    }
   }
 
   /** Leading blocks of the prompt that requests in flight on the engine carry. */
@@ -144,20 +149,26 @@ export class HybridPrefixIndex implements PrefixIndex {
     return n;
   }
 
+  /** Runs on every decision: two head checks when nothing is due. */
   private expire(now: number): void {
-    for (const queue of [this.bySettled, this.byRouted]) {
-      let k = 0;
-      while (k < queue.length && ((queue[k] as InFlight).gone || (queue[k] as InFlight).until <= now)) this.drop(queue[k++] as InFlight);
-      if (k > 0) queue.splice(0, k);
-    }
+    this.expireQueue(this.bySettled, now);
+    this.expireQueue(this.byRouted, now);
+  }
+
+  private expireQueue(queue: InFlight[], now: number): void {
+    let k = 0;
+    while (k < queue.length && ((queue[k] as InFlight).gone || (queue[k] as InFlight).until <= now)) this.drop(queue[k++] as InFlight);
+    if (k > 0) queue.splice(0, k);
   }
 
   private drop(e: InFlight): void {
     if (e.gone) return;
     e.gone = true;
+    const { hashes } = e;
+    e.hashes = [];
     const held = this.inFlight.get(e.uid);
     if (held === undefined) return;
-    for (const h of e.hashes) {
+    for (const h of hashes) {
       const c = (held.get(h) ?? 0) - 1;
       if (c > 0) held.set(h, c);
       else held.delete(h);
