@@ -188,6 +188,26 @@ export const codes = {
   BRX_ERR_KUBE_CONFLICT: entry('{detail}', 409, 'Re-read the object and retry (stale resourceVersion), or pick another name.'),
   BRX_ERR_KUBE_INVALID: entry('{detail}', 422, 'Fix the object; the message names the field the API server rejected.'),
   BRX_ERR_KUBE_API: entry('{detail}', 502, 'Check that the API server is reachable and healthy; informers retry on their own.'),
+  BRX_ERR_RAY_UNREACHABLE: entry(
+    'cannot reach the Ray dashboard at {url}: {reason}',
+    502,
+    'Check that the Ray head pod runs and its dashboard listens on port 8265 (ray start --head --dashboard-host=0.0.0.0, image with ray[default]); the orchestrator probes again on its next pass.',
+  ),
+  BRX_ERR_RAY_BAD_RESPONSE: entry(
+    'unexpected answer from the Ray dashboard at {url}: {reason}',
+    502,
+    'Check the Ray version of the image (the dashboard APIs need ray[default] 2.x) and that the URL points at the head\'s dashboard, not at another service.',
+  ),
+  BRX_ERR_RAY_JOB: entry(
+    'Ray job request {method} {url} failed: {reason}',
+    502,
+    'Read the reason (the dashboard\'s own error); GET /api/jobs/ on the dashboard lists the jobs it knows.',
+  ),
+  BRX_ERR_RAY_JOB_EXISTS: entry(
+    'a Ray job with submission_id {submissionId} already exists at {url}',
+    409,
+    'Submit with a new submission_id, or follow the existing job (GET /api/jobs/{submissionId}).',
+  ),
   BRX_ERR_CONTROL_INSECURE: entry(
     'the control API binds {host} but has no credentials: anyone who reaches it could write node reports; give --control.token-file FILE or --control.auth kubernetes, bind --control.host 127.0.0.1, or pass --control.insecure to run it open',
     500,
