@@ -9,8 +9,10 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { attachCrdController, CRD_DEFINITION, CRD_ID, installCrd, uninstallCrd, validateCrdWrite } from './crds.js';
 import { handleRequest, type HandlerContext, type InjectedFailure, type RecordedRequest, type ReviewedUser } from './request-handler.js';
-import { ResourceStore, type ResourceDefinition } from './resource-store.js';
+import { ResourceStore, type ResourceDefinition, type StoredObject } from './resource-store.js';
 import { createSelfSignedCert } from './self-signed-cert.js';
 import type { WatchRegistry } from './watch-stream.js';
 
@@ -60,6 +62,14 @@ export interface FakeApiServer {
   failNext(failure: InjectedFailure): void;
   /** Ends every open watch: cleanly (the client sees the stream close) or abruptly (socket destroyed). */
   dropWatches(how?: 'end' | 'destroy'): number;
+  /**
+   * Stores a CRD (an object, or YAML text such as a file from a chart's crds/ folder) as
+   * Established and makes its kind servable at once: its storage version is routed, listed in
+   * discovery, with the status/scale subresources it declares. Replaces a CRD of the same name.
+   */
+  installCrd(crd: StoredObject | string): StoredObject;
+  /** Deletes a CRD with all its objects; its URLs answer 404 afterwards. False when it was not installed. */
+  uninstallCrd(name: string): boolean;
   /** Open watch connections right now. */
   readonly openWatches: number;
   close(): Promise<void>;
@@ -70,7 +80,9 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   const namespace = options.namespace ?? 'default';
   const host = options.host ?? '127.0.0.1';
   const { cert, key } = createSelfSignedCert({ hosts: ['localhost', '127.0.0.1', '::1', ...(options.host ? [options.host] : [])] });
-  const store = new ResourceStore(options.resources ?? [], options.historyLimit);
+  const store = new ResourceStore([CRD_DEFINITION, ...(options.resources ?? [])], options.historyLimit);
+  store.setValidator(CRD_ID, validateCrdWrite);
+  const detachCrds = attachCrdController(store);
   const watches: WatchRegistry = new Set();
   const ctx: HandlerContext = { store, reviews: new Map(), token, watches, failures: [], requests: [], expiredWatch: options.expiredWatch ?? 'event' };
   const server: Server = createServer({ cert, key }, (req, res) => void handleRequest(ctx, req, res));
@@ -127,7 +139,10 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     removeTokenReview: (t) => void ctx.reviews.delete(t),
     failNext: (failure) => void ctx.failures.push({ ...failure }),
     dropWatches,
+    installCrd: (crd) => installCrd(store, typeof crd === 'string' ? crdFromYaml(crd) : crd),
+    uninstallCrd: (name) => uninstallCrd(store, name),
     close: async () => {
+      detachCrds();
       dropWatches('destroy');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -135,4 +150,12 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
       if (saRoot) rmSync(saRoot, { recursive: true, force: true });
     },
   };
+}
+
+function crdFromYaml(text: string): StoredObject {
+  for (const doc of parseAllDocuments(text)) {
+    const obj = doc.toJS() as StoredObject | null;
+    if (obj?.kind === 'CustomResourceDefinition') return obj;
+  }
+  throw new Error('fake API server: no CustomResourceDefinition in the YAML given to installCrd');
 }

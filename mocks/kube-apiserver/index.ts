@@ -3,5 +3,6 @@ export { startFakeApiServer, SERVICE_ACCOUNT_PATH, type FakeApiServer, type Fake
 export { ResourceStore, resourceId, type ResourceDefinition, type ScaleSubresource, type StoredObject, type StoreEvent } from './resource-store.js';
 export type { InjectedFailure, RecordedRequest, ReviewedUser } from './request-handler.js';
 export { createSelfSignedCert, type SelfSignedCert } from './self-signed-cert.js';
+export { CRD_DEFINITION, CRD_ID, definitionFromCrd } from './crds.js';
 export { applyJsonPatch, applyMergePatch } from './patch.js';
 export { parseFieldSelector, parseLabelSelector } from './selectors.js';

@@ -187,10 +187,16 @@ async function serveResource(ctx: HandlerContext, route: ResourceRoute, req: Inc
       send(res, 200, store.update(id, namespace, name, applyPatch(current(), body, type, route), part));
       return;
     }
-    case 'DELETE':
+    case 'DELETE': {
       if (subresource) break;
-      send(res, 200, store.remove(id, namespace, name));
+      // DeleteOptions arrive as query parameters or as a body; only propagationPolicy is honoured.
+      const text = await readBody(req);
+      const options = text.trim() ? (parseJson(text) as { propagationPolicy?: unknown; orphanDependents?: unknown }) : {};
+      const policy = params.get('propagationPolicy') ?? (typeof options.propagationPolicy === 'string' ? options.propagationPolicy : undefined);
+      const orphan = params.get('orphanDependents') === 'true' || options.orphanDependents === true;
+      send(res, 200, store.remove(id, namespace, name, { propagationPolicy: orphan ? 'Orphan' : (policy ?? undefined) }));
       return;
+    }
   }
   throw new ApiStatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 }

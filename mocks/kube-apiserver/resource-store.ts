@@ -85,6 +85,9 @@ export class ResourceStore {
   private readonly objects = new Map<string, Map<string, StoredObject>>();
   private readonly history: StoreEvent[] = [];
   private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly validators = new Map<string, (obj: StoredObject) => void>();
+  /** uids deleted with propagationPolicy Orphan: their dependents lose the reference instead. */
+  private readonly orphaning = new Set<string>();
   private rev = 0;
   private compactedAt = 0;
 
@@ -99,6 +102,17 @@ export class ResourceStore {
   register(def: ResourceDefinition): void {
     this.defs.set(resourceId(def), def);
     if (!this.objects.has(resourceId(def))) this.objects.set(resourceId(def), new Map());
+  }
+
+  /** Forgets a resource and its objects without events (CRD removal deletes the objects first). */
+  unregister(id: string): void {
+    this.defs.delete(id);
+    this.objects.delete(id);
+  }
+
+  /** A check run on every create and main-resource update of `id`; it throws an ApiStatusError to refuse. */
+  setValidator(id: string, validate: (obj: StoredObject) => void): void {
+    this.validators.set(id, validate);
   }
 
   definitions(): ResourceDefinition[] {
@@ -164,6 +178,7 @@ export class ResourceStore {
     delete meta.deletionTimestamp;
     delete meta.resourceVersion;
     if (def.status) delete obj.status;
+    this.validators.get(id)?.(obj);
     return this.commit(id, 'ADDED', obj);
   }
 
@@ -200,17 +215,23 @@ export class ResourceStore {
       next.apiVersion = groupVersion(def);
       next.kind = def.kind;
       if (specOf(next) !== specOf(existing)) next.metadata.generation = (existing.metadata.generation ?? 0) + 1;
+      this.validators.get(id)?.(next);
     }
     if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) return this.commit(id, 'DELETED', next, existing);
     return this.commit(id, 'MODIFIED', next, existing);
   }
 
-  /** Deletes as DELETE does: with finalizers left, only marks deletionTimestamp. */
-  remove(id: string, namespace: string | undefined, name: string): StoredObject {
+  /**
+   * Deletes as DELETE does: with finalizers left, only marks deletionTimestamp (`force` skips
+   * them). Dependents (ownerReferences to this uid) are collected on a later tick, unless
+   * `propagationPolicy` is `Orphan`, which strips the reference from them instead.
+   */
+  remove(id: string, namespace: string | undefined, name: string, opts: { force?: boolean; propagationPolicy?: string } = {}): StoredObject {
     const def = this.definition(id);
     const existing = this.bucket(id).get(key(namespace, name));
     if (!existing) throw this.notFound(def, name);
-    if (existing.metadata.finalizers?.length) {
+    if (opts.propagationPolicy === 'Orphan' && existing.metadata.uid) this.orphaning.add(existing.metadata.uid);
+    if (existing.metadata.finalizers?.length && !opts.force) {
       if (existing.metadata.deletionTimestamp) return structuredClone(existing);
       const next = structuredClone(existing);
       next.metadata.deletionTimestamp = timestamp(this.now());
@@ -267,6 +288,41 @@ export class ResourceStore {
       this.compactedAt = dropped[dropped.length - 1]?.revision ?? this.compactedAt;
     }
     for (const listener of this.listeners) listener(event);
+    const uid = obj.metadata.uid;
+    if (type === 'DELETED' && uid) setImmediate(() => this.collectDependents(uid));
     return structuredClone(obj);
+  }
+
+  private uidExists(uid: string): boolean {
+    for (const bucket of this.objects.values()) for (const obj of bucket.values()) if (obj.metadata.uid === uid) return true;
+    return false;
+  }
+
+  /**
+   * The garbage collector, simply: once an owner is gone, a dependent none of whose other owners
+   * exists is deleted (in the background, so its own dependents follow on later ticks); one with a
+   * live owner left, or whose owner was deleted with Orphan, only loses the reference.
+   */
+  private collectDependents(ownerUid: string): void {
+    const orphan = this.orphaning.delete(ownerUid);
+    if (this.uidExists(ownerUid)) return;
+    for (const [id, bucket] of [...this.objects]) {
+      for (const obj of [...bucket.values()]) {
+        const refs = (obj.metadata.ownerReferences ?? []) as { uid?: string }[];
+        if (!refs.some((r) => r.uid === ownerUid)) continue;
+        const others = refs.filter((r) => r.uid !== ownerUid);
+        const name = obj.metadata.name ?? '';
+        try {
+          if (orphan || others.some((r) => r.uid !== undefined && this.uidExists(r.uid))) {
+            const next = structuredClone(obj);
+            if (others.length) next.metadata.ownerReferences = others;
+            else delete next.metadata.ownerReferences;
+            this.commit(id, 'MODIFIED', next, obj);
+          } else this.remove(id, obj.metadata.namespace, name);
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
   }
 }
