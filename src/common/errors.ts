@@ -433,6 +433,12 @@ export const codes = {
     404,
     'GET /v1/optimizer/profiles lists the profiles per model.',
   ),
+  BRX_ERR_FLEET_ROLLOUT_BOUND: entry(
+    'invalid rollout bound {field}: {value} ({reason})',
+    400,
+    'Give spec.rollout.maxSurge and maxUnavailable as whole numbers >= 0 or percent strings like "25%".',
+    2,
+  ),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof codes;

@@ -179,6 +179,11 @@ export interface ReplicaView {
   readonly restarts: number;
   /** When the last repair was made (ms), for backoff. */
   readonly lastRestartMs?: number;
+  /**
+   * When the current restart-budget window began (ms; the second part of ANNOTATION_RESTARTS).
+   * Absent: the window is measured from `lastRestartMs`. Once the window has passed, `restarts` no longer counts.
+   */
+  readonly restartWindowStartMs?: number;
 }
 
 export type RolloutAction =
