@@ -172,7 +172,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     bodyLimit: c.bodyLimit,
     auth,
     membership,
-    ...(optimizer !== undefined && { optimizer: { planner: optimizer.planner, load: monitor, aibrixCompat: o.aibrixCompat, scaleDownWindowMs: o.scaleDownWindow } }),
+    ...(optimizer !== undefined && { optimizer: { planner: optimizer.planner, load: monitor, aibrixCompat: o.aibrixCompat, scaleDownWindowMs: o.scaleDownWindow, ...(optimizer.split !== undefined && { split: optimizer.split }) } }),
   });
   rt.store.add(toDisposable('control listener', () => control.close()));
   // The drain time bounds how long open streams may run on after SIGTERM before they get an error ending.

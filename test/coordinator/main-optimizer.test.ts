@@ -56,7 +56,7 @@ it('plans from the monitor\'s load on HiGHS and serves the plan and vllm:deploym
   expect(a10.replicas).toBe(m.types.a10);
   const text = await (await fetch(`${c.controlUrl}/metrics/default/a10`)).text();
   expect(text).toContain(`vllm:deployment_replicas{model_name="llama"} ${a10.replicas * 100}\n`);
-  expect(await (await fetch(`${c.controlUrl}/metrics`)).text()).toContain('brixlet_optimizer_solves_total{status="optimal"}');
+  expect(await (await fetch(`${c.controlUrl}/metrics`)).text()).toContain('brixlet_optimizer_solves_total{model="llama",status="optimal"}');
 }, 30_000);
 
 it('refuses to start on a bad profile file, naming it', async () => {

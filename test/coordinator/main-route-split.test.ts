@@ -48,6 +48,11 @@ async function start(extra: Record<string, string> = {}): Promise<RunningCoordin
   return c;
 }
 
+interface Explain {
+  models: { split: { cells: { output: number; input: number; types: { gpu: string; share: number; throughput: number; decision: string }[] }[] } }[];
+  routeSplit: { enabled: boolean; decisions: { model: string; gpu: string; result: string; requests: number }[] };
+}
+
 interface Plan {
   models: { status: string; split: { output: number; input: number; shares: Record<string, number> }[] }[];
 }
@@ -110,11 +115,19 @@ it('sends each request shape to the GPU types in the shares HiGHS planned, and c
   expect(await complete(c, 1800)).toEqual({ policy: 'cost; split=l20', gpu: 'l20' });
   const metrics = await (await fetch(`${c.controlUrl}/metrics`)).text();
   expect(metrics).toMatch(new RegExp(`brixlet_router_split_decisions_total\\{model="${MODEL}",type="l20",result="followed"\\} ${(taken.l20 ?? 0) + 1}\\n`));
+  // explain says the router follows the split, with the same counts, and why a10 takes no long prompt.
+  const ex = (await (await fetch(`${c.controlUrl}/v1/optimizer/explain`)).json()) as Explain;
+  expect(ex.routeSplit.enabled).toBe(true);
+  expect(ex.routeSplit.decisions).toContainEqual({ model: MODEL, gpu: 'l20', result: 'followed', requests: (taken.l20 ?? 0) + 1 });
+  const long = ex.models[0]?.split.cells.find((x) => x.output === 8 && x.input === 2048);
+  expect(long?.types.find((t) => t.gpu === 'a10')).toMatchObject({ share: 0, throughput: 0, decision: 'infeasible' });
+  expect(long?.types.find((t) => t.gpu === 'l20')).toMatchObject({ share: 1, decision: 'cheapest' });
 }, 60_000);
 
 it('routes by the policy alone with --no-optimizer.route-split', async () => {
   const c = await start({ 'optimizer.routeSplit': 'false' });
   await planned(c);
   expect((await complete(c, 300)).policy).toBe('cost');
+  expect(((await (await fetch(`${c.controlUrl}/v1/optimizer/explain`)).json()) as Explain).routeSplit).toMatchObject({ enabled: false, decisions: [] });
   expect(await (await fetch(`${c.controlUrl}/metrics`)).text()).not.toContain('brixlet_router_split_decisions_total{');
 }, 60_000);

@@ -78,7 +78,25 @@ export interface PlannerOptions {
   readonly reportedGpus?: () => ReadonlyMap<string, number>;
   readonly log?: Logger;
   /** Every solve's outcome (metrics). */
-  readonly onSolve?: (status: PlanStatus, solveMs: number) => void;
+  readonly onSolve?: (status: PlanStatus, solveMs: number, model: string) => void;
+  /** A solve in flight aborted by a change (`reason`: profiles, deployments, availability, load). */
+  readonly onCancel?: (reason: string) => void;
+  /** What the plan gate decided on a new mix: the plan in force stayed, or the new one replaced it. */
+  readonly onGate?: (model: string, result: GateResult) => void;
+}
+
+/** `held`: the plan in force stayed; `cheaper`: the new mix is cheaper by more than the gate; `outgrown`: the plan in force no longer carries the load. */
+export type GateResult = 'held' | 'cheaper' | 'outgrown';
+
+/** What a model's last solve was given, for explaining its split. */
+export interface SolvedWith {
+  /** The GPU types as solved: cost, throughputs, the floor and the GPUs left to this model (cap). */
+  readonly types: readonly PlanType[];
+  readonly headroom: number;
+  /** The GPUs over all types left to this model, when capped. */
+  readonly totalMax?: number;
+  /** The add cost per GPU above the plan in force (0: none). */
+  readonly addCost: number;
 }
 
 export interface ProfileEntry {
@@ -112,6 +130,8 @@ export interface ModelResult {
   readonly remapped?: readonly string[];
   /** Why the plan in force stayed instead of the new solve's mix (plan gate), when it did. */
   readonly held?: string;
+  /** The problem the split was solved from (absent when no deployment runs the model). */
+  readonly solvedWith?: SolvedWith;
 }
 
 /** A deployment as the plan sees it. */
@@ -204,6 +224,7 @@ export class Planner implements Disposable {
     if (this.running !== undefined) {
       this.running.abort(new Error(`${reason} changed`));
       this.running = undefined;
+      this.opts.onCancel?.(reason);
     }
   }
 
@@ -357,12 +378,14 @@ export class Planner implements Disposable {
       let sol: PlanSolution;
       let status: ModelStatus;
       let held: string | undefined;
+      const cheapest = Math.min(...types.map((t) => t.cost));
+      const addCost = (cheapest * (this.s.addCostPercent ?? 0)) / 100;
+      const solvedWith: SolvedWith = { types, headroom: this.s.headroom, addCost, ...(totalLeft !== undefined && { totalMax: totalLeft }) };
       if (!(load.rate > 0 && load.observed > 0)) {
         const counts = Object.fromEntries(types.map((t) => [t.name, t.min ?? 0]));
         sol = { status: 'optimal', counts, cost: types.reduce((a, t) => a + t.cost * (t.min ?? 0), 0), split: [], solveMs: 0 };
         status = 'minimums';
       } else {
-        const cheapest = Math.min(...types.map((t) => t.cost));
         const problem: PlanProblem = {
           grid,
           types,
@@ -371,7 +394,7 @@ export class Planner implements Disposable {
           headroom: this.s.headroom,
           timeLimitMs: this.s.timeLimitMs,
           switchingCost: (cheapest * this.s.switchingCostPercent) / 100,
-          ...((this.s.addCostPercent ?? 0) > 0 && { addCost: (cheapest * (this.s.addCostPercent ?? 0)) / 100 }),
+          ...(addCost > 0 && { addCost }),
           ...(totalLeft !== undefined && { totalMax: totalLeft }),
         };
         try {
@@ -381,11 +404,12 @@ export class Planner implements Disposable {
           sol = { status: 'error', counts: {}, cost: 0, split: [], solveMs: 0, message: err instanceof Error ? err.message : String(err) };
         }
         if (signal.aborted) return;
-        this.opts.onSolve?.(sol.status, sol.solveMs);
+        this.opts.onSolve?.(sol.status, sol.solveMs, model);
         status = sol.status;
         const kept = await this.gate(problem, sol, this.results.get(model)?.target, signal);
         if (signal.aborted) return;
-        if (kept !== undefined) {
+        if (kept.result !== undefined) this.opts.onGate?.(model, kept.result);
+        if (kept.sol !== undefined) {
           sol = kept.sol;
           status = kept.sol.status;
           held = kept.why;
@@ -424,6 +448,7 @@ export class Planner implements Disposable {
         solveMs: sol.solveMs,
         split: planned ? sol.split : [],
         binding: planned ? binding(types, sol.counts, this.s) : [],
+        solvedWith,
         ...(held !== undefined && { held }),
         ...(sol.message !== undefined && { message: sol.message }),
         ...(status === 'minimums' && {
@@ -453,30 +478,33 @@ export class Planner implements Disposable {
   /**
    * The plan gate: the plan in force (`prev`, counts per type) stays when it still carries the load
    * (a solve with its counts fixed is feasible) and the new mix is not more than planGatePercent
-   * cheaper; then the answer is that fixed solve (its split), with why. Undefined: take `sol`.
+   * cheaper; then `sol` is that fixed solve (its split), with why. Without `sol`: take the new one.
+   * `result` says what the gate decided, when it had a new mix to judge.
    */
-  private async gate(problem: PlanProblem, sol: PlanSolution, prev: Readonly<Record<string, number>> | undefined, signal: AbortSignal): Promise<{ sol: PlanSolution; why: string } | undefined> {
+  private async gate(problem: PlanProblem, sol: PlanSolution, prev: Readonly<Record<string, number>> | undefined, signal: AbortSignal): Promise<{ sol?: PlanSolution; why?: string; result?: GateResult }> {
     const pct = this.s.planGatePercent ?? 0;
-    if (pct <= 0 || prev === undefined || !(sol.status === 'optimal' || sol.status === 'time-limit') || Object.keys(sol.counts).length === 0) return undefined;
-    if (problem.types.length !== Object.keys(prev).length || problem.types.every((t) => (sol.counts[t.name] ?? 0) === prev[t.name])) return undefined;
+    if (pct <= 0 || prev === undefined || !(sol.status === 'optimal' || sol.status === 'time-limit') || Object.keys(sol.counts).length === 0) return {};
+    if (problem.types.length !== Object.keys(prev).length || problem.types.every((t) => (sol.counts[t.name] ?? 0) === prev[t.name])) return {};
     const fixed: PlanType[] = [];
     for (const t of problem.types) {
       const n = prev[t.name];
-      if (n === undefined || n < (t.min ?? 0) || n > (t.max ?? Infinity)) return undefined;
+      // Bounds that moved (a cap dropped, a floor rose) leave the plan in force outside them: it cannot stay.
+      if (n === undefined || n < (t.min ?? 0) || n > (t.max ?? Infinity)) return { result: 'outgrown' };
       fixed.push({ ...t, min: n, max: n });
     }
     const total = fixed.reduce((a, t) => a + (t.min ?? 0), 0);
-    if (problem.totalMax !== undefined && total > problem.totalMax) return undefined;
+    if (problem.totalMax !== undefined && total > problem.totalMax) return { result: 'outgrown' };
     let same: PlanSolution;
     try {
       same = await this.opts.solve({ ...problem, types: fixed, switchingCost: 0, addCost: 0 }, { signal });
     } catch {
-      return undefined;
+      return {};
     }
-    if (same.status !== 'optimal' || sol.cost < same.cost * (1 - pct / 100)) return undefined;
+    if (same.status !== 'optimal') return { result: 'outgrown' };
+    if (sol.cost < same.cost * (1 - pct / 100)) return { result: 'cheaper' };
     const saving = same.cost > 0 ? (100 * (same.cost - sol.cost)) / same.cost : 0;
     const mix = (c: Readonly<Record<string, number>>) => problem.types.map((t) => `${t.name}=${c[t.name] ?? 0}`).join(', ');
-    return { sol: same, why: `the plan in force (${mix(prev)}) still carries the load; the new mix (${mix(sol.counts)}) is ${saving.toFixed(1)} % cheaper, not more than ${pct} %` };
+    return { sol: same, result: 'held', why: `the plan in force (${mix(prev)}) still carries the load; the new mix (${mix(sol.counts)}) is ${saving.toFixed(1)} % cheaper, not more than ${pct} %` };
   }
 }
 

@@ -17,7 +17,18 @@ import type { BrixletServer } from '../../common/http/create-server.js';
 import type { ControlAuth } from '../registry/control-auth.js';
 import type { LoadSource, Planner, ProfileEntry } from './planner.js';
 import { parseProfile } from './profiles.js';
-import { type DeploymentView, DeploymentView as DeploymentSchema, deploymentViews, ExplainView, explainView, PlanView, planView, ProfilesView, profilesView } from './views.js';
+import {
+  type DeploymentView,
+  DeploymentView as DeploymentSchema,
+  deploymentViews,
+  ExplainView,
+  explainView,
+  PlanView,
+  planView,
+  ProfilesView,
+  profilesView,
+  type SplitDecisions,
+} from './views.js';
 
 export interface OptimizerRouteDeps {
   readonly planner: Planner;
@@ -27,6 +38,8 @@ export interface OptimizerRouteDeps {
   readonly scaleDownWindowMs: number;
   readonly auth?: ControlAuth;
   readonly now?: () => number;
+  /** The gateway's split-following filter, when --optimizer.route-split is on (explain reports it). */
+  readonly split?: SplitDecisions;
 }
 
 /** Profiles one PUT may carry. */
@@ -110,8 +123,14 @@ export async function registerOptimizerRoutes(app: BrixletServer, deps: Optimize
   );
   app.get(
     '/v1/optimizer/explain',
-    { schema: { summary: 'Why the plan is what it is: profiles used, cells loaded and clamped, caps, binding constraints, why nothing changed, models with load and no profile.', response: { 200: ExplainView } } },
-    async () => explainView(planner, (m, t) => deps.load.rates(m, t), now(), deps.scaleDownWindowMs),
+    {
+      schema: {
+        summary: 'Why the plan is what it is: profiles used, cells loaded and clamped, caps, binding constraints, why nothing changed, models with load and no profile.',
+        description: 'Per model, `split` explains each loaded cell: the share each GPU type takes and why (cheapest cost per unit of load; infeasible at throughput 0; capped; the constraint that binds). `routeSplit` says whether the gateway follows the split and how many requests it routed per type.',
+        response: { 200: ExplainView },
+      },
+    },
+    async () => explainView(planner, (m, t) => deps.load.rates(m, t), now(), deps.scaleDownWindowMs, deps.split),
   );
   app.get('/v1/optimizer/profiles', { schema: { summary: 'The GPU profiles per model (AIBrix format), where each came from and its warnings.', response: { 200: ProfilesView } } }, async () =>
     profilesView(planner),

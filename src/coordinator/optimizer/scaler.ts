@@ -54,6 +54,8 @@ export interface ScalerOptions {
   /** Least time between a change (or the start) and a scale-down (default 5 minutes). */
   readonly downCooldownMs?: number;
   readonly now?: () => number;
+  /** Every Deployment's result as it is known (metrics). */
+  readonly onResult?: (r: ScaleResult) => void;
 }
 
 export type ScaleOutcome = 'scaled' | 'unchanged' | 'cooldown' | 'error';
@@ -70,6 +72,8 @@ export interface ScaleResult {
   readonly until?: number;
   /** The failure's catalog code, for `error`. */
   readonly code?: string;
+  /** 409s read again and retried on the way to this result, when any. */
+  readonly conflicts?: number;
 }
 
 export interface ScalerStats {
@@ -112,6 +116,8 @@ export function createScaler(opts: ScalerOptions): Scaler {
     const key = `${namespace}/${name}`;
     const desired = clamp(key, asked);
     let from: number | undefined;
+    let conflicts = 0;
+    const retried = () => (conflicts > 0 ? { conflicts } : {});
     try {
       for (let attempt = 1; ; attempt++) {
         const cur = await opts.api.read(namespace, name);
@@ -119,7 +125,7 @@ export function createScaler(opts: ScalerOptions): Scaler {
         if (desired === cur.replicas) {
           counts.unchanged++;
           recovered(key);
-          return { namespace, name, outcome: 'unchanged', desired, from };
+          return { namespace, name, outcome: 'unchanged', desired, from, ...retried() };
         }
         const since = lastChange.get(key) ?? (desired < cur.replicas ? started : undefined);
         const wait = desired > cur.replicas ? upMs : downMs;
@@ -127,7 +133,7 @@ export function createScaler(opts: ScalerOptions): Scaler {
         if (since !== undefined && t - since < wait) {
           counts.cooldowns++;
           recovered(key);
-          return { namespace, name, outcome: 'cooldown', desired, from, until: since + wait };
+          return { namespace, name, outcome: 'cooldown', desired, from, until: since + wait, ...retried() };
         }
         try {
           await opts.api.write(namespace, name, desired, cur.resourceVersion);
@@ -135,6 +141,7 @@ export function createScaler(opts: ScalerOptions): Scaler {
           const kerr = toKubeError(err, `scale deployment ${key}`);
           if (kerr.code === 'BRX_ERR_KUBE_CONFLICT' && attempt < 2) {
             counts.conflicts++;
+            conflicts++;
             log.debug({ deployment: key }, 'deployment scaled by someone else meanwhile; reading it again');
             continue;
           }
@@ -144,7 +151,7 @@ export function createScaler(opts: ScalerOptions): Scaler {
         counts.writes++;
         recovered(key);
         log.info({ deployment: key, from: cur.replicas, to: desired, ...(asked !== desired && { asked }) }, desired > cur.replicas ? 'deployment scaled up' : 'deployment scaled down');
-        return { namespace, name, outcome: 'scaled', desired, from };
+        return { namespace, name, outcome: 'scaled', desired, from, ...retried() };
       }
     } catch (err) {
       const kerr: KubeError = toKubeError(err, `scale deployment ${key}`);
@@ -154,7 +161,7 @@ export function createScaler(opts: ScalerOptions): Scaler {
       if (failing.get(key) !== kerr.code) log.warn({ ...fields, hint }, 'scaling the deployment failed');
       else log.debug(fields, 'scaling the deployment failed again');
       failing.set(key, kerr.code);
-      return { namespace, name, outcome: 'error', desired, ...(from !== undefined && { from }), code: kerr.code };
+      return { namespace, name, outcome: 'error', desired, ...(from !== undefined && { from }), code: kerr.code, ...retried() };
     }
   }
 
@@ -167,7 +174,11 @@ export function createScaler(opts: ScalerOptions): Scaler {
       // One plan at a time, in order: a slow API server never sees two writers of ours race.
       const run = chain.then(async () => {
         const out: ScaleResult[] = [];
-        for (const p of plan) out.push(await one(p.namespace, p.name, p.replicas));
+        for (const p of plan) {
+          const r = await one(p.namespace, p.name, p.replicas);
+          opts.onResult?.(r);
+          out.push(r);
+        }
         return out;
       });
       chain = run.catch(() => undefined);

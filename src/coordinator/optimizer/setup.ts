@@ -15,7 +15,7 @@ import type { KubeClient } from '../../kube/kube-client.js';
 import type { Registry } from '../registry/registry.js';
 import { type OptimizerDeployment, parseDeployments, parseTypeCounts, reportedGpus } from './deployments.js';
 import type { DecayedLoadMonitor } from './load-monitor.js';
-import { createOptimizerMetrics } from './metrics.js';
+import { createOptimizerMetrics, type OptimizerMetrics } from './metrics.js';
 import { type PlanWatch, watchPlans } from './plan-log.js';
 import { Planner, type PlannerSettings, type ProfileEntry, type SolveFn } from './planner.js';
 import { PROFILE_MAX_BYTES, parseProfile } from './profiles.js';
@@ -113,10 +113,12 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
     ...(s.now !== undefined && { now: s.now }),
     ...(reported !== undefined && { reportedGpus: reported }),
     log: s.log,
-    onSolve: (status, ms) => {
-      metrics.solved(status, ms);
+    onSolve: (status, ms, model) => {
+      metrics.solved(status, ms, model);
       plans.log?.soon();
     },
+    onCancel: (reason) => metrics.cancelled(reason),
+    onGate: (model, result) => metrics.gated(model, result),
   });
   try {
     for (const [model, entries] of files) planner.setProfiles(model, entries, true);
@@ -144,7 +146,7 @@ export async function setupOptimizer(s: OptimizerSetup): Promise<RunningOptimize
   );
   planner.start();
   plans.log = watchPlans(planner, s.log);
-  const scaling = o.scale ? await startDirectScaling(s, planner) : undefined;
+  const scaling = o.scale ? await startDirectScaling(s, planner, metrics) : undefined;
   const split = o.routeSplit ? new RouteSplit({ plans: planner, meanOutput: (model) => s.monitor.meanOutput(model) }) : undefined;
   if (split !== undefined) registerRouteSplitMetrics(s.metrics, split);
   return {
@@ -170,7 +172,7 @@ async function followDeployments(s: OptimizerSetup, planner: Planner, configured
 }
 
 /** --optimizer.scale: the counts in force written to the deployments' scale subresource every interval. */
-async function startDirectScaling(s: OptimizerSetup, planner: Planner): Promise<{ dispose(): void }> {
+async function startDirectScaling(s: OptimizerSetup, planner: Planner, metrics: OptimizerMetrics): Promise<{ dispose(): void }> {
   const o = s.config;
   if (s.kube === undefined) throw bad('--optimizer.scale needs a Kubernetes API (in-cluster, or --kube.kubeconfig)');
   // Loaded only when used: the Kubernetes client stays out of the start-up imports.
@@ -181,7 +183,7 @@ async function startDirectScaling(s: OptimizerSetup, planner: Planner): Promise<
   } catch (err) {
     throw bad(`--optimizer.scale-bounds: ${(err as Error).message}`);
   }
-  const scaler = createScaler({ api: kubeScaleApi(s.kube), log: s.log, bounds, upCooldownMs: o.scaleUpCooldown, downCooldownMs: o.scaleDownCooldown, ...(s.now !== undefined && { now: s.now }) });
+  const scaler = createScaler({ api: kubeScaleApi(s.kube), log: s.log, bounds, upCooldownMs: o.scaleUpCooldown, downCooldownMs: o.scaleDownCooldown, onResult: (r) => metrics.scaled(r), ...(s.now !== undefined && { now: s.now }) });
   s.log.info({ upCooldownMs: o.scaleUpCooldown, downCooldownMs: o.scaleDownCooldown, bounds }, 'GPU optimizer scales the deployments directly (deployments/scale)');
   return startScaleLoop(planner, scaler, o.interval);
 }

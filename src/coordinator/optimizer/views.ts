@@ -7,6 +7,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { ModelResult, Planner } from './planner.js';
 import type { ProfileEntry } from './planner.js';
+import type { SplitResult } from './route-split.js';
+import { explainSplit, SplitExplainView } from './split-explain.js';
 
 const Counts = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -67,7 +69,24 @@ export const ExplainView = Type.Object({
       caps: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.Null()]), { description: 'Availability cap per GPU type (null = none known).' }),
       binding: Type.Array(Type.String()),
       why: Type.Array(Type.String()),
+      split: SplitExplainView,
     }),
+  ),
+  routeSplit: Type.Object(
+    {
+      enabled: Type.Boolean({ description: 'Whether the gateway follows the plan\'s split (--optimizer.route-split).' }),
+      why: Type.String(),
+      decisions: Type.Array(
+        Type.Object({
+          model: Type.String(),
+          gpu: Type.String({ description: 'The GPU type picked for the request\'s shape; none for a shape the plan has no share for.' }),
+          result: Type.Union([Type.Literal('followed'), Type.Literal('fallback'), Type.Literal('unplanned')]),
+          requests: Type.Integer({ minimum: 0 }),
+        }),
+        { description: 'Requests routed per split type since the coordinator started (brixlet_router_split_decisions_total).' },
+      ),
+    },
+    { description: 'Whether the router follows the split, and what it has routed by it.' },
   ),
   unprofiled: Type.Array(Type.Object({ model: Type.String(), rate: Type.Number(), why: Type.String() }), { description: 'Models with load and no profile (nothing is scaled for them).' }),
   pending: Type.Array(Type.String()),
@@ -135,7 +154,27 @@ export function planView(planner: Planner): PlanView {
   };
 }
 
-export function explainView(planner: Planner, rates: (model: string, now: number) => [number, number], now: number, scaleDownWindowMs: number): ExplainView {
+/** What explain reads of the gateway's split-following filter. */
+export interface SplitDecisions {
+  decisions(): { model: string; type: string; result: SplitResult; n: number }[];
+}
+
+function routeSplitView(split: SplitDecisions | undefined): ExplainView['routeSplit'] {
+  if (split === undefined) return { enabled: false, why: 'the gateway routes by its policy alone (--optimizer.route-split is off)', decisions: [] };
+  const decisions = split
+    .decisions()
+    .map((d) => ({ model: d.model, gpu: d.type, result: d.result, requests: d.n }))
+    .sort((a, b) => (a.model !== b.model ? (a.model < b.model ? -1 : 1) : a.gpu !== b.gpu ? (a.gpu < b.gpu ? -1 : 1) : a.result < b.result ? -1 : a.result > b.result ? 1 : 0));
+  return { enabled: true, why: 'the gateway sends each request of a planned model to a GPU type by the plan\'s share for its shape, then its policy picks within the type (--optimizer.route-split)', decisions };
+}
+
+export function explainView(
+  planner: Planner,
+  rates: (model: string, now: number) => [number, number],
+  now: number,
+  scaleDownWindowMs: number,
+  split?: SplitDecisions,
+): ExplainView {
   const at = planner.planAt;
   const profiles = new Map(planner.profiles().map((p) => [p.model, p.entries]));
   const deployments = planner.deployments();
@@ -176,8 +215,10 @@ export function explainView(planner: Planner, rates: (model: string, now: number
         caps: Object.fromEntries(Object.entries(r.caps).map(([k, v]) => [k, v ?? null])),
         binding: [...r.binding],
         why,
+        split: explainSplit(r),
       };
     }),
+    routeSplit: routeSplitView(split),
     unprofiled: planner.unprofiled(now).map((u) => ({
       model: u.model,
       rate: u.rate,

@@ -77,6 +77,18 @@ it('writes the plan in force to deployments/scale, capped by the deployments\' b
   expect(replicas('l20')).toBe(Math.min(planned('l20'), 1));
   expect(replicas('a10') + replicas('l20')).toBeGreaterThan(0);
   expect(server.requests.some((r) => r.method === 'PATCH' && /\/apis\/apps\/v1\/namespaces\/llm\/deployments\/(a10|l20)\/scale$/.test(r.path))).toBe(true);
+
+  // Every write the API server took is counted on the coordinator's /metrics (the loop goes on: read between two counts).
+  const patches = () => server.requests.filter((r) => r.method === 'PATCH' && /\/deployments\/(a10|l20)\/scale$/.test(r.path)).length;
+  const before = patches();
+  const text = await (await fetch(`${c.controlUrl}/metrics`)).text();
+  const after = patches();
+  const scaled = [...text.matchAll(/^brixlet_optimizer_scale_requests_total\{namespace="llm",deployment="(?:a10|l20)",direction="(up|down)",result="scaled"\} (\d+)$/gm)];
+  const sum = scaled.reduce((a, m) => a + Number(m[2]), 0);
+  expect(scaled.some((m) => m[1] === 'up')).toBe(true);
+  expect(sum).toBeGreaterThanOrEqual(before);
+  expect(sum).toBeLessThanOrEqual(after);
+  expect(text).not.toContain('brixlet_optimizer_scale_errors_total{');
 }, 30_000);
 
 it('refuses to start on bad bounds, naming the flag and the entry', async () => {

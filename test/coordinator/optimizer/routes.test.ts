@@ -5,7 +5,10 @@ import { buildControlApp } from '../../../src/coordinator/control-app.js';
 import { DecayedLoadMonitor } from '../../../src/coordinator/optimizer/load-monitor.js';
 import { createOptimizerMetrics } from '../../../src/coordinator/optimizer/metrics.js';
 import { Planner, type PlannerSettings, type SolveFn } from '../../../src/coordinator/optimizer/planner.js';
+import { RouteSplit } from '../../../src/coordinator/optimizer/route-split.js';
 import { deploymentReplicasText } from '../../../src/coordinator/optimizer/routes.js';
+import { gpuSpeed } from '../../../src/coordinator/engines/gpu-speed.js';
+import type { EngineState } from '../../../src/coordinator/router/types.js';
 import { createControlAuth } from '../../../src/coordinator/registry/control-auth.js';
 import { deriveNodeToken } from '../../../src/coordinator/registry/node-token.js';
 import { Registry } from '../../../src/coordinator/registry/registry.js';
@@ -42,15 +45,17 @@ interface Fixture {
   planner: Planner;
   monitor: DecayedLoadMonitor;
   now: { t: number };
+  split: RouteSplit | undefined;
 }
 
-async function fixture(aibrixCompat = false): Promise<Fixture> {
+async function fixture(aibrixCompat = false, routeSplit = true): Promise<Fixture> {
   const now = { t: T0 };
   const monitor = new DecayedLoadMonitor();
   const metrics = testMetrics();
   const om = createOptimizerMetrics(metrics);
-  const planner = new Planner({ settings, load: monitor, solve, now: () => now.t, onSolve: (s, ms) => om.solved(s, ms) });
+  const planner = new Planner({ settings, load: monitor, solve, now: () => now.t, onSolve: (s, ms, model) => om.solved(s, ms, model) });
   om.observe(planner, monitor);
+  const split = routeSplit ? new RouteSplit({ plans: planner }) : undefined;
   monitor.setGrid('llama', { outputs: [8, 128], inputs: [256, 2048] });
   const registry = new Registry({ now: () => now.t, sweepTimer: false });
   const app = await buildControlApp({
@@ -61,9 +66,9 @@ async function fixture(aibrixCompat = false): Promise<Fixture> {
     version: '1',
     bodyLimit: 1024 * 1024,
     auth: createControlAuth({ secret: SECRET }),
-    optimizer: { planner, load: monitor, aibrixCompat, scaleDownWindowMs: settings.scaleDownWindowMs, now: () => now.t },
+    optimizer: { planner, load: monitor, aibrixCompat, scaleDownWindowMs: settings.scaleDownWindowMs, now: () => now.t, ...(split !== undefined && { split }) },
   });
-  return { app, planner, monitor, now };
+  return { app, planner, monitor, now, split };
 }
 
 async function putProfiles(f: Fixture, body: unknown, headers: Record<string, string> = ADMIN) {
@@ -187,6 +192,38 @@ describe('optimizer routes', () => {
     expect(ex.unprofiled).toEqual([{ model: 'mistral', rate: expect.any(Number), why: expect.stringMatching(/no profile covers it: nothing is scaled for it/) }]);
   });
 
+  it('explains the split per loaded cell, and how many requests the router sent by it', async () => {
+    const engine = (name: string, gpu: string): EngineState => ({ uid: name, name, url: `http://${name}`, models: ['llama'], speed: gpuSpeed(gpu), healthy: true, load: { inFlight: 0, prefillTokens: 0, decoding: 0, decodeTokens: 0, total: 0 } });
+    const fleet = [engine('a10-0', 'a10'), engine('l20-0', 'l20')];
+    for (let k = 0; k < 4; k++) f.split!.filter({ model: 'llama', prompt: 'x', promptTokens: 250, maxTokens: 8 }, fleet);
+    const ex = (await f.app.inject('/v1/optimizer/explain')).json();
+    const split = ex.models[0].split;
+    expect(split.types).toEqual([
+      { gpu: 'a10', gpus: 3, cap: null, min: 0, load: expect.any(Number), spare: expect.any(Number) },
+      { gpu: 'l20', gpus: 1, cap: 2, min: 0, load: expect.any(Number), spare: expect.any(Number) },
+    ]);
+    expect(split.cells).toEqual([
+      {
+        output: 8,
+        input: 256,
+        rate: expect.any(Number),
+        binding: 'whole GPUs',
+        types: [
+          { gpu: 'a10', share: 0.75, throughput: 10, costPerRps: 0.03, decision: 'cheapest', why: 'cheapest per unit of load (0.0300 per req/s)' },
+          { gpu: 'l20', share: 0.25, throughput: 30, costPerRps: 0.033333, decision: 'overflow', why: expect.stringMatching(/^0\.0333 per req\/s against 0\.0300: whole GPUs: /) },
+        ],
+      },
+    ]);
+    expect(ex.routeSplit).toEqual({
+      enabled: true,
+      why: expect.stringMatching(/--optimizer.route-split/),
+      decisions: [
+        { model: 'llama', gpu: 'a10', result: 'followed', requests: 3 },
+        { model: 'llama', gpu: 'l20', result: 'followed', requests: 1 },
+      ],
+    });
+  });
+
   it('says why a lower count waits, and exports brixlet_optimizer_* metrics', async () => {
     (f.planner as unknown as { opts: { solve: SolveFn } }).opts.solve = async (p) => ({ status: 'optimal', counts: Object.fromEntries(p.types.map((t) => [t.name, 1])), cost: 1.3, split: [], solveMs: 1 });
     f.now.t += 10_000;
@@ -196,7 +233,7 @@ describe('optimizer routes', () => {
     const ex = (await f.app.inject('/v1/optimizer/explain')).json();
     expect(ex.models[0].why).toContain(`default/a10: stays at 3 until ${new Date(T0 + 10_000 + 120_000).toISOString()}: 1 asked for, and a scale-down waits for the lower count to be asked for 120 s`);
     const text = (await f.app.inject('/metrics')).body;
-    expect(text).toContain('brixlet_optimizer_solves_total{status="optimal"} 2');
+    expect(text).toContain('brixlet_optimizer_solves_total{model="llama",status="optimal"} 2');
     expect(text).toContain('brixlet_optimizer_solve_duration_seconds_count 2');
     expect(text).toContain('brixlet_optimizer_plan_replicas{namespace="default",deployment="a10",model="llama",gpu="a10"} 3');
     expect(text).toContain('brixlet_optimizer_clamped_requests_total{model="llama"} 1');
@@ -242,6 +279,12 @@ describe('aibrix-compat', () => {
       await planned(f);
       expect((await f.app.inject('/metrics/default/a10')).body).toContain('vllm:deployment_replicas{model_name="llama"} 300\n');
       expect((await f.app.inject('/v1/optimizer/deployments/default/a10')).json().replicas).toBe(3);
+      const off = await fixture(true, false);
+      try {
+        expect((await off.app.inject('/v1/optimizer/explain')).json().routeSplit).toEqual({ enabled: false, why: expect.stringMatching(/routes by its policy alone/), decisions: [] });
+      } finally {
+        await off.app.close();
+      }
     } finally {
       await f.app.close();
     }

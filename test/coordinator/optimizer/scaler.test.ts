@@ -7,6 +7,8 @@ import { type FakeApiServer, startFakeApiServer } from '../../../mocks/kube-apis
 import { createLogger } from '../../../src/common/logger.js';
 import { createKubeClient, type KubeClient } from '../../../src/kube/kube-client.js';
 import { createScaler, kubeScaleApi, type ScaleApi } from '../../../src/coordinator/optimizer/scaler.js';
+import { createOptimizerMetrics } from '../../../src/coordinator/optimizer/metrics.js';
+import { testMetrics } from '../../helpers/apps.js';
 
 const NS = 'serving';
 const DEPLOYMENTS = 'deployments.apps';
@@ -176,5 +178,29 @@ describe('direct scaling through deployments/scale', () => {
     expect((await scaler.apply([{ namespace: NS, name: 'raced', replicas: 8 }]))[0]).toMatchObject({ outcome: 'scaled', from: 7 });
     expect(replicasOf('raced')).toBe(8);
     expect(scaler.stats().conflicts).toBe(1);
+  });
+
+  it('exports its requests, errors and conflicts per Deployment as brixlet_optimizer_scale_* metrics', async () => {
+    server.store.create(DEPLOYMENTS, NS, deployment('metered', 1));
+    const metrics = testMetrics();
+    const om = createOptimizerMetrics(metrics);
+    const scaler = createScaler({ api: kubeScaleApi(kube), log: logSink().log, now: () => clock, downCooldownMs: 60_000, onResult: (r) => om.scaled(r) });
+    const one = (name: string, replicas: number) => scaler.apply([{ namespace: NS, name, replicas }]);
+    await one('metered', 3); // up, scaled
+    await one('metered', 3); // none, unchanged
+    await one('metered', 2); // down, held by the cooldown
+    await one('absent', 2); // not read: 404
+    server.failNext({ method: 'PATCH', path: `/apis/apps/v1/namespaces/${NS}/deployments/metered/scale`, status: 409, reason: 'Conflict', message: 'the object has been modified' });
+    await one('metered', 4); // a conflict, read again, scaled
+    const text = await metrics.render();
+    const series = (labels: string, n: number) => expect(text).toContain(`${labels} ${n}\n`);
+    series(`brixlet_optimizer_scale_requests_total{namespace="${NS}",deployment="metered",direction="up",result="scaled"}`, 2);
+    series(`brixlet_optimizer_scale_requests_total{namespace="${NS}",deployment="metered",direction="none",result="unchanged"}`, 1);
+    series(`brixlet_optimizer_scale_requests_total{namespace="${NS}",deployment="metered",direction="down",result="cooldown"}`, 1);
+    series(`brixlet_optimizer_scale_requests_total{namespace="${NS}",deployment="absent",direction="unknown",result="error"}`, 1);
+    series(`brixlet_optimizer_scale_errors_total{namespace="${NS}",deployment="absent",code="BRX_ERR_KUBE_NOT_FOUND"}`, 1);
+    series(`brixlet_optimizer_scale_conflicts_total{namespace="${NS}",deployment="metered"}`, 1);
+    expect(text).not.toContain('brixlet_optimizer_scale_errors_total{namespace="serving",deployment="metered"');
+    expect(replicasOf('metered')).toBe(4);
   });
 });
