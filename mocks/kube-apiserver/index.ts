@@ -5,4 +5,5 @@ export type { InjectedFailure, RecordedRequest, ReviewedUser } from './request-h
 export { createSelfSignedCert, type SelfSignedCert } from './self-signed-cert.js';
 export { CRD_DEFINITION, CRD_ID, definitionFromCrd } from './crds.js';
 export { applyJsonPatch, applyMergePatch } from './patch.js';
+export { ApiStatusError, statusObject, type StatusReason } from './api-status.js';
 export { parseFieldSelector, parseLabelSelector } from './selectors.js';
