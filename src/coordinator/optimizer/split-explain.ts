@@ -149,7 +149,12 @@ export function explainSplit(r: ModelResult): SplitExplainView {
       if (share > 0) return { ...base, decision: 'overflow' as const, why: `${fmt(u)} per req/s against ${fmt(best)}: ${keptOff(t, share)}` };
       if (u < worstTaker * (1 - EPS)) {
         if (atCap(t)) return { ...base, decision: 'capped' as const, why: `cheaper per unit (${fmt(u)} per req/s) but at its availability cap ${t.max}` };
-        const room = spare(t) > EPS ? `its ${counts(t)} GPUs have room, but the plan pays per GPU: this cell costs the same on the types that take it` : `its ${counts(t)} GPUs are full, and another costs more than room on the types that take it`;
+        const room =
+          counts(t) === 0
+            ? 'the plan has none of its GPUs, and one would cost more than the room on the types that take the cell'
+            : spare(t) > EPS
+              ? `its ${counts(t)} GPUs have room, but the plan pays per GPU: this cell costs the same on the types that take it`
+              : `its ${counts(t)} GPUs are full, and another costs more than the room on the types that take the cell`;
         return { ...base, decision: 'unused' as const, why: `cheaper per unit (${fmt(u)} per req/s); ${room}` };
       }
       return { ...base, decision: 'dearer' as const, why: `${fmt(u)} per req/s, dearer than ${takers.map((x) => `${x.name} (${fmt(unit(x) as number)})`).join(', ')}` };

@@ -6,6 +6,7 @@ import { Planner, type PlannerSettings, type ProfileEntry, type SolveFn } from '
 import { solvePlan } from '../../../src/coordinator/optimizer/solver.js';
 import type { ProfileGrid } from '../../../src/coordinator/optimizer/types.js';
 import { testMetrics } from '../../helpers/apps.js';
+import { intolerable, promtoolLint, promtoolSkipNote, havePromtool } from '../../helpers/promtool.js';
 
 const T0 = 1_700_000_000_000;
 const GRID: ProfileGrid = { outputs: [8], inputs: [256] };
@@ -66,6 +67,19 @@ describe('optimizer planner metrics', () => {
     expect(text).toContain('brixlet_optimizer_plan_gate_total{model="m",result="outgrown"} 1\n');
     expect(text).toContain('brixlet_optimizer_plan_gate_total{model="m",result="cheaper"} 1\n');
   }, 60_000);
+
+  it('passes promtool' + promtoolSkipNote, async () => {
+    if (!havePromtool) return;
+    const metrics = testMetrics();
+    const om = createOptimizerMetrics(metrics);
+    om.solved('time-limit', 12, 'm');
+    om.cancelled('load');
+    om.gated('m', 'held');
+    om.scaled({ namespace: 'llm', name: 'a10', outcome: 'error', desired: 2, code: 'BRX_ERR_KUBE_CONFLICT', conflicts: 1 });
+    const lint = promtoolLint(await metrics.render());
+    expect(lint.status === 0 || lint.status === 3).toBe(true);
+    expect(intolerable(lint.findings).filter((f) => f.name.startsWith('brixlet_optimizer_'))).toEqual([]);
+  });
 
   it('counts a solve aborted by a change, by what changed', async () => {
     let release: (() => void) | undefined;

@@ -91,6 +91,16 @@ describe('explainSplit (HiGHS)', () => {
     expect(byGpu(cell.types).y).toMatchObject({ decision: 'overflow', why: expect.stringMatching(/y is held at its minimum 1: those GPUs run anyway/) });
   }, 30_000);
 
+  it('a cheaper type with no GPU in the plan is unused while a dearer one\'s floor carries the cell', async () => {
+    const r = await planned([profile('x', 1, [10], ONE), profile('y', 3, [10], ONE)], ONE, [1], [25], { minimums: { y: 3 } });
+    expect(r.target).toEqual({ x: 0, y: 3 });
+    const cell = explainSplit(r).cells[0]!;
+    expect(cell.binding).toBe('y\'s minimum (3)');
+    const t = byGpu(cell.types);
+    expect(t.x).toMatchObject({ share: 0, decision: 'unused', why: 'cheaper per unit (0.100 per req/s); the plan has none of its GPUs, and one would cost more than the room on the types that take the cell' });
+    expect(t.y).toMatchObject({ share: 1, decision: 'overflow' });
+  }, 30_000);
+
   it('whole GPUs: a dearer type per unit takes the remainder when one of its GPUs costs less than another of the cheapest', async () => {
     // x: 0.100 per req/s, y: 0.120. 25 req/s: 3 x cost 3.0; 2 x + 1 y cost 2.6.
     const r = await planned([profile('x', 1, [10], ONE), profile('y', 0.6, [5], ONE)], ONE, [1], [25]);
