@@ -16,6 +16,7 @@ import { configCommand } from './commands/config.js';
 import { coordinatorCommand } from './commands/coordinator.js';
 import { diagnoseCommand } from './commands/diagnose.js';
 import { faultCommand } from './commands/fault.js';
+import { fleetCommand } from './commands/fleet.js';
 import { kvCommand } from './commands/kv.js';
 import { mockEngineCommand } from './commands/mock-engine.js';
 import { profileCommand } from './commands/profile.js';
@@ -26,7 +27,7 @@ import { versionCommand } from './commands/version.js';
 import { renderCommandHelp, renderTopHelp } from './help.js';
 import { createStyle } from './style.js';
 
-export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, faultCommand, chaosCommand, kvCommand, optimizeCommand, tokenCommand, mockEngineCommand, profileCommand, configCommand, versionCommand];
+export const commands: readonly Command[] = [upCommand, agentCommand, coordinatorCommand, diagnoseCommand, faultCommand, chaosCommand, fleetCommand, kvCommand, optimizeCommand, tokenCommand, mockEngineCommand, profileCommand, configCommand, versionCommand];
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const out = createStyle(io.stdout, io.env);

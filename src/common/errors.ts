@@ -188,6 +188,12 @@ export const codes = {
   BRX_ERR_KUBE_CONFLICT: entry('{detail}', 409, 'Re-read the object and retry (stale resourceVersion), or pick another name.'),
   BRX_ERR_KUBE_INVALID: entry('{detail}', 422, 'Fix the object; the message names the field the API server rejected.'),
   BRX_ERR_KUBE_API: entry('{detail}', 502, 'Check that the API server is reachable and healthy; informers retry on their own.'),
+  BRX_ERR_FLEET_INVALID: entry(
+    'invalid ModelFleet {name}: {reason}',
+    400,
+    'Fix every listed field (the path names it); docs/orchestration.md has the ModelFleet field table and examples/fleets/ has valid fleets; `brixlet fleet render -f FILE` checks a fleet offline.',
+    2,
+  ),
   BRX_ERR_RAY_UNREACHABLE: entry(
     'cannot reach the Ray dashboard at {url}: {reason}',
     502,
@@ -438,6 +444,21 @@ export const codes = {
     400,
     'Give spec.rollout.maxSurge and maxUnavailable as whole numbers >= 0 or percent strings like "25%".',
     2,
+  ),
+  BRX_ERR_FLEET_COORDINATOR: entry(
+    'cannot read the fleets from the coordinator at {url}: {reason}',
+    502,
+    'Point --control at the coordinator control port (default http://127.0.0.1:8081; in a cluster: kubectl port-forward svc/brixlet-coordinator 8081), or read the fleets from the API server with --kubeconfig FILE.',
+  ),
+  BRX_ERR_FLEET_ORCHESTRATOR_OFF: entry(
+    'the coordinator at {url} does not run the orchestrator',
+    404,
+    'Start the coordinator with --orchestrator.enabled (and Kubernetes API access: --kube.kubeconfig or its service account); or read the fleets from the API server with --kubeconfig FILE.',
+  ),
+  BRX_ERR_FLEET_NOT_FOUND: entry(
+    'no ModelFleet {name} in {where} (fleets there: {known})',
+    404,
+    'Check the name and --namespace; `brixlet fleet status` without a name lists every fleet, `kubectl get modelfleets -A` those in the cluster.',
   ),
 } as const satisfies Record<string, CatalogEntry>;
 

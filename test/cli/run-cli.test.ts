@@ -27,7 +27,7 @@ describe('runCli', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain("brixlet: unknown command 'strat'");
-    expect(r.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, kv, optimize, token, mock-engine, profile, config, version [BRX_ERR_CLI_USAGE]');
+    expect(r.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, fleet, kv, optimize, token, mock-engine, profile, config, version [BRX_ERR_CLI_USAGE]');
     expect(r.stderr).toContain('fix: Run `brixlet --help`');
     const dash = await cli(['--agent.port', '1']);
     expect(dash.code).toBe(2);

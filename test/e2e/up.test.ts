@@ -78,6 +78,6 @@ describe('brixlet up (built, spawned)', () => {
     expect((await run(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     const unknown = await run(['serve']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, kv, optimize, token, mock-engine, profile, config, version');
+    expect(unknown.stderr).toContain('commands: up, agent, coordinator, diagnose, fault, chaos, fleet, kv, optimize, token, mock-engine, profile, config, version');
   });
 });
