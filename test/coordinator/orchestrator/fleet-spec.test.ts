@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
 import { FLEET_CEL_RULES } from '../../../src/coordinator/orchestrator/fleet-rules.js';
 import { defaultServedName, FLEET_DEFAULTS, fleetDefaults, fleetProblems, validateFleet } from '../../../src/coordinator/orchestrator/fleet-spec.js';
 import { compileCrd } from '../../../src/kube/crd-schema.js';
 import { crdStructuralProblems } from '../../../src/kube/crd-structural.js';
+import { repoRoot } from '../../helpers/repo.js';
 import { fleet, fleetCrdDoc, fleetCrdYaml, without } from './fleet-fixtures.js';
 
 describe('fleetDefaults', () => {
@@ -244,5 +247,16 @@ describe('the ModelFleet CRD', () => {
     if (expected.cel !== undefined) expect(FLEET_CEL_RULES.some((r) => r.at === expected.cel)).toBe(true);
     const valid = expected.schema && expected.cel === undefined;
     expect(fleetProblems(obj).length === 0, fleetProblems(obj).join('\n')).toBe(valid);
+  });
+});
+
+describe('docs/orchestration.md', () => {
+  it('has a row for every spec field of the CRD, nested rollout and restart budget fields by their dotted path', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'orchestration.md'), 'utf8');
+    const rows = new Set([...doc.matchAll(/^\| `([a-zA-Z.]+)` \|/gm)].map((m) => m[1]));
+    const props = (fleetCrdDoc().spec as { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, { properties?: Record<string, unknown> }> } } } } }[] }).versions[0]!.schema.openAPIV3Schema.properties.spec.properties;
+    const fields = Object.entries(props).flatMap(([k, s]) => (s.properties && k !== 'resources' ? Object.keys(s.properties).map((n) => `${k}.${n}`) : [k]));
+    expect(fields.filter((f) => !rows.has(f))).toEqual([]);
+    expect([...rows].filter((r) => !fields.includes(r as string))).toEqual([]);
   });
 });
