@@ -3,8 +3,11 @@
  *
  * Solve time of the GPU optimizer (src/coordinator/optimizer) on synthetic instances: 2, 4 and 8 GPU
  * types × 40 (8 × 5) and 160 (16 × 10) request-shape buckets, every bucket loaded, the split model
- * and the slice model (s = 4, whole GPUs). brixlet = solvePlan end to end on its HiGHS worker
- * (LP text built, sent, parsed, solved, read back); peer = CBC 2.10 (Debian `coinor-cbc`, installed
+ * and the slice model (s = 4, whole GPUs). brixlet = solveWith end to end on its HiGHS worker, as
+ * the planner solves (slice: LP text built, sent, parsed, solved, read back; split: the count
+ * windows' bounds, the model's arrays sent to HiGHS, one or two solves, read back); for the split
+ * model the peer `highs-lp` is the previous path on the same worker (the whole model as LP text,
+ * the same HiGHS options), so the ratio is the gain of the windows and arrays; peer `cbc` = CBC 2.10 (Debian `coinor-cbc`, installed
  * when missing) on the same LP text written to a file, the wall-clock time of its process (CBC
  * reports its own time in 10 ms steps only), so its start-up is counted: the row "cbc start-up"
  * measures that alone. Per case: p50 and p99 over the instances of one pass,
@@ -26,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../src/common/seeded-random.js';
 import { buildModel } from '../src/coordinator/optimizer/model.js';
-import { HighsRunner, solveWith } from '../src/coordinator/optimizer/solver.js';
+import { HighsRunner, SPLIT_OPTIONS, solveWith } from '../src/coordinator/optimizer/solver.js';
 import type { PlanModel, PlanProblem } from '../src/coordinator/optimizer/types.js';
 import { installMissing } from './kv/local-peers.js';
 import { closedLoopPart, writeClosedLoopDetail } from './optimizer/closed-loop-bench.js';
@@ -98,6 +101,8 @@ const rows: Row[] = [];
 const targets: Target[] = [];
 let disagreements = 0;
 let compared = 0;
+let disagreementsLp = 0;
+let comparedLp = 0;
 let splitAboveSlice = 0;
 let notOptimal = 0;
 const splitCost = new Map<string, number>();
@@ -125,9 +130,12 @@ try {
         const p99: number[] = [];
         const cbc50: number[] = [];
         const cbc99: number[] = [];
+        const lp50: number[] = [];
+        const lp99: number[] = [];
         for (let run = 0; run < args.runs; run++) {
           const ours: number[] = [];
           const theirs: number[] = [];
+          const before: number[] = [];
           for (let k = 1; k <= INSTANCES[model]; k++) {
             const p = instance(types, buckets, model, k);
             const t0 = performance.now();
@@ -140,6 +148,20 @@ try {
             }
             if (run === 0 && model === 'split') splitCost.set(key, sol.cost);
             if (run === 0 && model === 'slice' && sol.status === 'optimal' && (splitCost.get(key) ?? Infinity) > sol.cost + 1e-9) splitAboveSlice++;
+            if (model === 'split') {
+              // The previous path: the whole model as LP text on the same worker, timed the same way.
+              const t1 = performance.now();
+              const prev = buildModel(p);
+              const a = 'built' in prev ? await runner.run(prev.built.lp, TIME_LIMIT_MS, undefined, SPLIT_OPTIONS) : undefined;
+              before.push(performance.now() - t1);
+              if (run === 0 && sol.status === 'optimal' && a?.status === 'Optimal') {
+                comparedLp++;
+                if (Math.abs((a.objective ?? NaN) - sol.cost) > 1e-6 * Math.max(1, sol.cost)) {
+                  disagreementsLp++;
+                  console.log(`  objective differs from the whole-model LP path: ${key}: ${sol.cost} vs ${a.objective}`);
+                }
+              }
+            }
             if (!haveCbc) continue;
             const prepared = buildModel(p);
             if (!('built' in prepared)) continue;
@@ -155,14 +177,19 @@ try {
           }
           p50.push(percentile(ours, 50));
           p99.push(percentile(ours, 99));
+          if (before.length > 0) {
+            lp50.push(percentile(before, 50));
+            lp99.push(percentile(before, 99));
+          }
           if (theirs.length > 0) {
             cbc50.push(percentile(theirs, 50));
             cbc99.push(percentile(theirs, 99));
           }
         }
         const name = `${model} ${types} types × ${buckets} buckets`;
-        rows.push(row(`${name} p50`, 'ms', false, p50, cbc50.length > 0 ? { cbc: cbc50 } : {}));
-        rows.push(row(`${name} p99`, 'ms', false, p99, cbc99.length > 0 ? { cbc: cbc99 } : {}));
+        const peers = (cbc: number[], lp: number[]) => ({ ...(lp.length > 0 ? { 'highs-lp': lp } : {}), ...(cbc.length > 0 ? { cbc } : {}) });
+        rows.push(row(`${name} p50`, 'ms', false, p50, peers(cbc50, lp50)));
+        rows.push(row(`${name} p99`, 'ms', false, p99, peers(cbc99, lp99)));
         if (model === 'split' && types === 8 && buckets === 160) split8x160p99 = rows[rows.length - 1]?.brixlet.median ?? NaN;
       }
     }
@@ -186,6 +213,7 @@ targets.push(target('split model 8 types × 160 buckets p99 ≤ 100 ms', 'max', 
 targets.push(target('split never costs more than slice (instances above)', 'max', 0, splitAboveSlice));
 targets.push(target(`every instance solved to optimality within ${TIME_LIMIT_MS} ms (instances not)`, 'max', 0, notOptimal));
 if (haveCbc) targets.push(target(`same optimum as CBC ${cbcVersion} (instances that differ, of ${compared})`, 'max', 0, disagreements));
+targets.push(target(`split: same optimum as the whole model on HiGHS (instances that differ, of ${comparedLp})`, 'max', 0, disagreementsLp));
 // The seed's experiment, closed loop in simulated time (bench/optimizer/closed-loop-bench.ts).
 const loop = await closedLoopPart(args);
 rows.push(...loop.rows);

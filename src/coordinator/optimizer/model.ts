@@ -106,9 +106,26 @@ export const loadedCells = (p: Pick<PlanProblem, 'load'>): number[] => {
 
 const infeasible = (message: string): PlanSolution => ({ status: 'infeasible', counts: {}, cost: 0, split: [], solveMs: 0, message });
 
+/** Validates; answers `infeasible` for what is plain without a solver (a loaded cell nothing can serve, minimums above the total). */
+function plainlyInfeasible(p: PlanProblem): PlanSolution | undefined {
+  validateProblem(p);
+  const types = p.types;
+  for (const b of loadedCells(p)) {
+    const able = types.filter((t) => (t.tputs[b] as number) > 0);
+    if (able.length === 0) return infeasible(`no GPU type can serve ${cellName(p.grid, b)}: every profile has throughput 0 there`);
+    if (able.every((t) => t.max === 0)) {
+      return infeasible(`no GPU type can serve ${cellName(p.grid, b)}: the types that can (${able.map((t) => t.name).join(', ')}) are capped at 0`);
+    }
+  }
+  const minSum = types.reduce((a, t) => a + (t.min ?? 0), 0);
+  if (p.totalMax !== undefined && minSum > p.totalMax) return infeasible(`the minimums add up to ${minSum}, above totalMax ${p.totalMax}`);
+  return undefined;
+}
+
 /** Validates and builds the LP, or answers `infeasible` for what is plain without a solver. */
 export function buildModel(p: PlanProblem): Prepared {
-  validateProblem(p);
+  const plain = plainlyInfeasible(p);
+  if (plain !== undefined) return { solution: plain };
   const f = p.gpuFraction ?? 1;
   const s = p.model === 'slice' ? (p.sliceFactor ?? DEFAULT_SLICE_FACTOR) : 1;
   const rho = p.headroom ?? 1;
@@ -116,18 +133,6 @@ export function buildModel(p: PlanProblem): Prepared {
   const add = p.addCost ?? 0;
   const types = p.types;
   const loaded = loadedCells(p);
-
-  for (const b of loaded) {
-    const able = types.filter((t) => (t.tputs[b] as number) > 0);
-    if (able.length === 0) return { solution: infeasible(`no GPU type can serve ${cellName(p.grid, b)}: every profile has throughput 0 there`) };
-    if (able.every((t) => t.max === 0)) {
-      return { solution: infeasible(`no GPU type can serve ${cellName(p.grid, b)}: the types that can (${able.map((t) => t.name).join(', ')}) are capped at 0`) };
-    }
-  }
-  const minSum = types.reduce((a, t) => a + (t.min ?? 0), 0);
-  if (p.totalMax !== undefined && minSum > p.totalMax) {
-    return { solution: infeasible(`the minimums add up to ${minSum}, above totalMax ${p.totalMax}`) };
-  }
 
   const objective: [number, string][] = types.map((t, j) => [t.cost / f, `y${j}`]);
   const rows: string[] = [];
@@ -189,9 +194,119 @@ function chunk(cols: readonly string[]): string[] {
   return lines;
 }
 
+/**
+ * The split model as HiGHS's in-memory model arrays (CSC), the same rows, columns, bounds and
+ * objective as buildModel's LP text, with no text to write or parse. Columns: y_j, then z_bj per
+ * loaded cell and able type, then u_j, d_j when there is a switching or add cost; rows: one_b,
+ * cap_j, tot (with totalMax), sw_j. `columns` names each column as the LP text does.
+ */
+export interface SplitArrays {
+  readonly numCols: number;
+  readonly numRows: number;
+  readonly colCost: Float64Array;
+  readonly colLower: Float64Array;
+  readonly colUpper: Float64Array;
+  readonly rowLower: Float64Array;
+  readonly rowUpper: Float64Array;
+  readonly matrix: { readonly format: 'csc'; readonly numRows: number; readonly numCols: number; readonly starts: Int32Array; readonly indices: Int32Array; readonly values: Float64Array };
+  readonly integrality: Int32Array;
+}
+
+export type SplitBuilt = Omit<BuiltModel, 'lp'> & { readonly arrays: SplitArrays; readonly columns: readonly string[] };
+
+/** Validates and builds the split model's arrays, or answers `infeasible` as buildModel does. */
+export function buildSplitArrays(p: PlanProblem): { readonly built: SplitBuilt } | { readonly solution: PlanSolution } {
+  const plain = plainlyInfeasible(p);
+  if (plain !== undefined) return { solution: plain };
+  const f = p.gpuFraction ?? 1;
+  const rho = p.headroom ?? 1;
+  const mu = p.switchingCost ?? 0;
+  const add = p.addCost ?? 0;
+  const types = p.types;
+  const K = types.length;
+  const loaded = loadedCells(p);
+  const B = loaded.length;
+  const switching = mu > 0 || add > 0;
+  const totRow = B + K;
+  const swRow = totRow + (p.totalMax === undefined ? 0 : 1);
+  const numRows = swRow + (switching ? K : 0);
+  const columns: string[] = [];
+  const cost: number[] = [];
+  const lower: number[] = [];
+  const upper: number[] = [];
+  const integer: number[] = [];
+  const starts: number[] = [];
+  const indices: number[] = [];
+  const values: number[] = [];
+  const column = (name: string, c: number, lo: number, hi: number, isInt: boolean, entries: readonly (readonly [number, number])[]) => {
+    columns.push(name);
+    cost.push(c);
+    lower.push(lo);
+    upper.push(hi);
+    integer.push(isInt ? 1 : 0);
+    starts.push(indices.length);
+    for (const [row, v] of entries) {
+      if (v === 0) continue;
+      indices.push(row);
+      values.push(Number(num(v)));
+    }
+  };
+  types.forEach((t, j) => {
+    const entries: [number, number][] = [[B + j, -rho]];
+    if (p.totalMax !== undefined) entries.push([totRow, 1]);
+    if (switching) entries.push([swRow + j, 1]);
+    column(`y${j}`, num0(t.cost / f), t.min ?? 0, t.max ?? Infinity, true, entries);
+  });
+  const cells: CellColumns[] = [];
+  loaded.forEach((b, i) => {
+    const rate = (p.load.shares[b] as number) * p.load.rate * f;
+    const row: (string | undefined)[] = [];
+    types.forEach((t, j) => {
+      const tput = t.tputs[b] as number;
+      if (tput <= 0 || t.max === 0) return row.push(undefined);
+      const name = `z${b}_${j}`;
+      row.push(name);
+      column(name, 0, 0, 1, false, [[i, 1], [B + j, rate / tput]]);
+    });
+    cells.push({ cell: b, columns: [row] });
+  });
+  if (switching) {
+    types.forEach((_, j) => {
+      column(`u${j}`, num0((mu + add) / f), 0, Infinity, false, [[swRow + j, -1]]);
+      column(`d${j}`, num0(mu / f), 0, Infinity, false, [[swRow + j, 1]]);
+    });
+  }
+  starts.push(indices.length);
+  const rowLower = new Float64Array(numRows);
+  const rowUpper = new Float64Array(numRows);
+  const rowBounds = (row: number, lo: number, hi: number) => {
+    rowLower[row] = lo;
+    rowUpper[row] = hi;
+  };
+  for (let i = 0; i < B; i++) rowBounds(i, 1, 1);
+  for (let j = 0; j < K; j++) rowBounds(B + j, -Infinity, 0);
+  if (p.totalMax !== undefined) rowBounds(totRow, -Infinity, p.totalMax);
+  if (switching) types.forEach((t, j) => rowBounds(swRow + j, t.current ?? 0, t.current ?? 0));
+  const n = columns.length;
+  const arrays: SplitArrays = {
+    numCols: n,
+    numRows,
+    colCost: Float64Array.from(cost),
+    colLower: Float64Array.from(lower),
+    colUpper: Float64Array.from(upper),
+    rowLower,
+    rowUpper,
+    matrix: { format: 'csc', numRows, numCols: n, starts: Int32Array.from(starts), indices: Int32Array.from(indices), values: Float64Array.from(values) },
+    integrality: Int32Array.from(integer),
+  };
+  return { built: { arrays, columns, model: 'split', names: types.map((t) => t.name), fraction: f, cells } };
+}
+
+const num0 = (v: number) => Number(num(v));
+
 /** Counts, cost and split from the solver's column values (absent columns read as 0). */
 export function readSolution(
-  built: BuiltModel,
+  built: Omit<BuiltModel, 'lp'>,
   costs: readonly number[],
   value: (col: string) => number,
 ): Pick<PlanSolution, 'counts' | 'cost' | 'split'> {
