@@ -8,9 +8,11 @@
  * cost), l20 only, l20 + a10 with the symmetric 10 % switching cost instead, with no mix hysteresis
  * (scale-down window only), with no hysteresis at all, with the rate from finished requests instead
  * of arrivals, with the split ignored (least load per profiled throughput), both fleets at 60 %
- * headroom, and both fleets with no cold start (what the ramps cost); the others wait 90 s per cold
- * start and plan with 80 % headroom. The monitor counts arrivals for the rate. One run per seed
- * (5 seeds, 3 with --quick). Rows and targets go into the optimizer report; the profiles, settings
+ * headroom, both fleets with no cold start (what the ramps cost), and both fleets planning for the
+ * rate now instead of the forecast one cold start ahead; the others wait 90 s per cold start, plan
+ * with 80 % headroom and for the forecast 90 s ahead (--optimizer.forecast-lead, the cold start).
+ * The monitor counts arrivals for the rate. One run per seed (5 seeds, 3 with --quick; `--seeds
+ * 11,12,13` runs those instead, to check figures on seeds nothing was tuned on). Rows and targets go into the optimizer report; the profiles, settings
  * and per-run figures into bench/results/optimizer-closed-loop[.quick].json.
  *
  * Run alone: `node scripts/bench.mjs optimizer/closed-loop-bench [-- --quick]`.
@@ -44,6 +46,9 @@ interface LoopCase {
   readonly coldStartMs?: number;
 }
 
+/** Planning for the rate now: no forecast. */
+const NO_FORECAST: Partial<PlannerSettings> = { forecastLeadMs: 0 };
+
 /** Mix hysteresis: each GPU added above the plan in force costs one cheapest GPU; a new mix must be 10 % cheaper. */
 export const LOOP_HYSTERESIS: Partial<PlannerSettings> = { switchingCostPercent: 0, addCostPercent: 100, planGatePercent: 10 };
 export const LOOP_LOW_HEADROOM = 0.6;
@@ -58,8 +63,11 @@ export const LOOP_CASES: readonly LoopCase[] = [
   { name: 'l20+a10 least-load routing', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS }, routing: 'least-load' },
   { name: 'l20+a10 headroom 60 %', gpus: ['l20', 'a10'], settings: { headroom: LOOP_LOW_HEADROOM, ...LOOP_HYSTERESIS } },
   { name: 'l20 only headroom 60 %', gpus: ['l20'], settings: { headroom: LOOP_LOW_HEADROOM, ...LOOP_HYSTERESIS } },
+  // The forecast lead defaults to the cold start: 0 here.
   { name: 'l20+a10 no cold start', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS }, coldStartMs: 0 },
   { name: 'l20 only no cold start', gpus: ['l20'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS }, coldStartMs: 0 },
+  { name: 'l20+a10 no forecast', gpus: ['l20', 'a10'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS, ...NO_FORECAST } },
+  { name: 'l20 only no forecast', gpus: ['l20'], settings: { headroom: LOOP_HEADROOM, ...LOOP_HYSTERESIS, ...NO_FORECAST } },
 ];
 
 export interface ClosedLoopPart {
@@ -82,7 +90,16 @@ function loopProfiles(shipped: boolean): { profiles: Record<string, ServingProfi
   };
 }
 
-const QUICK_CASES = new Set(['l20+a10', 'l20 only', 'l20+a10 no mix hysteresis']);
+const QUICK_CASES = new Set(['l20+a10', 'l20 only', 'l20+a10 no mix hysteresis', 'l20+a10 no forecast', 'l20 only no forecast']);
+
+/** `--seeds 11,12,13`: the seeds to run (default 1 … runs). */
+function loopSeeds(args: BenchArgs, argv: readonly string[]): number[] {
+  const k = argv.indexOf('--seeds');
+  if (k < 0) return Array.from({ length: args.runs }, (_, i) => i + 1);
+  const seeds = (argv[k + 1] ?? '').split(',').map(Number);
+  if (seeds.length === 0 || seeds.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--seeds: expected a comma-separated list of positive integers, got ${argv[k + 1] ?? 'nothing'}`);
+  return seeds;
+}
 
 export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = process.argv.slice(2)): Promise<ClosedLoopPart> {
   const { profiles, source } = loopProfiles(argv.includes('--shipped-profiles'));
@@ -94,8 +111,9 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
   // --quick runs only the cases the targets compare (the mix, l20 only, the mix without its hysteresis).
   const cases = args.quick ? LOOP_CASES.filter((c) => QUICK_CASES.has(c.name)) : LOOP_CASES;
   const runs = new Map<string, ClosedLoopResult[]>(cases.map((c) => [c.name, []]));
+  const seeds = loopSeeds(args, argv);
   try {
-    for (let seed = 1; seed <= args.runs; seed++) {
+    for (const seed of seeds) {
       const trace = loopTrace({ seed, durationMs, warmupMs });
       for (const c of cases) {
         const t0 = performance.now();
@@ -141,10 +159,28 @@ export async function closedLoopPart(args: BenchArgs, argv: readonly string[] = 
     target('closed loop: l20 + a10 requests within the SLO (%)', 'min', 99, median(of(main, (r) => 100 * r.attainment))),
     target('closed loop: scale events with the mix hysteresis (add cost + plan gate) minus without (fewer: ≤ -1)', 'max', -1, fewer),
   ];
+  const pct = (name: string) => median(of(name, (r) => 100 * r.attainment));
+  const cost = (name: string) => median(of(name, (r) => r.cost));
+  const events = (name: string) => median(of(name, (r) => r.scaleEvents));
+  // Forecast on (the default) against off, per fleet: medians of the seeds.
+  const forecast = Object.fromEntries(
+    [['l20+a10', 'l20+a10 no forecast'], ['l20 only', 'l20 only no forecast']].map(([on, off]) => [
+      on as string,
+      { on: { withinSloPct: pct(on as string), cost: cost(on as string), scaleEvents: events(on as string) }, off: { withinSloPct: pct(off as string), cost: cost(off as string), scaleEvents: events(off as string) } },
+    ]),
+  );
+  console.log('  closed loop, forecast one cold start ahead on / off (medians):');
+  for (const [fleet, v] of Object.entries(forecast)) {
+    console.log(
+      `    ${fleet.padEnd(9)} within SLO ${v.on.withinSloPct.toFixed(1)} / ${v.off.withinSloPct.toFixed(1)} %  cost $${v.on.cost.toFixed(2)} / $${v.off.cost.toFixed(2)}  scale events ${v.on.scaleEvents} / ${v.off.scaleEvents}`,
+    );
+  }
   const detail = {
     profiles: { source, l20: profileJson(profiles.l20 as ServingProfile), a10: profileJson(profiles.a10 as ServingProfile) },
-    trace: { durationMs, warmupMs, seeds: args.runs },
+    trace: { durationMs, warmupMs, seeds },
     coldStartMs: LOOP_COLD_START_MS,
+    forecastLeadMs: LOOP_COLD_START_MS,
+    forecast,
     cases,
     runs: Object.fromEntries([...runs].map(([name, rs]) => [name, rs.map(({ timeline, ...r }) => ({ ...r, timeline: process.env.LOOP_FULL_TIMELINE ? timeline : timeline.filter((_, i) => i % 6 === 0) }))])),
   };

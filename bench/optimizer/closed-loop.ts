@@ -9,7 +9,9 @@
  *   `rateFrom: 'completions'` feeds finishes only (the rate then sees no more than the fleet serves).
  * - Plan: the real planner (Planner: split model on HiGHS, switching cost, scale-up at once,
  *   scale-down after its window) ticked every `intervalMs` of simulated time; each tick waits for
- *   its solve, so the clock stands still while HiGHS works.
+ *   its solve, so the clock stands still while HiGHS works. It plans for the monitor's forecast one
+ *   cold start ahead (forecastLeadMs, default = coldStartMs; 0 = the rate now), as the coordinator
+ *   does with --optimizer.forecast-lead.
  * - Replicas follow the planner's replicas in force. A new replica costs from its launch and serves
  *   after `coldStartMs`. Going down, replicas still starting are cancelled first (newest first),
  *   then the ready ones with the fewest requests in flight stop taking requests and drain: billed
@@ -61,6 +63,9 @@ export interface ClosedLoopOptions {
   readonly rateFrom?: 'arrivals' | 'completions';
   /** Time after the last arrival by which every request must have finished (default 10 min). */
   readonly drainLimitMs?: number;
+  /** The load monitor's trend time constant and forecast growth cap (its defaults when absent). */
+  readonly trendMs?: number;
+  readonly maxGrowth?: number;
 }
 
 export interface ClosedLoopResult {
@@ -127,7 +132,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   const reqs = trace.requests;
   const n = reqs.length;
   const coldStartMs = o.coldStartMs ?? 90_000;
-  const settings: PlannerSettings = { ...DEFAULT_SETTINGS, ...o.settings };
+  const settings: PlannerSettings = { ...DEFAULT_SETTINGS, forecastLeadMs: coldStartMs, ...o.settings };
   const grid = (profiles[0] as ServingProfile).grid;
   const windowStart = trace.warmupMs;
   const windowEnd = trace.warmupMs + trace.durationMs;
@@ -135,7 +140,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   for (const p of profiles) if (o.engines[p.gpu] === undefined) throw new Error(`closed loop: no engine model for GPU type ${p.gpu}`);
 
   let now = 0;
-  const monitor = new DecayedLoadMonitor();
+  const monitor = new DecayedLoadMonitor({ ...(o.trendMs !== undefined && { trendMs: o.trendMs }), ...(o.maxGrowth !== undefined && { maxGrowth: o.maxGrowth }) });
   const planner = new Planner({ settings, load: monitor, solve: o.solve, now: () => now });
   planner.setProfiles(LOOP_MODEL, profiles.map((profile) => ({ profile, warnings: [], source: 'closed loop' })));
 

@@ -234,6 +234,10 @@ export const ConfigSchema = Type.Object(
             'The gateway follows the plan\'s split: a request of a planned model goes to a GPU type with the plan\'s share for its shape (prompt tokens × max_tokens, else the mean output), then the routing policy picks among that type\'s engines; all engines when none of the type is routable. false = the policy alone.',
         }),
         scaleDownWindow: Duration(120_000, 0, 86_400_000, { description: 'A deployment scales down only after the lower count has been asked for this long; scale-up is at once.' }),
+        forecastLead: Duration(90_000, 0, 3_600_000, {
+          description:
+            'Plan for the load expected this far ahead — set it to a replica\'s cold start (pull, load, warm-up): the rate planned for is the larger of the rate now and its trend (fitted to about the last minute of arrivals) projected this far, so GPUs asked for on a ramp are ready when the load arrives. Never below the rate now: a falling trend does not scale down early. 0 = plan for the rate now.',
+        }),
         timeLimit: Duration(5000, 100, 600_000, { description: 'Longest one solve may run; past it the best plan found stands, or the previous plan stays.' }),
         aibrixCompat: Bool(false, {
           description: 'Serve vllm:deployment_replicas in 1/100 GPU units, as AIBrix\'s optimizer does (for an AIBrix PodAutoscaler with targetValue "100"); off = whole replicas.',
@@ -254,6 +258,24 @@ export const ConfigSchema = Type.Object(
         }),
       },
       'The GPU optimizer: cheapest GPU mix per model from profiles and live load, served to autoscalers.',
+    ),
+    orchestrator: Section(
+      {
+        enabled: Bool(false, {
+          description:
+            'Reconcile ModelFleets (brixlet.io/v1alpha1) into KubeRay RayClusters or LeaderWorkerSets through the Kubernetes API: rollouts, scaling, repairs, GPU-health-aware placement; GET /v1/orchestrator/fleets on the control port.',
+        }),
+        namespace: Str('', { description: 'Namespace whose ModelFleets are reconciled; empty = --kube.namespace, else the kubeconfig or pod namespace.' }),
+        leaderElection: Enum(['auto', 'on', 'off'] as const, 'auto', {
+          description:
+            'Only the coordinator holding the Lease brixlet-orchestrator (in the orchestrator namespace) reconciles: auto = on when running in a cluster (KUBERNETES_SERVICE_HOST set); off = this coordinator always reconciles (one coordinator only).',
+        }),
+        resync: Duration(60_000, 1000, 86_400_000, { description: 'Every fleet is reconciled this often even without events (informers deliver changes at once).' }),
+        probeInterval: Duration(10_000, 500, 3_600_000, {
+          description: 'How often a fleet\'s replicas are probed (Ray dashboard alive nodes, engine /health) and the fleet reconciled while it has replicas.',
+        }),
+      },
+      'Multi-node orchestration: ModelFleets reconciled into RayClusters (ray) or LeaderWorkerSets (lws) by the leader coordinator.',
     ),
     accel: Section(
       {

@@ -21,6 +21,14 @@
  * forward (one pass over the cells) before the weights could overflow. Per model, a fine cell once
  * seen keeps one Map entry and two slots of a typed array: the number of entries is bounded by the
  * distinct shapes (≤ 2048²), never by the number of requests.
+ *
+ * Forecast (forecast()): the rate expected `lead` ahead, from a linear trend fitted by double
+ * exponential smoothing over a third time constant τ_f (default 30 s): with the decay kernels
+ * k₁(u) = e^(−u/τ_f) and k₂(u) = u·e^(−u/τ_f) over the age of the series, a rate λ − b·u seen u seconds
+ * back averages λ − b·m₁ under k₁ and λ − b·m₂ under k₂ (m₁, m₂ the kernels' mean ages: τ_f and 2τ_f
+ * once the series is older than a few τ_f), so b = (S₁ − S₂)/(m₂ − m₁) and λ = S₁ + b·m₁. Forward
+ * decay again: per series Σw and Σ(s − t₀)·w, two numbers per counted stream, O(1) per request. A
+ * steady rate forecasts itself; a ramp forecasts ahead by slope × lead.
  */
 import type { LoadMonitor, ModelLoad } from '../gateway/load-monitor.js';
 import type { GridLoad, ProfileGrid } from './types.js';
@@ -30,7 +38,26 @@ export interface DecayedLoadMonitorOptions {
   readonly shortMs?: number;
   /** Time constant of the long horizon in ms (default 240 s). */
   readonly longMs?: number;
+  /** Time constant of the forecast's trend fit in ms (default 30 s). */
+  readonly trendMs?: number;
+  /** A forecast is at most this multiple of the rate now (default FORECAST_MAX_GROWTH). */
+  readonly maxGrowth?: number;
 }
+
+/** The rate now and the rate expected some lead ahead (forecast()). */
+export interface RateForecast {
+  /** The planning rate now (max of the horizons), req/s. */
+  readonly rate: number;
+  /** The trend's rate now (lag-corrected level), req/s. */
+  readonly level: number;
+  /** The trend's slope, req/s per second (negative when falling). */
+  readonly slope: number;
+  /** level + slope × lead, clamped to [0, FORECAST_MAX_GROWTH × rate]; equal to `rate` when there is no trend yet. */
+  readonly forecast: number;
+}
+
+/** A forecast never exceeds this multiple of the current rate (a burst's noise is not a ramp). */
+export const FORECAST_MAX_GROWTH = 2;
 
 /** 0.1 log2 units per fine bucket: AIBrix's `meta_precision` 10. */
 export const FINE_PER_LOG2 = 10;
@@ -39,6 +66,8 @@ const FINE_SPAN = FINE_MAX + 1;
 /** Renormalise once a weight would pass e^RESCALE_AT (doubles hold e^709). */
 const RESCALE_AT = 40;
 const H = 2; // horizons: 0 = short, 1 = long
+/** The trend needs the series at least this many τ_f old (before that, m₂ − m₁ is too small to divide by). */
+const TREND_MIN_AGE_TAUS = 1;
 
 interface Series {
   requests: number;
@@ -56,6 +85,8 @@ interface Series {
   readonly totals: Float64Array;
   /** Per horizon: decayed arrivals (forward-decay weights); the rate once `arrivals` > 0. */
   readonly arrivedW: Float64Array;
+  /** Trend sums at τ_f: [Σw, Σ(s − t₀)w (s in seconds)] of arrivals, then of finished requests. */
+  readonly trend: Float64Array;
   arrivals: number;
   /** First arrival (ms). */
   arrivedFirstAt: number;
@@ -73,6 +104,10 @@ interface GridBounds {
 
 export class DecayedLoadMonitor implements LoadMonitor {
   private readonly tau: readonly [number, number];
+  private readonly trendTau: number;
+  private readonly maxGrowth: number;
+  /** The smallest time constant: the weights grow fastest under it. */
+  private readonly minTau: number;
   private readonly series = new Map<string, Series>();
   /** Forward-decay reference time (ms), shared by every model and horizon. */
   private t0: number | undefined;
@@ -80,15 +115,19 @@ export class DecayedLoadMonitor implements LoadMonitor {
   constructor(opts: DecayedLoadMonitorOptions = {}) {
     const short = opts.shortMs ?? 30_000;
     const long = opts.longMs ?? 240_000;
-    if (!(short > 0 && long > 0)) throw new RangeError('load monitor horizons must be positive');
+    const trend = opts.trendMs ?? 30_000;
+    if (!(short > 0 && long > 0 && trend > 0)) throw new RangeError('load monitor horizons must be positive');
     this.tau = [short, long];
+    this.trendTau = trend;
+    this.maxGrowth = opts.maxGrowth ?? FORECAST_MAX_GROWTH;
+    this.minTau = Math.min(short, long, trend);
   }
 
   record(model: string, inputTokens: number, outputTokens: number, atMs: number): void {
     const input = inputTokens > 0 ? inputTokens : 0;
     const output = outputTokens > 0 ? outputTokens : 0;
     if (this.t0 === undefined) this.t0 = atMs;
-    if ((atMs - this.t0) / this.tau[0] > RESCALE_AT) this.rescale(atMs);
+    if ((atMs - this.t0) / this.minTau > RESCALE_AT) this.rescale(atMs);
     let s = this.series.get(model);
     if (s === undefined) {
       s = this.emptySeries(model);
@@ -116,16 +155,60 @@ export class DecayedLoadMonitor implements LoadMonitor {
       s.totals[h * 3 + 1] = (s.totals[h * 3 + 1] as number) + w * input;
       s.totals[h * 3 + 2] = (s.totals[h * 3 + 2] as number) + w * output;
     }
+    this.addTrend(s, 2, atMs);
   }
 
   /** One request arriving (routed or queued) for `model` at atMs: from the first one on, the rate counts these. */
   arrived(model: string, atMs: number): void {
     if (this.t0 === undefined) this.t0 = atMs;
-    if ((atMs - this.t0) / this.tau[0] > RESCALE_AT) this.rescale(atMs);
+    if ((atMs - this.t0) / this.minTau > RESCALE_AT) this.rescale(atMs);
     const s = this.series.get(model) ?? this.emptySeries(model);
     s.arrivals++;
     if (atMs < s.arrivedFirstAt) s.arrivedFirstAt = atMs;
     for (let h = 0; h < H; h++) s.arrivedW[h] = (s.arrivedW[h] as number) + Math.exp((atMs - this.t0) / (this.tau[h] as number));
+    this.addTrend(s, 0, atMs);
+  }
+
+  /**
+   * The model's rate expected `leadMs` after nowMs: the trend fitted over τ_f (arrivals once the model
+   * has any, else finished requests) projected ahead. No trend before the series is τ_f old, with a
+   * non-finite input or a lead ≤ 0: the forecast is the rate now. O(1).
+   */
+  forecast(model: string, nowMs: number, leadMs: number): RateForecast {
+    const s = this.series.get(model);
+    if (s === undefined || !Number.isFinite(nowMs)) return { rate: 0, level: 0, slope: 0, forecast: 0 };
+    const rate = Math.max(this.rateOf(s, 0, nowMs), this.rateOf(s, 1, nowMs));
+    const flat = { rate, level: rate, slope: 0, forecast: rate };
+    const off = s.arrivals > 0 ? 0 : s.requests > 0 ? 2 : -1;
+    const from = off === 0 ? s.arrivedFirstAt : s.firstAt;
+    const tau = this.trendTau / 1000;
+    const age = (nowMs - from) / 1000;
+    if (off < 0 || this.t0 === undefined || !(age >= TREND_MIN_AGE_TAUS * tau)) return flat;
+    // Σk₁ = D·A and Σk₂ = D·((now − t₀)A − B), D = e^(−(now − t₀)/τ_f); each over its kernel's integral on [0, age].
+    const d = Math.exp(-(nowMs - this.t0) / this.trendTau);
+    const a = s.trend[off] as number;
+    const b = s.trend[off + 1] as number;
+    const x = age / tau;
+    const e = Math.exp(-x);
+    const i1 = tau * (1 - e);
+    const i2 = tau * tau * (1 - e * (1 + x));
+    const i3 = tau * tau * tau * (2 - e * (2 + 2 * x + x * x));
+    const s1 = (d * a) / i1;
+    const s2 = (d * (((nowMs - this.t0) / 1000) * a - b)) / i2;
+    const m1 = i2 / i1;
+    const m2 = i3 / i2;
+    const slope = (s1 - s2) / (m2 - m1);
+    const level = s1 + slope * m1;
+    const ahead = level + slope * (leadMs > 0 ? leadMs / 1000 : 0);
+    if (!Number.isFinite(slope) || !Number.isFinite(ahead)) return flat;
+    return { rate, level, slope, forecast: Math.min(Math.max(0, ahead), this.maxGrowth * rate) };
+  }
+
+  private addTrend(s: Series, off: number, atMs: number): void {
+    const t0 = this.t0 as number;
+    const w = Math.exp((atMs - t0) / this.trendTau);
+    s.trend[off] = (s.trend[off] as number) + w;
+    s.trend[off + 1] = (s.trend[off + 1] as number) + ((atMs - t0) / 1000) * w;
   }
 
   /**
@@ -250,6 +333,14 @@ export class DecayedLoadMonitor implements LoadMonitor {
         for (let k = 0; k < 3; k++) s.totals[h * 3 + k] = (s.totals[h * 3 + k] as number) * f;
         s.arrivedW[h] = (s.arrivedW[h] as number) * f;
       }
+      // Σ(s − t₀')w' = f·(Σ(s − t₀)w − Δ·Σw), Δ = t₀' − t₀ (seconds).
+      const f = Math.exp(-(to - t0) / this.trendTau);
+      const shift = (to - t0) / 1000;
+      for (const off of [0, 2]) {
+        const a = s.trend[off] as number;
+        s.trend[off] = a * f;
+        s.trend[off + 1] = ((s.trend[off + 1] as number) - shift * a) * f;
+      }
     }
     this.t0 = to;
   }
@@ -265,6 +356,7 @@ export class DecayedLoadMonitor implements LoadMonitor {
       keys: new Int32Array(16),
       totals: new Float64Array(3 * H),
       arrivedW: new Float64Array(H),
+      trend: new Float64Array(4),
       arrivals: 0,
       arrivedFirstAt: Infinity,
       clamped: 0,

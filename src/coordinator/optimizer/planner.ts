@@ -18,6 +18,7 @@
 import type { Disposable } from '../../common/lifecycle.js';
 import type { Logger } from '../../common/logger.js';
 import { capsFor, type OptimizerDeployment, type ResolvedDeployment, resolveDeployments } from './deployments.js';
+import type { RateForecast } from './load-monitor.js';
 import { cellName, checkGridsAgree } from './profiles.js';
 import { ask, type GateState, newGate, scaleDownAt, settle } from './scale-gate.js';
 import type { GridLoad, PlanModel, PlanProblem, PlanSolution, PlanStatus, PlanType, ProfileGrid, ServingProfile } from './types.js';
@@ -30,6 +31,8 @@ export interface LoadSource {
   rates(model: string, nowMs: number): [number, number];
   models(): string[];
   setGrid?(model: string, grid: ProfileGrid | undefined): void;
+  /** The rate expected leadMs ahead (forecastLeadMs); absent = no forecast. */
+  forecast?(model: string, nowMs: number, leadMs: number): RateForecast;
 }
 
 export interface PlannerSettings {
@@ -67,6 +70,12 @@ export interface PlannerSettings {
   readonly debounceMs?: number;
   /** Relative change of a model's rate that counts as a load change (default 0.2). */
   readonly loadChange?: number;
+  /**
+   * Plan for the load expected this far ahead (a replica's cold start): the rate planned for is the
+   * larger of the rate now and the monitor's forecast (its trend projected this far), never lower, so a
+   * falling trend does not scale down early. 0 or absent = the rate now.
+   */
+  readonly forecastLeadMs?: number;
 }
 
 export interface PlannerOptions {
@@ -115,6 +124,8 @@ export interface ModelResult {
   readonly at: number;
   readonly grid: ProfileGrid;
   readonly load: GridLoad;
+  /** With forecastLeadMs: the rate now, the trend's slope and the rate forecast; load.rate is the larger of the two rates. */
+  readonly forecast?: { readonly leadMs: number; readonly rateNow: number; readonly slope: number; readonly rate: number };
   /** Count per GPU type the solve asked for (the minimums when unloaded); empty when it gave none. */
   readonly target: Readonly<Record<string, number>>;
   readonly cost: number;
@@ -355,9 +366,14 @@ export class Planner implements Disposable {
       const profiles = this.profilesByModel.get(model) as Map<string, ProfileEntry>;
       const grid = (profiles.values().next().value as ProfileEntry).profile.grid;
       const mine = deps.filter((d) => d.model === model && d.unplanned === undefined);
-      const seen = this.opts.load.gridLoad(model, grid, at);
-      rates.set(model, seen.rate);
-      const base = { model, at, grid, load: seen, remapped: [] as string[], caps: Object.fromEntries(mine.map((d) => [d.gpu, caps[d.gpu]])) };
+      const now = this.opts.load.gridLoad(model, grid, at);
+      rates.set(model, now.rate);
+      // Plan ahead of a ramp: the forecast raises the rate (the shapes stay those seen); it never lowers it.
+      const lead = this.s.forecastLeadMs ?? 0;
+      const fc = lead > 0 && now.rate > 0 ? this.opts.load.forecast?.(model, at, lead) : undefined;
+      const seen = fc !== undefined && fc.forecast > now.rate ? { ...now, rate: fc.forecast } : now;
+      const forecast = fc === undefined ? undefined : { leadMs: lead, rateNow: now.rate, slope: fc.slope, rate: fc.forecast };
+      const base = { model, at, grid, load: seen, ...(forecast !== undefined && { forecast }), remapped: [] as string[], caps: Object.fromEntries(mine.map((d) => [d.gpu, caps[d.gpu]])) };
       if (mine.length === 0) {
         results.set(model, { ...base, status: 'no-deployment', target: {}, cost: 0, solveMs: 0, split: [], binding: [], message: `no deployment runs model ${model} on a profiled GPU type` });
         continue;

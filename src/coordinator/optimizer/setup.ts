@@ -51,6 +51,7 @@ export function plannerSettings(o: DeepReadonly<Config['optimizer']>, namespace:
     switchingCostPercent: o.switchingCost,
     addCostPercent: o.addCost,
     planGatePercent: o.planGate,
+    forecastLeadMs: o.forecastLead,
     available: parseTypeCounts(o.available, '--optimizer.available'),
     minimums: parseTypeCounts(o.min, '--optimizer.min'),
     namespace,

@@ -31,7 +31,18 @@ const SplitCell = Type.Object({ output: Type.Number(), input: Type.Number(), sha
 export const ModelPlanView = Type.Object({
   model: Type.String(),
   status: Type.String({ description: 'optimal, time-limit, infeasible, error, minimums (no load) or no-deployment.' }),
-  rate: Type.Number({ description: 'Requests/s planned for (max of the short and long horizons).' }),
+  rate: Type.Number({ description: 'Requests/s planned for: the max of the short and long horizons, or the forecast one lead ahead when higher (--optimizer.forecast-lead).' }),
+  forecast: Type.Optional(
+    Type.Object(
+      {
+        leadMs: Type.Number(),
+        rateNow: Type.Number({ description: 'Requests/s now (max of the horizons).' }),
+        slope: Type.Number({ description: 'The trend, requests/s per second.' }),
+        rate: Type.Number({ description: 'Requests/s forecast leadMs ahead (planned for when above rateNow).' }),
+      },
+      { description: 'With --optimizer.forecast-lead above 0.' },
+    ),
+  ),
   types: Counts,
   cost: Type.Number({ description: 'Σ cost × GPUs of the target (profile cost units).' }),
   solveMs: Type.Number(),
@@ -142,6 +153,7 @@ export function planView(planner: Planner): PlanView {
       model: r.model,
       status: r.status,
       rate: r.load.rate,
+      ...(r.forecast !== undefined && { forecast: { ...r.forecast } }),
       types: { ...r.target },
       cost: r.cost,
       solveMs: r.solveMs,
