@@ -36,6 +36,16 @@ describe('brixlet fleet render', () => {
     expect(r.stderr).toContain('get it with: kubectl get crd rayclusters.ray.io -o yaml > DIR/ray.io_rayclusters.yaml');
   });
 
+  it('names the directory when it holds no CRD of a kind (scanning every YAML file for one)', async () => {
+    const empty = join(dir, 'no-crds');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'other.yaml'), 'apiVersion: v1\nkind: ConfigMap\n');
+    const r = await cli(['fleet', 'render', '-f', example('llama-3.1-405b-lws.yaml'), '--crd-dir', empty]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`not validated (no LeaderWorkerSet CRD in ${empty}): LeaderWorkerSet serving/llama-405b-lws`);
+    expect(r.stderr).toContain(`kubectl get crd leaderworkersets.leaderworkerset.x-k8s.io -o yaml > ${join(empty, 'leaderworkerset.x-k8s.io_leaderworkersets.yaml')}`);
+  });
+
   it('renders several files at once, and prints JSON with --json', async () => {
     const r = await cli(['fleet', 'render', '-f', example('llama-3.1-405b-ray.yaml'), '-f', example('llama-3.1-405b-lws.yaml'), '--json']);
     expect(r.code).toBe(0);
