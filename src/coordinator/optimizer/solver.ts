@@ -244,6 +244,9 @@ export async function solveWith(runner: HighsRunner, problem: PlanProblem, opts:
  */
 export const WINDOW_SLACK = 0.001;
 
+/** Fewest GPU types for the count windows; fewer solve the whole model at once. */
+export const WINDOW_MIN_TYPES = 3;
+
 /**
  * The split model: HiGHS on the model's arrays (no LP text), in count windows (split-windows.ts).
  * Each type's count is held in the window whose Lagrangian bound is within a slack s of the base;
@@ -251,13 +254,15 @@ export const WINDOW_SLACK = 0.001;
  * plan costs at most base + s it is the optimum; otherwise a second solve in the windows for
  * s = its cost − base, which hold that plan, so that their optimum is the full model's. A first
  * solve with no plan widens s four-fold (three times, then the full model). The same optimum as
- * one solve of the full model, and a time-limit answer when the limit runs out.
+ * one solve of the full model, and a time-limit answer when the limit runs out. Below
+ * WINDOW_MIN_TYPES types, one solve of the whole model's arrays.
  */
 async function solveSplit(runner: HighsRunner, p: PlanProblem, opts: SolveOptions): Promise<PlanSolution> {
   const limit = p.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const pre = buildSplitArrays(p);
   if ('solution' in pre) return pre.solution;
-  const bounds = splitStrategy.mode === 'window' ? typeBounds(p) : undefined;
+  // With two types the windows save less than a second solve can cost (bench: 2 × 40, 2 × 160).
+  const bounds = splitStrategy.mode === 'window' && p.types.length >= WINDOW_MIN_TYPES ? typeBounds(p) : undefined;
   if (bounds === undefined) return solveBuilt(runner, p, pre.built, limit, opts);
   const t0 = performance.now();
   let spent = 0;
