@@ -66,7 +66,7 @@ export interface LeaderElectionOptions {
 }
 
 export interface LeaderElection {
-  /** Leading and still inside the renew deadline, by the clock, not only by the last timer. */
+  /** Leading and still inside the renew deadline, by the clock, not only by the timer (a leader past it steps down here). */
   isLeader(): boolean;
   /** The holder last seen (this candidate's identity while leading). */
   leader(): string | undefined;
@@ -242,7 +242,14 @@ export function startLeaderElection(opts: LeaderElectionOptions): LeaderElection
     };
   }
 
+  /** The deadline timer may fire late on a stalled event loop: every look at the clock enforces it too. */
+  function checkDeadline(): boolean {
+    if (leading && now() >= deadlineAt) stepDown(`no successful renew within ${renewDeadlineMs} ms`);
+    return leading;
+  }
+
   async function attempt(id: number): Promise<void> {
+    checkDeadline();
     const current = (): boolean => id === attemptId && !stopped;
     let lease = leading ? own : undefined;
     if (!lease) {
@@ -322,7 +329,7 @@ export function startLeaderElection(opts: LeaderElectionOptions): LeaderElection
   })();
 
   return {
-    isLeader: () => leading && now() < deadlineAt,
+    isLeader: checkDeadline,
     leader: () => holder,
     async stop(stopOpts = {}) {
       if (stopped) return;

@@ -1,4 +1,4 @@
-// Leader election against the fake API server, on the real clock with short durations (1 s lease,
+// Leader election against the fake API server, on the real clock with short durations (2 s lease,
 // 600 ms renew deadline, 100 ms retry). Nothing here asserts how long anything took: waits only
 // catch hangs, and the safety check is that the "acting" intervals of the candidates never overlap.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,7 +41,9 @@ function candidate(id: string, extra: Partial<LeaderElectionOptions> = {}): Cand
     kube: client,
     name: 'brixlet-coordinator',
     identity: id,
-    leaseDurationSeconds: 1,
+    // 1.4 s between the renew deadline and expiry, so a loaded machine's late timers cannot make
+    // a step-down look later than a takeover.
+    leaseDurationSeconds: 2,
     renewDeadlineMs: 600,
     retryPeriodMs: 100,
     log: silentLog,
@@ -81,7 +83,7 @@ describe('leader election through a Lease', () => {
     await expect.poll(() => Number(lease()?.metadata?.resourceVersion ?? 0)).toBeGreaterThan(6);
     expect(leaders()).toEqual([leader]);
     const spec = lease()?.spec;
-    expect(spec).toMatchObject({ holderIdentity: leader, leaseDurationSeconds: 1, leaseTransitions: 0 });
+    expect(spec).toMatchObject({ holderIdentity: leader, leaseDurationSeconds: 2, leaseTransitions: 0 });
     expect(spec?.renewTime).toMatch(MICRO);
     expect(spec?.acquireTime).toMatch(MICRO);
     expect(Date.parse(spec?.renewTime ?? '')).toBeGreaterThan(Date.parse(spec?.acquireTime ?? ''));
