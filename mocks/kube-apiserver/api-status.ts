@@ -18,10 +18,20 @@ export type StatusReason =
   | 'InternalError'
   | 'ServiceUnavailable';
 
+/** One field's problem in a 422 `Invalid` Status (`details.causes`). */
+export interface StatusCause {
+  /** FieldValueInvalid, FieldValueRequired, FieldValueNotSupported, … */
+  readonly reason: string;
+  readonly message: string;
+  /** `spec.env[0].name`; `<nil>` for the object itself. */
+  readonly field: string;
+}
+
 export interface StatusDetails {
   readonly name?: string;
   readonly group?: string;
   readonly kind?: string;
+  readonly causes?: readonly StatusCause[];
 }
 
 /** Thrown inside the fake server; the request handler turns it into a Status response. */

@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { CelEngine } from './cel-rules.js';
+import { createCustomResourceValidator } from './crd-validation.js';
 import { attachCrdController, CRD_DEFINITION, CRD_ID, installCrd, uninstallCrd, validateCrdWrite } from './crds.js';
 import { handleRequest, type HandlerContext, type InjectedFailure, type RecordedRequest, type ReviewedUser } from './request-handler.js';
 import { ResourceStore, type ResourceDefinition, type StoredObject } from './resource-store.js';
@@ -31,6 +33,14 @@ export interface FakeApiServerOptions {
   readonly historyLimit?: number;
   /** How a too-old watch is refused: an ERROR event in a 200 stream (the real server) or a 410 response. */
   readonly expiredWatch?: 'event' | 'http';
+  /**
+   * Validate custom resources of installed CRDs on every API write (create, update, patch, status,
+   * scale) against the served version's schema, answering 422 Invalid with a cause per field.
+   * Default false: schemas are stored, never enforced.
+   */
+  readonly validateCustomResources?: boolean;
+  /** With validateCustomResources, also evaluate the CRDs' x-kubernetes-validations rules with this CEL engine. */
+  readonly cel?: CelEngine;
 }
 
 export interface FakeApiServer {
@@ -84,7 +94,16 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   store.setValidator(CRD_ID, validateCrdWrite);
   const detachCrds = attachCrdController(store);
   const watches: WatchRegistry = new Set();
-  const ctx: HandlerContext = { store, reviews: new Map(), token, watches, failures: [], requests: [], expiredWatch: options.expiredWatch ?? 'event' };
+  const ctx: HandlerContext = {
+    store,
+    reviews: new Map(),
+    token,
+    watches,
+    failures: [],
+    requests: [],
+    expiredWatch: options.expiredWatch ?? 'event',
+    ...(options.validateCustomResources ? { validate: createCustomResourceValidator(store, options.cel) } : {}),
+  };
   const server: Server = createServer({ cert, key }, (req, res) => void handleRequest(ctx, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,5 +5,7 @@ export type { InjectedFailure, RecordedRequest, ReviewedUser } from './request-h
 export { createSelfSignedCert, type SelfSignedCert } from './self-signed-cert.js';
 export { CRD_DEFINITION, CRD_ID, definitionFromCrd } from './crds.js';
 export { applyJsonPatch, applyMergePatch } from './patch.js';
-export { ApiStatusError, statusObject, type StatusReason } from './api-status.js';
+export { ApiStatusError, statusObject, type StatusCause, type StatusReason } from './api-status.js';
+export { celRulesOf, compileCelRules, type CelEngine, type CelFailure, type CelRuleSpec, type CompiledCel } from './cel-rules.js';
+export { createCustomResourceValidator, type FieldValidation, type ObjectCheck } from './crd-validation.js';
 export { parseFieldSelector, parseLabelSelector } from './selectors.js';

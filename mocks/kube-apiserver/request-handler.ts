@@ -7,9 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { ApiStatusError, statusObject, type StatusReason } from './api-status.js';
+import type { FieldValidation, ObjectCheck } from './crd-validation.js';
 import { discoveryDocument } from './discovery.js';
 import { applyJsonPatch, applyMergePatch } from './patch.js';
-import { groupVersion, type ResourceStore, type StoredObject } from './resource-store.js';
+import { groupVersion, type ResourceDefinition, type ResourceStore, type StoredObject } from './resource-store.js';
 import { parseRoute, type ResourceRoute } from './routes.js';
 import { parseScale, toScale } from './scale.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -60,6 +61,8 @@ export interface HandlerContext {
   readonly failures: InjectedFailure[];
   readonly requests: RecordedRequest[];
   readonly expiredWatch: 'event' | 'http';
+  /** With validateCustomResources: the check of one write of a CRD-backed kind (undefined: not validated). */
+  readonly validate?: (def: ResourceDefinition, fieldValidation: FieldValidation, warn: (text: string) => void) => ObjectCheck | undefined;
 }
 
 const BODY_LIMIT = 3 * 1024 * 1024; // the real server's request size limit
@@ -130,6 +133,15 @@ async function serveResource(ctx: HandlerContext, route: ResourceRoute, req: Inc
   if (subresource && !((subresource === 'status' && def.status) || (subresource === 'scale' && def.scale))) {
     throw new ApiStatusError(404, 'NotFound', 'the server could not find the requested resource');
   }
+  const warnings: string[] = [];
+  const fieldValidation = (['Strict', 'Warn', 'Ignore'] as const).find((v) => v === params.get('fieldValidation')) ?? 'Warn';
+  const check =
+    method === 'POST' || method === 'PUT' || method === 'PATCH'
+      ? ctx.validate?.(def, fieldValidation, (text) => {
+          warnings.push(`299 - ${JSON.stringify(text)}`);
+          res.setHeader('Warning', warnings);
+        })
+      : undefined;
   if (name === undefined) {
     if (method === 'GET') {
       const label = parseLabelSelector(params.get('labelSelector'));
@@ -145,7 +157,7 @@ async function serveResource(ctx: HandlerContext, route: ResourceRoute, req: Inc
       return;
     }
     if (method === 'POST' && (namespace !== undefined || !def.namespaced)) {
-      send(res, 201, store.create(id, namespace, parseJson(await readBody(req))));
+      send(res, 201, store.create(id, namespace, parseJson(await readBody(req)), check));
       return;
     }
     throw new ApiStatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
@@ -163,8 +175,8 @@ async function serveResource(ctx: HandlerContext, route: ResourceRoute, req: Inc
     case 'PUT': {
       const body = parseJson(await readBody(req));
       if (subresource === 'scale' && def.scale) {
-        send(res, 200, toScale(store.update(id, namespace, name, parseScale(current(), body, def.scale)), def.scale));
-      } else send(res, 200, store.update(id, namespace, name, body, part));
+        send(res, 200, toScale(store.update(id, namespace, name, parseScale(current(), body, def.scale), 'main', check), def.scale));
+      } else send(res, 200, store.update(id, namespace, name, body, part, check));
       return;
     }
     case 'PATCH': {
@@ -174,17 +186,17 @@ async function serveResource(ctx: HandlerContext, route: ResourceRoute, req: Inc
       if (type === 'application/apply-patch+yaml') {
         if (!params.get('fieldManager')) throw new ApiStatusError(422, 'Invalid', 'fieldManager is required for apply requests');
         if (!store.get(id, namespace, name)) {
-          send(res, 201, store.create(id, namespace, { ...(parseYaml(body) as StoredObject) }));
+          send(res, 201, store.create(id, namespace, { ...(parseYaml(body) as StoredObject) }, check));
           return;
         }
       }
       if (subresource === 'scale' && def.scale) {
         const existing = current();
         const patched = applyPatch(toScale(existing, def.scale) as StoredObject, body, type, route);
-        send(res, 200, toScale(store.update(id, namespace, name, parseScale(existing, patched, def.scale)), def.scale));
+        send(res, 200, toScale(store.update(id, namespace, name, parseScale(existing, patched, def.scale), 'main', check), def.scale));
         return;
       }
-      send(res, 200, store.update(id, namespace, name, applyPatch(current(), body, type, route), part));
+      send(res, 200, store.update(id, namespace, name, applyPatch(current(), body, type, route), part, check));
       return;
     }
     case 'DELETE': {

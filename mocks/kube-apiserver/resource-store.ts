@@ -149,8 +149,11 @@ export class ResourceStore {
     return out;
   }
 
-  /** Creates an object the way POST does (generateName, uid, timestamps; status dropped when it is a subresource). */
-  create(id: string, namespace: string | undefined, body: StoredObject): StoredObject {
+  /**
+   * Creates an object the way POST does (generateName, uid, timestamps; status dropped when it is
+   * a subresource). `check` sees the object about to be stored (API writes pass the CRD validation).
+   */
+  create(id: string, namespace: string | undefined, body: StoredObject, check?: (next: StoredObject, old: undefined) => void): StoredObject {
     const def = this.definition(id);
     const obj = structuredClone(body);
     obj.metadata = { ...(obj.metadata ?? {}) };
@@ -179,15 +182,17 @@ export class ResourceStore {
     delete meta.resourceVersion;
     if (def.status) delete obj.status;
     this.validators.get(id)?.(obj);
+    check?.(obj, undefined);
     return this.commit(id, 'ADDED', obj);
   }
 
   /**
    * Replaces an object as PUT does. `part` 'main' keeps the stored status when status is a
    * subresource; 'status' takes only the status from `body`. A resourceVersion in the body must
-   * match the stored one (409 otherwise); none means an unconditional update.
+   * match the stored one (409 otherwise); none means an unconditional update. `check` sees the
+   * object about to be stored and the stored one (either part).
    */
-  update(id: string, namespace: string | undefined, name: string, body: StoredObject, part: 'main' | 'status' = 'main'): StoredObject {
+  update(id: string, namespace: string | undefined, name: string, body: StoredObject, part: 'main' | 'status' = 'main', check?: (next: StoredObject, old: StoredObject) => void): StoredObject {
     const def = this.definition(id);
     const existing = this.bucket(id).get(key(namespace, name));
     if (!existing) throw this.notFound(def, name);
@@ -217,6 +222,7 @@ export class ResourceStore {
       if (specOf(next) !== specOf(existing)) next.metadata.generation = (existing.metadata.generation ?? 0) + 1;
       this.validators.get(id)?.(next);
     }
+    check?.(next, structuredClone(existing));
     if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) return this.commit(id, 'DELETED', next, existing);
     return this.commit(id, 'MODIFIED', next, existing);
   }

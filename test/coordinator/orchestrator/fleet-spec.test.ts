@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { isBrixletError } from '../../../src/common/errors.js';
 import { FLEET_CEL_RULES } from '../../../src/coordinator/orchestrator/fleet-rules.js';
 import { defaultServedName, FLEET_DEFAULTS, fleetDefaults, fleetProblems, validateFleet } from '../../../src/coordinator/orchestrator/fleet-spec.js';
+import { compileCelRules, celRulesOf } from '../../../mocks/kube-apiserver/cel-rules.js';
 import { compileCrd } from '../../../src/kube/crd-schema.js';
 import { crdStructuralProblems } from '../../../src/kube/crd-structural.js';
+import { celJsEngine, crdCelFailures, crdVersionSchema } from '../../helpers/cel-engine.js';
 import { repoRoot } from '../../helpers/repo.js';
 import { fleet, fleetCrdDoc, fleetCrdYaml, without } from './fleet-fixtures.js';
 
@@ -247,6 +249,20 @@ describe('the ModelFleet CRD', () => {
     if (expected.cel !== undefined) expect(FLEET_CEL_RULES.some((r) => r.at === expected.cel)).toBe(true);
     const valid = expected.schema && expected.cel === undefined;
     expect(fleetProblems(obj).length === 0, fleetProblems(obj).join('\n')).toBe(valid);
+    // The CRD's CEL rules, evaluated for real: where the schema holds (the API server evaluates CEL
+    // only then), exactly the expected rule fails, with the message fleet-rules.ts lists for it.
+    if (expected.schema) {
+      const failures = crdCelFailures(fleetCrdYaml(), obj);
+      expect(failures.map((f) => f.at)).toEqual(expected.cel === undefined ? [] : [expected.cel]);
+      for (const f of failures) expect(FLEET_CEL_RULES.find((r) => r.at === f.at && r.rule === f.rule)?.message).toBe(f.message);
+      expect(schemaProblems.length === 0 && failures.length === 0).toBe(valid);
+    }
+  });
+
+  it('has CEL rules that all compile with self typed by their schema node, as the API server requires', () => {
+    const schema = crdVersionSchema(fleetCrdYaml());
+    expect(celRulesOf(schema)).toHaveLength(FLEET_CEL_RULES.length);
+    expect(() => compileCelRules(schema, celJsEngine)).not.toThrow();
   });
 });
 
