@@ -259,6 +259,24 @@ export const ConfigSchema = Type.Object(
       },
       'The GPU optimizer: cheapest GPU mix per model from profiles and live load, served to autoscalers.',
     ),
+    orchestrator: Section(
+      {
+        enabled: Bool(false, {
+          description:
+            'Reconcile ModelFleets (brixlet.io/v1alpha1) into KubeRay RayClusters or LeaderWorkerSets through the Kubernetes API: rollouts, scaling, repairs, GPU-health-aware placement; GET /v1/orchestrator/fleets on the control port.',
+        }),
+        namespace: Str('', { description: 'Namespace whose ModelFleets are reconciled; empty = --kube.namespace, else the kubeconfig or pod namespace.' }),
+        leaderElection: Enum(['auto', 'on', 'off'] as const, 'auto', {
+          description:
+            'Only the coordinator holding the Lease brixlet-orchestrator (in the orchestrator namespace) reconciles: auto = on when running in a cluster (KUBERNETES_SERVICE_HOST set); off = this coordinator always reconciles (one coordinator only).',
+        }),
+        resync: Duration(60_000, 1000, 86_400_000, { description: 'Every fleet is reconciled this often even without events (informers deliver changes at once).' }),
+        probeInterval: Duration(10_000, 500, 3_600_000, {
+          description: 'How often a fleet\'s replicas are probed (Ray dashboard alive nodes, engine /health) and the fleet reconciled while it has replicas.',
+        }),
+      },
+      'Multi-node orchestration: ModelFleets reconciled into RayClusters (ray) or LeaderWorkerSets (lws) by the leader coordinator.',
+    ),
     accel: Section(
       {
         backend: Str('auto', {

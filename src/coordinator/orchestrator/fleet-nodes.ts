@@ -1,0 +1,39 @@
+/**
+ * The orchestrator's view of the nodes, from the agents' reports in the registry: the most GPUs a
+ * reporting node has (a fleet asking for more per node can never be placed) and the nodes new
+ * replicas stay off (an agent reports an unhealthy GPU there, or stopped reporting). Changes that
+ * alter either are passed on; KV and load numbers in reports are not.
+ */
+import type { Registry } from '../registry/registry.js';
+import type { FleetNodeSource } from './reconciler.js';
+
+export function registryNodeSource(registry: Registry): FleetNodeSource {
+  const maxGpusPerNode = (): number | undefined => {
+    let max: number | undefined;
+    for (const n of registry.listNodes()) {
+      if (n.state === 'stale') continue;
+      const count = n.accelerators?.length ?? 0;
+      if (count > 0) max = Math.max(max ?? 0, count);
+    }
+    return max;
+  };
+  const avoidNodes = (): string[] =>
+    registry
+      .listNodes()
+      .filter((n) => n.state === 'stale' || n.unhealthyGpus > 0)
+      .map((n) => n.name);
+  const shape = (): string => JSON.stringify([maxGpusPerNode(), avoidNodes()]);
+  return {
+    maxGpusPerNode,
+    avoidNodes,
+    onChange(fn) {
+      let last = shape();
+      return registry.onChange(() => {
+        const now = shape();
+        if (now === last) return;
+        last = now;
+        fn();
+      });
+    },
+  };
+}
