@@ -29,7 +29,7 @@ describe('config fields', () => {
 
   it('lists sections with descriptions', () => {
     const sections = configSections(ConfigSchema).map((s) => s.name);
-    expect(sections).toEqual(['log', 'agent', 'gateway', 'control', 'optimizer', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'kube', 'shutdown']);
+    expect(sections).toEqual(['log', 'agent', 'gateway', 'control', 'optimizer', 'orchestrator', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'kube', 'shutdown']);
   });
 
   it('refuses a leaf not built with the helpers, so flags cannot silently go missing', () => {
