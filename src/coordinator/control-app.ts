@@ -13,6 +13,7 @@ import { registerEngineRoutes } from './engines/routes.js';
 import type { ControlAuth } from './registry/control-auth.js';
 import type { EngineSetView } from './engines/types.js';
 import { type OptimizerRouteDeps, registerOptimizerRoutes } from './optimizer/routes.js';
+import { type OrchestratorRouteDeps, registerOrchestratorRoutes } from './orchestrator/routes.js';
 import type { PoolMembership } from './registry/pool-membership.js';
 import type { Registry } from './registry/registry.js';
 import { registerRingRoutes } from './registry/ring-routes.js';
@@ -33,6 +34,8 @@ export interface ControlAppDeps {
   readonly engines?: EngineSetView;
   /** The GPU optimizer's routes (plan, explain, profiles, /metrics/:namespace/:deployment), when it runs. */
   readonly optimizer?: Omit<OptimizerRouteDeps, 'auth'>;
+  /** The orchestrator's fleets view (GET /v1/orchestrator/fleets), when --orchestrator.enabled. */
+  readonly orchestrator?: OrchestratorRouteDeps;
 }
 
 export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServer> {
@@ -50,6 +53,7 @@ export async function buildControlApp(deps: ControlAppDeps): Promise<BrixletServ
   if (membership !== undefined) registerRingRoutes(app, { membership, ...(auth !== undefined && { auth }) });
   if (deps.engines !== undefined) registerEngineRoutes(app, deps.engines);
   if (deps.optimizer !== undefined) await registerOptimizerRoutes(app, { ...deps.optimizer, ...(auth !== undefined && { auth }) });
+  if (deps.orchestrator !== undefined) registerOrchestratorRoutes(app, deps.orchestrator);
   registerRegistryMetrics(deps.metrics, deps.registry, deps.auth?.enabled === true);
   return app;
 }

@@ -16,6 +16,7 @@ import { BrixletError } from '../common/errors.js';
 import { readReportToken } from '../common/node-report.js';
 import { Readiness } from '../common/readiness.js';
 import type { KubeClient } from '../kube/kube-client.js';
+import type { RunningOrchestrator } from './orchestrator/setup.js';
 import { buildControlApp } from './control-app.js';
 import { createEngineSet, type EngineSet } from './engines/engine-set.js';
 import { registryNodeView } from './engines/node-view.js';
@@ -106,7 +107,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   const registry = rt.store.add(new Registry({ staleAfter: c.staleAfter, maxHeartbeatMs: c.maxHeartbeat, log }));
   let kube = extras.kube;
   // The Kubernetes client is loaded only when used: it costs ~80 MiB of RSS (test/cli/startup-imports).
-  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions || c.auth === 'kubernetes' || rt.config.optimizer.scale || rt.config.optimizer.deploymentSelector !== '')) {
+  if (kube === undefined && (g.engineSelector !== '' || c.nodeConditions || c.auth === 'kubernetes' || rt.config.optimizer.scale || rt.config.optimizer.deploymentSelector !== '' || rt.config.orchestrator.enabled)) {
     const { createKubeClient } = await import('../kube/kube-client.js');
     kube = rt.store.add(createKubeClient({ kubeconfig: k.kubeconfig || undefined, ...(k.namespace !== '' && { namespace: k.namespace }), log }));
   }
@@ -162,6 +163,13 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
   if (optimizer !== undefined) rt.store.add(optimizer);
   // The router follows the plan's split of request shapes over GPU types before its policy.
   if (optimizer?.split !== undefined) router.setCandidateFilter(optimizer.split);
+  // ModelFleets reconciled (by the Lease holder); loaded only when enabled, like the Kubernetes client.
+  let orchestrator: RunningOrchestrator | undefined;
+  if (rt.config.orchestrator.enabled && kube !== undefined) {
+    const { createOrchestrator } = await import('./orchestrator/setup.js');
+    const orch = rt.config.orchestrator;
+    orchestrator = rt.store.add(await createOrchestrator({ config: orch, namespace: orch.namespace || k.namespace, kube, registry, metrics, log: rt.log.child({ component: 'orchestrator' }) }));
+  }
   const control = await buildControlApp({
     log: rt.log.child({ component: 'control' }),
     metrics,
@@ -172,6 +180,7 @@ export async function startCoordinator(rt: CoordinatorRuntime, extras: Coordinat
     bodyLimit: c.bodyLimit,
     auth,
     membership,
+    ...(orchestrator !== undefined && { orchestrator: { view: () => orchestrator.view() } }),
     ...(optimizer !== undefined && { optimizer: { planner: optimizer.planner, load: monitor, aibrixCompat: o.aibrixCompat, scaleDownWindowMs: o.scaleDownWindow, ...(optimizer.split !== undefined && { split: optimizer.split }) } }),
   });
   rt.store.add(toDisposable('control listener', () => control.close()));
