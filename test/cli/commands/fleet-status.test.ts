@@ -143,6 +143,56 @@ describe('brixlet fleet status, from the coordinator', () => {
   });
 });
 
+describe('brixlet fleet status, from a coordinator started with --orchestrator.enabled', () => {
+  it('shows the fleets its orchestrator reconciles, with the reasons its health checks give', async () => {
+    const own = await startFleetWorld();
+    const store = new DisposableStore('test');
+    try {
+      own.createFleet('mistral', raySpec({ model: 'mistralai/Mistral-Large-Instruct-2411', tensorParallelSize: 8, pipelineParallelSize: 1, nodesPerReplica: 1, replicas: 2 }));
+      const c = await startCoordinator(
+        {
+          config: loadConfig({
+            flags: {
+              'gateway.host': '127.0.0.1',
+              'gateway.port': '0',
+              'control.host': '127.0.0.1',
+              'control.port': '0',
+              'orchestrator.enabled': 'true',
+              'orchestrator.leaderElection': 'off',
+              'orchestrator.namespace': NS,
+            },
+            env: {},
+          }).config,
+          log: silentLog,
+          processRegistry: createProcessRegistry(),
+          store,
+          version: 'test',
+        },
+        { kube: own.kube },
+      );
+      // The coordinator's controller creates the RayClusters; the stand-in KubeRay gives them pods.
+      await own.until(() => ((own.fleet('mistral')?.status ?? {}) as Status).replicaStatuses?.length === 2, 60_000, 'two replicas in the status');
+      const r = await cli(['fleet', 'status', '--control', c.controlUrl]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`orchestrator namespace ${NS}`);
+      expect(r.stdout).toContain(`${NS}/mistral  backend ray`);
+      expect(r.stdout).toMatch(/replicas: 2 desired · \d ready · 2 updated/);
+      const body = JSON.parse((await cli(['fleet', 'status', 'mistral', '--control', c.controlUrl, '--json'])).stdout) as { fleets: { status: { replicaStatuses: { name: string; ready: boolean; reasons?: string[] }[] } }[] };
+      // Every replica the coordinator reports is printed; one not ready prints each of its reasons
+      // (here the Ray dashboard and engine probes find nothing on the pods' address).
+      expect(body.fleets[0]?.status.replicaStatuses.some((x) => !x.ready && (x.reasons ?? []).length > 0)).toBe(true);
+      for (const x of body.fleets[0]?.status.replicaStatuses ?? []) {
+        expect(r.stdout).toContain(x.name);
+        for (const reason of x.ready ? [] : (x.reasons ?? [])) expect(r.stdout).toContain(`· ${reason}`);
+      }
+    } finally {
+      await store.dispose();
+      await own.close();
+    }
+  }, 90_000);
+});
+
 describe('brixlet fleet status, errors that name the fix', () => {
   it('a coordinator without the orchestrator: --orchestrator.enabled', async () => {
     const store = new DisposableStore('test');
