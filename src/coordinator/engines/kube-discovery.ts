@@ -2,8 +2,9 @@
  * Engines from Kubernetes: the pods matching gateway.engineSelector in one namespace, followed by an
  * informer (which relists and re-watches on its own after errors). A pod is an engine while it is
  * Running, Ready, has an IP and is not being deleted; for multi-node replicas (KubeRay pods, label
- * `ray.io/node-type`) only the head serves the OpenAI API, so workers are never engines. The uid is
- * the pod's: a pod recreated under the same name is a new engine with fresh load counters.
+ * `ray.io/node-type`; ModelFleet pods, `brixlet.io/role`) only the head or leader serves the OpenAI
+ * API, so workers are never engines. The uid is the pod's: a pod recreated under the same name is a
+ * new engine with fresh load counters.
  */
 import type { Logger } from '../../common/logger.js';
 import type { Informer } from '../../kube/informer.js';
@@ -23,6 +24,8 @@ export const KV_EVENTS_PORT_NAME = 'kv-events';
 export const KV_REPLAY_PORT_NAME = 'kv-replay';
 /** KubeRay's role label: `head` or `worker`. */
 export const RAY_NODE_TYPE_LABEL = 'ray.io/node-type';
+/** A ModelFleet pod's role (orchestrator): `serving` (ray head, lws leader) or `worker` (no OpenAI server). */
+export const FLEET_ROLE_LABEL = 'brixlet.io/role';
 
 /** The parts of a core/v1 Pod discovery reads. */
 export interface Pod extends KubeObject {
@@ -56,6 +59,7 @@ export function podToEngine(pod: Pod, defaultPort: number): EngineSpec | string 
   const labels = meta.labels ?? {};
   const role = labels[RAY_NODE_TYPE_LABEL];
   if (role !== undefined && role !== 'head') return `ray ${role} pod (only heads serve)`;
+  if (labels[FLEET_ROLE_LABEL] === 'worker') return 'fleet worker pod (only the serving pod serves)';
   if (meta.deletionTimestamp !== undefined) return 'terminating';
   if (pod.status?.phase !== 'Running') return `phase ${pod.status?.phase ?? 'unknown'}`;
   const ready = pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;

@@ -6,7 +6,7 @@
  * group (a TP/PP engine cannot lose a rank) and LWS rolls groups with the fleet's own bounds.
  */
 import {
-  containerEnv, containerResources, engineProbes, FILE_LIMIT, fleetLabels, type FleetIdentity, objectMeta, parallelFlags, scheduling, shellJoin, SHM_MOUNT, SHM_VOLUME,
+  containerEnv, containerResources, engineProbes, FILE_LIMIT, fleetLabels, type FleetIdentity, modelLabel, objectMeta, parallelFlags, scheduling, shellJoin, SHM_MOUNT, SHM_VOLUME,
 } from './render-pod.js';
 import { LABEL_ROLE, type ModelFleetSpec } from './types.js';
 
@@ -62,8 +62,8 @@ export function renderLeaderWorkerSet(fleet: FleetIdentity, spec: ModelFleetSpec
       leaderWorkerTemplate: {
         size: spec.nodesPerReplica,
         restartPolicy: 'RecreateGroupOnPodRestart',
-        leaderTemplate: { metadata: { labels: { ...labels, [LABEL_ROLE]: 'serving' } }, spec: podSpec('leader') },
-        workerTemplate: { metadata: { labels: { ...labels, [LABEL_ROLE]: 'worker' } }, spec: podSpec('worker') },
+        leaderTemplate: { metadata: { labels: { ...labels, ...modelLabel(spec), [LABEL_ROLE]: 'serving' } }, spec: podSpec('leader') },
+        workerTemplate: { metadata: { labels: { ...labels, ...modelLabel(spec), [LABEL_ROLE]: 'worker' } }, spec: podSpec('worker') },
       },
     },
   };

@@ -3,7 +3,7 @@
  * GPUs and resources, the memory-backed /dev/shm, probes on the engine's /health, scheduling
  * (node selector, GPU product, tolerations, nodes to avoid) and the owner reference to the fleet.
  */
-import { FLEET_API_VERSION, FLEET_KIND, LABEL_FLEET, LABEL_REVISION, type ModelFleetSpec } from './types.js';
+import { FLEET_API_VERSION, FLEET_KIND, LABEL_FLEET, LABEL_MODEL, LABEL_REVISION, type ModelFleetSpec } from './types.js';
 
 /** The fleet an object is rendered for (the fleet's metadata fits). */
 export interface FleetIdentity {
@@ -41,6 +41,15 @@ export function parallelFlags(spec: ModelFleetSpec): string[] {
 /** Labels of the objects rendered for a fleet revision. */
 export function fleetLabels(fleet: FleetIdentity, revision: string): Record<string, string> {
   return { [LABEL_FLEET]: fleet.name, [LABEL_REVISION]: revision, 'app.kubernetes.io/managed-by': 'brixlet' };
+}
+
+/**
+ * The pods' model label (the served name, which the router's discovery matches requests on), when
+ * the name is a valid label value (63 characters of [A-Za-z0-9._-]); else none.
+ */
+export function modelLabel(spec: ModelFleetSpec): Record<string, string> {
+  const name = spec.servedModelName;
+  return name.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name) ? { [LABEL_MODEL]: name } : {};
 }
 
 /** `ownerReferences` to the fleet (when its uid is known), so deleting the fleet deletes what it owns. */

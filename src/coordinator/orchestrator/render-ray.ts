@@ -8,7 +8,7 @@
  * are brixlet's, replica by replica.
  */
 import {
-  containerEnv, containerResources, engineProbes, FILE_LIMIT, fleetLabels, type FleetIdentity, objectMeta, parallelFlags, POD_IP_ENV, scheduling, shellJoin, SHM_MOUNT, SHM_VOLUME,
+  containerEnv, containerResources, engineProbes, FILE_LIMIT, fleetLabels, type FleetIdentity, modelLabel, objectMeta, parallelFlags, POD_IP_ENV, scheduling, shellJoin, SHM_MOUNT, SHM_VOLUME,
 } from './render-pod.js';
 import { RAY_HEAD_PORTS as RAY_PORTS } from './fleet-rules.js';
 import { LABEL_REPLICA, LABEL_ROLE, type ModelFleetSpec } from './types.js';
@@ -70,7 +70,7 @@ export function renderRayCluster(fleet: FleetIdentity, spec: ModelFleetSpec, opt
     serviceType: 'ClusterIP',
     rayStartParams: { 'dashboard-host': '0.0.0.0', 'num-gpus': String(spec.gpusPerNode) },
     template: {
-      metadata: { labels: { ...labels, [LABEL_ROLE]: 'serving' } },
+      metadata: { labels: { ...labels, ...modelLabel(spec), [LABEL_ROLE]: 'serving' } },
       spec: {
         ...podCommon,
         containers: [
@@ -103,7 +103,7 @@ export function renderRayCluster(fleet: FleetIdentity, spec: ModelFleetSpec, opt
     maxReplicas: workers,
     rayStartParams: { 'num-gpus': String(spec.gpusPerNode), block: 'true' },
     template: {
-      metadata: { labels: { ...labels, [LABEL_ROLE]: 'worker' } },
+      metadata: { labels: { ...labels, ...modelLabel(spec), [LABEL_ROLE]: 'worker' } },
       spec: {
         ...podCommon,
         containers: [

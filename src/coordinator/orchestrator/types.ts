@@ -23,6 +23,8 @@ export const LABEL_REVISION = 'brixlet.io/revision';
 export const LABEL_REPLICA = 'brixlet.io/replica';
 /** `serving` on the pod that runs the OpenAI server (ray head / lws leader), `worker` otherwise. */
 export const LABEL_ROLE = 'brixlet.io/role';
+/** The served model name on a fleet's pods: the router's engine discovery reads it (AIBrix's label). */
+export const LABEL_MODEL = 'model.aibrix.ai/name';
 /** Scale-down order, as for ReplicaSets: lower goes first. */
 export const ANNOTATION_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
 /** Restarts spent from the replica's budget, and when the budget window began (RFC 3339). */

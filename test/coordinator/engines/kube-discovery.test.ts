@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApiServer, type FakeApiServer, type StoredObject } from '../../../mocks/kube-apiserver/index.js';
 import { createEngineSet, type EngineSet } from '../../../src/coordinator/engines/engine-set.js';
 import { kubeEngineSource, type Pod, podToEngine } from '../../../src/coordinator/engines/kube-discovery.js';
+import { fleetDefaults } from '../../../src/coordinator/orchestrator/fleet-spec.js';
+import { renderLeaderWorkerSet } from '../../../src/coordinator/orchestrator/render-lws.js';
 import type { ProbeFetch } from '../../../src/coordinator/engines/probe-http.js';
 import { createKubeClient, type KubeClient } from '../../../src/kube/kube-client.js';
 import { silentLog } from '../../helpers/apps.js';
@@ -171,6 +173,16 @@ describe('podToEngine', () => {
     expect(podToEngine({ metadata: { name: 'p', labels: { 'ray.io/node-type': 'worker' } } }, 8000)).toBe('ray worker pod (only heads serve)');
     expect(podToEngine({ ...ready(), metadata: { name: 'p', deletionTimestamp: '2026-01-01T00:00:00Z' } }, 8000)).toBe('terminating');
   });
+  it('takes a ModelFleet\'s serving pod (with its model label) and never its worker pods', () => {
+    // The labels the orchestrator renders on an lws group's pods (render-lws.ts).
+    const spec = fleetDefaults({ model: 'meta-llama/Llama-3.1-405B-Instruct', image: 'vllm/vllm-openai:v0.8.5', tensorParallelSize: 8, pipelineParallelSize: 2, gpusPerNode: 8, nodesPerReplica: 2 });
+    const lws = renderLeaderWorkerSet({ name: 'llama', namespace: 'ns' }, spec, { revision: 'rev0000001' }) as { spec: { leaderWorkerTemplate: Record<'leaderTemplate' | 'workerTemplate', { metadata: { labels: Record<string, string> } }> } };
+    const { leaderTemplate, workerTemplate } = lws.spec.leaderWorkerTemplate;
+    const pod = (labels: Record<string, string>) => ready({ metadata: { name: 'p', namespace: 'ns', uid: 'u-1', labels } });
+    expect(podToEngine(pod(leaderTemplate.metadata.labels), 8000)).toMatchObject({ models: ['llama-3.1-405b-instruct'] });
+    expect(podToEngine(pod(workerTemplate.metadata.labels), 8000)).toBe('fleet worker pod (only the serving pod serves)');
+  });
+
   it('reads the KV events endpoint from container ports named kv-events and kv-replay', () => {
     const ports = (names: [string, number][]) => ({ spec: { containers: [{ name: 'vllm', ports: names.map(([name, containerPort]) => ({ name, containerPort })) }] } });
     expect(podToEngine(ready(ports([['kv-events', 5557], ['kv-replay', 5558]])), 8000)).toMatchObject({ kvEvents: { endpoint: 'tcp://[fd00::5]:5557', replayEndpoint: 'tcp://[fd00::5]:5558' } });
