@@ -169,7 +169,7 @@ async function render(ctx: CommandContext): Promise<number> {
     throw new BrixletError('BRX_ERR_KUBE_INVALID', { detail: `${invalid.length} problem(s) against the backend CRDs in ${crdDir ?? ''}:\n  ${invalid.join('\n  ')}` }, { details: invalid });
   }
   if (ctx.args.options.json === true) ctx.io.stdout.write(`${JSON.stringify(objects, null, 2)}\n`);
-  else ctx.io.stdout.write(objects.map((o: KubeObject) => stringify(o, { lineWidth: 0 })).join('---\n'));
+  else ctx.io.stdout.write(objects.map((o: KubeObject) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n'));
   return 0;
 }
 

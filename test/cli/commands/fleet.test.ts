@@ -32,6 +32,8 @@ describe('brixlet fleet render', () => {
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
     expect(docs.map((d) => d.kind)).toEqual(['RayCluster', 'RayCluster']);
     expect(docs[0]!.metadata.name).toMatch(/^deepseek-r1-tcp-[a-z0-9]{10}-[a-z0-9]{5}$/);
+    // Plain YAML a reader can follow: the head and worker share objects, but no anchors or aliases.
+    expect(r.stdout).not.toMatch(/(?:^|\s)[&*]a\d+\b/m);
     expect(r.stderr).toContain('not validated (no RayCluster CRD; pass --crd-dir DIR or set BRIXLET_CRD_DIR): RayCluster serving/deepseek-r1-tcp-');
     expect(r.stderr).toContain('get it with: kubectl get crd rayclusters.ray.io -o yaml > DIR/ray.io_rayclusters.yaml');
   });
