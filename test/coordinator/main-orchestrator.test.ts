@@ -45,3 +45,13 @@ it('reconciles a fleet and shows it, the leader and the backend CRDs on the cont
   expect(metrics).toContain('brixlet_orchestrator_leader 1');
   expect(metrics).toMatch(/brixlet_orchestrator_actions_total\{action="create"\} 2/);
 }, 60_000);
+
+it('records a Warning event on a fleet it rejects, naming the field', async () => {
+  world.createFleet('odd', raySpec({ tensorParallelSize: 8, pipelineParallelSize: 1 }));
+  const events = () => world.server.store.list('events', NS) as { reason?: string; type?: string; message?: string; involvedObject?: { name?: string; kind?: string } }[];
+  await world.until(() => events().some((e) => e.involvedObject?.name === 'odd'), 30_000, 'an event on the fleet');
+  const e = events().find((x) => x.involvedObject?.name === 'odd');
+  expect(e).toMatchObject({ type: 'Warning', reason: 'BadParallelism', involvedObject: { kind: 'ModelFleet' } });
+  expect(e?.message).toContain('spec.tensorParallelSize');
+  expect(world.rayClusters('odd')).toEqual([]);
+}, 60_000);
