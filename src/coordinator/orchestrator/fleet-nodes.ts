@@ -1,9 +1,11 @@
 /**
  * The orchestrator's view of the nodes, from the agents' reports in the registry: the most GPUs a
  * reporting node has (a fleet asking for more per node can never be placed) and the nodes new
- * replicas stay off (an agent reports an unhealthy GPU there, or stopped reporting). Changes that
- * alter either are passed on; KV and load numbers in reports are not.
+ * replicas stay off (an agent reports an unhealthy GPU there, or stopped reporting), and the nodes
+ * whose GPUs are unhealthy with which (a replica there has failed). Changes that alter any of these
+ * are passed on; KV and load numbers in reports are not.
  */
+import { describeAccelerators } from '../registry/node-health.js';
 import type { Registry } from '../registry/registry.js';
 import type { FleetNodeSource } from './reconciler.js';
 
@@ -22,10 +24,19 @@ export function registryNodeSource(registry: Registry): FleetNodeSource {
       .listNodes()
       .filter((n) => n.state === 'stale' || n.unhealthyGpus > 0)
       .map((n) => n.name);
-  const shape = (): string => JSON.stringify([maxGpusPerNode(), avoidNodes()]);
+  const unhealthyGpuNodes = (): Map<string, string> => {
+    const out = new Map<string, string>();
+    for (const n of registry.listNodes()) {
+      const bad = registry.unhealthyGpus(n.name);
+      if (bad.length > 0) out.set(n.name, describeAccelerators(bad));
+    }
+    return out;
+  };
+  const shape = (): string => JSON.stringify([maxGpusPerNode(), avoidNodes(), [...unhealthyGpuNodes()]]);
   return {
     maxGpusPerNode,
     avoidNodes,
+    unhealthyGpuNodes,
     onChange(fn) {
       let last = shape();
       return registry.onChange(() => {

@@ -39,6 +39,11 @@ export interface FleetNodeSource {
   maxGpusPerNode(): number | undefined;
   /** Nodes to keep new replicas off: an agent reports an unhealthy GPU there, or went stale. */
   avoidNodes(): string[];
+  /**
+   * Nodes whose agents report an unhealthy GPU, with which: a replica with a pod there has failed
+   * (a stale agent alone does not fail a running replica; it only keeps new ones away). Absent: none.
+   */
+  unhealthyGpuNodes?(): ReadonlyMap<string, string>;
   onChange(fn: () => void): () => void;
 }
 
@@ -56,7 +61,8 @@ export interface ReplicaHealthInput {
   readonly pods: readonly FleetPod[];
   readonly serving: FleetPod | undefined;
   readonly groupSize: number;
-  readonly avoidNodes: ReadonlySet<string>;
+  /** Nodes whose agents report an unhealthy GPU (node → which GPUs and why). */
+  readonly unhealthyGpuNodes: ReadonlyMap<string, string>;
 }
 
 /** Replica health (health.ts behind it in the coordinator; tests may script it). */
@@ -317,7 +323,7 @@ export class FleetController implements Disposable {
     const mine = (o: { metadata?: { namespace?: string; labels?: Record<string, string> } }): boolean =>
       (o.metadata?.namespace ?? this.o.namespace) === named.metadata.namespace && o.metadata?.labels?.[LABEL_FLEET] === meta.name;
     const avoidNodes = this.o.nodes.avoidNodes().sort();
-    const avoidSet = new Set(avoidNodes);
+    const unhealthyGpuNodes = this.o.nodes.unhealthyGpuNodes?.() ?? new Map<string, string>();
     const validator = this.o.backends.validator(backend);
     const ctx: BackendContext = {
       fleet: named,
@@ -330,7 +336,7 @@ export class FleetController implements Disposable {
       memory,
       writes: this.writes(named, backend),
       validate: (obj) => validator?.(obj) ?? [],
-      assess: (pods, serving, groupSize) => this.o.health({ backend, spec, pods, serving, groupSize, avoidNodes: avoidSet }),
+      assess: (pods, serving, groupSize) => this.o.health({ backend, spec, pods, serving, groupSize, unhealthyGpuNodes }),
       suffix: () => randomSuffix(this.random),
     };
     const r = backend === 'ray' ? await syncRay(ctx) : await syncLws(ctx);

@@ -67,7 +67,7 @@ export function createFleetHealth(o: FleetHealthOptions): { health: ReplicaHealt
       backend: input.backend,
       started: key !== '' && started.has(key),
       requiredGpus: input.spec.tensorParallelSize * input.spec.pipelineParallelSize,
-      unhealthyGpuNodes: input.avoidNodes,
+      unhealthyGpuNodes: input.unhealthyGpuNodes,
       ...(probe?.ray !== undefined && { ray: probe.ray }),
       ...(probe !== undefined && { engine: probe.engine }),
     });

@@ -96,6 +96,8 @@ export interface WorldOptions {
   readonly realCrds?: boolean;
   /** Node names pods are placed on, round robin (default n1..n8). */
   readonly nodes?: readonly string[];
+  /** The registry's clock (agents' staleness), default Date.now. */
+  readonly now?: () => number;
   /** Pods become ready this long after they are created (default 0: at once); negative = never by themselves. */
   readonly readyAfterMs?: number;
 }
@@ -132,7 +134,7 @@ export async function startFleetWorld(opts: WorldOptions = {}): Promise<FleetWor
   const server = await startFakeApiServer({ resources: [FLEET_DEF, POD_DEF, EVENT_DEF, EVENTS_V1_DEF, LEASE_DEF], namespace: NS, historyLimit: 100_000 });
   for (const b of opts.crds ?? ['ray', 'lws']) server.installCrd(b === 'ray' ? rayCrd(opts.realCrds) : lwsCrd(opts.realCrds));
   const kube = createKubeClient({ kubeconfigText: server.kubeconfig() });
-  const registry = new Registry({ sweepTimer: false });
+  const registry = new Registry({ sweepTimer: false, ...(opts.now !== undefined && { now: opts.now }) });
   const nodes = opts.nodes ?? ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8'];
   let readyAfter = opts.readyAfterMs ?? 0;
   const events: StoreEvent[] = [];

@@ -69,6 +69,27 @@ describe('fleet controller repairs', () => {
     expect(w.pods((p) => p.metadata.labels?.['ray.io/cluster'] === rcName).some((p) => p.spec.nodeName === node || p.spec.nodeName === 'n1')).toBe(false);
   }, 120_000);
 
+  it('keeps new replicas off a node whose agent went stale, without rebuilding the replica running there', async () => {
+    let now = Date.now();
+    const rig = await startRig({ now: () => now }, {}, []);
+    const w = rig.world;
+    for (const n of w.nodes) w.report(n, 8);
+    w.createFleet('llama', raySpec({ replicas: 1 }));
+    await w.until(() => status(w, 'llama').readyReplicas === 1, 60_000, 'ready');
+    const first = w.rayClusters('llama')[0]!;
+    const node = w.pods((p) => p.metadata.labels?.['ray.io/node-type'] === 'head')[0]?.spec.nodeName ?? '';
+    // Every agent but the one on the head's node reports on; that one falls silent.
+    now += 10 * 60_000;
+    for (const n of w.nodes) if (n !== node) w.report(n, 8);
+    w.registry.sweep();
+    w.patchFleetSpec('llama', { replicas: 2 });
+    await w.until(() => status(w, 'llama').readyReplicas === 2, 30_000, 'scaled up');
+    const added = w.rayClusters('llama').find((r) => r.metadata.uid !== first.metadata.uid)!;
+    expect(avoidedIn(added)).toEqual([node]);
+    expect(w.server.store.get(RAYS, NS, first.metadata.name ?? '')?.metadata.uid).toBe(first.metadata.uid);
+    expect(avoidedIn(w.server.store.get(RAYS, NS, first.metadata.name ?? '')!)).toEqual([]);
+  }, 120_000);
+
   it('puts a hand-edited RayCluster back to its template', async () => {
     const { world: w } = await startRig({}, {}, [['llama', raySpec({ replicas: 1 })]]);
     await w.until(() => status(w, 'llama').readyReplicas === 1, 60_000, 'ready');
