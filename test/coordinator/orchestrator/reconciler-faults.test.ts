@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeRigs, condition, raySpec, startRig, status } from './controller-setup.js';
 import { rayCrd } from './fleet-world.js';
+import type { StoredObject } from '../../../mocks/kube-apiserver/index.js';
 
 afterEach(closeRigs);
 
@@ -48,4 +49,19 @@ describe('fleet controller under API faults', () => {
     await w.until(() => status(w, 'llama').readyReplicas === 1, 60_000, 'ready once the CRD is installed');
     expect(condition(w, 'llama', 'ReplicaFailure')).toMatchObject({ status: 'False' });
   }, 120_000);
+
+  it('does not write an object the installed CRD would refuse: a condition and an event say why', async () => {
+    const rig = await startRig({ crds: [] }, {}, [['llama', raySpec({ replicas: 1 })]]);
+    const w = rig.world;
+    // A RayCluster CRD whose schema knows no upgradeStrategy (as before KubeRay 1.6), objects closed.
+    const crd = rayCrd() as StoredObject & { spec: { versions: { schema: { openAPIV3Schema: unknown } }[] } };
+    crd.spec.versions[0]!.schema.openAPIV3Schema = {
+      type: 'object',
+      properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec: { type: 'object', properties: { rayVersion: { type: 'string' }, headGroupSpec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, workerGroupSpecs: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } }, status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+    };
+    w.server.installCrd(crd);
+    await w.until(() => condition(w, 'llama', 'ReplicaFailure')?.reason === 'BackendSchemaMismatch', 30_000, 'BackendSchemaMismatch');
+    expect(condition(w, 'llama', 'ReplicaFailure')?.message).toContain('upgradeStrategy');
+    expect(w.rayClusters('llama')).toEqual([]);
+  }, 60_000);
 });
