@@ -316,7 +316,11 @@ export class FleetController implements Disposable {
       await this.writeStatus(named, backend, s.status, s.conditions, nowIso);
       return 'skipped';
     }
-    if (!informer.synced) await informer.whenSynced();
+    // Not listed yet (just installed, or the list fails): look again soon rather than hold a worker.
+    if (!informer.synced) {
+      this.queue.addAfter(key, 500);
+      return 'skipped';
+    }
 
     const memory = this.memory.get(key) ?? newFleetMemory();
     this.memory.set(key, memory);
