@@ -22,8 +22,8 @@
  *     holds (heap after its resync pass − heap before it started, both after a GC). No target.
  *
  * Floors in the same run: one create round trip to the same server through the same client (what
- * any reconciler built on src/kube pays per object it writes; @kubernetes/client-node 1.x opens a
- * new TLS connection for every request), the same create as a bare HTTPS request on a kept-alive
+ * any reconciler built on src/kube pays per object it writes, on the client's kept-alive
+ * connections: src/kube/keep-alive.ts), the same create as a bare HTTPS request on a kept-alive
  * connection (what the server alone needs), and for the resyncs the time to just list the fleets,
  * backend objects and pods.
  * --quick: 3 runs, the scale and image events on 5 of the 100 fleets, 30 floor samples (200 full).

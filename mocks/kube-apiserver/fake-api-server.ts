@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { CelEngine } from './cel-rules.js';
@@ -82,6 +83,10 @@ export interface FakeApiServer {
   uninstallCrd(name: string): boolean;
   /** Open watch connections right now. */
   readonly openWatches: number;
+  /** TLS connections accepted so far (a client that keeps connections alive opens few). */
+  readonly tlsConnections: number;
+  /** TLS connections open right now (watches included). */
+  readonly openConnections: number;
   close(): Promise<void>;
 }
 
@@ -105,6 +110,13 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     ...(options.validateCustomResources ? { validate: createCustomResourceValidator(store, options.cel) } : {}),
   };
   const server: Server = createServer({ cert, key }, (req, res) => void handleRequest(ctx, req, res));
+  let tlsConnections = 0;
+  const open = new Set<TLSSocket>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    tlsConnections++;
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -134,6 +146,12 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
     requests: ctx.requests,
     get openWatches() {
       return watches.size;
+    },
+    get tlsConnections() {
+      return tlsConnections;
+    },
+    get openConnections() {
+      return open.size;
     },
     kubeconfig: () =>
       JSON.stringify({

@@ -1,18 +1,21 @@
 /**
  * The one entry point to Kubernetes: a client from a kubeconfig or the pod's service account,
- * typed custom-object helpers, and informers that restart. Everything it hands out that holds a
- * connection (informers) is released by dispose().
+ * typed custom-object helpers, and informers that restart. Its requests share one pool of
+ * kept-alive connections (keep-alive.ts; API clients made from `kubeConfig` too), watches hold
+ * their own. Everything it hands out that holds a connection (informers, the pool) is released by
+ * dispose().
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Disposable } from '../common/lifecycle.js';
 import type { Logger } from '../common/logger.js';
 import { createCustomObjects, type CustomObjects } from './custom-objects.js';
 import { Informer, type InformerOptions } from './informer.js';
+import { KeepAliveKubeConfig, type KeepAliveOptions } from './keep-alive.js';
 import { createListWatch, type ListWatchOptions } from './list-watch.js';
 import { loadKubeConfig, type KubeConfigSource } from './load-kube-config.js';
 import type { KubeObject, ResourceRef } from './types.js';
 
-export interface KubeClientOptions extends KubeConfigSource {
+export interface KubeClientOptions extends KubeConfigSource, KeepAliveOptions {
   /** Overrides the namespace from the kubeconfig context or service account. */
   readonly namespace?: string;
   readonly log?: Logger;
@@ -27,6 +30,7 @@ export interface KubeInformerOptions extends Omit<ListWatchOptions, 'namespace'>
 }
 
 export interface KubeClient extends Disposable {
+  /** API clients made from it (`makeApiClient`) share the client's kept-alive connections. */
   readonly kubeConfig: KubeConfig;
   /** The namespace namespaced calls default to. */
   readonly namespace: string;
@@ -38,7 +42,8 @@ export interface KubeClient extends Disposable {
 }
 
 export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
-  const loaded = loadKubeConfig(opts);
+  const pooled = new KeepAliveKubeConfig({ maxSockets: opts.maxSockets, idleTimeoutMs: opts.idleTimeoutMs });
+  const loaded = loadKubeConfig(opts, pooled);
   const kc = loaded.kubeConfig;
   const namespace = opts.namespace ?? loaded.namespace;
   const api = kc.makeApiClient(CustomObjectsApi);
@@ -66,6 +71,7 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
       const all = [...informers];
       informers.clear();
       await Promise.all(all.map((i) => i.dispose()));
+      pooled.destroyAgents();
     },
   };
 }

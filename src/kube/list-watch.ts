@@ -1,10 +1,12 @@
 /**
  * The list and watch calls an informer makes, for any resource (core or custom): list is a plain
- * GET through the KubeConfig's TLS and auth settings, watch is the client library's Watch.
+ * GET through the KubeConfig's TLS and auth settings (on the client's kept-alive connections when
+ * it has them), watch is the client library's Watch (a connection of its own per watch).
  */
-import { request as httpRequest, type RequestOptions } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
+import { shareAgent } from './keep-alive.js';
 import { KubeError, toKubeError } from './kube-error.js';
 import { collectionPath, resourceName, type KubeList, type KubeObject, type ResourceRef } from './types.js';
 
@@ -37,6 +39,7 @@ async function getJson(kc: KubeConfig, path: string, query: URLSearchParams, tim
   url.search = query.toString();
   const opts: RequestOptions = { method: 'GET', headers: { accept: 'application/json' }, timeout: timeoutMs, signal };
   await kc.applyToHTTPSOptions(opts);
+  if (opts.agent instanceof HttpAgent) opts.agent = shareAgent(kc, opts.agent);
   const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
   return new Promise((resolve, reject) => {
     const req = send(url, opts, (res) => {

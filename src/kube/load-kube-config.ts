@@ -58,9 +58,9 @@ function loadInCluster(kc: KubeConfig, dir: string, env: NodeJS.ProcessEnv): Loa
   return { kubeConfig: kc, namespace: namespace || 'default', source };
 }
 
-export function loadKubeConfig(opts: KubeConfigSource = {}): LoadedKubeConfig {
+/** Loads into `kc` (a fresh KubeConfig unless given, e.g. the client's KeepAliveKubeConfig). */
+export function loadKubeConfig(opts: KubeConfigSource = {}, kc: KubeConfig = new KubeConfig()): LoadedKubeConfig {
   const env = opts.env ?? process.env;
-  const kc = new KubeConfig();
   if (opts.inCluster) return loadInCluster(kc, opts.serviceAccountDir ?? DEFAULT_SERVICE_ACCOUNT_DIR, env);
   let source = 'kubeconfig text';
   try {
