@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// `npm run docs`: regenerate the README blocks that come from code (config reference, error table).
+// `npm run docs`: regenerate the blocks that come from code: the configuration reference in
+// docs/configuration.md and the error table in docs/errors.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderConfigDocs, spliceBlock } from '../dist/common/config/config-docs.js';
 import { renderErrorDocs } from '../dist/common/error-docs.js';
 
-const path = new URL('../README.md', import.meta.url);
-let text = readFileSync(path, 'utf8');
-text = spliceBlock(text, 'config', renderConfigDocs());
-text = spliceBlock(text, 'errors', renderErrorDocs());
-writeFileSync(path, text);
-console.log('README.md: configuration reference and error table regenerated');
+for (const [file, block, render] of [
+  ['docs/configuration.md', 'config', renderConfigDocs],
+  ['docs/errors.md', 'errors', renderErrorDocs],
+]) {
+  const path = new URL(`../${file}`, import.meta.url);
+  writeFileSync(path, spliceBlock(readFileSync(path, 'utf8'), block, render()));
+  console.log(`${file}: ${block} block regenerated`);
+}

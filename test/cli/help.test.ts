@@ -31,12 +31,12 @@ describe('help', () => {
     }
   });
 
-  it('describes the GPU optimizer (profile, optimize) as present and only orchestration as planned', () => {
+  it('describes the GPU optimizer (profile, optimize) and multi-node orchestration (fleet) as present', () => {
     const text = renderTopHelp(commands, '1', plain);
     expect(text).toMatch(/brixlet profile measures a\s+deployment, brixlet optimize solves from the profiles/);
-    expect(text).toMatch(/Planned, not yet here: multi-node\s+\(Ray\) orchestration\./);
-    expect(text).not.toMatch(/Planned[^.]*GPU optimizer/);
-    for (const name of ['optimize', 'profile']) expect(commands.map((c) => c.name)).toContain(name);
+    expect(text).toMatch(/ModelFleet resource as KubeRay\s+RayClusters or LeaderWorkerSets \(brixlet fleet, --orchestrator\.enabled\)/);
+    expect(text).not.toMatch(/[Pp]lanned|not yet here/);
+    for (const name of ['optimize', 'profile', 'fleet']) expect(commands.map((c) => c.name)).toContain(name);
   });
 
   it('has no escape codes when not on a TTY', () => {

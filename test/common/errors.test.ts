@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BrixletError, codes, errorCodes, formatMessage, isBrixletError } from '../../src/common/errors.js';
-import { readmePath } from '../helpers/repo.js';
+import { errorDocsPath } from '../helpers/repo.js';
 import { renderErrorDocs } from '../../src/common/error-docs.js';
 import { spliceBlock } from '../../src/common/config/config-docs.js';
 
-/** Rows of the README's error table: | `BRX_ERR_…` | status | exit | message | fix |. */
-function readmeRows(): { code: string; status: number; exit: number }[] {
-  const readme = readFileSync(readmePath, 'utf8');
-  return [...readme.matchAll(/^\| `(BRX_ERR_[A-Z0-9_]+)` \| (\d+) \| (\d+) \|/gm)].map((m) => ({
+/** Rows of the error table in docs/errors.md: | `BRX_ERR_…` | status | exit | message | fix |. */
+function docRows(): { code: string; status: number; exit: number }[] {
+  const doc = readFileSync(errorDocsPath, 'utf8');
+  return [...doc.matchAll(/^\| `(BRX_ERR_[A-Z0-9_]+)` \| (\d+) \| (\d+) \|/gm)].map((m) => ({
     code: m[1] as string,
     status: Number(m[2]),
     exit: Number(m[3]),
@@ -27,13 +27,13 @@ describe('error catalog', () => {
     }
   });
 
-  it('matches the README error table in both directions, in order, with status and exit code', () => {
-    expect(readmeRows()).toEqual(errorCodes().map((code) => ({ code, status: codes[code].statusCode, exit: codes[code].exitCode })));
+  it('matches the error table in docs/errors.md in both directions, in order, with status and exit code', () => {
+    expect(docRows()).toEqual(errorCodes().map((code) => ({ code, status: codes[code].statusCode, exit: codes[code].exitCode })));
   });
 
-  it('is the generated block in the README (regenerate with `npm run docs`)', () => {
-    const readme = readFileSync(readmePath, 'utf8');
-    expect(spliceBlock(readme, 'errors', renderErrorDocs())).toBe(readme);
+  it('is the generated block in docs/errors.md (regenerate with `npm run docs`)', () => {
+    const doc = readFileSync(errorDocsPath, 'utf8');
+    expect(spliceBlock(doc, 'errors', renderErrorDocs())).toBe(doc);
   });
 
   it('fills message params and keeps unknown placeholders visible', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_DOCS_BEGIN, CONFIG_DOCS_END, formatDefault, renderConfigDocs, spliceConfigDocs } from '../../../src/common/config/config-docs.js';
 import { configFields } from '../../../src/common/config/fields.js';
 import { ConfigSchema } from '../../../src/common/config/schema.js';
-import { readmePath } from '../../helpers/repo.js';
+import { configDocsPath } from '../../helpers/repo.js';
 
 describe('configuration reference', () => {
   it('lists every field with its flag, env twin and default', () => {
@@ -14,9 +14,9 @@ describe('configuration reference', () => {
     }
   });
 
-  it('is what the README shows (regenerate with `brixlet config docs --write README.md`)', () => {
-    const readme = readFileSync(readmePath, 'utf8');
-    expect(spliceConfigDocs(readme)).toBe(readme);
+  it('is what docs/configuration.md shows (regenerate with `npm run docs`)', () => {
+    const doc = readFileSync(configDocsPath, 'utf8');
+    expect(spliceConfigDocs(doc)).toBe(doc);
   });
 
   it('replaces only the generated block', () => {
