@@ -206,6 +206,13 @@ export function createRouterMetrics(app?: AppMetrics, engines?: EngineSetView): 
       if (engines !== undefined) {
         out.push('# HELP brixlet_router_in_flight Requests the gateway has sent to each engine and not finished.', '# TYPE brixlet_router_in_flight gauge');
         for (const e of engines.all()) out.push(`brixlet_router_in_flight{engine="${escapeLabel(e.name)}"} ${e.load.inFlight}`);
+        // One series per engine and model it serves (model "" before its /v1/models was read), so
+        // "no routable engine for a model" is `sum by (model) (...) == 0` on a dashboard or alert.
+        out.push('# HELP brixlet_router_engine_routable 1 when the gateway routes to the engine, 0 while it is excluded (failing /health, node stale, GPU unhealthy); per model it serves.', '# TYPE brixlet_router_engine_routable gauge');
+        for (const e of engines.all()) {
+          const up = e.excludedBecause === undefined ? 1 : 0;
+          for (const m of e.models.length > 0 ? e.models : ['']) out.push(`brixlet_router_engine_routable{engine="${escapeLabel(e.name)}",model="${escapeLabel(m)}"} ${up}`);
+        }
       }
       return `${out.join('\n')}\n`;
     },

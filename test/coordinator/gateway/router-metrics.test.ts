@@ -11,7 +11,8 @@ function sample(text: string, series: string): number | undefined {
 }
 
 const engines = (inFlight: Record<string, number>): EngineSetView => ({
-  all: () => Object.entries(inFlight).map(([name, n]) => ({ name, load: { inFlight: n } }) as unknown as EngineState),
+  // e"2 is excluded and has not listed its models yet.
+  all: () => Object.entries(inFlight).map(([name, n]) => ({ name, load: { inFlight: n }, models: name === 'e"2' ? [] : ['m', 'lora'], ...(name === 'e"2' ? { excludedBecause: 'unhealthy' } : {}) }) as unknown as EngineState),
   get: () => undefined,
   candidates: () => ({ engines: [] }),
   models: () => [],
@@ -50,6 +51,9 @@ it('counts requests, decisions, retries, errors and tokens by their labels', () 
   expect(sample(t, 'brixlet_router_ttft_seconds_bucket{model="m",policy="cost",le="0.05"}')).toBe(1);
   expect(sample(t, 'brixlet_router_in_flight{engine="e1"}')).toBe(2);
   expect(sample(t, 'brixlet_router_in_flight{engine="e\\"2"}')).toBe(0);
+  expect(sample(t, 'brixlet_router_engine_routable{engine="e1",model="m"}')).toBe(1);
+  expect(sample(t, 'brixlet_router_engine_routable{engine="e1",model="lora"}')).toBe(1);
+  expect(sample(t, 'brixlet_router_engine_routable{engine="e\\"2",model=""}')).toBe(0);
 });
 
 it('is served with the app metrics and passes promtool' + promtoolSkipNote, async () => {
