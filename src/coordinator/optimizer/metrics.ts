@@ -11,6 +11,8 @@ import type { GateResult, Planner } from './planner.js';
 import type { ScaleResult } from './scaler.js';
 import type { PlanStatus } from './types.js';
 
+const PLAN_STATUSES: readonly PlanStatus[] = ['optimal', 'time-limit', 'infeasible', 'error'];
+
 export interface OptimizerMetrics {
   solved(status: PlanStatus, solveMs: number, model: string): void;
   /** A solve in flight was aborted by a change (profiles, deployments, availability, load). */
@@ -95,8 +97,15 @@ export function createOptimizerMetrics(metrics: AppMetrics): OptimizerMetrics {
       },
     });
   }
+  // Every outcome of a model starts at 0, so increase() sees its first infeasible or error solve
+  // (a series born at 1 has no earlier sample to rise from).
+  const seen = new Set<string>();
   return {
     solved(status, solveMs, model) {
+      if (!seen.has(model)) {
+        seen.add(model);
+        for (const s of PLAN_STATUSES) solves.inc({ model, status: s }, 0);
+      }
       solves.inc({ model, status });
       duration.observe(solveMs / 1000);
     },

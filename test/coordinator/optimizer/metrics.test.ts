@@ -63,6 +63,8 @@ describe('optimizer planner metrics', () => {
     w.planner.dispose();
     const text = await w.metrics.render();
     expect(text).toContain('brixlet_optimizer_solves_total{model="m",status="optimal"} 4\n');
+    // The other outcomes exist from the model's first solve on, at 0 (increase() then sees the first one).
+    expect(text).toContain('brixlet_optimizer_solves_total{model="m",status="infeasible"} 0\n');
     expect(text).toContain('brixlet_optimizer_plan_gate_total{model="m",result="held"} 1\n');
     expect(text).toContain('brixlet_optimizer_plan_gate_total{model="m",result="outgrown"} 1\n');
     expect(text).toContain('brixlet_optimizer_plan_gate_total{model="m",result="cheaper"} 1\n');
