@@ -169,8 +169,9 @@ export function createRouterMetrics(app?: AppMetrics, engines?: EngineSetView): 
   const upstreamErrors = new CounterFamily('brixlet_router_upstream_errors_total', 'Engine failures seen by the gateway, by engine and reason.', ['engine', 'reason']);
   const clientTimeouts = new CounterFamily('brixlet_router_client_timeouts_total', 'Clients the gateway cut off for slowness, by kind (body: request body not in within the body timeout; send: response not read within the send timeout).', ['kind']);
   const tokens = new CounterFamily('brixlet_router_tokens_total', 'Tokens of proxied requests, by model and kind (input: prompt, output: completion).', ['model', 'kind']);
-  // Known reasons start at 0, so increase() counts a reason's first retry.
+  // Known reasons and kinds start at 0, so increase() counts the first retry or client timeout.
   for (const reason of ['connect', 'reset', 'status', 'timeout'] as const satisfies readonly RetryReason[]) retries.table.get([reason]);
+  for (const kind of ['body', 'send'] as const) clientTimeouts.table.get([kind]);
 
   const metrics: RouterMetrics = {
     request(model, policy, engine, code, seconds) {

@@ -46,6 +46,7 @@ it('counts requests, decisions, retries, errors and tokens by their labels', () 
   expect(sample(t, 'brixlet_router_decision_seconds_bucket{policy="cost",le="0.0001"}')).toBe(2);
   expect(sample(t, 'brixlet_router_retries_total{reason="reset"}')).toBe(1);
   expect(sample(t, 'brixlet_router_retries_total{reason="connect"}')).toBe(0);
+  expect(sample(t, 'brixlet_router_client_timeouts_total{kind="send"}')).toBe(0);
   expect(sample(t, 'brixlet_router_upstream_errors_total{engine="e1",reason="midstream"}')).toBe(1);
   expect(sample(t, 'brixlet_router_tokens_total{model="m",kind="input"}')).toBe(100);
   expect(sample(t, 'brixlet_router_tokens_total{model="m",kind="output"}')).toBe(25);
