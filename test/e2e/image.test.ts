@@ -4,7 +4,9 @@
 // the DCGM metrics, the HEALTHCHECK passes, and `podman stop` (SIGTERM) lets a streaming request
 // finish before the process exits 0. Skips with the reason where podman cannot build or run.
 // Reruns are fast: the bases are reused and the build stage is cached while its inputs are unchanged.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { type Attached, podman, podmanAttached, podmanMissing, podmanOk, testBases } from '../helpers/podman.js';
@@ -183,5 +185,38 @@ describe.skipIf(missing !== undefined)(`the brixlet image (podman)${missing === 
     expect(run.stderr).toContain('"signal":"SIGTERM"');
     expect(run.stderr).toContain('"msg":"shutdown complete"');
     expect(run.stderr).not.toMatch(/"level":(50|60)/);
+  });
+});
+
+// The HEALTHCHECK command itself, on the host: the same node script, the same env twins.
+describe('scripts/image/healthcheck.mjs', () => {
+  const servers: Server[] = [];
+  afterAll(() => servers.forEach((s) => s.close()));
+
+  async function serving(status: number): Promise<number> {
+    const s = createServer((_req, res) => res.writeHead(status).end(status === 200 ? '{"status":"ok"}' : '{}'));
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return (s.address() as { port: number }).port;
+  }
+  async function check(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+    const child = spawn(process.execPath, [`${repoRoot}scripts/image/healthcheck.mjs`], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    return { code, out };
+  }
+
+  it('is healthy when the components that listen answer 200, unhealthy when one does not or none listens', async () => {
+    const [ok, failing, closed] = [await serving(200), await serving(503), await freePort()];
+    // An agent-only container: the control port refuses connections, which means "not running here".
+    expect(await check({ BRIXLET_AGENT_PORT: String(ok), BRIXLET_CONTROL_PORT: String(closed) })).toEqual({
+      code: 0,
+      out: `http://127.0.0.1:${ok}/healthz ok\nhttp://127.0.0.1:${closed}/healthz absent\n`,
+    });
+    expect((await check({ BRIXLET_AGENT_PORT: String(ok), BRIXLET_CONTROL_PORT: String(failing) })).code).toBe(1);
+    expect((await check({ BRIXLET_AGENT_PORT: String(closed), BRIXLET_CONTROL_PORT: String(closed) })).code).toBe(1);
+    expect((await check({ BRIXLET_HEALTHCHECK_URL: `http://127.0.0.1:${failing}/healthz` })).code).toBe(1);
+    expect((await check({ BRIXLET_HEALTHCHECK_URL: `http://127.0.0.1:${ok}/healthz, http://127.0.0.1:${closed}/healthz` })).code).toBe(0);
   });
 });
