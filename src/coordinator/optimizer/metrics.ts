@@ -2,7 +2,7 @@
  * brixlet_optimizer_* metrics: counted as they happen, solves per model by status (a time limit is
  * `time-limit`) and their duration, solves cancelled by a change, the plan gate's decisions, and the
  * direct scaler's requests, errors and conflicts per Deployment; read from the planner and the load
- * monitor at scrape time, the replicas in force per deployment, the loaded cells no GPU type serves
+ * monitor at scrape time, the replicas in force per deployment, each model's plan cost, the loaded cells no GPU type serves
  * (planned as a neighbour) and the requests recorded outside a model's profile grid.
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -71,6 +71,16 @@ export function createOptimizerMetrics(metrics: AppMetrics): OptimizerMetrics {
         for (const d of planner?.deployments() ?? []) {
           if (d.replicas !== undefined) this.set({ namespace: d.namespace, deployment: d.name, model: d.model ?? '', gpu: d.gpu }, d.replicas);
         }
+      },
+    });
+    new Gauge({
+      name: 'brixlet_optimizer_plan_cost',
+      help: 'Cost of each model\'s last plan: planned GPUs times the profiles\' cost per GPU, in the profiles\' unit (e.g. $/hour).',
+      labelNames: ['model'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of planner?.modelResults() ?? []) this.set({ model: r.model }, r.cost);
       },
     });
     new Gauge({

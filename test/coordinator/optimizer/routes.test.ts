@@ -236,6 +236,7 @@ describe('optimizer routes', () => {
     expect(text).toContain('brixlet_optimizer_solves_total{model="llama",status="optimal"} 2');
     expect(text).toContain('brixlet_optimizer_solve_duration_seconds_count 2');
     expect(text).toContain('brixlet_optimizer_plan_replicas{namespace="default",deployment="a10",model="llama",gpu="a10"} 3');
+    expect(text).toContain(`brixlet_optimizer_plan_cost{model="llama"} ${f.planner.modelResults()[0]!.cost}\n`);
     expect(text).toContain('brixlet_optimizer_clamped_requests_total{model="llama"} 1');
   });
 
