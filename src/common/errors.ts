@@ -1,7 +1,7 @@
 /**
  * The one catalog of brixlet errors. Every error the product raises on purpose has a stable
  * `BRX_ERR_<AREA>_<COND>` code, a message template, an HTTP status and a hint on how to solve it.
- * Callers switch on `.code`; the README's error table is checked against this catalog by a test.
+ * Callers switch on `.code`; the error table in docs/errors.md is checked against this catalog by a test.
  */
 
 interface CatalogEntry {
@@ -10,7 +10,7 @@ interface CatalogEntry {
   readonly statusCode: number;
   /** Process exit code when the error ends a CLI command. */
   readonly exitCode: number;
-  /** What a user does about it: rendered in the README table and in CLI output. */
+  /** What a user does about it: rendered in docs/errors.md and in CLI output. */
   readonly fix: string;
 }
 
@@ -114,7 +114,7 @@ export const codes = {
   BRX_ERR_FAULT_RULE_INVALID: entry(
     'invalid fault rule: {reason}',
     400,
-    'Fix the rule as the message says; the README section "Failure mock-up" lists every rule key, preset and effect.',
+    'Fix the rule as the message says; docs/fault-injection.md lists every rule key, preset and effect.',
     2,
   ),
   BRX_ERR_FAULT_NOT_FOUND: entry('no fault {kind} {id}', 404, 'List rules with GET /v1/faults and presets with GET /v1/faults/presets.'),
@@ -376,7 +376,7 @@ export const codes = {
   BRX_ERR_OPTIMIZER_PROFILE: entry(
     'invalid GPU profile {source}: {reason}',
     400,
-    'Send an AIBrix profile JSON: gpu, cost (finite, >= 0), indexes [[outputs],[inputs]] ascending and positive, tputs [outputs][inputs] (see the README section "GPU optimizer").',
+    'Send an AIBrix profile JSON: gpu, cost (finite, >= 0), indexes [[outputs],[inputs]] ascending and positive, tputs [outputs][inputs] (see docs/optimizer.md).',
     2,
   ),
   BRX_ERR_OPTIMIZER_GRID_MISMATCH: entry(

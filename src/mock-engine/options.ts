@@ -37,7 +37,7 @@ export interface MockEngineOptions {
   readonly apiKey?: string;
   /** Shown in /admin/stats, response ids and logs (default mock-<port>). */
   readonly name?: string;
-  /** The node KV shard's socket; empty or unset = no KV offload (README "Mock engine"). */
+  /** The node KV shard's socket; empty or unset = no KV offload (docs/routing.md, "Mock engine"). */
   readonly kvSocket?: string;
   /**
    * KV namespace (default the vLLM connector's `vllm/<model>/bfloat16/mock1of<scale>/bs<block tokens>/tp0of1/pp0of1`,
@@ -67,7 +67,7 @@ export interface ResolvedKvEventsOptions {
   readonly bufferSteps: number;
 }
 
-/** What the mock engine's KV offload uses unless told otherwise (README "Mock engine"). */
+/** What the mock engine's KV offload uses unless told otherwise (docs/routing.md, "Mock engine"). */
 export const KV_DEFAULTS = {
   bytesPerToken: KV_BYTES_PER_TOKEN,
   /** 2 MiB modelled blocks become 32 KiB written ones: a 2-core machine moves that at a few thousand blocks/s. */

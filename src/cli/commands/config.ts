@@ -19,7 +19,7 @@ export const configCommand: Command = {
     'brixlet config print --config brixlet.yaml',
     'BRIXLET_AGENT_PORT=9500 brixlet config print --json',
     'brixlet config check --config brixlet.yaml',
-    'brixlet config docs --write README.md',
+    'brixlet config docs --write docs/configuration.md',
   ],
   subcommands: [
     { name: 'print', summary: 'Print the effective configuration (secrets redacted) as YAML, each value with where it came from; JSON with --json' },

@@ -24,7 +24,7 @@ export const faultCommand: Command = {
     'values or deliver XIDs, per device; they expire after their TTL (default 10 min).',
     '',
     '  list                       active rules with their trigger state',
-    '  add [FILE] [--rule JSON]   add a rule given as JSON (README "Failure mock-up" lists the keys)',
+    '  add [FILE] [--rule JSON]   add a rule given as JSON (docs/fault-injection.md lists the keys)',
     '  preset [NAME]              apply a preset to --device N or --uuid U (no NAME: list presets);',
     '                             --param k=v[,k=v] sets its parameters (code=12, links=0;1, tempC=97)',
     '  import FILE                import an AIBrix gpu_mock_conf.toml (0.1.0 or 0.2.0)',

@@ -1,4 +1,4 @@
-/** Renders the configuration reference (the README section) from the schema. */
+/** Renders the configuration reference (docs/configuration.md) from the schema. */
 import type { TObject } from '@sinclair/typebox';
 import { formatBound, formatBytes, formatDuration } from './coerce.js';
 import { type ConfigField, configFields, configSections } from './fields.js';
@@ -42,7 +42,7 @@ export function renderConfigDocs(schema: TObject = ConfigSchema): string {
   return lines.join('\n');
 }
 
-/** Replaces the generated config block in a document (the README); throws when the markers are missing. */
+/** Replaces the generated config block in a document (docs/configuration.md); throws when the markers are missing. */
 export function spliceConfigDocs(document: string, rendered: string = renderConfigDocs()): string {
   return spliceBlock(document, 'config', rendered);
 }

@@ -347,7 +347,7 @@ export const ConfigSchema = Type.Object(
           description: 'Allocation page: slabs are cut into pages, each page into slots of one namespace block size; the largest block a namespace may use.',
         }),
         policy: Enum(['arc', 's3fifo', 'lru', 'fifo'] as const, 'arc', {
-          description: 'Eviction policy: arc (default: adaptive, scan resistant), s3fifo, lru or fifo; the README\'s hit-ratio table compares them on KV traces.',
+          description: 'Eviction policy: arc (default: adaptive, scan resistant), s3fifo, lru or fifo; the hit-ratio table in docs/benchmarks.md compares them on KV traces.',
         }),
         smallQueuePercent: Int(30, 1, 90, { description: 'S3-FIFO (--kv.policy s3fifo) small-queue share of cached blocks, in percent.' }),
         leaseTtl: Duration(30_000, 100, 3_600_000, {
