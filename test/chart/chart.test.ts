@@ -169,6 +169,17 @@ withHelm('helm chart', () => {
     expect(problems).toEqual([]);
   });
 
+  it.each(valueSets)('%s: no field renders empty (a template branch that emitted a key without a value)', (set) => {
+    const empty: string[] = [];
+    const walk = (v: unknown, path: string): void => {
+      if (v === null) empty.push(path);
+      else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+      else if (typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    };
+    for (const o of rendered.get(set) ?? []) walk(o, `${o.kind}/${o.metadata.name}`);
+    expect(empty).toEqual([]);
+  });
+
   it('a broken object is reported invalid by the same check (the validation is not vacuous)', async () => {
     const ds = structuredClone(agentDs('default'));
     container(ds, 'agent').ports![0]!.containerPort = 'http';
