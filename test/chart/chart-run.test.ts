@@ -4,7 +4,7 @@
 // filled in as the kubelet would). The agent reports to the coordinator with its derived node token,
 // and both stop cleanly on SIGTERM. Needs the pinned helm and the built CLI (dist/); skips otherwise.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -153,5 +153,69 @@ describe.skipIf(why !== '')('the rendered pods run', () => {
     agent.proc.kill('SIGTERM');
     coordinator.proc.kill('SIGTERM');
     expect([await exited(agent.proc), await exited(coordinator.proc)], `${coordinator.log()}\n${agent.log()}`).toEqual([0, 0]);
+  }, 90_000);
+});
+
+// The default security context for real: the agent as uid 65532 over hostPath directories the kubelet
+// made (root 0755). Without the host-dirs init container it cannot start; with it (run as root, the
+// way the chart runs it) it serves its KV shard. Needs root and setpriv here to switch uids.
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+const nonRootWhy = why !== '' ? why : process.getuid?.() !== 0 ? 'not running as root (cannot switch to uid 65532)' : setpriv === undefined ? 'no setpriv' : '';
+if (why === '' && nonRootWhy !== '') console.warn(`chart non-root run test skipped: ${nonRootWhy}`);
+
+describe.skipIf(nonRootWhy !== '')('the agent as the chart runs it: non-root over kubelet-made hostPath directories', () => {
+  it('fails without the host-dirs init container and serves its KV shard after it', async () => {
+    const base = mkdtempSync(join(shm, 'nonroot-'));
+    chmodSync(base, 0o755); // the test's scratch must be traversable by uid 65532, as / is on a node
+    chmodSync(shm, 0o755);
+    const runDir = join(base, 'run');
+    const kvDir = join(base, 'slabs');
+    const port = await freePort();
+    const values = ['agent.accel.backend=sim:healthy-8x-h100', 'coordinator.control.enabled=false', `agent.runDir=${runDir}`, `agent.kv.dir=${kvDir}`, 'agent.kv.capacityMiB=16', 'agent.kv.slabSizeMiB=16', 'agent.kv.peerPort=0', `agent.port=${port}`].flatMap((v) => ['--set', v]);
+    const { stdout } = await run(helm as string, ['template', 'r', join(root, 'chart'), '-n', 'brx', '--kube-version', '1.30.0', ...values], { env: { ...process.env, HOME: join(scratch, 'helm-home') }, maxBuffer: 64 << 20 });
+    const ds = parseAllDocuments(stdout).map((d) => d.toJS() as Obj | null).find((o) => o?.kind === 'DaemonSet');
+    const spec = ds?.spec?.template.spec as { containers: Container[]; initContainers?: Container[]; securityContext: { runAsUser: number; runAsGroup: number } };
+    const { runAsUser: uid, runAsGroup: gid } = spec.securityContext;
+    expect([uid, gid]).toEqual([65532, 65532]);
+    const agent = spec.containers[0] as Container;
+    expect(agent.args?.some((a) => a.startsWith('--agent.coordinator='))).toBe(false);
+    const argv = [cliMain, ...(agent.args ?? []).map((a) => a.replace('$(NODE_NAME)', NODE).replace('$(POD_IP)', '127.0.0.1'))];
+    const asAgent = (): { proc: ChildProcess; log: () => string } => {
+      let log = '';
+      const proc = spawn(setpriv as string, ['--reuid', String(uid), '--regid', String(gid), '--clear-groups', process.execPath, ...argv], { env: { PATH: process.env.PATH, HOME: '/tmp' }, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout?.on('data', (b: Buffer) => (log += b.toString()));
+      proc.stderr?.on('data', (b: Buffer) => (log += b.toString()));
+      children.push(proc);
+      return { proc, log: () => log };
+    };
+    const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (code) => r(code))));
+
+    // What the kubelet does for hostPath DirectoryOrCreate: root-owned 0755 directories.
+    for (const d of [runDir, kvDir]) mkdirSync(d, { mode: 0o755 });
+    const before = asAgent();
+    expect(await exited(before.proc), before.log()).not.toBe(0);
+    expect(before.log()).toMatch(/EACCES|permission denied|BRX_ERR_KV/i);
+
+    // The chart's host-dirs init container (as root, CAP_CHOWN), with its rendered arguments.
+    const init = spec.initContainers?.find((c) => c.name === 'host-dirs');
+    const [node, ...rest] = init?.command ?? [];
+    expect(node).toBe('node');
+    await run(process.execPath, rest);
+    expect([statSync(runDir).uid, statSync(runDir).mode & 0o777, statSync(kvDir).uid, statSync(kvDir).mode & 0o777]).toEqual([uid, 0o755, uid, 0o750]);
+
+    const after = asAgent();
+    await expect
+      .poll(
+        async () => {
+          if (after.proc.exitCode !== null) throw new Error(`the agent exited:\n${after.log()}`);
+          return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status;
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toBe(200);
+    const sock = statSync(join(runDir, 'kv.sock'));
+    expect([sock.isSocket(), sock.uid]).toEqual([true, uid]);
+    after.proc.kill('SIGTERM');
+    expect(await exited(after.proc), after.log()).toBe(0);
   }, 90_000);
 });
