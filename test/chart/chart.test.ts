@@ -4,7 +4,7 @@
 // message, the agent and coordinator command lines accepted by brixlet's own argument parser and
 // config loader, and least-privilege RBAC per toggle. Skips (with the reason) when helm cannot be fetched.
 import { execFile, execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -422,6 +422,29 @@ withHelm('helm chart', () => {
     expect(sm.map((s) => s.spec.endpoints[0]?.port).sort()).toEqual(['control', 'http']);
     expect(sm[0]?.metadata.labels?.release).toBe('prometheus');
     expect(find('full', 'PodMonitor')).toHaveLength(1);
+  });
+
+  it('NOTES.txt renders the commands for this release (helm template does not render NOTES: a copy of the chart renders it as YAML)', async () => {
+    const copy = join(helmHome, 'notes-chart');
+    cpSync(chartDir, copy, { recursive: true });
+    const notes = readFileSync(join(chartDir, 'templates', 'NOTES.txt'), 'utf8');
+    writeFileSync(join(copy, 'templates', 'notes-check.yaml'), `kind: Notes\ntext: |\n${notes.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+    const notesOf = async (args: string[]) => {
+      const { stdout } = await run(helm as string, ['template', 'r', copy, '-n', NS, ...KUBE, '--show-only', 'templates/notes-check.yaml', ...args], { env: helmEnv });
+      return (parseAllDocuments(stdout)[0]?.toJS() as { text: string }).text;
+    };
+    const text = await notesOf([]);
+    expect(text).toContain('kubectl -n brx rollout status daemonset/r-brixlet-agent');
+    expect(text).toContain('kubectl -n brx port-forward svc/r-brixlet-gateway 8080');
+    expect(text).toContain('kubectl apply --server-side -f chart/crds/');
+    expect(text).not.toContain('WARNING');
+    const testCluster = await notesOf(['--set', 'agent.faults.enabled=true', '--set', 'chaos.enabled=true']);
+    expect(testCluster).toContain('WARNING: agent.faults.enabled');
+    expect(testCluster).toContain('WARNING: chaos.enabled');
+  });
+
+  it('refuses clusters older than 1.27', async () => {
+    expect(await renderError(['--kube-version', '1.26.0'])).toContain('chart requires kubeVersion: >=1.27.0-0');
   });
 });
 
