@@ -26,7 +26,7 @@ export const configCommand: Command = {
     { name: 'check', summary: 'Validate the configuration; exit 0 when valid, 2 listing every problem' },
     { name: 'docs', summary: 'Print the configuration reference (Markdown); --write FILE updates it in place' },
   ],
-  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'kube', 'gateway', 'control', 'optimizer', 'shutdown'],
+  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'kube', 'gateway', 'control', 'optimizer', 'orchestrator', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION, { name: 'write', type: 'string', valueName: 'FILE', description: 'With docs: replace the generated block in FILE.' }],
   async run(ctx) {
     const sub = ctx.args.positionals[0];

@@ -60,7 +60,7 @@ export const coordinatorCommand: Command = {
     'brixlet coordinator --control.host 127.0.0.1 --gateway.policy prefix-cache --log.level debug',
     'curl -H "routing-strategy: least-request" localhost:8080/v1/chat/completions -d \'{"model":"m","messages":[{"role":"user","content":"hi"}]}\'',
   ],
-  configSections: ['log', 'gateway', 'control', 'optimizer', 'kube', 'shutdown'],
+  configSections: ['log', 'gateway', 'control', 'optimizer', 'orchestrator', 'kube', 'shutdown'],
   options: [JSON_OPTION, CONFIG_OPTION],
   run: (ctx) =>
     serve(ctx, async (rt) => {

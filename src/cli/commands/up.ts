@@ -140,7 +140,7 @@ export const upCommand: Command = {
     'brixlet up --accel sim:healthy-8x-h100',
     'brixlet up --gateway.port 0 --control.port 0 --agent.port 0 --json',
   ],
-  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'gateway', 'control', 'optimizer', 'kube', 'shutdown'],
+  configSections: ['log', 'agent', 'accel', 'nvml', 'dcmi', 'faults', 'kv', 'gateway', 'control', 'optimizer', 'orchestrator', 'kube', 'shutdown'],
   options: [
     { name: 'agents', type: 'string', valueName: 'N', description: `Run N agents (nodes <node>-0 …) in the process, each with its own KV shard and ports (default 1; at most ${MAX_UP_AGENTS}).` },
     { name: 'engines', type: 'string', valueName: 'N', description: 'Start N mock engines behind the gateway (default 0).' },

@@ -48,3 +48,15 @@ it('starts beyond loopback with a cluster secret; writes need it or a node token
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('takes the --orchestrator.* flags (the chart renders them): with no cluster it stops on the kube config, not on a flag', async () => {
+  const env = { KUBECONFIG: '/nonexistent/brixlet-kubeconfig', HOME: '/nonexistent', KUBERNETES_SERVICE_HOST: undefined };
+  const base = ['coordinator', '--gateway.port', '0', '--control.port', '0', '--gateway.host', '127.0.0.1', '--control.host', '127.0.0.1'];
+  const r = await cli([...base, '--orchestrator.enabled', '--orchestrator.namespace', 'ml', '--orchestrator.resync', '30s'], env);
+  expect(r.stderr).not.toMatch(/unknown (flag|option)/i);
+  expect(r.stderr).toContain('BRX_ERR_KUBE_CONFIG');
+  expect(r.code).not.toBe(0);
+  const printed = await cli(['config', 'print', '--json', '--orchestrator.enabled', '--orchestrator.probe-interval', '5s']);
+  expect(printed.code).toBe(0);
+  expect(JSON.parse(printed.stdout).config.orchestrator).toMatchObject({ enabled: true, probeInterval: 5000 });
+});
