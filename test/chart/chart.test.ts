@@ -424,6 +424,16 @@ withHelm('helm chart', () => {
     expect(find('full', 'PodMonitor')).toHaveLength(1);
   });
 
+  it('full: agent series are labelled with their node (the dashboards\' node filter), coordinator series are not', () => {
+    type Relabel = { sourceLabels?: string[]; targetLabel?: string };
+    const toNode = (rs: Relabel[] | undefined) => (rs ?? []).some((r) => r.sourceLabels?.[0] === '__meta_kubernetes_pod_node_name' && r.targetLabel === 'node');
+    const sm = find<K8sObject & { spec: { endpoints: { port: string; relabelings?: Relabel[] }[] } }>('full', 'ServiceMonitor');
+    const byPort = Object.fromEntries(sm.map((s) => [s.spec.endpoints[0]?.port, toNode(s.spec.endpoints[0]?.relabelings)]));
+    expect(byPort).toEqual({ http: true, control: false });
+    const pm = find<K8sObject & { spec: { podMetricsEndpoints: { relabelings?: Relabel[] }[] } }>('full', 'PodMonitor');
+    expect(toNode(pm[0]?.spec.podMetricsEndpoints[0]?.relabelings)).toBe(true);
+  });
+
   it('NOTES.txt renders the commands for this release (helm template does not render NOTES: a copy of the chart renders it as YAML)', async () => {
     const copy = join(helmHome, 'notes-chart');
     cpSync(chartDir, copy, { recursive: true });
