@@ -77,6 +77,20 @@ export const RUNTIME_DEVICE_METRICS: readonly DeviceDecl[] = [
         .map(([xid, n]) => ({ labels: { xid: String(xid) }, value: n })),
   },
   {
+    // The {xid} series above can only appear with their first XID (the numbers are not known before),
+    // so increase()/rate() on them miss that first one; this one is 0 from the first sample that finds
+    // an NVIDIA device, so alerts and panels that count XIDs per device see every one. Other vendors
+    // have no XIDs: their series appears only if one is injected (fault rules).
+    family: 'native',
+    name: 'brixlet_accelerator_xid_errors_all_total',
+    type: 'counter',
+    help: 'XID errors reported by the driver since the agent started, all XID numbers together; 0 from the first sample that finds an NVIDIA device.',
+    series: (d) => {
+      const total = Object.values(d.xidCounts).reduce((a, n) => a + n, 0);
+      return d.identity.vendor === 'nvidia' || total > 0 ? [{ value: total }] : [];
+    },
+  },
+  {
     family: 'native',
     name: 'brixlet_accelerator_healthy',
     type: 'gauge',

@@ -149,6 +149,15 @@ describe('renderAccelMetrics', () => {
       const rows = samplesOf(renderAccelMetrics(s, opts()), 'brixlet_accelerator_xid_errors_total');
       expect(rows.map((r) => `${r.labels.at(-1)?.join('=')} ${r.value}`)).toEqual(['xid=13 1', 'xid=48 3', 'xid=79 1']);
     });
+
+    it('sums every XID per device in brixlet_accelerator_xid_errors_all_total, 0 for a device without one', () => {
+      const rows = samplesOf(renderAccelMetrics(s, opts()), 'brixlet_accelerator_xid_errors_all_total');
+      expect(rows.map((r) => [r.labels.find(([k]) => k === 'index')?.[1], r.value])).toEqual([
+        ['0', '5'],
+        ['1', '0'],
+      ]);
+      expect(rows[0]?.labels.map(([k]) => k)).toEqual(['vendor', 'index', 'uuid', 'model', 'pci_bus_id', 'node']);
+    });
   });
 
   it('exports health as a 0/1 gauge and a one-hot state', () => {
