@@ -3,7 +3,8 @@
  * resolved once; gauges read the shard's state at scrape time.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { EvictionQueue } from './eviction/types.js';
+import type { EvictionQueue, PolicyName } from './eviction/types.js';
+import { Status } from './protocol.js';
 
 export type DropReason = 'full' | 'quota' | 'expired' | 'disconnect' | 'dropped' | 'no_parent';
 export type ClosedReason = 'idle' | 'not_allowed' | 'too_many_connections';
@@ -62,6 +63,20 @@ export const noopKvMetrics: KvMetricsSink = {
 
 const P = 'brixlet_kvcache_';
 
+/** The `queue` label values each policy's evictions carry (its lastQueue values). */
+export const EVICTION_QUEUES: Readonly<Record<PolicyName, readonly EvictionQueue[]>> = {
+  s3fifo: ['small', 'main'],
+  arc: ['small', 'main'],
+  lru: ['lru'],
+  fifo: ['fifo'],
+};
+
+/**
+ * The `status` label values of protocol_errors_total: every frame status but OK and the two refusals
+ * at accept (NOT_ALLOWED, TOO_MANY_CONNECTIONS), which are counted in connections_closed_total.
+ */
+export const PROTOCOL_ERROR_STATUSES: readonly string[] = Object.keys(Status).filter((s) => s !== 'OK' && s !== 'NOT_ALLOWED' && s !== 'TOO_MANY_CONNECTIONS');
+
 /**
  * The brixlet_kvcache_* families of one registry, shared by every pool of the agent: the default
  * pool's series carry no `pool` label (the names and label sets it always had), another pool's
@@ -69,7 +84,7 @@ const P = 'brixlet_kvcache_';
  */
 interface KvFamilies {
   readonly sources: Map<string, KvGaugeSource>;
-  readonly sink: (pool: string) => KvMetricsSink;
+  readonly sink: (pool: string, policy: PolicyName | undefined) => KvMetricsSink;
 }
 
 const families = new WeakMap<Registry, KvFamilies>();
@@ -81,15 +96,19 @@ function poolLabel(pool: string): { pool?: string } {
 
 export const DEFAULT_POOL = 'default';
 
-/** The metrics sink of `pool` (default: the default pool) on `registry`; gauges read `source` at scrape time. */
-export function createKvMetrics(registry: Registry, source: KvGaugeSource, pool = DEFAULT_POOL): KvMetricsSink {
+/**
+ * The metrics sink of `pool` (default: the default pool) on `registry`; gauges read `source` at scrape
+ * time. The pool's counters of a fixed label set start at 0 here, so increase()/rate() count their first
+ * event; `policy` names the eviction queues to start (without it no evictions series until the first).
+ */
+export function createKvMetrics(registry: Registry, source: KvGaugeSource, pool = DEFAULT_POOL, policy?: PolicyName): KvMetricsSink {
   let f = families.get(registry);
   if (f === undefined) {
     f = createFamilies(registry);
     families.set(registry, f);
   }
   f.sources.set(pool, source);
-  return f.sink(pool);
+  return f.sink(pool, policy);
 }
 
 function createFamilies(registry: Registry): KvFamilies {
@@ -159,8 +178,11 @@ function createFamilies(registry: Registry): KvFamilies {
   const remoteExpired = new Counter({ name: `${P}remote_budget_expired_total`, help: 'Remote reads whose time budget ran out before every block arrived (answered with what had arrived).', labelNames: ['pool'], registers });
   const closedConns = new Counter({ name: `${P}connections_closed_total`, help: 'Connections the server closed on its own, by reason (idle: no frame for --kv.idle-timeout while holding no lease; not_allowed: refused by the pool\'s allowed uids/gids; too_many_connections: --kv.max-connections-per-uid).', labelNames: ['reason', 'pool'], registers });
 
-  const sink = (pool: string): KvMetricsSink => {
+  const sink = (pool: string, policy: PolicyName | undefined): KvMetricsSink => {
     const pl = poolLabel(pool);
+    for (const queue of policy === undefined ? [] : EVICTION_QUEUES[policy]) evictions.inc({ ...pl, queue }, 0);
+    ghostHits.inc(pl, 0);
+    for (const status of PROTOCOL_ERROR_STATUSES) protocolErrors.inc({ ...pl, status }, 0);
     for (const reason of ['idle', 'not_allowed', 'too_many_connections'] as const) closedConns.inc({ ...pl, reason }, 0);
     for (const reason of ['full', 'quota', 'expired', 'disconnect', 'dropped', 'no_parent'] as const) dropped.inc({ ...pl, reason }, 0);
     for (const c of [remoteBlocks, remoteBytes, remoteExpired]) c.inc(pl, 0);

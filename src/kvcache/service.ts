@@ -111,7 +111,7 @@ export async function startKvService(options: KvShardOptions, deps: KvServiceDep
             entries: () => live().index.size,
             leases: () => live().leases(),
             connections: () => ref.srv?.connections ?? 0,
-          }, options.pool);
+          }, options.pool, options.policy);
     const shard = new KvShard(options, metrics);
     ref.shard = shard;
     const srv = new LeaseServer(
