@@ -3,55 +3,23 @@
 // exactly the rendered args and env (pod paths mapped to a scratch directory, $(NODE_NAME)/$(POD_IP)
 // filled in as the kubelet would). The agent reports to the coordinator with its derived node token,
 // and both stop cleanly on SIGTERM. Needs the pinned helm and the built CLI (dist/); skips otherwise.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { ensureHelm } from '../../scripts/helm.mjs';
 import { freePort } from '../helpers/ports.js';
+import { cliMain, type Container, exited, killAll, podOf, podRunner, renderChart, root, run, why } from './chart-pod.js';
 
-const run = promisify(execFile);
-const root = resolve(import.meta.dirname, '../..');
 const interposerBuilt = existsSync(join(root, 'native', 'build', 'libbrixlet-inject.so'));
-const cliMain = join(root, 'dist', 'cli', 'main.js');
 const NODE = 'gpu-node-1';
-
-let helm: string | undefined;
-let why = '';
-try {
-  helm = (await ensureHelm()) as string;
-} catch (e) {
-  why = (e as Error).message;
-}
-if (helm !== undefined && !existsSync(cliMain)) why = `${cliMain} is missing (npm run build)`;
 if (why !== '') console.warn(`chart run test skipped: ${why}`);
-
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
-}
-interface Container {
-  name: string;
-  command?: string[];
-  args?: string[];
-  env?: EnvVar[];
-}
-interface Obj {
-  kind: string;
-  metadata: { name: string };
-  data?: Record<string, string>;
-  spec?: { template: { spec: { containers: Container[]; initContainers?: Container[] } } };
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'brixlet-chart-run-'));
 const shm = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'brixlet-chart-run-'));
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killAll(children);
   rmSync(scratch, { recursive: true, force: true });
   rmSync(shm, { recursive: true, force: true });
 });
@@ -74,15 +42,7 @@ describe.skipIf(why !== '')('the rendered pods run', () => {
       // With faults on, the interposer init container copies the image's /opt/brixlet libraries (here: native/build).
       ...(interposerBuilt ? ['agent.faults.enabled=true'] : []),
     ].flatMap((v) => ['--set', v]);
-    const home = join(scratch, 'helm-home');
-    const { stdout } = await run(helm as string, ['template', 'r', join(root, 'chart'), '-n', 'brx', '--kube-version', '1.30.0', ...values], { env: { ...process.env, HOME: home }, maxBuffer: 64 << 20 });
-    const objects = parseAllDocuments(stdout).map((d) => d.toJS() as Obj | null).filter((o): o is Obj => o !== null);
-    const secret = (name: string, key: string) => Buffer.from(objects.find((o) => o.kind === 'Secret' && o.metadata.name === name)?.data?.[key] ?? '', 'base64').toString();
-    const pod = (kind: string, name: string) => {
-      const spec = objects.find((o) => o.kind === kind && o.metadata.name === name)?.spec?.template.spec;
-      if (spec === undefined) throw new Error(`no ${kind} ${name}`);
-      return spec;
-    };
+    const objects = await renderChart('brx', values, join(scratch, 'helm-home'));
 
     // Pod paths → scratch directories (the emptyDirs); the Service DNS name → loopback.
     const paths: [string, string][] = [
@@ -93,44 +53,10 @@ describe.skipIf(why !== '')('the rendered pods run', () => {
     ];
     for (const [, dir] of paths.slice(0, 2)) mkdirSync(dir as string, { recursive: true });
     mkdirSync(join(scratch, 'run'), { mode: 0o755 });
-    const mapPath = (s: string) => paths.reduce((acc, [from, to]) => acc.replaceAll(from, to), s);
-    const envOf = (c: Container): Record<string, string> => {
-      const env: Record<string, string> = {};
-      for (const e of c.env ?? []) {
-        const ref = e.valueFrom;
-        if (e.value !== undefined) env[e.name] = e.value;
-        else if (ref?.secretKeyRef) env[e.name] = secret(ref.secretKeyRef.name, ref.secretKeyRef.key);
-        else if (ref?.fieldRef?.fieldPath === 'spec.nodeName') env[e.name] = NODE;
-        else if (ref?.fieldRef?.fieldPath === 'status.podIP') env[e.name] = '127.0.0.1';
-        else throw new Error(`${c.name}: env ${e.name} has a source this test does not fill`);
-      }
-      return env;
-    };
-    // The kubelet expands $(VAR) in command and args from the container's env.
-    const argv = (c: Container, env: Record<string, string>): string[] => {
-      const expand = (s: string) => mapPath(s.replace(/\$\((\w+)\)/g, (m, v: string) => env[v] ?? m));
-      if (c.command !== undefined) {
-        expect(c.command[0], `${c.name}: init commands use the image's node`).toBe('node');
-        return [...c.command.slice(1), ...(c.args ?? [])].map(expand);
-      }
-      return [cliMain, ...(c.args ?? []).map(expand)];
-    };
-    const runInit = async (c: Container) => {
-      const env = envOf(c);
-      await run(process.execPath, argv(c, env), { env: { PATH: process.env.PATH, ...env } });
-    };
-    const start = (c: Container): { proc: ChildProcess; log: () => string } => {
-      const env = envOf(c);
-      let log = '';
-      const proc = spawn(process.execPath, argv(c, env), { env: { PATH: process.env.PATH, HOME: scratch, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      proc.stdout?.on('data', (b: Buffer) => (log += b.toString()));
-      proc.stderr?.on('data', (b: Buffer) => (log += b.toString()));
-      children.push(proc);
-      return { proc, log: () => log };
-    };
+    const { runInit, start } = podRunner({ objects, node: NODE, paths, home: scratch, children });
 
-    const coordinatorPod = pod('Deployment', 'r-brixlet-coordinator');
-    const agentPod = pod('DaemonSet', 'r-brixlet-agent');
+    const coordinatorPod = podOf(objects, 'Deployment', 'r-brixlet-coordinator');
+    const agentPod = podOf(objects, 'DaemonSet', 'r-brixlet-agent');
     for (const c of coordinatorPod.initContainers ?? []) await runInit(c);
     // host-dirs chowns the hostPath directories to uid 65532 as root: run here, the agent (this uid) would lose them; its script has its own test.
     for (const c of agentPod.initContainers ?? []) if (c.name !== 'host-dirs') await runInit(c);
@@ -167,7 +93,6 @@ describe.skipIf(why !== '')('the rendered pods run', () => {
     const gpus = (await (await fetch(`http://127.0.0.1:${agentPort}/v1/accelerators`)).json()) as { devices?: unknown[] };
     expect(gpus.devices).toHaveLength(8);
 
-    const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (code) => r(code))));
     agent.proc.kill('SIGTERM');
     coordinator.proc.kill('SIGTERM');
     expect([await exited(agent.proc), await exited(coordinator.proc)], `${coordinator.log()}\n${agent.log()}`).toEqual([0, 0]);
@@ -190,8 +115,7 @@ describe.skipIf(nonRootWhy !== '')('the agent as the chart runs it: non-root ove
     const kvDir = join(base, 'slabs');
     const port = await freePort();
     const values = ['agent.accel.backend=sim:healthy-8x-h100', 'coordinator.control.enabled=false', `agent.runDir=${runDir}`, `agent.kv.dir=${kvDir}`, 'agent.kv.capacityMiB=16', 'agent.kv.slabSizeMiB=16', 'agent.kv.peerPort=0', `agent.port=${port}`].flatMap((v) => ['--set', v]);
-    const { stdout } = await run(helm as string, ['template', 'r', join(root, 'chart'), '-n', 'brx', '--kube-version', '1.30.0', ...values], { env: { ...process.env, HOME: join(scratch, 'helm-home') }, maxBuffer: 64 << 20 });
-    const ds = parseAllDocuments(stdout).map((d) => d.toJS() as Obj | null).find((o) => o?.kind === 'DaemonSet');
+    const ds = (await renderChart('brx', values, join(scratch, 'helm-home'))).find((o) => o.kind === 'DaemonSet');
     const spec = ds?.spec?.template.spec as { containers: Container[]; initContainers?: Container[]; securityContext: { runAsUser: number; runAsGroup: number } };
     const { runAsUser: uid, runAsGroup: gid } = spec.securityContext;
     expect([uid, gid]).toEqual([65532, 65532]);
@@ -206,7 +130,6 @@ describe.skipIf(nonRootWhy !== '')('the agent as the chart runs it: non-root ove
       children.push(proc);
       return { proc, log: () => log };
     };
-    const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (code) => r(code))));
 
     // What the kubelet does for hostPath DirectoryOrCreate: root-owned 0755 directories.
     for (const d of [runDir, kvDir]) mkdirSync(d, { mode: 0o755 });
