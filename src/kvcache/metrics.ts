@@ -11,6 +11,10 @@ export type ClosedReason = 'idle' | 'not_allowed' | 'too_many_connections';
 
 /** What the shard reports; the no-op version is used when no registry is given (tests, tools). */
 export interface KvMetricsSink {
+  /**
+   * The counters of namespace `name`, which the shard calls when a HELLO creates the namespace: its
+   * series (both `op`s of lookups_total) start at 0 here and stay until forget().
+   */
   namespace(name: string): NamespaceMetrics;
   eviction(queue: EvictionQueue): void;
   ghostHit(): void;
@@ -36,6 +40,7 @@ export interface NamespaceMetrics {
   /**
    * The namespace left the shard: its series are removed, so names cycled by a client cannot grow the
    * agent's memory or the scrape without bound (a returning name starts its counters again at 0).
+   * At most --kv.max-namespaces namespaces of a pool hold series at once.
    */
   forget(): void;
 }
@@ -201,6 +206,9 @@ function createFamilies(registry: Registry): KvFamilies {
           const hb = hitBytes.labels(ns);
           const pb = putBytes.labels(ns);
           const gb = getBytes.labels(ns);
+          // Every series the namespace's events will move starts at 0 now, so increase()/rate() count
+          // its first event (a series that appears at 1 has no earlier sample to count from).
+          for (const c of [l.lookup, l.exists, rq, h, rqb, hb, pb, gb]) c.inc(0);
           m = {
             lookup(op, n, hit, nBytes, hitB, seconds) {
               l[op].inc();
