@@ -141,6 +141,9 @@ export function compileCrd(crd: string | object, version?: string, ajv?: Ajv): C
   // name and generateName, so the rest of metadata stays open.
   const meta = isObj(json.properties) ? json.properties.metadata : undefined;
   if (isObj(meta) && meta.additionalProperties === false) delete meta.additionalProperties;
+  // apiVersion, kind and metadata are implicitly specified at the root of every CRD schema: a
+  // schema that does not list them still accepts them.
+  if (isObj(json.properties)) json.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...json.properties };
   const validateFn = (ajv ?? (shared.ajv ??= createCrdAjv())).compile(json);
   return {
     kind: doc.spec.names.kind,
