@@ -71,8 +71,9 @@ export function createFleetHealth(o: FleetHealthOptions): { health: ReplicaHealt
       ...(probe?.ray !== undefined && { ray: probe.ray }),
       ...(probe !== undefined && { engine: probe.engine }),
     });
-    if (verdict.ready && key !== '') started.set(key, t);
-    else if (started.has(key)) started.set(key, started.get(key) ?? t);
+    // Refreshed on every assessment, ready or not: only replicas no longer assessed are swept, so a
+    // broken replica that stays unrepaired (restart budget spent) keeps counting as failed.
+    if (key !== '' && (verdict.ready || started.has(key))) started.set(key, t);
     return verdict;
   };
 
