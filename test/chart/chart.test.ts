@@ -345,12 +345,12 @@ withHelm('helm chart', () => {
       expect(grants('full', '', 'nodes').sort()).toEqual(['get', 'patch']);
       expect(grants('full', '', 'nodes/status')).toEqual(['patch']);
       expect(grants('full', 'apps', 'deployments/scale').sort()).toEqual(['get', 'patch']);
-      expect(grants('full', 'apps', 'deployments').sort()).toEqual(['get', 'list', 'watch']);
-      expect(grants('full', 'brixlet.io', 'modelfleets/status').sort()).toEqual(['get', 'patch', 'update']);
+      expect(grants('full', 'apps', 'deployments').sort()).toEqual(['list', 'watch']);
+      expect(grants('full', 'brixlet.io', 'modelfleets/status').sort()).toEqual(['patch']);
       expect(grants('full', 'ray.io', 'rayclusters')).toContain('create');
-      expect(grants('full', 'leaderworkerset.x-k8s.io', 'leaderworkersets')).toContain('delete');
+      expect(grants('full', 'leaderworkerset.x-k8s.io', 'leaderworkersets')).toContain('update');
       expect(grants('full', 'coordination.k8s.io', 'leases').sort()).toEqual(['create', 'get', 'update']);
-      expect(grants('full', 'apiextensions.k8s.io', 'customresourcedefinitions').sort()).toEqual(['get', 'list']);
+      expect(grants('full', 'apiextensions.k8s.io', 'customresourcedefinitions')).toEqual(['get']);
       // Chaos Roles in each listed namespace, bound to the chaos ServiceAccount only.
       const chaosRoles = find('full', 'Role', 'r-brixlet-chaos').map((r) => r.metadata.namespace);
       expect(chaosRoles.sort()).toEqual(['chaos-testing', 'llm']);
