@@ -8,21 +8,16 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { ensureHelm } from '../../scripts/helm.mjs';
+import { pinnedHelm } from '../helpers/helm.js';
 
 export const run = promisify(execFile);
 export const root = resolve(import.meta.dirname, '../..');
 export const cliMain = join(root, 'dist', 'cli', 'main.js');
 
 /** The pinned helm, or why the chart-running tests skip (no helm, or no built CLI). */
-export const { helm, why } = await (async (): Promise<{ helm: string | undefined; why: string }> => {
-  try {
-    const path = (await ensureHelm()) as string;
-    return { helm: path, why: existsSync(cliMain) ? '' : `${cliMain} is missing (npm run build)` };
-  } catch (e) {
-    return { helm: undefined, why: (e as Error).message };
-  }
-})();
+const pinned = await pinnedHelm();
+export const helm = pinned.helm;
+export const why = helm === undefined ? pinned.helmMissing : existsSync(cliMain) ? '' : `${cliMain} is missing (npm run build)`;
 
 export interface EnvVar {
   name: string;

@@ -17,7 +17,7 @@ import { configFields } from '../../src/common/config/fields.js';
 import { type LoadedConfig, loadConfig } from '../../src/common/config/load-config.js';
 import { type Config, ConfigSchema } from '../../src/common/config/schema.js';
 import { compileCrd } from '../../src/kube/crd-schema.js';
-import { ensureHelm } from '../../scripts/helm.mjs';
+import { pinnedHelm } from '../helpers/helm.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -62,13 +62,7 @@ interface Rule {
   verbs: string[];
 }
 
-let helm: string | undefined;
-let helmMissing = '';
-try {
-  helm = (await ensureHelm()) as string;
-} catch (e) {
-  helmMissing = (e as Error).message;
-}
+const { helm, helmMissing } = await pinnedHelm();
 const withHelm = describe.skipIf(helm === undefined);
 if (helm === undefined) console.warn(`chart tests skipped: ${helmMissing}`);
 

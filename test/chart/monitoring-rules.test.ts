@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { ensureHelm } from '../../scripts/helm.mjs';
 import { dashboardsDir, readAlertRules, readDashboards, rulesFile, substituteGrafana, withoutThresholds } from '../helpers/prometheus-expr.js';
 import { havePromtool, PROMTOOL, promtoolSkipNote } from '../helpers/promtool.js';
 import { repoRoot } from '../helpers/repo.js';
+import { pinnedHelm } from '../helpers/helm.js';
 
 const promtest = join(repoRoot, 'test/chart/brixlet-alerts.promtest.yaml');
 const alerts = readAlertRules();
@@ -87,13 +87,7 @@ describe('substituteGrafana', () => {
 
 // The chart's templates/monitoring/{dashboards,prometheusrule}.yaml with the pinned helm.
 const run = promisify(execFile);
-let helm: string | undefined;
-let helmMissing = '';
-try {
-  helm = (await ensureHelm()) as string;
-} catch (e) {
-  helmMissing = (e as Error).message;
-}
+const { helm, helmMissing } = await pinnedHelm();
 
 interface Rendered {
   kind: string;
