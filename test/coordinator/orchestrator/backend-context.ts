@@ -5,7 +5,7 @@
 import type { BackendContext, BackendObject, FleetMemory, FleetPod, FleetWrites } from '../../../src/coordinator/orchestrator/backend.js';
 import { newFleetMemory } from '../../../src/coordinator/orchestrator/backend.js';
 import { fleetDefaults } from '../../../src/coordinator/orchestrator/fleet-spec.js';
-import { type RayProbe, replicaHealth } from '../../../src/coordinator/orchestrator/health.js';
+import { type RayProbe, type ReplicaPod, replicaHealth } from '../../../src/coordinator/orchestrator/health.js';
 import { templateRevision } from '../../../src/coordinator/orchestrator/revision.js';
 import type { ModelFleetSpec, ModelFleetSpecInput } from '../../../src/coordinator/orchestrator/types.js';
 
@@ -88,7 +88,7 @@ export function backendContext(o: ContextOptions = {}): BackendContext & { write
   const suffixes = [...(o.suffixes ?? [])];
   let n = 0;
   return {
-    fleet: { apiVersion: 'brixlet.io/v1alpha1', kind: 'ModelFleet', metadata: { name, namespace: 'serving', uid: FLEET_UID }, spec },
+    fleet: { apiVersion: 'brixlet.io/v1alpha1', kind: 'ModelFleet', metadata: { name, namespace: 'serving', uid: FLEET_UID }, spec: spec as unknown as ModelFleetSpecInput },
     spec,
     revision: templateRevision(spec),
     nowMs: o.nowMs ?? Date.parse('2026-03-01T10:00:00Z'),
@@ -100,7 +100,7 @@ export function backendContext(o: ContextOptions = {}): BackendContext & { write
     validate: o.validate ?? (() => []),
     async assess(pods, serving, groupSize) {
       return replicaHealth({
-        pods,
+        pods: pods as readonly ReplicaPod[],
         expectedPods: groupSize,
         backend: spec.backend,
         requiredGpus: spec.tensorParallelSize * spec.pipelineParallelSize,

@@ -96,7 +96,7 @@ describe('defaults and bounds', () => {
   });
 
   it('has defaults the cross-field rules accept: a rollout that can take a step, a backoff cap above the backoff', () => {
-    expect(FLEET_DEFAULTS.rollout.maxSurge === 0 && FLEET_DEFAULTS.rollout.maxUnavailable === 0).toBe(false);
+    expect([FLEET_DEFAULTS.rollout.maxSurge, FLEET_DEFAULTS.rollout.maxUnavailable]).not.toEqual([0, 0]);
     expect(FLEET_DEFAULTS.restartBudget.maxBackoffSeconds).toBeGreaterThanOrEqual(FLEET_DEFAULTS.restartBudget.backoffSeconds);
     expect(FLEET_DEFAULTS.backend).toBe('ray');
   });

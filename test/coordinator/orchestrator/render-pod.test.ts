@@ -94,7 +94,7 @@ describe('container parts', () => {
     expect(p.startupProbe).toMatchObject({ httpGet: { path: '/health', port: 9000 }, periodSeconds: PROBE_PERIOD_SECONDS, failureThreshold: 181 });
     expect(p.readinessProbe).toMatchObject({ httpGet: { path: '/health', port: 9000 }, failureThreshold: 3 });
     expect(p.livenessProbe).toMatchObject({ httpGet: { path: '/health', port: 9000 }, failureThreshold: 6 });
-    expect((engineProbes(spec({ startupSeconds: 10 })) as typeof p).startupProbe.failureThreshold).toBe(1);
+    expect((engineProbes(spec({ startupSeconds: 10 })) as typeof p).startupProbe?.failureThreshold).toBe(1);
   });
 });
 
