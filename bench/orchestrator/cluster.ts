@@ -6,63 +6,27 @@
  * store events as they happen, so a latency runs from the server storing the fleet write to the
  * server storing the reconciler's resulting write.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { startFakeApiServer, type FakeApiServer, type ResourceDefinition, type StoredObject, type StoreEvent } from '../../mocks/kube-apiserver/index.js';
+import { FLEET_DEF, FLEETS, haveBackendCrds, LWSS, minimalBackendCrd, RAYS, testdataBackendCrd } from '../../mocks/kube-apiserver/fleet-resources.js';
 import type { BackendPresence } from '../../src/coordinator/orchestrator/reconciler.js';
 import { LABEL_FLEET, LABEL_REVISION } from '../../src/coordinator/orchestrator/types.js';
 import type { FleetBackend } from '../../src/coordinator/orchestrator/types.js';
 import { compileCrd } from '../../src/kube/crd-schema.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/kube-client.js';
 
+export { FLEETS, LWSS, RAYS };
 export const NS = 'serving';
-export const FLEETS = 'modelfleets.brixlet.io';
-export const RAYS = 'rayclusters.ray.io';
-export const LWSS = 'leaderworkersets.leaderworkerset.x-k8s.io';
 
-const FLEET_DEF: ResourceDefinition = {
-  group: 'brixlet.io',
-  version: 'v1alpha1',
-  kind: 'ModelFleet',
-  plural: 'modelfleets',
-  namespaced: true,
-  status: true,
-  scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
-};
 // No status subresource: the stand-ins write Running pods in one create.
 const POD_DEF: ResourceDefinition = { version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
 
-const CRD_DIR = join(process.env.BRIXLET_TESTDATA ?? join(process.cwd(), '..', 'shared', 'testdata'), 'crds');
-const CRD_FILES: Record<FleetBackend, string> = { ray: join(CRD_DIR, 'ray.io_rayclusters.yaml'), lws: join(CRD_DIR, 'leaderworkerset.x-k8s.io_leaderworkersets.yaml') };
-export const REAL_CRDS = existsSync(CRD_FILES.ray) && existsSync(CRD_FILES.lws);
+const TESTDATA = process.env.BRIXLET_TESTDATA ?? join(process.cwd(), '..', 'shared', 'testdata');
+export const REAL_CRDS = haveBackendCrds(TESTDATA);
 
-function minimalCrd(group: string, kind: string, plural: string): StoredObject {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { kind, plural, listKind: `${kind}List`, singular: kind.toLowerCase() },
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }, subresources: { status: {} } }],
-    },
-  };
-}
-
-// Parsed and compiled once per process (the RayCluster CRD is large).
-const crds = new Map<FleetBackend, StoredObject>();
+const crd = (b: FleetBackend): StoredObject => (REAL_CRDS ? testdataBackendCrd(b, TESTDATA) : minimalBackendCrd(b));
 const validators = new Map<FleetBackend, (obj: unknown) => string[]>();
-function crd(b: FleetBackend): StoredObject {
-  let c = crds.get(b);
-  if (c === undefined) {
-    c = REAL_CRDS ? (parse(readFileSync(CRD_FILES[b], 'utf8')) as StoredObject) : b === 'ray' ? minimalCrd('ray.io', 'RayCluster', 'rayclusters') : minimalCrd('leaderworkerset.x-k8s.io', 'LeaderWorkerSet', 'leaderworkersets');
-    crds.set(b, c);
-  }
-  return structuredClone(c);
-}
 
 /** Both CRDs installed; the validators of the real schemas (none with the minimal CRDs). */
 export const presence: BackendPresence = {

@@ -3,81 +3,37 @@
 // when present, else minimal ones), and stand-ins for the KubeRay and LWS controllers that create
 // the pods of each backend object on a set of nodes (honouring the rendered node affinity) and mark
 // them ready. The agents' node reports go through the real Registry.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { startFakeApiServer, type FakeApiServer, type ResourceDefinition, type StoredObject, type StoreEvent } from '../../../mocks/kube-apiserver/index.js';
+import { backendCrdFiles, FLEET_DEF, FLEETS, haveBackendCrds, LWSS, minimalBackendCrd, RAYS, testdataBackendCrd } from '../../../mocks/kube-apiserver/fleet-resources.js';
 import { Registry } from '../../../src/coordinator/registry/registry.js';
 import { compileCrd, type CompiledCrd } from '../../../src/kube/crd-schema.js';
 import { createKubeClient, type KubeClient } from '../../../src/kube/kube-client.js';
 import { LABEL_FLEET, LABEL_REVISION } from '../../../src/coordinator/orchestrator/types.js';
 import { repoRoot } from '../../helpers/repo.js';
 
+export { FLEET_DEF, FLEETS, LWSS, RAYS };
+
 export const NS = 'serving';
-export const CRD_DIR = join(process.env.BRIXLET_TESTDATA ?? join(repoRoot, '..', 'shared', 'testdata'), 'crds');
-export const RAY_CRD_FILE = join(CRD_DIR, 'ray.io_rayclusters.yaml');
-export const LWS_CRD_FILE = join(CRD_DIR, 'leaderworkerset.x-k8s.io_leaderworkersets.yaml');
-export const HAVE_TESTDATA_CRDS = existsSync(RAY_CRD_FILE) && existsSync(LWS_CRD_FILE);
+const TESTDATA = process.env.BRIXLET_TESTDATA ?? join(repoRoot, '..', 'shared', 'testdata');
+export const CRD_DIR = join(TESTDATA, 'crds');
+export const RAY_CRD_FILE = backendCrdFiles(TESTDATA).ray;
+export const LWS_CRD_FILE = backendCrdFiles(TESTDATA).lws;
+export const HAVE_TESTDATA_CRDS = haveBackendCrds(TESTDATA);
 export const CRD_SKIP = HAVE_TESTDATA_CRDS ? '' : ` (schema check SKIPPED: ${CRD_DIR} not found; set BRIXLET_TESTDATA)`;
 
-export const FLEET_DEF: ResourceDefinition = {
-  group: 'brixlet.io',
-  version: 'v1alpha1',
-  kind: 'ModelFleet',
-  plural: 'modelfleets',
-  namespaced: true,
-  status: true,
-  scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
-};
 export const POD_DEF: ResourceDefinition = { version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, status: true };
 export const EVENT_DEF: ResourceDefinition = { version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
 export const EVENTS_V1_DEF: ResourceDefinition = { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true };
 export const LEASE_DEF: ResourceDefinition = { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true };
 
-export const FLEETS = 'modelfleets.brixlet.io';
-export const RAYS = 'rayclusters.ray.io';
-export const LWSS = 'leaderworkersets.leaderworkerset.x-k8s.io';
-
-/** A minimal CRD (no schema checks) for when the test data is absent. */
-function minimalCrd(group: string, kind: string, plural: string, version: string, scale?: boolean): StoredObject {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { kind, plural, listKind: `${kind}List`, singular: kind.toLowerCase() },
-      versions: [
-        {
-          name: version,
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          subresources: { status: {}, ...(scale === true && { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } }) },
-        },
-      ],
-    },
-  };
-}
-
-// Parsed once per test file: the RayCluster CRD is large.
-const parsed = new Map<string, StoredObject>();
-const loadCrd = (file: string): StoredObject => {
-  let crd = parsed.get(file);
-  if (crd === undefined) {
-    crd = parse(readFileSync(file, 'utf8')) as StoredObject;
-    parsed.set(file, crd);
-  }
-  return structuredClone(crd);
-};
-
 /** The RayCluster CRD: the test data's (`real`, when present; slow to parse and compile) or a minimal one. */
 export function rayCrd(real = false): StoredObject {
-  return real && HAVE_TESTDATA_CRDS ? loadCrd(RAY_CRD_FILE) : minimalCrd('ray.io', 'RayCluster', 'rayclusters', 'v1');
+  return real && HAVE_TESTDATA_CRDS ? testdataBackendCrd('ray', TESTDATA) : minimalBackendCrd('ray');
 }
 export function lwsCrd(real = false): StoredObject {
-  return real && HAVE_TESTDATA_CRDS ? loadCrd(LWS_CRD_FILE) : minimalCrd('leaderworkerset.x-k8s.io', 'LeaderWorkerSet', 'leaderworkersets', 'v1', true);
+  return real && HAVE_TESTDATA_CRDS ? testdataBackendCrd('lws', TESTDATA) : minimalBackendCrd('lws');
 }
 
 let rayValidator: CompiledCrd | undefined;
