@@ -22,6 +22,12 @@ export interface OrchestratorMetrics {
   observe(snapshot: OrchestratorSnapshot): void;
 }
 
+/**
+ * The snapshot the gauges read, one per registry: a second creation on the same registry (an
+ * orchestrator started again in the process) reuses the gauges, so it must feed the same holder.
+ */
+const snapshots = new WeakMap<AppMetrics['registry'], { snapshot?: OrchestratorSnapshot }>();
+
 export function createOrchestratorMetrics(metrics: AppMetrics): OrchestratorMetrics {
   const registers = [metrics.registry];
   const existing = <T>(name: string): T | undefined => metrics.registry.getSingleMetric(name) as T | undefined;
@@ -34,7 +40,8 @@ export function createOrchestratorMetrics(metrics: AppMetrics): OrchestratorMetr
   const actions =
     existing<Counter<'action'>>('brixlet_orchestrator_actions_total') ??
     new Counter({ name: 'brixlet_orchestrator_actions_total', help: 'Writes the reconciler made, by action (create, delete, repair, give-up, replace, status).', labelNames: ['action'] as const, registers });
-  const state: { snapshot?: OrchestratorSnapshot } = {};
+  let state = snapshots.get(metrics.registry);
+  if (state === undefined) snapshots.set(metrics.registry, (state = {}));
   if (existing('brixlet_orchestrator_fleets') === undefined) {
     new Gauge({
       name: 'brixlet_orchestrator_fleets',

@@ -91,4 +91,14 @@ describe('orchestrator metrics', () => {
     expect(lines).toContain('brixlet_orchestrator_actions_total{action="delete"} 1');
     expect(lines.filter((l) => l.startsWith('brixlet_orchestrator_fleets '))).toHaveLength(1);
   });
+
+  it('reads the gauges from the snapshot of the latest creation on a registry (a restarted orchestrator)', async () => {
+    const m = testMetrics();
+    const first = createOrchestratorMetrics(m);
+    first.observe({ fleets: () => 1, replicaStates: () => ({ ready: 1, 'not-ready': 0, failed: 0 }), isLeader: () => true });
+    const second = createOrchestratorMetrics(m);
+    second.observe({ fleets: () => 5, replicaStates: () => ({ ready: 3, 'not-ready': 1, failed: 1 }), isLeader: () => false });
+    const lines = await series(m);
+    expect(lines).toEqual(expect.arrayContaining(['brixlet_orchestrator_fleets 5', 'brixlet_orchestrator_leader 0', 'brixlet_orchestrator_replicas{state="ready"} 3', 'brixlet_orchestrator_replicas{state="failed"} 1']));
+  });
 });
