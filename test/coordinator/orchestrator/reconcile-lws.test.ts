@@ -144,9 +144,12 @@ describe('syncLws: the LeaderWorkerSet', () => {
 
   it('does not take a terminating LeaderWorkerSet for the live one', async () => {
     const obj = stored((await created()) as BackendObject, { deleting: true });
+    (obj.spec as { startupPolicy: string }).startupPolicy = 'LeaderReady';
     const ctx = backendContext({ spec: lwsSpec(), objects: [obj] });
     const result = await syncLws(ctx);
-    // Present but not live: the create waits for it to go (no expectation open).
+    // Not put back; a new one is created (the API server answers a conflict until the old one is
+    // gone, which the controller retries).
+    expect(ctx.writes.objects('replace')).toEqual([]);
     expect(ctx.writes.objects('create')).toHaveLength(1);
     expect(result.replicas).toHaveLength(2);
   });
