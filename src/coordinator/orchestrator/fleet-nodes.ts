@@ -1,6 +1,6 @@
 /**
- * The orchestrator's view of the nodes, from the agents' reports in the registry: the most GPUs a
- * reporting node has (a fleet asking for more per node can never be placed) and the nodes new
+ * The orchestrator's view of the nodes, from the agents' reports in the registry: the most NVIDIA
+ * GPUs a reporting node has (a fleet asking for more per node can never be placed) and the nodes new
  * replicas stay off (an agent reports an unhealthy GPU there, or stopped reporting), and the nodes
  * whose GPUs are unhealthy with which (a replica there has failed). Changes that alter any of these
  * are passed on; KV and load numbers in reports are not.
@@ -14,7 +14,8 @@ export function registryNodeSource(registry: Registry): FleetNodeSource {
     let max: number | undefined;
     for (const n of registry.listNodes()) {
       if (n.state === 'stale') continue;
-      const count = n.accelerators?.length ?? 0;
+      // Fleets ask for nvidia.com/gpu: a node's NPUs cannot hold a replica.
+      const count = n.accelerators?.filter((a) => a.vendor === 'nvidia').length ?? 0;
       if (count > 0) max = Math.max(max ?? 0, count);
     }
     return max;

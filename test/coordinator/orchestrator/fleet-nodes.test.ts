@@ -55,6 +55,21 @@ describe('registryNodeSource', () => {
     expect(nodes.maxGpusPerNode()).toBe(4);
   });
 
+  it('counts only NVIDIA GPUs toward the limit: a fleet asks for nvidia.com/gpu, which an NPU node does not have', () => {
+    const nodes = registryNodeSource(newRegistry());
+    report('gpu-node', 8);
+    registry.upsertNode({
+      name: 'npu-node',
+      agentUrl: 'http://npu-node:9464',
+      version: '1',
+      components: ['accel'],
+      accelerators: Array.from({ length: 16 }, (_, i) => ({ vendor: 'ascend' as const, index: i, uuid: `NPU-${i}`, name: 'Ascend910B', health: 'healthy' as const, reasons: [] })),
+    });
+    expect(nodes.maxGpusPerNode()).toBe(8);
+    registry.removeNode('gpu-node');
+    expect(nodes.maxGpusPerNode()).toBeUndefined();
+  });
+
   it('keeps new replicas off nodes with an unhealthy GPU and off stale nodes, but fails replicas only on the former', () => {
     const nodes = registryNodeSource(newRegistry());
     report('a', 8);
