@@ -144,7 +144,7 @@ export function startOrchestrator(d: OrchestratorDeps): RunningOrchestrator {
         namespace: d.namespace,
         identity,
         ...((election?.leader() ?? leader) !== undefined && { leader: election?.leader() ?? leader }),
-        isLeader: election === undefined ? true : election.isLeader(),
+        isLeader: election === undefined ? !disposed : election.isLeader(),
         leaderElection: election !== undefined,
         backends: {
           ray: { crd: BACKEND_CRDS.ray, installed: d.backends.installed('ray') },

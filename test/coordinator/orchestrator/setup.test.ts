@@ -87,6 +87,8 @@ describe('startOrchestrator', () => {
     await o.dispose();
     expect(o.isLeader()).toBe(false);
     expect(o.controller()).toBeUndefined();
+    // The route may still be asked while the coordinator shuts down: it must agree.
+    expect((await o.view()).isLeader).toBe(false);
     w.createFleet('late', raySpec({ replicas: 1 }));
     await new Promise((r) => setTimeout(r, 300));
     expect(w.rayClusters('late')).toEqual([]);
