@@ -112,6 +112,9 @@ export function createCustomResourceValidator(store: ResourceStore, cel?: CelEng
     // metadata is ObjectMeta whatever the schema says; a CRD may only narrow name and generateName.
     const meta = isObj(json.properties) ? json.properties.metadata : undefined;
     if (isObj(meta)) delete meta.additionalProperties;
+    // apiVersion, kind and metadata are implicitly specified at the root of every CRD schema: a schema
+    // that does not list them still accepts them (as brixlet's compileCrd does).
+    if (isObj(json.properties)) json.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...json.properties };
     let rules: Compiled['cel'];
     try {
       rules = cel ? compileCelRules(schema, cel) : undefined;

@@ -169,3 +169,29 @@ describe('validateCustomResources without a CEL engine, and off', () => {
     expect(out.anything).toBe(1);
   });
 });
+
+describe('validateCustomResources: the implicit root fields', () => {
+  it('accepts apiVersion, kind and metadata under a schema that lists only spec (no unknown-field warning, Strict passes)', async () => {
+    server = await startFakeApiServer({ namespace: 'serving', validateCustomResources: true });
+    server.installCrd({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.io' },
+      spec: {
+        group: 'example.io',
+        scope: 'Namespaced',
+        names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } }],
+      },
+    });
+    const body = { apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name: 'w', labels: { a: 'b' } }, spec: { size: 2 } };
+    const warned = await rawPost(server, '/apis/example.io/v1/namespaces/serving/widgets', body);
+    expect(warned.status).toBe(201);
+    expect(warned.warning).toBeUndefined();
+    const strict = await rawPost(server, '/apis/example.io/v1/namespaces/serving/widgets?fieldValidation=Strict', { ...body, metadata: { name: 'w2' } });
+    expect(strict.status).toBe(201);
+    // A field the schema does not list is still unknown.
+    const unknown = await rawPost(server, '/apis/example.io/v1/namespaces/serving/widgets?fieldValidation=Strict', { ...body, metadata: { name: 'w3' }, extra: 1 });
+    expect(unknown.status).toBe(400);
+  });
+});
