@@ -39,8 +39,11 @@ export function haveBackendCrds(testdata: string): boolean {
   return existsSync(files.ray) && existsSync(files.lws);
 }
 
-/** A CRD for `backend` at the version brixlet writes (v1) whose schema accepts any object. */
-export function minimalBackendCrd(backend: FleetBackend): StoredObject {
+/**
+ * A CRD for `backend` serving `versions` (default: v1, the version brixlet writes; the last one is
+ * stored) under `schema` (default: any object).
+ */
+export function minimalBackendCrd(backend: FleetBackend, versions: readonly string[] = ['v1'], schema: Record<string, unknown> = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }): StoredObject {
   const [group, kind, plural] = backend === 'ray' ? [RAYCLUSTER_REF.group, 'RayCluster', RAYCLUSTER_REF.plural] : [LWS_REF.group, 'LeaderWorkerSet', LWS_REF.plural];
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -50,16 +53,14 @@ export function minimalBackendCrd(backend: FleetBackend): StoredObject {
       group,
       scope: 'Namespaced',
       names: { kind, plural, listKind: `${kind}List`, singular: kind.toLowerCase() },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          // LeaderWorkerSet has a scale subresource; RayCluster has none.
-          subresources: { status: {}, ...(backend === 'lws' && { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } }) },
-        },
-      ],
+      versions: versions.map((name, i) => ({
+        name,
+        served: true,
+        storage: i === versions.length - 1,
+        schema: { openAPIV3Schema: schema },
+        // LeaderWorkerSet has a scale subresource; RayCluster has none.
+        subresources: { status: {}, ...(backend === 'lws' && { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } }) },
+      })),
     },
   };
 }

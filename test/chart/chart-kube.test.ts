@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type FakeApiServer, type RecordedRequest, type ResourceDefinition, type StoredObject, startFakeApiServer } from '../../mocks/kube-apiserver/index.js';
 import { freePort } from '../helpers/ports.js';
-import { type Container, exited, killAll, type Obj, podOf, podRunner, renderChart, root, type Started, why } from './chart-pod.js';
+import { type Container, exited, killAll, localPodValues, type Obj, podOf, podRunner, renderChart, root, type Started, why } from './chart-pod.js';
 
 const NS = 'brx';
 const NODE = 'gpu-node-1';
@@ -91,17 +91,7 @@ interface Pods {
 async function renderPods(name: string, args: string[]): Promise<Pods> {
   const dir = join(scratch, name);
   const [agentPort, controlPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
-  const values = [
-    `agent.runDir=${join(dir, 'run')}`,
-    `agent.kv.dir=${join(shm, name)}`,
-    'agent.kv.capacityMiB=16',
-    'agent.kv.slabSizeMiB=16',
-    'agent.kv.peerPort=0',
-    `agent.port=${agentPort}`,
-    `coordinator.control.port=${controlPort}`,
-    `coordinator.gateway.port=${gatewayPort}`,
-    'agent.heartbeat=1s',
-  ].flatMap((v) => ['--set', v]);
+  const values = localPodValues(join(dir, 'run'), join(shm, name), { agentPort, controlPort, gatewayPort }).flatMap((v) => ['--set', v]);
   const objects = await renderChart(NS, [...args, ...values], join(scratch, 'helm-home'));
   const paths: [string, string][] = [
     ['/var/run/brixlet-secrets', join(dir, 'secrets')],

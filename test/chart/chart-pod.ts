@@ -136,3 +136,28 @@ export const exited = (p: ChildProcess): Promise<number | null> => new Promise((
 export function killAll(children: readonly ChildProcess[]): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
+
+/** Ports the locally run pods listen on (free ones, picked per run). */
+export interface LocalPorts {
+  readonly agentPort: number;
+  readonly controlPort: number;
+  readonly gatewayPort: number;
+}
+
+/**
+ * `--set` values that make the chart's pods runnable as local processes: host paths under `runDir`
+ * and `kvDir`, a 16 MiB KV shard, no peer listener, the given ports, a 1 s heartbeat.
+ */
+export function localPodValues(runDir: string, kvDir: string, p: LocalPorts): string[] {
+  return [
+    `agent.runDir=${runDir}`,
+    `agent.kv.dir=${kvDir}`,
+    'agent.kv.capacityMiB=16',
+    'agent.kv.slabSizeMiB=16',
+    'agent.kv.peerPort=0',
+    `agent.port=${p.agentPort}`,
+    `coordinator.control.port=${p.controlPort}`,
+    `coordinator.gateway.port=${p.gatewayPort}`,
+    'agent.heartbeat=1s',
+  ];
+}

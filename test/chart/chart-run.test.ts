@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
-import { cliMain, type Container, exited, killAll, podOf, podRunner, renderChart, root, run, why } from './chart-pod.js';
+import { cliMain, type Container, exited, killAll, localPodValues, podOf, podRunner, renderChart, root, run, why } from './chart-pod.js';
 
 const interposerBuilt = existsSync(join(root, 'native', 'build', 'libbrixlet-inject.so'));
 const NODE = 'gpu-node-1';
@@ -30,15 +30,7 @@ describe.skipIf(why !== '')('the rendered pods run', () => {
     const values = [
       'agent.accel.backend=sim:healthy-8x-h100',
       'coordinator.control.auth=token',
-      `agent.runDir=${join(scratch, 'run')}`,
-      `agent.kv.dir=${join(shm, 'slabs')}`,
-      'agent.kv.capacityMiB=16',
-      'agent.kv.slabSizeMiB=16',
-      'agent.kv.peerPort=0',
-      `agent.port=${agentPort}`,
-      `coordinator.control.port=${controlPort}`,
-      `coordinator.gateway.port=${gatewayPort}`,
-      'agent.heartbeat=1s',
+      ...localPodValues(join(scratch, 'run'), join(shm, 'slabs'), { agentPort, controlPort, gatewayPort }),
       // With faults on, the interposer init container copies the image's /opt/brixlet libraries (here: native/build).
       ...(interposerBuilt ? ['agent.faults.enabled=true'] : []),
     ].flatMap((v) => ['--set', v]);

@@ -1,5 +1,6 @@
 // followBackendCrds against the fake API server: CRDs appear, change and go away while it polls.
 import { afterEach, describe, expect, it } from 'vitest';
+import { minimalBackendCrd } from '../../../mocks/kube-apiserver/fleet-resources.js';
 import { type FakeApiServer, startFakeApiServer, type StoredObject } from '../../../mocks/kube-apiserver/index.js';
 import { followBackendCrds } from '../../../src/coordinator/orchestrator/backend-presence.js';
 import type { FleetBackend } from '../../../src/coordinator/orchestrator/types.js';
@@ -13,26 +14,10 @@ afterEach(async () => {
 
 /** A backend CRD serving `versions`, each with a schema that requires spec.size to be an integer. */
 function backendCrd(backend: FleetBackend, versions: readonly string[] = ['v1'], sizeType = 'integer'): StoredObject {
-  const [group, kind, plural] = backend === 'ray' ? ['ray.io', 'RayCluster', 'rayclusters'] : ['leaderworkerset.x-k8s.io', 'LeaderWorkerSet', 'leaderworkersets'];
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { kind, plural, listKind: `${kind}List`, singular: kind.toLowerCase() },
-      versions: versions.map((name, i) => ({
-        name,
-        served: true,
-        storage: i === versions.length - 1,
-        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', required: ['size'], properties: { size: { type: sizeType } } } } } },
-      })),
-    },
-  };
+  return minimalBackendCrd(backend, versions, { type: 'object', properties: { spec: { type: 'object', required: ['size'], properties: { size: { type: sizeType } } } } });
 }
 
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
