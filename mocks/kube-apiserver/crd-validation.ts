@@ -12,6 +12,7 @@ import { createCrdAjv, toJsonSchema } from '../../src/kube/crd-schema.js';
 import { ApiStatusError, type StatusCause } from './api-status.js';
 import { compileCelRules, type CelEngine, type CelFailure } from './cel-rules.js';
 import { CRD_ID } from './crds.js';
+import { pointer } from './patch.js';
 import type { ResourceDefinition, ResourceStore, StoredObject } from './resource-store.js';
 
 type Json = Record<string, unknown>;
@@ -32,8 +33,8 @@ interface Compiled {
 }
 
 /** The field as the API server names it (`spec.env[0].name`, `spec.resources.requests[cpu]`), from a JSON pointer. */
-function fieldOf(schema: Json, value: unknown, pointer: string, extra?: string): string {
-  const segments = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+function fieldOf(schema: Json, value: unknown, path: string, extra?: string): string {
+  const segments = pointer(path);
   if (extra !== undefined) segments.push(extra);
   let node: unknown = schema;
   let cur: unknown = value;
@@ -57,9 +58,9 @@ function fieldOf(schema: Json, value: unknown, pointer: string, extra?: string):
 
 const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'null' : JSON.stringify(v));
 
-function valueAt(value: unknown, pointer: string): unknown {
+function valueAt(value: unknown, path: string): unknown {
   let cur = value;
-  for (const seg of pointer === '' ? [] : pointer.slice(1).split('/')) cur = isObj(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  for (const seg of pointer(path)) cur = isObj(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[seg] : undefined;
   return cur;
 }
 

@@ -29,7 +29,8 @@ function bad(message: string): ApiStatusError {
   return new ApiStatusError(422, 'Invalid', `the server rejected our request due to an error in our request: ${message}`);
 }
 
-function pointer(path: string): string[] {
+/** The tokens of a JSON pointer (RFC 6901), unescaped; `` is the whole document. */
+export function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw bad(`invalid JSON pointer "${path}"`);
   return path
