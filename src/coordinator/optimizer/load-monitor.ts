@@ -155,7 +155,8 @@ export class DecayedLoadMonitor implements LoadMonitor {
       s.totals[h * 3 + 1] = (s.totals[h * 3 + 1] as number) + w * input;
       s.totals[h * 3 + 2] = (s.totals[h * 3 + 2] as number) + w * output;
     }
-    this.addTrend(s, 2, atMs);
+    // The finished requests' trend is read only while the model has no arrivals (forecast()).
+    if (s.arrivals === 0) this.addTrend(s, 2, atMs);
   }
 
   /** One request arriving (routed or queued) for `model` at atMs: from the first one on, the rate counts these. */
