@@ -128,7 +128,7 @@ export function readDashboards(): { file: string; dashboard: Dashboard }[] {
     .map((file) => ({ file, dashboard: JSON.parse(readFileSync(join(dashboardsDir, file), 'utf8')) as Dashboard }));
 }
 
-/** Every panel target expression and every query variable of the shipped dashboards. */
+/** Every panel target expression of the shipped dashboards, rows' collapsed panels included (variables: variableExprs). */
 export function dashboardExprs(): ShippedExpr[] {
   const out: ShippedExpr[] = [];
   for (const { file, dashboard } of readDashboards()) {
