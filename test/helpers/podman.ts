@@ -47,11 +47,16 @@ export function podmanAttached(args: readonly string[]): Attached {
   return start(PODMAN, args);
 }
 
-/** `podman args` to completion. */
-export async function podman(args: readonly string[]): Promise<Ran> {
-  const a = start(PODMAN, args);
+/** `cmd args` to completion. */
+async function ran(cmd: string, args: readonly string[]): Promise<Ran> {
+  const a = start(cmd, args);
   const code = await a.exited;
   return { code, stdout: a.stdout, stderr: a.stderr };
+}
+
+/** `podman args` to completion. */
+export function podman(args: readonly string[]): Promise<Ran> {
+  return ran(PODMAN, args);
 }
 
 /** Like podman(), but a non-zero exit throws with the command and its stderr. */
@@ -81,10 +86,7 @@ export interface TestBases {
  * reason this machine cannot make them (the script's exit 3); other failures throw.
  */
 export async function testBases(): Promise<TestBases | string> {
-  const r = await new Promise<Ran>((resolve) => {
-    const a = start('bash', [`${repoRoot}scripts/image/build-test-base.sh`]);
-    void a.exited.then((code) => resolve({ code, stdout: a.stdout, stderr: a.stderr }));
-  });
+  const r = await ran('bash', [`${repoRoot}scripts/image/build-test-base.sh`]);
   if (r.code === 3) return firstLine(r.stderr.split('\n').filter((l) => l.includes('cannot build')).join('\n') || r.stderr);
   if (r.code !== 0) throw new Error(`scripts/image/build-test-base.sh exited ${r.code}:\n${r.stderr.slice(-4000)}`);
   const value = (key: string) => new RegExp(`^${key}=(\\S+)$`, 'm').exec(r.stdout)?.[1];
