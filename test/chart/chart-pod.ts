@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { pinnedHelm } from '../helpers/helm.js';
+import { helmTemplate, pinnedHelm } from '../helpers/helm.js';
 
 export const run = promisify(execFile);
 export const root = resolve(import.meta.dirname, '../..');
@@ -46,10 +45,7 @@ export interface Obj {
 /** `helm template r chart -n <ns>` with extra arguments (--set, -f); the rendered objects. */
 export async function renderChart(namespace: string, args: readonly string[], home: string): Promise<Obj[]> {
   if (helm === undefined) throw new Error(`no helm: ${why}`);
-  const { stdout } = await run(helm, ['template', 'r', join(root, 'chart'), '-n', namespace, '--kube-version', '1.30.0', ...args], { env: { ...process.env, HOME: home }, maxBuffer: 64 << 20 });
-  return parseAllDocuments(stdout)
-    .map((d) => d.toJS() as Obj | null)
-    .filter((o): o is Obj => o !== null);
+  return helmTemplate<Obj>(helm, ['r', join(root, 'chart'), '-n', namespace, '--kube-version', '1.30.0', ...args], { ...process.env, HOME: home });
 }
 
 /** The pod template of a rendered Deployment or DaemonSet. */

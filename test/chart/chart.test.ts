@@ -17,7 +17,7 @@ import { configFields } from '../../src/common/config/fields.js';
 import { type LoadedConfig, loadConfig } from '../../src/common/config/load-config.js';
 import { type Config, ConfigSchema } from '../../src/common/config/schema.js';
 import { compileCrd } from '../../src/kube/crd-schema.js';
-import { pinnedHelm } from '../helpers/helm.js';
+import { helmTemplate, pinnedHelm } from '../helpers/helm.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -68,11 +68,7 @@ if (helm === undefined) console.warn(`chart tests skipped: ${helmMissing}`);
 
 async function template(args: readonly string[]): Promise<{ ok: true; objects: K8sObject[] } | { ok: false; error: string }> {
   try {
-    const { stdout } = await run(helm as string, ['template', 'r', chartDir, '-n', NS, ...KUBE, ...args], { maxBuffer: 64 << 20, env: helmEnv });
-    const objects = parseAllDocuments(stdout)
-      .map((d) => d.toJS() as K8sObject | null)
-      .filter((o): o is K8sObject => o !== null);
-    return { ok: true, objects };
+    return { ok: true, objects: await helmTemplate<K8sObject>(helm as string, ['r', chartDir, '-n', NS, ...KUBE, ...args], helmEnv) };
   } catch (e) {
     return { ok: false, error: String((e as { stderr?: string }).stderr ?? e) };
   }

@@ -3,16 +3,16 @@
 // alert carries a severity and annotations naming the fix, the threshold-removal and Grafana-variable
 // transforms the live Prometheus test relies on, and the PrometheusRule and dashboard ConfigMaps the
 // chart renders (spec.groups = the rule file, one ConfigMap per dashboard with the sidecar label).
-import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { dashboardExprs, dashboardsDir, readAlertRules, readDashboards, rulesFile, substituteGrafana, withoutThresholds } from '../helpers/prometheus-expr.js';
 import { havePromtool, PROMTOOL, promtoolSkipNote } from '../helpers/promtool.js';
 import { repoRoot } from '../helpers/repo.js';
-import { pinnedHelm } from '../helpers/helm.js';
+import { helmTemplate, pinnedHelm } from '../helpers/helm.js';
 
 const promtest = join(repoRoot, 'test/chart/brixlet-alerts.promtest.yaml');
 const alerts = readAlertRules();
@@ -84,8 +84,10 @@ describe('substituteGrafana', () => {
 });
 
 // The chart's templates/monitoring/{dashboards,prometheusrule}.yaml with the pinned helm.
-const run = promisify(execFile);
 const { helm, helmMissing } = await pinnedHelm();
+// helm writes its cache and config under HOME: a scratch one keeps the test off the user's.
+const helmHome = mkdtempSync(join(tmpdir(), 'brixlet-helm-home-'));
+afterAll(() => rmSync(helmHome, { recursive: true, force: true }));
 
 interface Rendered {
   kind: string;
@@ -95,11 +97,8 @@ interface Rendered {
 }
 
 async function render(set: readonly string[]): Promise<Rendered[]> {
-  const args = ['template', 'mon', join(repoRoot, 'chart'), '--namespace', 'obs', '--api-versions', 'monitoring.coreos.com/v1', '--set', 'monitoring.serviceMonitor.enabled=true', ...set.flatMap((s) => ['--set', s])];
-  const { stdout } = await run(helm!, args, { maxBuffer: 64 * 1024 * 1024 });
-  return parseAllDocuments(stdout)
-    .map((d) => d.toJS() as Rendered | null)
-    .filter((o): o is Rendered => o !== null && (o.kind === 'PrometheusRule' || (o.kind === 'ConfigMap' && o.metadata.name.includes('-dashboard-'))));
+  const args = ['mon', join(repoRoot, 'chart'), '--namespace', 'obs', '--api-versions', 'monitoring.coreos.com/v1', '--set', 'monitoring.serviceMonitor.enabled=true', ...set.flatMap((s) => ['--set', s])];
+  return (await helmTemplate<Rendered>(helm!, args, { ...process.env, HOME: helmHome })).filter((o) => o.kind === 'PrometheusRule' || (o.kind === 'ConfigMap' && o.metadata.name.includes('-dashboard-')));
 }
 
 describe.skipIf(helm === undefined)(`chart monitoring templates${helm === undefined ? ` (SKIPPED: ${helmMissing})` : ''}`, () => {
