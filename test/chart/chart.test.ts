@@ -99,11 +99,7 @@ const agentDs = (set: string): Workload => {
   if (ds === undefined) throw new Error(`${set}: no agent DaemonSet`);
   return ds;
 };
-const coordinatorDeploy = (set: string): Workload => {
-  const [d] = find<Workload>(set, 'Deployment', 'r-brixlet-coordinator');
-  if (d === undefined) throw new Error(`${set}: no coordinator Deployment`);
-  return d;
-};
+const coordinatorDeploy = (set: string): Workload => coordinatorDeployOf(rendered.get(set) ?? []);
 const container = (w: Workload, name: string): Container => {
   const c = w.spec.template.spec.containers.find((x) => x.name === name);
   if (c === undefined) throw new Error(`${w.metadata.name}: no container ${name}`);
