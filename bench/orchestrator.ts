@@ -30,6 +30,7 @@
  */
 import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { podReady } from '../src/coordinator/orchestrator/backend.js';
 import { FleetController, type FleetNodeSource, type ReplicaHealthFn } from '../src/coordinator/orchestrator/reconciler.js';
 import { FLEET_REF, type FleetBackend, LABEL_FLEET, LABEL_REVISION, type ModelFleet, RAYCLUSTER_REF } from '../src/coordinator/orchestrator/types.js';
 import { createKubeClient } from '../src/kube/kube-client.js';
@@ -48,8 +49,6 @@ const log = pino({ level: 'silent' });
 const MiB = 1024 * 1024;
 
 const nodes: FleetNodeSource = { maxGpusPerNode: () => 8, avoidNodes: () => [], onChange: () => () => undefined };
-const podReady = (p: { metadata?: { deletionTimestamp?: string }; status?: { phase?: string; conditions?: { type?: string; status?: string }[] } }): boolean =>
-  p.metadata?.deletionTimestamp === undefined && p.status?.phase === 'Running' && (p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
 /** Readiness from the pods alone (the Ray dashboard and engine probes are not part of this bench). */
 const health: ReplicaHealthFn = async ({ pods, groupSize }) => {
   const live = pods.filter((p) => p.metadata?.deletionTimestamp === undefined);
