@@ -22,13 +22,12 @@ export const LWS_WORKER_INDEX_LABEL = 'leaderworkerset.sigs.k8s.io/worker-index'
 
 export async function syncLws(ctx: BackendContext): Promise<BackendResult> {
   const { spec, revision, memory, nowMs, writes } = ctx;
-  const fleetName = ctx.fleet.metadata.name;
   const render = (avoid: readonly string[]): BackendObject => {
     const obj = renderLeaderWorkerSet(ctx.fleet.metadata, spec, { revision, avoidNodes: [...avoid] }) as BackendObject;
     return { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [ANNOTATION_AVOID_NODES]: formatAvoidNodes(avoid) } } };
   };
-  const probe = render([]);
-  const name = probe.metadata?.name ?? fleetName;
+  // render-lws.ts names the LeaderWorkerSet after its fleet.
+  const name = ctx.fleet.metadata.name;
   const existing = ctx.objects.find((o) => o.metadata?.name === name && o.metadata.deletionTimestamp === undefined);
   const sameRevision = existing?.metadata?.labels?.[LABEL_REVISION] === revision;
   const want = render(sameRevision ? parseAvoidNodes(existing?.metadata?.annotations) : ctx.avoidNodes);
