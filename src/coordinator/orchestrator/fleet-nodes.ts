@@ -6,13 +6,14 @@
  * are passed on; KV and load numbers in reports are not.
  */
 import { describeAccelerators } from '../registry/node-health.js';
-import type { Registry } from '../registry/registry.js';
+import type { NodeView, Registry } from '../registry/registry.js';
 import type { FleetNodeSource } from './reconciler.js';
 
 export function registryNodeSource(registry: Registry): FleetNodeSource {
-  const maxGpusPerNode = (): number | undefined => {
+  // Each over one listing, so the change filter (run on every agent report) lists the nodes once.
+  const maxGpusOf = (nodes: readonly NodeView[]): number | undefined => {
     let max: number | undefined;
-    for (const n of registry.listNodes()) {
+    for (const n of nodes) {
       if (n.state === 'stale') continue;
       // Fleets ask for nvidia.com/gpu: a node's NPUs cannot hold a replica.
       const count = n.accelerators?.filter((a) => a.vendor === 'nvidia').length ?? 0;
@@ -20,24 +21,23 @@ export function registryNodeSource(registry: Registry): FleetNodeSource {
     }
     return max;
   };
-  const avoidNodes = (): string[] =>
-    registry
-      .listNodes()
-      .filter((n) => n.state === 'stale' || n.unhealthyGpus > 0)
-      .map((n) => n.name);
-  const unhealthyGpuNodes = (): Map<string, string> => {
+  const avoidOf = (nodes: readonly NodeView[]): string[] => nodes.filter((n) => n.state === 'stale' || n.unhealthyGpus > 0).map((n) => n.name);
+  const unhealthyOf = (nodes: readonly NodeView[]): Map<string, string> => {
     const out = new Map<string, string>();
-    for (const n of registry.listNodes()) {
+    for (const n of nodes) {
       const bad = registry.unhealthyGpus(n.name);
       if (bad.length > 0) out.set(n.name, describeAccelerators(bad));
     }
     return out;
   };
-  const shape = (): string => JSON.stringify([maxGpusPerNode(), avoidNodes(), [...unhealthyGpuNodes()]]);
+  const shape = (): string => {
+    const nodes = registry.listNodes();
+    return JSON.stringify([maxGpusOf(nodes), avoidOf(nodes), [...unhealthyOf(nodes)]]);
+  };
   return {
-    maxGpusPerNode,
-    avoidNodes,
-    unhealthyGpuNodes,
+    maxGpusPerNode: () => maxGpusOf(registry.listNodes()),
+    avoidNodes: () => avoidOf(registry.listNodes()),
+    unhealthyGpuNodes: () => unhealthyOf(registry.listNodes()),
     onChange(fn) {
       let last = shape();
       return registry.onChange(() => {
