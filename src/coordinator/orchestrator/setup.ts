@@ -121,6 +121,8 @@ export function startOrchestrator(d: OrchestratorDeps): RunningOrchestrator {
     void lead(always.signal).catch((err: unknown) => log.error({ err }, 'orchestrator failed to start'));
   }
 
+  const isLeader = (): boolean => (election === undefined ? !disposed : election.isLeader());
+
   const fromApi = async (): Promise<FleetView[]> => {
     const { items } = await d.kube.customObjects<ModelFleet>(FLEET_REF).list({ namespace: d.namespace });
     return items.map((f) => ({
@@ -135,7 +137,7 @@ export function startOrchestrator(d: OrchestratorDeps): RunningOrchestrator {
   return {
     name: 'orchestrator',
     identity,
-    isLeader: () => (election === undefined ? !disposed : election.isLeader()),
+    isLeader,
     controller: () => current,
     async view() {
       const running = current;
@@ -144,7 +146,7 @@ export function startOrchestrator(d: OrchestratorDeps): RunningOrchestrator {
         namespace: d.namespace,
         identity,
         ...((election?.leader() ?? leader) !== undefined && { leader: election?.leader() ?? leader }),
-        isLeader: election === undefined ? !disposed : election.isLeader(),
+        isLeader: isLeader(),
         leaderElection: election !== undefined,
         backends: {
           ray: { crd: BACKEND_CRDS.ray, installed: d.backends.installed('ray') },
@@ -206,7 +208,6 @@ export async function createOrchestrator(w: OrchestratorWiring): Promise<Running
     ...running,
     async dispose() {
       await running.dispose();
-      await recorder.flush().catch(() => undefined);
       await recorder.dispose();
       await backends.dispose();
       fleetHealth.dispose();
