@@ -5,7 +5,7 @@ import { type FakeApiServer, startFakeApiServer, type StoredObject } from '../..
 import { followBackendCrds } from '../../../src/coordinator/orchestrator/backend-presence.js';
 import type { FleetBackend } from '../../../src/coordinator/orchestrator/types.js';
 import { createKubeClient, type KubeClient } from '../../../src/kube/kube-client.js';
-import { quietLog } from './controller-setup.js';
+import { silentLog } from '../../helpers/apps.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -28,7 +28,7 @@ async function until(check: () => boolean, what: string, ms = 30_000): Promise<v
 async function start(): Promise<{ server: FakeApiServer; kube: KubeClient; presence: ReturnType<typeof followBackendCrds>; changes: FleetBackend[] }> {
   const server = await startFakeApiServer({ namespace: 'serving' });
   const kube = createKubeClient({ kubeconfigText: server.kubeconfig() });
-  const presence = followBackendCrds({ kube, log: quietLog, pollIntervalMs: 20 });
+  const presence = followBackendCrds({ kube, log: silentLog, pollIntervalMs: 20 });
   const changes: FleetBackend[] = [];
   presence.onChange((b) => changes.push(b));
   cleanup.push(() => server.close(), () => kube.dispose(), () => presence.dispose());
@@ -106,7 +106,7 @@ describe('followBackendCrds', () => {
     const { server, kube } = await start();
     server.installCrd(backendCrd('lws'));
     server.failNext({ method: 'GET', path: 'customresourcedefinitions', status: 403, reason: 'Forbidden', times: 1_000_000 });
-    const presence = followBackendCrds({ kube, log: quietLog, pollIntervalMs: 20 });
+    const presence = followBackendCrds({ kube, log: silentLog, pollIntervalMs: 20 });
     cleanup.push(() => presence.dispose());
     await presence.whenKnown();
     await until(() => presence.installed('lws'), 'lws found through discovery');
@@ -116,7 +116,7 @@ describe('followBackendCrds', () => {
 
   it('stops calling listeners after an unsubscribe and after dispose', async () => {
     const { server, kube } = await start();
-    const presence = followBackendCrds({ kube, log: quietLog, pollIntervalMs: 20 });
+    const presence = followBackendCrds({ kube, log: silentLog, pollIntervalMs: 20 });
     await presence.whenKnown();
     const seen: FleetBackend[] = [];
     const kept: FleetBackend[] = [];

@@ -1,7 +1,7 @@
 // Builds a FleetController against a FleetWorld with the real parts around it: the registry's node
 // source, backend CRD presence (crd-presence.ts) and replica health (health.ts) probing a fake Ray
 // dashboard and a mock engine.
-import { pino } from 'pino';
+import { silentLog } from '../../helpers/apps.js';
 import { startFakeRayDashboard, type FakeRayDashboard } from '../../../mocks/ray-dashboard/index.js';
 import { createReplicaProber } from '../../../src/coordinator/orchestrator/health.js';
 import { createFleetHealth } from '../../../src/coordinator/orchestrator/replica-health.js';
@@ -14,7 +14,6 @@ import { followBackendCrds } from '../../../src/coordinator/orchestrator/backend
 import type { KubeClient } from '../../../src/kube/kube-client.js';
 import { type FleetWorld, startFleetWorld, type WorldOptions } from './fleet-world.js';
 
-export const quietLog = pino({ level: 'silent' });
 
 export interface Probes {
   readonly dashboard: FakeRayDashboard;
@@ -51,14 +50,14 @@ export async function startProbes(o: { nodes?: number; gpusPerNode?: number } = 
 
 /** The real backend CRD presence (crd-presence.ts), polling the fake server every 50 ms. */
 export function fastPresence(kube: KubeClient): BackendPresence & Disposable & { whenKnown(): Promise<void> } {
-  return followBackendCrds({ kube, log: quietLog, pollIntervalMs: 50 });
+  return followBackendCrds({ kube, log: silentLog, pollIntervalMs: 50 });
 }
 
 export function startController(world: FleetWorld, probes: Probes, o: Partial<FleetControllerOptions> & { presence: BackendPresence }): FleetController {
   const controller = new FleetController({
     kube: world.kube,
     namespace: 'serving',
-    log: quietLog,
+    log: silentLog,
     nodes: registryNodeSource(world.registry),
     backends: o.presence,
     health: probes.health,

@@ -3,7 +3,8 @@ import type { OrchestratorMetrics } from '../../../src/coordinator/orchestrator/
 import { registryNodeSource } from '../../../src/coordinator/orchestrator/fleet-nodes.js';
 import { LEASE_NAME, type RunningOrchestrator, startOrchestrator } from '../../../src/coordinator/orchestrator/setup.js';
 import { createKubeClient, type KubeClient } from '../../../src/kube/kube-client.js';
-import { fastPresence, type Probes, quietLog, raySpec, startProbes, status } from './controller-setup.js';
+import { silentLog } from '../../helpers/apps.js';
+import { fastPresence, type Probes, raySpec, startProbes, status } from './controller-setup.js';
 import { type FleetWorld, NS, startFleetWorld } from './fleet-world.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -30,7 +31,7 @@ function candidate(world: FleetWorld, probes: Probes, identity: string): Candida
     backends: presence,
     health: probes.health,
     metrics,
-    log: quietLog,
+    log: silentLog,
     identity,
     election: { leaseDurationSeconds: 2, renewDeadlineMs: 1200, retryPeriodMs: 200 },
     controller: { backoff: { initialMs: 20, maxMs: 200 }, minWatchMs: 0, retryMs: 20, maxRetryMs: 200 },

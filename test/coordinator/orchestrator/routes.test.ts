@@ -7,7 +7,7 @@ import { OrchestratorFleetsView, registerOrchestratorRoutes } from '../../../src
 import { LEASE_NAME, type RunningOrchestrator, startOrchestrator } from '../../../src/coordinator/orchestrator/setup.js';
 import { microTime } from '../../../src/kube/leader-election.js';
 import { silentLog, testMetrics } from '../../helpers/apps.js';
-import { fastPresence, quietLog, raySpec } from './controller-setup.js';
+import { fastPresence, raySpec } from './controller-setup.js';
 import { FLEETS, type FleetWorld, NS, startFleetWorld } from './fleet-world.js';
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
@@ -29,7 +29,7 @@ async function follower(): Promise<{ w: FleetWorld; app: BrixletServer; o: Runni
     nodes: registryNodeSource(w.registry),
     backends: presence,
     health: async () => ({ ready: false, failed: false, reasons: [] }),
-    log: quietLog,
+    log: silentLog,
     identity: 'coord-follower',
     election: { leaseDurationSeconds: 2, renewDeadlineMs: 1200, retryPeriodMs: 100 },
   });

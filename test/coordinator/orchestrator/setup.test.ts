@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registryNodeSource } from '../../../src/coordinator/orchestrator/fleet-nodes.js';
 import { createOrchestrator, defaultIdentity, LEASE_NAME, type OrchestratorDeps, type RunningOrchestrator, startOrchestrator } from '../../../src/coordinator/orchestrator/setup.js';
 import { microTime } from '../../../src/kube/leader-election.js';
-import { testMetrics } from '../../helpers/apps.js';
-import { fastPresence, quietLog, raySpec } from './controller-setup.js';
+import { silentLog, testMetrics } from '../../helpers/apps.js';
+import { fastPresence, raySpec } from './controller-setup.js';
 import { FLEETS, type FleetWorld, NS, startFleetWorld } from './fleet-world.js';
 
 const LEASES = 'leases.coordination.k8s.io';
@@ -39,7 +39,7 @@ function orchestrator(w: FleetWorld, over: Partial<OrchestratorDeps> & { leaderE
     nodes: registryNodeSource(w.registry),
     backends: presence,
     health: async () => ({ ready: false, failed: false, reasons: ['not probed in this test'] }),
-    log: quietLog,
+    log: silentLog,
     identity: 'coord-a',
     election: { leaseDurationSeconds: 2, renewDeadlineMs: 1200, retryPeriodMs: 100 },
     controller: { backoff: { initialMs: 20, maxMs: 200 }, minWatchMs: 0, retryMs: 20, maxRetryMs: 200 },
@@ -149,7 +149,7 @@ describe('createOrchestrator', () => {
   it('wires presence, nodes, health and metrics, and releases everything on dispose', async () => {
     const w = await world();
     const metrics = testMetrics();
-    const o = await createOrchestrator({ config: { enabled: true, namespace: '', leaderElection: 'off', resync: 1000, probeInterval: 200 }, namespace: '', kube: w.kube, registry: w.registry, metrics, log: quietLog });
+    const o = await createOrchestrator({ config: { enabled: true, namespace: '', leaderElection: 'off', resync: 1000, probeInterval: 200 }, namespace: '', kube: w.kube, registry: w.registry, metrics, log: silentLog });
     let disposed = false;
     cleanup.push(() => (disposed ? undefined : o.dispose()));
     // '' = the client's namespace (the fake server's kubeconfig names it).
