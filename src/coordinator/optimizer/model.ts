@@ -79,10 +79,12 @@ export function validateProblem(p: PlanProblem): void {
   if (p.timeLimitMs !== undefined && !(p.timeLimitMs > 0 && Number.isFinite(p.timeLimitMs))) throw bad(`timeLimitMs ${p.timeLimitMs} is not a positive number`);
 }
 
-const num = (v: number) => {
+/** `v`, checked finite (the arrays take it as is; the LP text writes String(v)). */
+const finite = (v: number) => {
   if (!Number.isFinite(v)) throw bad(`a coefficient ${v} is not finite (rates or throughputs out of range)`);
-  return String(v);
+  return v;
 };
+const num = (v: number) => String(finite(v));
 
 /** `+ 2.5 x - 1 y` from [coefficient, column] pairs; zero coefficients are dropped. */
 function sum(terms: readonly (readonly [number, string])[]): string {
@@ -248,14 +250,14 @@ export function buildSplitArrays(p: PlanProblem): { readonly built: SplitBuilt }
     for (const [row, v] of entries) {
       if (v === 0) continue;
       indices.push(row);
-      values.push(Number(num(v)));
+      values.push(finite(v));
     }
   };
   types.forEach((t, j) => {
     const entries: [number, number][] = [[B + j, -rho]];
     if (p.totalMax !== undefined) entries.push([totRow, 1]);
     if (switching) entries.push([swRow + j, 1]);
-    column(`y${j}`, num0(t.cost / f), t.min ?? 0, t.max ?? Infinity, true, entries);
+    column(`y${j}`, finite(t.cost / f), t.min ?? 0, t.max ?? Infinity, true, entries);
   });
   const cells: CellColumns[] = [];
   loaded.forEach((b, i) => {
@@ -272,8 +274,8 @@ export function buildSplitArrays(p: PlanProblem): { readonly built: SplitBuilt }
   });
   if (switching) {
     types.forEach((_, j) => {
-      column(`u${j}`, num0((mu + add) / f), 0, Infinity, false, [[swRow + j, -1]]);
-      column(`d${j}`, num0(mu / f), 0, Infinity, false, [[swRow + j, 1]]);
+      column(`u${j}`, finite((mu + add) / f), 0, Infinity, false, [[swRow + j, -1]]);
+      column(`d${j}`, finite(mu / f), 0, Infinity, false, [[swRow + j, 1]]);
     });
   }
   starts.push(indices.length);
@@ -301,8 +303,6 @@ export function buildSplitArrays(p: PlanProblem): { readonly built: SplitBuilt }
   };
   return { built: { arrays, columns, model: 'split', names: types.map((t) => t.name), fraction: f, cells } };
 }
-
-const num0 = (v: number) => Number(num(v));
 
 /** Counts, cost and split from the solver's column values (absent columns read as 0). */
 export function readSolution(
