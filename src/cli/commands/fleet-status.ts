@@ -7,7 +7,7 @@
  */
 import { Value } from '@sinclair/typebox/value';
 import { BrixletError } from '../../common/errors.js';
-import { OrchestratorFleetsView, type OrchestratorView } from '../../coordinator/orchestrator/routes.js';
+import { fleetViewOf, OrchestratorFleetsView, type OrchestratorView } from '../../coordinator/orchestrator/routes.js';
 import type { FleetView } from '../../coordinator/orchestrator/reconciler.js';
 import { FLEET_REF, type ModelFleet } from '../../coordinator/orchestrator/types.js';
 import { stringOption, usage } from '../args.js';
@@ -101,14 +101,7 @@ async function fromApiServer(ctx: CommandContext, kubeconfig: string, namespace:
   try {
     const list = await kube.customObjects<ModelFleet>(FLEET_REF).list({ namespace: kube.namespace });
     const fleets: FleetRow[] = list.items
-      .map((f) => ({
-        namespace: f.metadata?.namespace ?? kube.namespace,
-        name: f.metadata?.name ?? '',
-        backend: f.spec?.backend === 'lws' ? ('lws' as const) : ('ray' as const),
-        ...(f.metadata?.generation !== undefined && { generation: f.metadata.generation }),
-        desiredReplicas: f.spec?.replicas ?? 1,
-        status: f.status ?? {},
-      }))
+      .map((f) => ({ ...fleetViewOf(f, kube.namespace), desiredReplicas: f.spec?.replicas ?? 1 }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { source: `the API server ${kube.server} (namespace ${kube.namespace})`, fleets };
   } finally {

@@ -7,6 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import type { BrixletServer } from '../../common/http/create-server.js';
 import type { FleetView } from './reconciler.js';
+import type { ModelFleet } from './types.js';
 
 export interface OrchestratorView {
   readonly namespace: string;
@@ -63,6 +64,17 @@ export const OrchestratorFleetsView = Type.Object({
     }),
   ),
 });
+
+/** A ModelFleet read from the API server, as the view shows it (the status the leader last wrote). */
+export function fleetViewOf(f: ModelFleet, namespace: string): FleetView {
+  return {
+    namespace: f.metadata?.namespace ?? namespace,
+    name: f.metadata?.name ?? '',
+    backend: f.spec?.backend === 'lws' ? 'lws' : 'ray',
+    ...(f.metadata?.generation !== undefined && { generation: f.metadata.generation }),
+    status: f.status ?? {},
+  };
+}
 
 export function registerOrchestratorRoutes(app: BrixletServer, deps: OrchestratorRouteDeps): void {
   app.get(

@@ -22,7 +22,7 @@ import { createReplicaProber } from './health.js';
 import { createOrchestratorMetrics, type OrchestratorMetrics } from './orchestrator-metrics.js';
 import { createFleetHealth } from './replica-health.js';
 import { type BackendPresence, BACKEND_CRDS, BACKEND_HINTS, type EventSink, FleetController, type FleetControllerOptions, type FleetNodeSource, type FleetView, type ReplicaHealthFn } from './reconciler.js';
-import type { OrchestratorView } from './routes.js';
+import { fleetViewOf, type OrchestratorView } from './routes.js';
 import { FLEET_API_VERSION, FLEET_KIND, FLEET_REF, type ModelFleet } from './types.js';
 
 export const LEASE_NAME = 'brixlet-orchestrator';
@@ -125,13 +125,7 @@ export function startOrchestrator(d: OrchestratorDeps): RunningOrchestrator {
 
   const fromApi = async (): Promise<FleetView[]> => {
     const { items } = await d.kube.customObjects<ModelFleet>(FLEET_REF).list({ namespace: d.namespace });
-    return items.map((f) => ({
-      namespace: f.metadata?.namespace ?? d.namespace,
-      name: f.metadata?.name ?? '',
-      backend: f.spec?.backend === 'lws' ? 'lws' : 'ray',
-      ...(f.metadata?.generation !== undefined && { generation: f.metadata.generation }),
-      status: f.status ?? {},
-    }));
+    return items.map((f) => fleetViewOf(f, d.namespace));
   };
 
   return {
