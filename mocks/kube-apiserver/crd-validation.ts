@@ -102,10 +102,13 @@ export function createCustomResourceValidator(store: ResourceStore, cel?: CelEng
 
   const compiledFor = (def: ResourceDefinition): Compiled | undefined => {
     const name = `${def.plural}.${def.group ?? ''}`;
-    const crd = def.group ? store.get(CRD_ID, undefined, name) : undefined;
-    if (!crd) return undefined;
+    // The CRD's resourceVersion alone decides a cache hit: a write does not copy the (possibly MBs large) CRD.
+    const rv = def.group ? store.resourceVersionOf(CRD_ID, undefined, name) : undefined;
+    if (rv === undefined) return undefined;
     const hit = cache.get(name);
-    if (hit && hit.resourceVersion === crd.metadata.resourceVersion) return hit;
+    if (hit && hit.resourceVersion === rv) return hit;
+    const crd = store.get(CRD_ID, undefined, name);
+    if (!crd) return undefined;
     const versions = ((crd.spec as Json | undefined)?.versions ?? []) as { name?: string; schema?: { openAPIV3Schema?: unknown } }[];
     const schema = versions.find((v) => v.name === def.version)?.schema?.openAPIV3Schema;
     if (!isObj(schema)) return undefined;

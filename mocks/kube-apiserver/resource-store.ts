@@ -140,6 +140,11 @@ export class ResourceStore {
     return obj && structuredClone(obj);
   }
 
+  /** The stored object's resourceVersion, without copying the object (undefined when absent). */
+  resourceVersionOf(id: string, namespace: string | undefined, name: string): string | undefined {
+    return this.bucket(id).get(key(namespace, name))?.metadata.resourceVersion;
+  }
+
   /** Objects of a resource, in one namespace or (namespace undefined) all of them. */
   list(id: string, namespace?: string): StoredObject[] {
     const out: StoredObject[] = [];
