@@ -1,7 +1,7 @@
 // A real Prometheus (Debian's `prometheus` package) for tests: started on loopback with a free port,
 // its own TSDB directory and a generated scrape config, queried through its HTTP API, stopped and
-// removed afterwards. BRIXLET_PROMETHEUS points at another binary. .ci/run installs the package; when
-// the binary is missing, prometheusSkipReason says why.
+// removed afterwards. BRIXLET_PROMETHEUS points at another binary. When the binary is missing and the
+// test runs as root, `apt-get install prometheus` is tried once; otherwise prometheusSkipReason says why.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,23 @@ function locate(): string | undefined {
   return which.status === 0 && which.stdout.trim() !== '' ? which.stdout.trim() : undefined;
 }
 
+function installWithApt(): string | undefined {
+  if (process.env.BRIXLET_PROMETHEUS !== undefined || process.getuid?.() !== 0) return undefined;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const r = spawnSync('sh', ['-c', 'apt-get install -y --no-install-recommends prometheus || (apt-get update && apt-get install -y --no-install-recommends prometheus)'], { env, stdio: 'ignore', timeout: 600_000 });
+  return r.status === 0 ? locate() : undefined;
+}
+
 /** Absolute path of the prometheus binary, or undefined (then prometheusSkipReason says why). */
-export const PROMETHEUS: string | undefined = locate();
+export const PROMETHEUS: string | undefined = locate() ?? installWithApt();
 export const prometheusSkipReason: string =
   PROMETHEUS !== undefined
     ? ''
     : process.env.BRIXLET_PROMETHEUS !== undefined
       ? `BRIXLET_PROMETHEUS=${process.env.BRIXLET_PROMETHEUS} is not a file`
-      : 'prometheus not installed (apt-get install prometheus)';
+      : process.getuid?.() === 0
+        ? 'prometheus not installed and apt-get install prometheus failed'
+        : 'prometheus not installed (apt-get install prometheus, as root)';
 
 export interface ScrapeTarget {
   /** host:port of the endpoint. */
