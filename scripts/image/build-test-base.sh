@@ -10,8 +10,8 @@
 # the registry through this machine's TLS set-up; the Dockerfile itself knows nothing of it.
 #
 # Images that already exist (podman image exists) are reused, so reruns take a second; --rebuild
-# builds them again. Needs podman, runc and mmdebstrap (.ci/run installs them) and root.
-# Uses CONTAINERS_CONF=scripts/image/containers.conf unless CONTAINERS_CONF is set.
+# builds them again. Installs podman, runc and mmdebstrap with apt-get when they are missing and this
+# runs as root. Uses CONTAINERS_CONF=scripts/image/containers.conf unless CONTAINERS_CONF is set.
 #
 # stdout: two lines, BASE_IMAGE=<name> and BUILD_IMAGE=<name>; progress goes to stderr.
 # Exit 0: both images exist; 3: this machine cannot build them (a tool missing and not root, the
@@ -41,7 +41,14 @@ need=()
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
-[ ${#need[@]} -eq 0 ] || cannot "${need[*]} missing (apt-get install ${need[*]}, as .ci/run does)"
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    cannot "${need[*]} missing (install them with apt-get as root)"
+  fi
+  log "installing ${need[*]} (Debian packages)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; } >&2 ||
+    cannot "apt-get install ${need[*]} failed"
+fi
 [ "$(id -u)" = 0 ] || cannot "mmdebstrap and podman import need root here (run as root)"
 command -v node >/dev/null && command -v npm >/dev/null || cannot "node and npm are needed on the host"
 
