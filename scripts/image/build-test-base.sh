@@ -10,7 +10,8 @@
 # the registry through this machine's TLS set-up; the Dockerfile itself knows nothing of it.
 #
 # Images that already exist (podman image exists) are reused, so reruns take a second; --rebuild
-# builds them again. Installs podman, runc and mmdebstrap with apt-get when they are missing and this
+# builds them again. Installs podman, runc and mmdebstrap with apt-get (with their recommends: podman
+# build needs the netavark network backend) when they are missing and this
 # runs as root. Uses CONTAINERS_CONF=scripts/image/containers.conf unless CONTAINERS_CONF is set.
 #
 # stdout: two lines, BASE_IMAGE=<name> and BUILD_IMAGE=<name>; progress goes to stderr.
@@ -46,7 +47,7 @@ if [ ${#need[@]} -gt 0 ]; then
     cannot "${need[*]} missing (install them with apt-get as root)"
   fi
   log "installing ${need[*]} (Debian packages)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"; } >&2 ||
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >&2 ||
     cannot "apt-get install ${need[*]} failed"
 fi
 [ "$(id -u)" = 0 ] || cannot "mmdebstrap and podman import need root here (run as root)"
