@@ -150,10 +150,7 @@ export class FleetController implements Disposable {
       },
     });
     const enqueueFleet = (f: ModelFleet): void => this.queue.add(objectKey(f));
-    const enqueueOwner = (obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }): void => {
-      const fleet = obj.metadata?.labels?.[LABEL_FLEET];
-      if (fleet !== undefined) this.queue.add(`${obj.metadata?.namespace ?? o.namespace}/${fleet}`);
-    };
+    const enqueueOwner = (obj: FleetPod): void => this.enqueueOwner(obj);
     this.off.push(
       this.fleets.on('add', enqueueFleet),
       this.fleets.on('update', (f, old) => {
@@ -226,10 +223,7 @@ export class FleetController implements Disposable {
       ...(this.o.backoff !== undefined && { backoff: this.o.backoff }),
       ...(this.o.minWatchMs !== undefined && { minWatchMs: this.o.minWatchMs }),
     });
-    const enqueue = (obj: BackendObject): void => {
-      const fleet = obj.metadata?.labels?.[LABEL_FLEET];
-      if (fleet !== undefined) this.queue.add(`${obj.metadata?.namespace ?? this.o.namespace}/${fleet}`);
-    };
+    const enqueue = (obj: BackendObject): void => this.enqueueOwner(obj);
     this.off.push(
       informer.on('add', enqueue),
       informer.on('update', enqueue),
@@ -238,6 +232,12 @@ export class FleetController implements Disposable {
     );
     this.backendInformers.set(backend, informer);
     if (this.loggedMissing.delete(backend)) this.log.info({ crd: BACKEND_CRDS[backend] }, `${BACKEND_CRDS[backend]} is installed now: fleets with backend ${backend} reconcile`);
+  }
+
+  /** Queues the fleet an object belongs to (its brixlet.io/fleet label). */
+  private enqueueOwner(obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }): void {
+    const fleet = obj.metadata?.labels?.[LABEL_FLEET];
+    if (fleet !== undefined) this.queue.add(`${obj.metadata?.namespace ?? this.o.namespace}/${fleet}`);
   }
 
   private enqueueAll(): void {
