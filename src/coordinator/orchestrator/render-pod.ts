@@ -3,6 +3,7 @@
  * GPUs and resources, the memory-backed /dev/shm, probes on the engine's /health, scheduling
  * (node selector, GPU product, tolerations, nodes to avoid) and the owner reference to the fleet.
  */
+import { LABEL_VALUE } from './fleet-rules.js';
 import { FLEET_API_VERSION, FLEET_KIND, LABEL_FLEET, LABEL_MODEL, LABEL_REVISION, type ModelFleetSpec } from './types.js';
 
 /** The fleet an object is rendered for (the fleet's metadata fits). */
@@ -49,7 +50,7 @@ export function fleetLabels(fleet: FleetIdentity, revision: string): Record<stri
  */
 export function modelLabel(spec: ModelFleetSpec): Record<string, string> {
   const name = spec.servedModelName;
-  return name.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name) ? { [LABEL_MODEL]: name } : {};
+  return name !== '' && name.length <= 63 && LABEL_VALUE.test(name) ? { [LABEL_MODEL]: name } : {};
 }
 
 /** `ownerReferences` to the fleet (when its uid is known), so deleting the fleet deletes what it owns. */
