@@ -8,7 +8,7 @@
  * `fieldValidation=Strict` (kubectl's default). Defaulting is not modelled.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { createCrdAjv, toJsonSchema } from '../../src/kube/crd-schema.js';
+import { createCrdAjv, crdObjectSchema } from '../../src/kube/crd-schema.js';
 import { ApiStatusError, type StatusCause } from './api-status.js';
 import { compileCelRules, type CelEngine, type CelFailure } from './cel-rules.js';
 import { CRD_ID } from './crds.js';
@@ -112,13 +112,7 @@ export function createCustomResourceValidator(store: ResourceStore, cel?: CelEng
     const versions = ((crd.spec as Json | undefined)?.versions ?? []) as { name?: string; schema?: { openAPIV3Schema?: unknown } }[];
     const schema = versions.find((v) => v.name === def.version)?.schema?.openAPIV3Schema;
     if (!isObj(schema)) return undefined;
-    const json = toJsonSchema(schema) as Json;
-    // metadata is ObjectMeta whatever the schema says; a CRD may only narrow name and generateName.
-    const meta = isObj(json.properties) ? json.properties.metadata : undefined;
-    if (isObj(meta)) delete meta.additionalProperties;
-    // apiVersion, kind and metadata are implicitly specified at the root of every CRD schema: a schema
-    // that does not list them still accepts them (as brixlet's compileCrd does).
-    if (isObj(json.properties)) json.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...json.properties };
+    const json = crdObjectSchema(schema);
     let rules: Compiled['cel'];
     try {
       rules = cel ? compileCelRules(schema, cel) : undefined;

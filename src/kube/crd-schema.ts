@@ -128,6 +128,20 @@ export function parseCrd(crd: string | object): CrdDocument {
 
 const shared = { ajv: undefined as Ajv | undefined };
 
+/**
+ * The JSON Schema a custom object of one CRD version is checked against, as the API server reads its
+ * `openAPIV3Schema`: converted from OpenAPI (toJsonSchema); metadata validated as ObjectMeta whatever
+ * the schema says (a CRD may only narrow name and generateName, so the rest of metadata stays open);
+ * apiVersion, kind and metadata implicitly specified at the root even where the schema does not list them.
+ */
+export function crdObjectSchema(openAPIV3Schema: unknown): Record<string, unknown> {
+  const json = toJsonSchema(openAPIV3Schema) as Json;
+  const meta = isObj(json.properties) ? json.properties.metadata : undefined;
+  if (isObj(meta)) delete meta.additionalProperties;
+  if (isObj(json.properties)) json.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...json.properties };
+  return json;
+}
+
 /** Compiles one version of a CRD (default: its storage version) into a validator. */
 export function compileCrd(crd: string | object, version?: string, ajv?: Ajv): CompiledCrd {
   const doc = parseCrd(crd);
@@ -136,14 +150,7 @@ export function compileCrd(crd: string | object, version?: string, ajv?: Ajv): C
   if (v === undefined || schema === undefined) {
     throw new Error(`CRD ${doc.metadata?.name ?? doc.spec.names.kind} has no ${version === undefined ? 'version with a schema' : `version ${version} with a schema`}; versions: ${doc.spec.versions.map((x) => x.name).join(', ')}`);
   }
-  const json = toJsonSchema(schema) as Json;
-  // The API server validates metadata as ObjectMeta whatever the schema says: a CRD may only narrow
-  // name and generateName, so the rest of metadata stays open.
-  const meta = isObj(json.properties) ? json.properties.metadata : undefined;
-  if (isObj(meta) && meta.additionalProperties === false) delete meta.additionalProperties;
-  // apiVersion, kind and metadata are implicitly specified at the root of every CRD schema: a
-  // schema that does not list them still accepts them.
-  if (isObj(json.properties)) json.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...json.properties };
+  const json = crdObjectSchema(schema);
   const validateFn = (ajv ?? (shared.ajv ??= createCrdAjv())).compile(json);
   return {
     kind: doc.spec.names.kind,
